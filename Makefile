@@ -1,0 +1,45 @@
+# unlearn: PGXS build.  `make` builds, `make install` installs into the
+# PostgreSQL given by PG_CONFIG.  `make test`, `make demo` and `make bench`
+# set up everything they need (packages, a throwaway cluster) themselves.
+
+EXTENSION   = unlearn
+EXTVERSION  = 0.1.0
+MODULE_big  = unlearn
+OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o
+DATA        = extension/unlearn--$(EXTVERSION).sql
+PGFILEDESC  = "unlearn - in-database models that forget erased rows"
+
+# pg_regress suites (sql/, expected/); test/run drives them on its own
+# cluster, so these lists are the single source of truth for the runner.
+REGRESS     = install linalg
+ISOLATION   =
+
+PG_CPPFLAGS = -I$(srcdir)/src
+# -Wextra minus two checks that PostgreSQL's own headers fail: parameters
+# unused by design (PG_FUNCTION_ARGS, inline list helpers) and the signed/
+# unsigned ?: inside ARR_DATA_PTR.  pgvector builds with the same pair.
+PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare
+SHLIB_LINK  = -llapacke -lopenblas
+
+PG_CONFIG  ?= pg_config
+PGXS       := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+.PHONY: test demo bench print-suites
+
+# Every test suite on a throwaway cluster; ends with "N passed, N failed".
+test:
+	bash test/run
+
+# The demo on a throwaway cluster.
+demo:
+	bash demo/run
+
+# Benchmarks; print ratios measured in one run.
+bench:
+	bash test/bench/run
+
+# Used by test/run to learn the suite lists.
+print-suites:
+	@echo "REGRESS=$(REGRESS)"
+	@echo "ISOLATION=$(ISOLATION)"

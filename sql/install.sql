@@ -1,0 +1,70 @@
+--
+-- CREATE EXTENSION in a fresh database creates only objects in schema
+-- unlearn; DROP EXTENSION removes every one of them.
+--
+SELECT count(*) AS unlearn_schemas FROM pg_namespace WHERE nspname = 'unlearn';
+CREATE EXTENSION unlearn;
+
+-- The shared library and the SQL script agree on the version.
+SELECT unlearn.version() = extversion AS versions_match
+  FROM pg_extension WHERE extname = 'unlearn';
+
+-- Linked components: OpenBLAS under LAPACKE, and PostgreSQL 15.
+SELECT component,
+       CASE component
+         WHEN 'blas' THEN version LIKE 'OpenBLAS %'
+         WHEN 'lapack' THEN version ~ '^3\.[0-9]+\.[0-9]+$'
+         WHEN 'postgresql' THEN version LIKE '15.%'
+         ELSE version = unlearn.version()
+       END AS as_expected
+  FROM unlearn.build_info() ORDER BY component;
+
+-- Every member of the extension, with its schema.
+SELECT pg_describe_object(classid, objid, objsubid) AS member,
+       (pg_identify_object(classid, objid, objsubid)).schema AS schema
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'unlearn')
+ ORDER BY 1;
+
+-- Nothing the extension owns lives outside schema unlearn.
+SELECT count(*) AS members_outside_unlearn
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'unlearn')
+   AND coalesce((pg_identify_object(classid, objid, objsubid)).schema, '') <> 'unlearn';
+
+-- Every function in schema unlearn belongs to the extension.
+SELECT count(*) AS stray_functions
+  FROM pg_proc p
+ WHERE p.pronamespace = 'unlearn'::regnamespace
+   AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                    WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                      AND d.deptype = 'e');
+
+-- Settings are defined once the library is loaded; the prefix is reserved.
+SHOW unlearn.min_rcond;
+SHOW unlearn.blas_threads;
+SET unlearn.min_rcond = 2;
+SET unlearn.blas_threads = 0;
+SET unlearn.no_such_setting = 1;
+
+-- Installing twice is refused.
+CREATE EXTENSION unlearn;
+
+DROP EXTENSION unlearn;
+
+-- Nothing is left behind.
+SELECT count(*) AS functions_left
+  FROM pg_proc WHERE proname IN ('version', 'build_info')
+   AND pronamespace::regnamespace::text = 'unlearn';
+SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'unlearn';
+-- CREATE EXTENSION made schema unlearn (control file: schema = unlearn).
+-- PostgreSQL never makes that schema a member of the extension it holds,
+-- so it outlives DROP EXTENSION, empty: no relation, function or type.
+SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = 'unlearn'::regnamespace)
+     + (SELECT count(*) FROM pg_proc WHERE pronamespace = 'unlearn'::regnamespace)
+     + (SELECT count(*) FROM pg_type WHERE typnamespace = 'unlearn'::regnamespace)
+       AS objects_left_in_schema;
+-- Being empty, it drops without CASCADE.
+DROP SCHEMA unlearn;

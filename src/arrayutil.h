@@ -1,0 +1,25 @@
+/*-------------------------------------------------------------------------
+ *
+ * arrayutil.h
+ *	  Conversion between float8[] SQL arrays and C double buffers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_ARRAYUTIL_H
+#define UNLEARN_ARRAYUTIL_H
+
+#include "utils/array.h"
+
+/*
+ * Returns a palloc'd copy of the elements of a float8[] of 1 or 2
+ * dimensions, in storage (row-major) order.  Sets *nrows and *ncols (a
+ * 1-D array is one row).  NULL elements and other shapes raise errors
+ * naming "what".
+ */
+extern double *float8_array_values(ArrayType *array, const char *what,
+								   int *nrows, int *ncols);
+
+/* Builds a float8[] from values: 1-D when nrows is 0, else nrows x ncols. */
+extern ArrayType *float8_array_build(const double *values, int nrows, int ncols);
+
+#endif							/* UNLEARN_ARRAYUTIL_H */

@@ -1,0 +1,329 @@
+/*-------------------------------------------------------------------------
+ *
+ * linalg.c
+ *	  Dense linear algebra for unlearn: Cholesky factor/solve/condition,
+ *	  LINPACK-style rank-1 Cholesky update and downdate, weighted Gram
+ *	  accumulation.  This is the only file that calls LAPACKE or CBLAS.
+ *
+ * Inputs are checked for NaN/Infinity before any LAPACK call: LAPACK is
+ * not specified on non-finite data and some routines can iterate forever
+ * on it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <float.h>
+#include <math.h>
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include "linalg.h"
+
+/* Element (i, j) of a column-major n x n matrix. */
+#define ELEM(A, n, i, j)	((A)[(Size) (j) * (n) + (i)])
+
+/* Returns true if all count values are finite (no NaN, no +-Infinity). */
+bool
+linalg_all_finite(const double *x, Size count)
+{
+	Size		i;
+
+	for (i = 0; i < count; i++)
+	{
+		if (!isfinite(x[i]))
+			return false;
+	}
+	return true;
+}
+
+/* Raises a data_exception naming "what" unless all values are finite. */
+void
+linalg_check_finite(const double *x, Size count, const char *what)
+{
+	if (!linalg_all_finite(x, count))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s contains NaN or infinity", what)));
+}
+
+/* Raises an error unless n is a dimension the routines here accept. */
+void
+linalg_check_dim(int n)
+{
+	if (n < 1 || n > LINALG_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("matrix dimension %d is out of range", n),
+				 errdetail("Dimensions from 1 to %d are supported.",
+						   LINALG_MAX_DIM)));
+}
+
+/* Copies the upper triangle of a symmetric matrix into its lower triangle. */
+void
+linalg_symmetrize(double *A, int n)
+{
+	int			i,
+				j;
+
+	for (j = 0; j < n; j++)
+		for (i = j + 1; i < n; i++)
+			ELEM(A, n, i, j) = ELEM(A, n, j, i);
+}
+
+/* 1-norm (= infinity-norm) of a symmetric matrix given by its upper triangle. */
+double
+linalg_sym_norm1(const double *A, int n)
+{
+	double	   *work = palloc(sizeof(double) * n);
+	double		norm;
+
+	norm = LAPACKE_dlansy_work(LAPACK_COL_MAJOR, '1', 'U', n, A, n, work);
+	pfree(work);
+	return norm;
+}
+
+/*
+ * Cholesky factorization in place; returns 0 on success or the order of the
+ * first leading minor that is not positive definite.
+ */
+int
+linalg_cholesky_try(double *A, int n)
+{
+	lapack_int	info;
+
+	info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'U', n, A, n);
+	if (info < 0)
+		elog(ERROR, "dpotrf: illegal value in argument %d", (int) -info);
+	return (int) info;
+}
+
+/*
+ * Cholesky factorization in place with full checks; raises an error on
+ * non-finite input, a matrix that is not positive definite, or one whose
+ * reciprocal condition estimate is below min_rcond.  Returns that estimate.
+ */
+double
+linalg_cholesky(double *A, int n, double min_rcond, const char *what)
+{
+	double		anorm;
+	double		rcond;
+	int			info;
+
+	linalg_check_dim(n);
+	linalg_check_finite(A, (Size) n * n, what);
+
+	anorm = linalg_sym_norm1(A, n);
+	info = linalg_cholesky_try(A, n);
+	if (info > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s is singular or not positive definite", what),
+				 errdetail("The leading minor of order %d is not positive.",
+						   info)));
+
+	rcond = linalg_cholesky_rcond(A, n, anorm);
+	if (!(rcond >= min_rcond))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("%s is too ill-conditioned", what),
+				 errdetail("Its reciprocal condition number is estimated at %.3g, below the limit %.3g set by unlearn.min_rcond.",
+						   rcond, min_rcond)));
+	return rcond;
+}
+
+/* LAPACK estimate of 1/cond_1(A) from its factor U and anorm = ||A||_1. */
+double
+linalg_cholesky_rcond(const double *U, int n, double anorm)
+{
+	double	   *work = palloc(sizeof(double) * 3 * n);
+	lapack_int *iwork = palloc(sizeof(lapack_int) * n);
+	double		rcond = 0.0;
+	lapack_int	info;
+
+	info = LAPACKE_dpocon_work(LAPACK_COL_MAJOR, 'U', n, U, n, anorm,
+							   &rcond, work, iwork);
+	if (info < 0)
+		elog(ERROR, "dpocon: illegal value in argument %d", (int) -info);
+	pfree(work);
+	pfree(iwork);
+	return rcond;
+}
+
+/* Solves A X = B in place for nrhs column-major right-hand sides, A = U'U. */
+void
+linalg_cholesky_solve(const double *U, int n, double *B, int nrhs)
+{
+	lapack_int	info;
+
+	linalg_check_finite(B, (Size) n * nrhs, "right-hand side");
+	info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', n, nrhs, U, n, B, n);
+	if (info < 0)
+		elog(ERROR, "dpotrs: illegal value in argument %d", (int) -info);
+}
+
+/*
+ * Rank-1 update, U'U + x x' = U+'U+ (LINPACK dchud without the extra
+ * columns): the row x' is rotated into U by Givens rotations, column by
+ * column, so that the diagonal stays positive.  ~2n^2 flops; x is
+ * overwritten.
+ */
+void
+linalg_cholesky_update(double *U, int n, double *x)
+{
+	double	   *c = palloc(sizeof(double) * n);
+	double	   *s = palloc(sizeof(double) * n);
+	int			i,
+				j;
+
+	linalg_check_finite(x, n, "update vector");
+	for (j = 0; j < n; j++)
+	{
+		double	   *col = &ELEM(U, n, 0, j);
+		double		xj = x[j];
+		double		r;
+
+		/* Apply the rotations of the previous columns to column j. */
+		for (i = 0; i < j; i++)
+		{
+			double		t = c[i] * col[i] + s[i] * xj;
+
+			xj = c[i] * xj - s[i] * col[i];
+			col[i] = t;
+		}
+		/* Rotation that zeroes xj against the diagonal. */
+		r = hypot(col[j], xj);
+		if (r == 0.0)
+		{
+			c[j] = 1.0;
+			s[j] = 0.0;
+		}
+		else
+		{
+			c[j] = col[j] / r;
+			s[j] = xj / r;
+			col[j] = r;
+		}
+		x[j] = 0.0;
+	}
+	pfree(c);
+	pfree(s);
+}
+
+/*
+ * Rank-1 downdate, U'U - x x' = U-'U- (LINPACK dchdd).  Solve U'a = x; the
+ * result is positive definite iff ||a|| < 1.  Rotations built from the
+ * bottom up then remove x from U.  Returns false, with U untouched, when
+ * 1 - ||a||^2 is below n * DBL_EPSILON: the downdated matrix is then
+ * singular to working precision and the caller must refactor.
+ */
+bool
+linalg_cholesky_downdate(double *U, int n, const double *x)
+{
+	double	   *a;
+	double	   *c;
+	double	   *s;
+	double		norm2;
+	double		alpha;
+	int			i,
+				j;
+
+	linalg_check_finite(x, n, "downdate vector");
+	a = palloc(sizeof(double) * n);
+	memcpy(a, x, sizeof(double) * n);
+	cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit,
+				n, U, n, a, 1);
+	norm2 = cblas_ddot(n, a, 1, a, 1);
+	if (!(1.0 - norm2 > n * DBL_EPSILON))
+	{
+		pfree(a);
+		return false;
+	}
+
+	c = palloc(sizeof(double) * n);
+	s = palloc(sizeof(double) * n);
+	alpha = sqrt(1.0 - norm2);
+	for (i = n - 1; i >= 0; i--)
+	{
+		double		scale = alpha + fabs(a[i]);
+		double		ca = alpha / scale;
+		double		sb = a[i] / scale;
+		double		norm = sqrt(ca * ca + sb * sb);
+
+		c[i] = ca / norm;
+		s[i] = sb / norm;
+		alpha = scale * norm;
+	}
+
+	for (j = 0; j < n; j++)
+	{
+		double	   *col = &ELEM(U, n, 0, j);
+		double		xx = 0.0;
+
+		for (i = j; i >= 0; i--)
+		{
+			double		t = c[i] * xx + s[i] * col[i];
+
+			col[i] = c[i] * col[i] - s[i] * xx;
+			xx = t;
+		}
+	}
+	pfree(a);
+	pfree(c);
+	pfree(s);
+	return true;
+}
+
+/*
+ * Weighted Gram accumulation G += alpha * sum_i w_i x_i x_i' with dsyrk.
+ * The row-major block is read as the column-major n x rows matrix whose
+ * columns are the rows; weighted rows are scaled by sqrt(w_i) in a copy.
+ */
+void
+linalg_gram_add(double *G, int n, const double *X, int rows,
+				const double *weights, double alpha)
+{
+	const double *A = X;
+	double	   *scaled = NULL;
+
+	if (rows <= 0)
+		return;
+	if (weights != NULL)
+	{
+		int			i;
+
+		scaled = palloc(sizeof(double) * (Size) rows * n);
+		for (i = 0; i < rows; i++)
+		{
+			double		sw;
+			int			k;
+
+			if (!(weights[i] >= 0.0) || !isfinite(weights[i]))
+				elog(ERROR, "Gram weight %g is not finite and non-negative",
+					 weights[i]);
+			sw = sqrt(weights[i]);
+			for (k = 0; k < n; k++)
+				scaled[(Size) i * n + k] = sw * X[(Size) i * n + k];
+		}
+		A = scaled;
+	}
+	cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, rows,
+				alpha, A, n, 1.0, G, n);
+	if (scaled)
+		pfree(scaled);
+}
+
+/* y := A x for symmetric A (upper triangle). */
+void
+linalg_sym_matvec(const double *A, int n, const double *x, double *y)
+{
+	cblas_dsymv(CblasColMajor, CblasUpper, n, 1.0, A, n, x, 1, 0.0, y, 1);
+}
+
+/* Euclidean norm of a vector. */
+double
+linalg_norm2(const double *x, int n)
+{
+	return cblas_dnrm2(n, x, 1);
+}

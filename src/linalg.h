@@ -1,0 +1,90 @@
+/*-------------------------------------------------------------------------
+ *
+ * linalg.h
+ *	  Dense linear algebra for unlearn; the only interface to LAPACKE/CBLAS.
+ *
+ * Conventions: matrices are column-major arrays of double.  A symmetric
+ * matrix is an n*n array whose upper triangle is authoritative (the lower
+ * triangle is ignored unless linalg_symmetrize() filled it).  A Cholesky
+ * factor is the upper-triangular U with A = U'U, stored in the upper
+ * triangle of an n*n array; its diagonal is kept positive.
+ *
+ * Row blocks of training data are row-major: row i of a block of width n
+ * starts at X + i * n.
+ *
+ * Every buffer is allocated by the caller (from a PostgreSQL memory context)
+ * or by palloc here; LAPACK is only reached through the _work entry points,
+ * so it never mallocs behind the memory-context system.  OpenBLAS keeps its
+ * own small internal buffer pool, which is outside our control.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_LINALG_H
+#define UNLEARN_LINALG_H
+
+/* Largest dimension we accept: n*n doubles must fit in one palloc chunk. */
+#define LINALG_MAX_DIM	10000
+
+/* Returns true if all count values are finite (no NaN, no +-Infinity). */
+extern bool linalg_all_finite(const double *x, Size count);
+
+/* Raises a data_exception naming "what" unless all values are finite. */
+extern void linalg_check_finite(const double *x, Size count, const char *what);
+
+/* Raises an error unless n is a dimension the routines here accept. */
+extern void linalg_check_dim(int n);
+
+/* Copies the upper triangle of a symmetric matrix into its lower triangle. */
+extern void linalg_symmetrize(double *A, int n);
+
+/* 1-norm (= infinity-norm) of a symmetric matrix given by its upper triangle. */
+extern double linalg_sym_norm1(const double *A, int n);
+
+/*
+ * Cholesky factorization in place (upper triangle of A becomes U).
+ * Returns 0 on success, or k > 0 if the leading minor of order k is not
+ * positive definite (A is then unusable).  Input must be finite.
+ */
+extern int	linalg_cholesky_try(double *A, int n);
+
+/*
+ * Cholesky factorization in place with full checks: non-finite input,
+ * not positive definite, or reciprocal condition estimate below min_rcond
+ * each raise an error naming "what".  Returns the reciprocal condition
+ * estimate.
+ */
+extern double linalg_cholesky(double *A, int n, double min_rcond, const char *what);
+
+/* LAPACK estimate of 1/cond_1(A) from its factor U and anorm = ||A||_1. */
+extern double linalg_cholesky_rcond(const double *U, int n, double anorm);
+
+/* Solves A X = B in place for nrhs column-major right-hand sides, A = U'U. */
+extern void linalg_cholesky_solve(const double *U, int n, double *B, int nrhs);
+
+/* Rank-1 update: U'U + x x' becomes the new U'U; x is overwritten. */
+extern void linalg_cholesky_update(double *U, int n, double *x);
+
+/*
+ * Rank-1 downdate: U'U - x x' becomes the new U'U.  Returns false, leaving
+ * U untouched, if the result would not be numerically positive definite;
+ * the caller must then refactor from the matrix itself.  x is preserved.
+ */
+extern bool linalg_cholesky_downdate(double *U, int n, const double *x);
+
+/*
+ * Weighted Gram accumulation with dsyrk:
+ *	 G += alpha * sum_i w_i x_i x_i'
+ * over the rows of the row-major block X (rows x n).  weights may be NULL
+ * (all ones); otherwise every weight must be finite and non-negative.
+ * Only the upper triangle of G is updated.
+ */
+extern void linalg_gram_add(double *G, int n, const double *X, int rows,
+							const double *weights, double alpha);
+
+/* y := A x for symmetric A (upper triangle). */
+extern void linalg_sym_matvec(const double *A, int n, const double *x, double *y);
+
+/* Euclidean norm of a vector. */
+extern double linalg_norm2(const double *x, int n);
+
+#endif							/* UNLEARN_LINALG_H */

@@ -1,0 +1,100 @@
+/*-------------------------------------------------------------------------
+ *
+ * unlearn.c
+ *	  Module entry point: settings (GUCs) and build information.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <cblas.h>
+#include <lapacke.h>
+
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "unlearn.h"
+
+PG_MODULE_MAGIC;
+
+double		unlearn_min_rcond = 1e-12;
+int			unlearn_blas_threads = 1;
+
+void		_PG_init(void);
+
+/* Passes unlearn.blas_threads on to OpenBLAS whenever it is set. */
+static void
+assign_blas_threads(int newval, void *extra)
+{
+	openblas_set_num_threads(newval);
+}
+
+/* Defines the extension's settings. */
+void
+_PG_init(void)
+{
+	DefineCustomRealVariable("unlearn.min_rcond",
+							 "Smallest reciprocal condition number accepted for a Hessian.",
+							 "A matrix whose LAPACK condition estimate falls below this is rejected as ill-conditioned.",
+							 &unlearn_min_rcond,
+							 1e-12, 0.0, 1.0,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("unlearn.blas_threads",
+							"Number of threads OpenBLAS may use in one backend.",
+							"Each backend runs its own BLAS; keep this at 1 on a busy server.",
+							&unlearn_blas_threads,
+							1, 1, 64,
+							PGC_USERSET, 0,
+							NULL, assign_blas_threads, NULL);
+
+	MarkGUCPrefixReserved("unlearn");
+	openblas_set_num_threads(unlearn_blas_threads);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_version);
+
+/* Version of the loaded shared library (must match the SQL script). */
+Datum
+unlearn_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(UNLEARN_VERSION));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_build_info);
+
+/* Components the library was built and linked with: one row each. */
+Datum
+unlearn_build_info(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	lapack_int	major,
+				minor,
+				patch;
+	char		lapack[64];
+	const char *rows[][2] = {
+		{"unlearn", UNLEARN_VERSION},
+		{"postgresql", PG_VERSION},
+		{"blas", openblas_get_config()},
+		{"lapack", lapack},
+	};
+	int			i;
+
+	LAPACKE_ilaver(&major, &minor, &patch);
+	snprintf(lapack, sizeof(lapack), "%d.%d.%d", (int) major, (int) minor, (int) patch);
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (i = 0; i < (int) lengthof(rows); i++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = CStringGetTextDatum(rows[i][0]);
+		values[1] = CStringGetTextDatum(rows[i][1]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

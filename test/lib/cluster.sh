@@ -1,0 +1,115 @@
+# test/lib/cluster.sh: shared set-up for test/run, demo/run and test/bench/run.
+#
+# Sourced, not run.  It installs missing Debian packages, builds and installs
+# the extension, and runs a throwaway PostgreSQL 15 cluster as an
+# unprivileged OS user (PostgreSQL refuses root) on a private Unix socket
+# directory with no TCP listener, so it never collides with another server.
+#
+# After start_cluster: PGHOST, PGPORT, PGUSER, PGDATABASE are exported and
+# WORK is a private directory (owned by the cluster's OS user) holding a
+# copy of the sources the suites read, the data directory and the logs.
+# stop_cluster removes all of it; callers arrange `trap stop_cluster EXIT`.
+
+PG_MAJOR=15
+PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
+PG_CONFIG=$PGBIN/pg_config
+UNLEARN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+UNLEARN_OS_USER=${UNLEARN_OS_USER:-unlearn}
+UNLEARN_PORT=${UNLEARN_PORT:-55432}
+WORK=
+
+# Runs a command as root: directly when we are root, else through sudo.
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# The OS user that owns the throwaway cluster: a dedicated one under root.
+cluster_os_user() {
+	if [ "$(id -u)" = 0 ]; then echo "$UNLEARN_OS_USER"; else id -un; fi
+}
+
+# Runs a command as the cluster's OS user with the PostgreSQL binaries first on PATH.
+as_pg() {
+	local env=(env "HOME=$WORK" "PATH=$PGBIN:$PATH")
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u "$(cluster_os_user)" -- "${env[@]}" "$@"
+	else
+		"${env[@]}" "$@"
+	fi
+}
+
+# Installs the Debian packages (given and basic) that are not installed yet.
+ensure_packages() {
+	local wanted=(make gcc libc6-dev perl postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
+		liblapacke-dev libopenblas-dev libipc-run-perl "$@")
+	local missing=() p
+	for p in "${wanted[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	echo "== installing Debian packages: ${missing[*]}"
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# Builds the extension with warnings as errors and installs it into PostgreSQL 15.
+build_and_install() {
+	echo "== building and installing unlearn"
+	make -s -C "$UNLEARN_ROOT" PG_CONFIG="$PG_CONFIG" >/dev/null
+	as_root make -s -C "$UNLEARN_ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null
+}
+
+# Creates the unprivileged OS user for the cluster when running as root.
+ensure_os_user() {
+	[ "$(id -u)" = 0 ] || return 0
+	id -u "$UNLEARN_OS_USER" >/dev/null 2>&1 && return 0
+	echo "== creating OS user $UNLEARN_OS_USER"
+	useradd --system --no-create-home --shell /bin/bash "$UNLEARN_OS_USER"
+}
+
+# Copies what the suites read (sql, expected, test, demo) into WORK/src.
+stage_sources() {
+	mkdir -p "$WORK/src"
+	cp -r "$UNLEARN_ROOT/sql" "$UNLEARN_ROOT/expected" "$UNLEARN_ROOT/test" "$UNLEARN_ROOT/demo" "$WORK/src/"
+}
+
+# initdb + start a throwaway cluster; extra postgresql.conf lines may be given.
+start_cluster() {
+	ensure_os_user
+	WORK=$(mktemp -d /tmp/unlearn-cluster.XXXXXX)
+	mkdir -p "$WORK/sock" "$WORK/log"
+	stage_sources
+	[ "$(id -u)" = 0 ] && chown -R "$(cluster_os_user)" "$WORK"
+	chmod 700 "$WORK"
+
+	echo "== starting a throwaway PostgreSQL $PG_MAJOR cluster in $WORK"
+	as_pg initdb -D "$WORK/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C \
+		>"$WORK/log/initdb.log" 2>&1 || { cat "$WORK/log/initdb.log"; return 1; }
+	{
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$WORK/sock'"
+		echo "port = $UNLEARN_PORT"
+		echo "max_prepared_transactions = 10"
+		echo "log_line_prefix = '%m [%p] %q%u@%d '"
+		local line
+		for line in "$@"; do echo "$line"; done
+	} >>"$WORK/data/postgresql.conf"
+	as_pg pg_ctl -D "$WORK/data" -l "$WORK/log/postgres.log" -w -t 60 start >/dev/null ||
+		{ cat "$WORK/log/postgres.log"; return 1; }
+
+	export PGHOST="$WORK/sock" PGPORT="$UNLEARN_PORT" PGUSER=postgres PGDATABASE=postgres
+}
+
+# Stops the cluster and removes its directory (KEEP_CLUSTER=1 keeps it).
+stop_cluster() {
+	[ -n "$WORK" ] && [ -d "$WORK" ] || return 0
+	if [ -f "$WORK/data/postmaster.pid" ]; then
+		as_pg pg_ctl -D "$WORK/data" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	if [ "${KEEP_CLUSTER:-0}" = 1 ]; then
+		echo "== kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+	WORK=
+}
