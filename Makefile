@@ -5,16 +5,18 @@
 EXTENSION   = unlearn
 EXTVERSION  = 0.1.0
 MODULE_big  = unlearn
-OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o
+OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
+              src/options.o src/features.o src/dataset.o src/loss_linear.o \
+              src/loss_logistic.o src/solver.o src/catalog.o src/lineage.o \
+              src/train.o src/predict.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
-REGRESS     = install linalg
+REGRESS     = install linalg train
 ISOLATION   =
 
-PG_CPPFLAGS = -I$(srcdir)/src
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters
 # unused by design (PG_FUNCTION_ARGS, inline list helpers) and the signed/
 # unsigned ?: inside ARR_DATA_PTR.  pgvector builds with the same pair.
@@ -24,6 +26,9 @@ SHLIB_LINK  = -llapacke -lopenblas
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# PGXS tracks no header dependencies: rebuild every object when a header changes.
+$(OBJS): $(wildcard src/*.h)
 
 .PHONY: test demo bench print-suites
 

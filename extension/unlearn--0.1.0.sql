@@ -21,3 +21,291 @@ REVOKE ALL ON FUNCTION unlearn.version() FROM PUBLIC;
 REVOKE ALL ON FUNCTION unlearn.build_info() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION unlearn.version() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION unlearn.build_info() TO PUBLIC;
+
+------------------------------------------------------------------------------
+-- Model storage.  All three tables are extension members registered with
+-- pg_extension_config_dump, so pg_dump keeps their rows; nobody but the
+-- extension's functions (and superusers) may touch them directly.
+------------------------------------------------------------------------------
+
+CREATE SEQUENCE unlearn.model_id_seq AS integer;
+
+-- One row per model: what it was trained on, how, and its fitted state.
+CREATE TABLE unlearn.model (
+    model_id        integer PRIMARY KEY DEFAULT nextval('unlearn.model_id_seq'),
+    name            text NOT NULL UNIQUE CHECK (name <> ''),
+    model_type      text NOT NULL CHECK (model_type IN ('linear', 'logistic')),
+    source          regclass NOT NULL,
+    key_column      text NOT NULL,
+    key_type        regtype NOT NULL,
+    target_column   text NOT NULL,
+    feature_columns text[] NOT NULL,
+    options         jsonb NOT NULL,
+    n_params        integer NOT NULL CHECK (n_params > 0),
+    theta           float8[] NOT NULL,     -- parameters, in term order
+    hessian         float8[] NOT NULL,     -- Hessian of the objective at theta
+    rows_trained    bigint NOT NULL,       -- rows of the last full fit
+    rows_skipped    bigint NOT NULL,       -- left out for NULLs at that fit
+    rows_erased     bigint NOT NULL DEFAULT 0,  -- removed since
+    objective       float8 NOT NULL,
+    gradient_norm   float8 NOT NULL,
+    rcond           float8 NOT NULL,
+    iterations      integer NOT NULL,
+    error_bound     float8 NOT NULL DEFAULT 0,
+    version         bigint NOT NULL DEFAULT 1,
+    state           text NOT NULL DEFAULT 'ready'
+                    CHECK (state IN ('ready', 'needs_retrain')),
+    owner           name NOT NULL DEFAULT current_user,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    updated_at      timestamptz NOT NULL DEFAULT now()
+);
+-- Parameters and Hessians are incompressible floats: store them as they are.
+ALTER TABLE unlearn.model ALTER COLUMN theta SET STORAGE EXTERNAL;
+ALTER TABLE unlearn.model ALTER COLUMN hessian SET STORAGE EXTERNAL;
+
+-- One row per parameter: what it multiplies and how the input is scaled.
+CREATE TABLE unlearn.model_term (
+    model_id     integer NOT NULL,
+    position     integer NOT NULL,     -- 1-based index into theta
+    column_name  text,                 -- NULL for the intercept
+    level        text,                 -- categorical level, else NULL
+    center       float8 NOT NULL,      -- the input enters as (x - center) / scale
+    scale        float8 NOT NULL,
+    level_rows   bigint,               -- training rows with this level
+    PRIMARY KEY (model_id, position)
+);
+
+-- Lineage: which source rows trained each model, in chunks of sorted keys.
+-- A chunk holds the keys k with (previous chunk's upper_key) < k <= upper_key;
+-- integer keys are stored as they are, other keys as a 64-bit hash with
+-- their text alongside.  Each key has a fingerprint of the values it gave.
+CREATE TABLE unlearn.lineage (
+    model_id     integer NOT NULL,
+    upper_key    bigint NOT NULL,
+    keys         bigint[] NOT NULL,
+    fingerprints bigint[] NOT NULL,
+    key_texts    text[],
+    PRIMARY KEY (model_id, upper_key)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('unlearn.model', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.model_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.model_term', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage', '');
+
+REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
+    unlearn.model_id_seq FROM PUBLIC;
+
+-- The catalog of models.
+CREATE VIEW unlearn.models AS
+SELECT m.name,
+       m.model_type AS type,
+       m.source,
+       m.target_column AS target,
+       m.feature_columns AS features,
+       m.n_params AS parameters,
+       m.rows_trained,
+       m.rows_erased,
+       m.rows_trained - m.rows_erased AS rows,
+       m.rows_skipped,
+       m.version,
+       m.state,
+       m.iterations,
+       m.gradient_norm,
+       m.error_bound,
+       m.owner,
+       m.created_at AS created,
+       m.updated_at AS updated
+  FROM unlearn.model m;
+REVOKE ALL ON unlearn.models FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Training
+------------------------------------------------------------------------------
+
+-- Trains a model on a table ("CREATE MODEL"); returns its catalog row.
+CREATE FUNCTION unlearn.create_model(
+    name text,
+    source regclass,
+    target text,
+    features text[] DEFAULT NULL,
+    model_type text DEFAULT 'linear',
+    options jsonb DEFAULT '{}')
+RETURNS unlearn.models
+AS 'MODULE_PATHNAME', 'unlearn_create_model'
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
+
+-- Fits a model afresh on the current rows of its source, same options.
+CREATE FUNCTION unlearn.retrain(model text)
+RETURNS unlearn.models
+AS 'MODULE_PATHNAME', 'unlearn_retrain'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+-- Drops a model with its terms and lineage.
+CREATE FUNCTION unlearn.drop_model(model text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_drop_model'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
+------------------------------------------------------------------------------
+-- Prediction: the model is read once per statement.
+------------------------------------------------------------------------------
+
+-- Prediction for a row with the model's feature columns (by name).
+CREATE FUNCTION unlearn.predict(model text, input record)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Prediction for a vector with one value per non-intercept term.
+CREATE FUNCTION unlearn.predict(model text, input float8[])
+RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict_vector'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Probability of label 1 (logistic models) for a row.
+CREATE FUNCTION unlearn.predict_proba(model text, input record)
+RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Probability of label 1 (logistic models) for a vector.
+CREATE FUNCTION unlearn.predict_proba(model text, input float8[])
+RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict_proba_vector'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+------------------------------------------------------------------------------
+-- Inspection
+------------------------------------------------------------------------------
+
+-- The parameters of a model: one row per term.  weight is the parameter
+-- as fitted (on scaled inputs); raw_weight is the same model expressed on
+-- the source columns' own units.
+CREATE FUNCTION unlearn.weights(model text,
+    OUT term text, OUT column_name text, OUT level text,
+    OUT weight float8, OUT raw_weight float8)
+RETURNS SETOF record
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH m AS (
+        SELECT mm.model_id, mm.theta FROM unlearn.model mm WHERE mm.name = $1
+    ), t AS (
+        SELECT t.position, t.column_name, t.level, t.center, t.scale,
+               m.theta[t.position] AS w
+          FROM m JOIN unlearn.model_term t ON t.model_id = m.model_id
+    )
+    SELECT CASE WHEN t.column_name IS NULL THEN '(intercept)'
+                WHEN t.level IS NULL THEN t.column_name
+                ELSE t.column_name || '=' || t.level END,
+           t.column_name, t.level, t.w,
+           CASE WHEN t.column_name IS NULL
+                THEN t.w - coalesce((SELECT sum(u.w * u.center / u.scale)
+                                       FROM t u WHERE u.column_name IS NOT NULL), 0)
+                ELSE t.w / t.scale END
+      FROM t
+     ORDER BY t.position
+$$;
+
+-- Quality of a model on the current rows of its source that pass its
+-- "where" filter, or on every row of another relation with the same
+-- columns.  Rows whose target or prediction is NULL are left out.
+-- logistic: rows, accuracy, log_loss, auc; linear: rows, rmse, r2.
+CREATE FUNCTION unlearn.evaluate(model text, relation regclass DEFAULT NULL,
+    OUT metric text, OUT value float8)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    m record;
+    rows_sql text;
+    target_type regtype;
+BEGIN
+    SELECT mm.model_type, mm.source, mm.target_column, mm.options
+      INTO m FROM unlearn.model mm WHERE mm.name = model;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object';
+    END IF;
+    SELECT a.atttypid INTO target_type FROM pg_attribute a
+     WHERE a.attrelid = coalesce(relation, m.source)
+       AND a.attname = m.target_column AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'relation "%" has no column "%", the target of model "%"',
+            coalesce(relation, m.source), m.target_column, model
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    rows_sql := format(
+        'SELECT unlearn.%s(%L, t) AS p, (t.%I)%s::float8 AS y FROM ONLY %s AS t WHERE (%s)',
+        CASE m.model_type WHEN 'logistic' THEN 'predict_proba' ELSE 'predict' END,
+        model, m.target_column,
+        CASE WHEN target_type = 'boolean'::regtype THEN '::int' ELSE '' END,
+        coalesce(relation, m.source)::text,
+        CASE WHEN relation IS NULL THEN coalesce(m.options->>'where', 'true')
+             ELSE 'true' END);
+    IF m.model_type = 'logistic' THEN
+        RETURN QUERY EXECUTE format($q$
+            WITH v AS (SELECT p, y FROM (%s) s WHERE p IS NOT NULL AND y IS NOT NULL),
+                 r AS (SELECT y, avg(rn) OVER (PARTITION BY p) AS rk
+                         FROM (SELECT p, y, row_number() OVER (ORDER BY p) AS rn FROM v) x)
+            SELECT 'rows', count(*)::float8 FROM v
+            UNION ALL
+            SELECT 'accuracy', avg(((p >= 0.5)::int = y)::int)::float8 FROM v
+            UNION ALL
+            SELECT 'log_loss', -avg(y * ln(greatest(p, 1e-15))
+                                    + (1 - y) * ln(greatest(1 - p, 1e-15))) FROM v
+            UNION ALL
+            SELECT 'auc', ((sum(rk) FILTER (WHERE y = 1)
+                            - count(*) FILTER (WHERE y = 1)
+                              * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
+                           / nullif(count(*) FILTER (WHERE y = 1)
+                                    * count(*) FILTER (WHERE y = 0), 0))::float8
+              FROM r
+            $q$, rows_sql);
+    ELSE
+        RETURN QUERY EXECUTE format($q$
+            WITH v AS (SELECT p, y FROM (%s) s WHERE p IS NOT NULL AND y IS NOT NULL)
+            SELECT 'rows', count(*)::float8 FROM v
+            UNION ALL
+            SELECT 'rmse', sqrt(avg((p - y) * (p - y))) FROM v
+            UNION ALL
+            SELECT 'r2', 1 - sum((p - y) * (p - y))
+                             / nullif(sum((y - (SELECT avg(y) FROM v)) ^ 2), 0) FROM v
+            $q$, rows_sql);
+    END IF;
+END
+$fn$;
+
+-- The keys (as text) and fingerprints of the rows in a model's lineage.
+CREATE FUNCTION unlearn.lineage(model text,
+    OUT key text, OUT fingerprint bigint)
+RETURNS SETOF record
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(e.key_text, e.k::text), e.f
+      FROM unlearn.model m
+      JOIN unlearn.lineage l ON l.model_id = m.model_id
+     CROSS JOIN LATERAL unnest(l.keys, l.fingerprints, l.key_texts)
+           WITH ORDINALITY AS e(k, f, key_text, o)
+     WHERE m.name = $1
+     ORDER BY l.upper_key, e.o
+$$;
+
+-- The models (and versions) whose lineage holds the row of source with key.
+CREATE FUNCTION unlearn.lineage_of(source regclass, key anyelement,
+    OUT model text, OUT version bigint)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'unlearn_lineage_of'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb),
+    unlearn.retrain(text), unlearn.drop_model(text),
+    unlearn.predict(text, record), unlearn.predict(text, float8[]),
+    unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
+    unlearn.weights(text), unlearn.lineage(text),
+    unlearn.evaluate(text, regclass),
+    unlearn.lineage_of(regclass, anyelement)
+    FROM PUBLIC;

@@ -42,6 +42,14 @@ SELECT count(*) AS stray_functions
                     WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                       AND d.deptype = 'e');
 
+-- Model state is registered for pg_dump, and closed to PUBLIC.
+SELECT unnest(extconfig)::regclass AS dumped_with_data
+  FROM pg_extension WHERE extname = 'unlearn' ORDER BY 1;
+SELECT c.relname, has_table_privilege('public', c.oid, 'SELECT') AS public_can_read
+  FROM pg_class c
+ WHERE c.relnamespace = 'unlearn'::regnamespace AND c.relkind IN ('r', 'v', 'S')
+ ORDER BY 1;
+
 -- Settings are defined once the library is loaded; the prefix is reserved.
 SHOW unlearn.min_rcond;
 SHOW unlearn.blas_threads;

@@ -57,3 +57,6 @@ SELECT unlearn_test.gram('{{1,2},{3,4}}', '{1,-1}');
 
 -- The backend survived all of the above.
 SELECT unlearn_test.rounded(unlearn_test.cholesky_solve('{{2,0},{0,4}}', '{1,1}')) AS x;
+
+DROP EXTENSION unlearn;
+DROP SCHEMA unlearn_test CASCADE;

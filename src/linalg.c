@@ -105,7 +105,8 @@ linalg_cholesky_try(double *A, int n)
  * reciprocal condition estimate is below min_rcond.  Returns that estimate.
  */
 double
-linalg_cholesky(double *A, int n, double min_rcond, const char *what)
+linalg_cholesky(double *A, int n, double min_rcond, const char *what,
+				const char *hint)
 {
 	double		anorm;
 	double		rcond;
@@ -121,7 +122,8 @@ linalg_cholesky(double *A, int n, double min_rcond, const char *what)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s is singular or not positive definite", what),
 				 errdetail("The leading minor of order %d is not positive.",
-						   info)));
+						   info),
+				 hint ? errhint("%s", hint) : 0));
 
 	rcond = linalg_cholesky_rcond(A, n, anorm);
 	if (!(rcond >= min_rcond))
@@ -129,7 +131,8 @@ linalg_cholesky(double *A, int n, double min_rcond, const char *what)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s is too ill-conditioned", what),
 				 errdetail("Its reciprocal condition number is estimated at %.3g, below the limit %.3g set by unlearn.min_rcond.",
-						   rcond, min_rcond)));
+						   rcond, min_rcond),
+				 hint ? errhint("%s", hint) : 0));
 	return rcond;
 }
 
@@ -282,7 +285,7 @@ linalg_cholesky_downdate(double *U, int n, const double *x)
  */
 void
 linalg_gram_add(double *G, int n, const double *X, int rows,
-				const double *weights, double alpha)
+				const double *weights, double alpha, double *scratch)
 {
 	const double *A = X;
 	double	   *scaled = NULL;
@@ -293,7 +296,7 @@ linalg_gram_add(double *G, int n, const double *X, int rows,
 	{
 		int			i;
 
-		scaled = palloc(sizeof(double) * (Size) rows * n);
+		scaled = scratch ? scratch : palloc(sizeof(double) * (Size) rows * n);
 		for (i = 0; i < rows; i++)
 		{
 			double		sw;
@@ -310,7 +313,7 @@ linalg_gram_add(double *G, int n, const double *X, int rows,
 	}
 	cblas_dsyrk(CblasColMajor, CblasUpper, CblasNoTrans, n, rows,
 				alpha, A, n, 1.0, G, n);
-	if (scaled)
+	if (scaled && scaled != scratch)
 		pfree(scaled);
 }
 
@@ -326,4 +329,28 @@ double
 linalg_norm2(const double *x, int n)
 {
 	return cblas_dnrm2(n, x, 1);
+}
+
+/* Dot product of two vectors. */
+double
+linalg_dot(const double *x, const double *y, int n)
+{
+	return cblas_ddot(n, x, 1, y, 1);
+}
+
+/* z := X theta for a row-major block X (rows x n). */
+void
+linalg_rows_matvec(const double *X, int rows, int n, const double *theta,
+				   double *z)
+{
+	cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, n, 1.0, X, n,
+				theta, 1, 0.0, z, 1);
+}
+
+/* g += X' r for a row-major block X (rows x n). */
+void
+linalg_rows_tmatvec_add(const double *X, int rows, int n, const double *r,
+						double *g)
+{
+	cblas_dgemv(CblasRowMajor, CblasTrans, rows, n, 1.0, X, n, r, 1, 1.0, g, 1);
 }

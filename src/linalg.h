@@ -50,10 +50,11 @@ extern int	linalg_cholesky_try(double *A, int n);
 /*
  * Cholesky factorization in place with full checks: non-finite input,
  * not positive definite, or reciprocal condition estimate below min_rcond
- * each raise an error naming "what".  Returns the reciprocal condition
- * estimate.
+ * each raise an error naming "what" (with "hint" unless NULL).  Returns
+ * the reciprocal condition estimate.
  */
-extern double linalg_cholesky(double *A, int n, double min_rcond, const char *what);
+extern double linalg_cholesky(double *A, int n, double min_rcond,
+							  const char *what, const char *hint);
 
 /* LAPACK estimate of 1/cond_1(A) from its factor U and anorm = ||A||_1. */
 extern double linalg_cholesky_rcond(const double *U, int n, double anorm);
@@ -75,16 +76,29 @@ extern bool linalg_cholesky_downdate(double *U, int n, const double *x);
  * Weighted Gram accumulation with dsyrk:
  *	 G += alpha * sum_i w_i x_i x_i'
  * over the rows of the row-major block X (rows x n).  weights may be NULL
- * (all ones); otherwise every weight must be finite and non-negative.
+ * (all ones); otherwise every weight must be finite and non-negative, and
+ * scratch (rows x n doubles, or NULL to allocate) receives the scaled rows.
  * Only the upper triangle of G is updated.
  */
 extern void linalg_gram_add(double *G, int n, const double *X, int rows,
-							const double *weights, double alpha);
+							const double *weights, double alpha,
+							double *scratch);
 
 /* y := A x for symmetric A (upper triangle). */
 extern void linalg_sym_matvec(const double *A, int n, const double *x, double *y);
 
 /* Euclidean norm of a vector. */
 extern double linalg_norm2(const double *x, int n);
+
+/* Dot product of two vectors. */
+extern double linalg_dot(const double *x, const double *y, int n);
+
+/* z := X theta for a row-major block X (rows x n). */
+extern void linalg_rows_matvec(const double *X, int rows, int n,
+							   const double *theta, double *z);
+
+/* g += X' r for a row-major block X (rows x n). */
+extern void linalg_rows_tmatvec_add(const double *X, int rows, int n,
+									const double *r, double *g);
 
 #endif							/* UNLEARN_LINALG_H */

@@ -98,7 +98,7 @@ unlearn_test_cholesky_solve(PG_FUNCTION_ARGS)
 	double	   *A = square_argument(PG_GETARG_ARRAYTYPE_P(0), &n);
 	double	   *b = vector_argument(PG_GETARG_ARRAYTYPE_P(1), n);
 
-	linalg_cholesky(A, n, unlearn_min_rcond, "matrix");
+	linalg_cholesky(A, n, unlearn_min_rcond, "matrix", NULL);
 	linalg_cholesky_solve(A, n, b, 1);
 	PG_RETURN_ARRAYTYPE_P(float8_array_build(b, 0, n));
 }
@@ -112,7 +112,7 @@ unlearn_test_cholesky_rcond(PG_FUNCTION_ARGS)
 	int			n;
 	double	   *A = square_argument(PG_GETARG_ARRAYTYPE_P(0), &n);
 
-	PG_RETURN_FLOAT8(linalg_cholesky(A, n, unlearn_min_rcond, "matrix"));
+	PG_RETURN_FLOAT8(linalg_cholesky(A, n, unlearn_min_rcond, "matrix", NULL));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_test_cholesky_rank1);
@@ -129,7 +129,7 @@ unlearn_test_cholesky_rank1(PG_FUNCTION_ARGS)
 	double	   *x = vector_argument(PG_GETARG_ARRAYTYPE_P(1), n);
 	int32		sign = PG_GETARG_INT32(2);
 
-	linalg_cholesky(A, n, unlearn_min_rcond, "matrix");
+	linalg_cholesky(A, n, unlearn_min_rcond, "matrix", NULL);
 	if (sign >= 0)
 		linalg_cholesky_update(A, n, x);
 	else if (!linalg_cholesky_downdate(A, n, x))
@@ -165,7 +165,7 @@ unlearn_test_gram(PG_FUNCTION_ARGS)
 	linalg_check_dim(n);
 	linalg_check_finite(X, (Size) rows * n, "rows");
 	G = palloc0(sizeof(double) * n * n);
-	linalg_gram_add(G, n, X, rows, w, 1.0);
+	linalg_gram_add(G, n, X, rows, w, 1.0, NULL);
 	linalg_symmetrize(G, n);
 	PG_RETURN_ARRAYTYPE_P(float8_array_build(G, n, n));
 }
@@ -295,7 +295,7 @@ check_solve(SelftestResult *res, pg_prng_state *rng)
 		for (i = 0; i < n; i++)
 			b[i] = uniform(rng);
 		memcpy(x, b, sizeof(double) * n);
-		linalg_cholesky(U, n, 0.0, "matrix");
+		linalg_cholesky(U, n, 0.0, "matrix", NULL);
 		linalg_cholesky_solve(U, n, x, 1);
 
 		for (i = 0; i < n; i++)
@@ -330,7 +330,7 @@ check_rcond(SelftestResult *res)
 	ELEM(A, n, 1, 1) = 1.0;
 	ELEM(A, n, 2, 2) = 1e-3;
 	ELEM(A, n, 3, 3) = 2.0;
-	rcond = linalg_cholesky(A, n, 0.0, "matrix");
+	rcond = linalg_cholesky(A, n, 0.0, "matrix", NULL);
 	report(res, "rcond of diag(4,1,1e-3,2) is 2.5e-4", fabs(rcond - 2.5e-4) / 2.5e-4, 1e-12);
 }
 
@@ -353,8 +353,8 @@ check_gram(SelftestResult *res, pg_prng_state *rng)
 		X[i] = uniform(rng);
 	for (i = 0; i < rows; i++)
 		w[i] = pg_prng_double(rng);
-	linalg_gram_add(G, n, X, rows, w, 1.0);
-	linalg_gram_add(G, n, X, rows / 2, NULL, -1.0);
+	linalg_gram_add(G, n, X, rows, w, 1.0, NULL);
+	linalg_gram_add(G, n, X, rows / 2, NULL, -1.0, NULL);
 
 	for (j = 0; j < n; j++)
 		for (i = 0; i <= j; i++)
@@ -385,20 +385,20 @@ check_rank1(SelftestResult *res, pg_prng_state *rng)
 
 	for (i = 0; i < n; i++)
 		x[i] = uniform(rng);
-	linalg_cholesky(U, n, 0.0, "matrix");
+	linalg_cholesky(U, n, 0.0, "matrix", NULL);
 
 	memcpy(xcopy, x, sizeof(double) * n);
 	linalg_cholesky_update(U, n, xcopy);
 	add_outer(A, n, x, 1.0);
 	fresh = copy_matrix(A, n);
-	linalg_cholesky(fresh, n, 0.0, "matrix");
+	linalg_cholesky(fresh, n, 0.0, "matrix", NULL);
 	report(res, "rank-1 update equals fresh factor", factor_distance(U, fresh, n), 1e-13);
 
 	add_outer(A, n, x, -1.0);
 	report(res, "rank-1 downdate accepted",
 		   linalg_cholesky_downdate(U, n, x) ? 0.0 : 1.0, 0.0);
 	fresh = copy_matrix(A, n);
-	linalg_cholesky(fresh, n, 0.0, "matrix");
+	linalg_cholesky(fresh, n, 0.0, "matrix", NULL);
 	report(res, "rank-1 downdate equals fresh factor", factor_distance(U, fresh, n), 1e-12);
 }
 
@@ -431,7 +431,7 @@ check_many_rank1(SelftestResult *res, pg_prng_state *rng, double shift,
 		add_outer(A, n, &X[k * n], 1.0);
 	}
 	U = copy_matrix(A, n);
-	linalg_cholesky(U, n, 0.0, "matrix");
+	linalg_cholesky(U, n, 0.0, "matrix", NULL);
 
 	for (k = 0; k < count; k++)
 		if (!linalg_cholesky_downdate(U, n, &X[k * n]))
@@ -439,7 +439,7 @@ check_many_rank1(SelftestResult *res, pg_prng_state *rng, double shift,
 	snprintf(name, sizeof(name), "shift %g: 1000 downdates all accepted", shift);
 	report(res, name, refused, 0);
 	fresh = copy_matrix(B, n);
-	linalg_cholesky(fresh, n, 0.0, "matrix");
+	linalg_cholesky(fresh, n, 0.0, "matrix", NULL);
 	snprintf(name, sizeof(name), "shift %g: 1000 downdates equal fresh factor", shift);
 	report(res, name, factor_distance(U, fresh, n), bound);
 
@@ -449,7 +449,7 @@ check_many_rank1(SelftestResult *res, pg_prng_state *rng, double shift,
 		linalg_cholesky_update(U, n, x);
 	}
 	fresh = copy_matrix(A, n);
-	linalg_cholesky(fresh, n, 0.0, "matrix");
+	linalg_cholesky(fresh, n, 0.0, "matrix", NULL);
 	snprintf(name, sizeof(name), "shift %g: 1000 updates back equal fresh factor", shift);
 	report(res, name, factor_distance(U, fresh, n), bound);
 }
@@ -466,7 +466,7 @@ check_refused_downdate(SelftestResult *res, pg_prng_state *rng)
 	int			i;
 	bool		ok;
 
-	linalg_cholesky(U, n, 0.0, "matrix");
+	linalg_cholesky(U, n, 0.0, "matrix", NULL);
 	before = copy_matrix(U, n);
 
 	/* x = 2 * (row 0 of U'), i.e. x x' = 4 * e0-part: U'U - x x' indefinite. */

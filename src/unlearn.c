@@ -14,6 +14,7 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "unlearn.h"
 
@@ -21,6 +22,10 @@ PG_MODULE_MAGIC;
 
 double		unlearn_min_rcond = 1e-12;
 int			unlearn_blas_threads = 1;
+int			unlearn_train_memory = 524288;
+int			unlearn_progress_interval = 10000;
+
+static TimestampTz progress_last;
 
 void		_PG_init(void);
 
@@ -51,8 +56,52 @@ _PG_init(void)
 							PGC_USERSET, 0,
 							NULL, assign_blas_threads, NULL);
 
+	DefineCustomIntVariable("unlearn.train_memory",
+							"Memory training may use to hold the rows of a model.",
+							"Larger training sets are read from the table again on every solver pass.",
+							&unlearn_train_memory,
+							524288, 1024, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("unlearn.progress_interval",
+							"Time between progress messages of long training runs.",
+							"-1 turns them off; 0 reports every step.",
+							&unlearn_progress_interval,
+							10000, -1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
 	MarkGUCPrefixReserved("unlearn");
 	openblas_set_num_threads(unlearn_blas_threads);
+}
+
+/* Starts the progress clock of a long operation. */
+void
+unlearn_progress_start(void)
+{
+	progress_last = GetCurrentTimestamp();
+}
+
+/* Sends a progress NOTICE if unlearn.progress_interval has passed. */
+void
+unlearn_progress(const char *fmt,...)
+{
+	TimestampTz now;
+	char		buf[256];
+	va_list		args;
+
+	if (unlearn_progress_interval < 0)
+		return;
+	now = GetCurrentTimestamp();
+	if (unlearn_progress_interval > 0 &&
+		!TimestampDifferenceExceeds(progress_last, now, unlearn_progress_interval))
+		return;
+	progress_last = now;
+	va_start(args, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, args);
+	va_end(args);
+	ereport(NOTICE, (errmsg_internal("%s", buf)));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_version);

@@ -16,4 +16,16 @@ extern double unlearn_min_rcond;
 /* unlearn.blas_threads: threads OpenBLAS may use in one backend. */
 extern int	unlearn_blas_threads;
 
+/* unlearn.train_memory: memory (kB) training may hold rows in. */
+extern int	unlearn_train_memory;
+
+/* unlearn.progress_interval: ms between progress NOTICEs; -1 = none. */
+extern int	unlearn_progress_interval;
+
+/* Starts the progress clock of a long operation. */
+extern void unlearn_progress_start(void);
+
+/* Sends a progress NOTICE if unlearn.progress_interval has passed. */
+extern void unlearn_progress(const char *fmt,...) pg_attribute_printf(1, 2);
+
 #endif							/* UNLEARN_H */

@@ -1,0 +1,383 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.c
+ *	  Model state in the extension's tables (unlearn.model and
+ *	  unlearn.model_term): written and read through SPI with parameters.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+
+#include "arrayutil.h"
+#include "catalog.h"
+
+/* Runs one parameterized statement; raises an error unless it succeeds. */
+static void
+spi_run(const char *sql, int nargs, Oid *types, Datum *values,
+		const char *nulls, int expected)
+{
+	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls,
+										   false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "SPI_execute_with_args failed (%d): %s", rc, sql);
+}
+
+/* Raises the error for a model that does not exist. */
+void
+catalog_missing_model(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("model \"%s\" does not exist", name)));
+}
+
+/* Whether a model of that name exists. */
+bool
+catalog_model_exists(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	bool		exists;
+
+	SPI_connect();
+	spi_run("SELECT 1 FROM unlearn.model WHERE name = $1",
+			1, types, values, NULL, SPI_OK_SELECT);
+	exists = SPI_processed > 0;
+	SPI_finish();
+	return exists;
+}
+
+/* A text[] of n strings, NULL pointers becoming NULL elements. */
+static ArrayType *
+text_array(char **strings, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		nulls[i] = strings[i] == NULL;
+		elems[i] = nulls[i] ? (Datum) 0 : CStringGetTextDatum(strings[i]);
+	}
+	return construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1, false,
+							  TYPALIGN_INT);
+}
+
+/* An int8[] of n values, negative values becoming NULL elements. */
+static ArrayType *
+count_array(const int64 *counts, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		nulls[i] = counts[i] < 0;
+		elems[i] = Int64GetDatum(counts[i]);
+	}
+	return construct_md_array(elems, nulls, 1, dims, lbs, INT8OID, 8,
+							  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/* Inserts the terms of a model (inside an SPI connection). */
+static void
+insert_terms(int32 model_id, const TrainedModel *m)
+{
+	int			n = m->fit->nterms;
+	char	  **columns = palloc(sizeof(char *) * n);
+	char	  **levels = palloc(sizeof(char *) * n);
+	double	   *centers = palloc(sizeof(double) * n);
+	double	   *scales = palloc(sizeof(double) * n);
+	int64	   *rows = palloc(sizeof(int64) * n);
+	Oid			types[6] = {INT4OID, TEXTARRAYOID, TEXTARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, INT8ARRAYOID};
+	Datum		values[6];
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		columns[i] = m->terms[i].column;
+		levels[i] = m->terms[i].level;
+		centers[i] = m->terms[i].center;
+		scales[i] = m->terms[i].scale;
+		rows[i] = m->terms[i].level_rows;
+	}
+	values[0] = Int32GetDatum(model_id);
+	values[1] = PointerGetDatum(text_array(columns, n));
+	values[2] = PointerGetDatum(text_array(levels, n));
+	values[3] = PointerGetDatum(float8_array_build(centers, 0, n));
+	values[4] = PointerGetDatum(float8_array_build(scales, 0, n));
+	values[5] = PointerGetDatum(count_array(rows, n));
+	spi_run("INSERT INTO unlearn.model_term"
+			" (model_id, position, column_name, level, center, scale, level_rows)"
+			" SELECT $1, u.o::integer, u.c, u.l, u.ce, u.sc, u.r"
+			"   FROM unnest($2, $3, $4, $5, $6) WITH ORDINALITY AS u(c, l, ce, sc, r, o)",
+			6, types, values, NULL, SPI_OK_INSERT);
+}
+
+/* Inserts a new model and its terms; returns its model_id. */
+int32
+catalog_insert_model(const TrainedModel *m)
+{
+	int			d = m->fit->nterms;
+	Oid			types[17] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
+		TEXTOID, TEXTARRAYOID, JSONBOID, INT4OID, FLOAT8ARRAYOID,
+		FLOAT8ARRAYOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	INT4OID};
+	Datum		values[17];
+	bool		isnull;
+	int32		model_id;
+
+	values[0] = CStringGetTextDatum(m->name);
+	values[1] = CStringGetTextDatum(m->loss->name);
+	values[2] = ObjectIdGetDatum(m->source);
+	values[3] = CStringGetTextDatum(m->key_column);
+	values[4] = ObjectIdGetDatum(m->key_type);
+	values[5] = CStringGetTextDatum(m->target_column);
+	values[6] = PointerGetDatum(m->feature_columns);
+	values[7] = JsonbPGetDatum(m->options);
+	values[8] = Int32GetDatum(d);
+	values[9] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
+	values[10] = PointerGetDatum(float8_array_build(m->fit->hessian, d, d));
+	values[11] = Int64GetDatum(m->rows_trained);
+	values[12] = Int64GetDatum(m->rows_skipped);
+	values[13] = Float8GetDatum(m->fit->objective);
+	values[14] = Float8GetDatum(m->fit->gradient_norm);
+	values[15] = Float8GetDatum(m->fit->rcond);
+	values[16] = Int32GetDatum(m->fit->iterations);
+
+	SPI_connect();
+	spi_run("INSERT INTO unlearn.model (name, model_type, source, key_column,"
+			" key_type, target_column, feature_columns, options, n_params, theta,"
+			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
+			" rcond, iterations)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+			" $14, $15, $16, $17) RETURNING model_id",
+			17, types, values, NULL, SPI_OK_INSERT_RETURNING);
+	model_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	insert_terms(model_id, m);
+	SPI_finish();
+	return model_id;
+}
+
+/* Replaces the fit of an existing model (retrain); bumps its version. */
+void
+catalog_replace_fit(int32 model_id, const TrainedModel *m)
+{
+	int			d = m->fit->nterms;
+	Oid			types[13] = {INT4OID, TEXTOID, REGTYPEOID, TEXTARRAYOID, INT4OID,
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8OID, INT8OID, FLOAT8OID,
+	FLOAT8OID, FLOAT8OID, INT4OID};
+	Datum		values[13];
+	Oid			idtype[1] = {INT4OID};
+	Datum		idvalue[1] = {Int32GetDatum(model_id)};
+
+	values[0] = Int32GetDatum(model_id);
+	values[1] = CStringGetTextDatum(m->key_column);
+	values[2] = ObjectIdGetDatum(m->key_type);
+	values[3] = PointerGetDatum(m->feature_columns);
+	values[4] = Int32GetDatum(d);
+	values[5] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
+	values[6] = PointerGetDatum(float8_array_build(m->fit->hessian, d, d));
+	values[7] = Int64GetDatum(m->rows_trained);
+	values[8] = Int64GetDatum(m->rows_skipped);
+	values[9] = Float8GetDatum(m->fit->objective);
+	values[10] = Float8GetDatum(m->fit->gradient_norm);
+	values[11] = Float8GetDatum(m->fit->rcond);
+	values[12] = Int32GetDatum(m->fit->iterations);
+
+	SPI_connect();
+	spi_run("UPDATE unlearn.model SET key_column = $2, key_type = $3,"
+			" feature_columns = $4, n_params = $5, theta = $6, hessian = $7,"
+			" rows_trained = $8, rows_skipped = $9, rows_erased = 0,"
+			" objective = $10, gradient_norm = $11, rcond = $12,"
+			" iterations = $13, error_bound = 0, version = version + 1,"
+			" state = 'ready', updated_at = now() WHERE model_id = $1",
+			13, types, values, NULL, SPI_OK_UPDATE);
+	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
+			1, idtype, idvalue, NULL, SPI_OK_DELETE);
+	insert_terms(model_id, m);
+	SPI_finish();
+}
+
+/* Deletes a model, its terms and its lineage; false if it did not exist. */
+bool
+catalog_delete_model(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	Oid			idtype[1] = {INT4OID};
+	Datum		idvalue[1];
+	bool		isnull;
+
+	SPI_connect();
+	spi_run("DELETE FROM unlearn.model WHERE name = $1 RETURNING model_id",
+			1, types, values, NULL, SPI_OK_DELETE_RETURNING);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return false;
+	}
+	idvalue[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
+			1, idtype, idvalue, NULL, SPI_OK_DELETE);
+	spi_run("DELETE FROM unlearn.lineage WHERE model_id = $1",
+			1, idtype, idvalue, NULL, SPI_OK_DELETE);
+	SPI_finish();
+	return true;
+}
+
+/* A text column of the current SPI row, copied into cxt (NULL stays NULL). */
+static char *
+spi_text(HeapTuple tuple, TupleDesc tupdesc, int col, MemoryContext cxt)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuple, tupdesc, col, &isnull);
+	MemoryContext old;
+	char	   *s;
+
+	if (isnull)
+		return NULL;
+	old = MemoryContextSwitchTo(cxt);
+	s = TextDatumGetCString(d);
+	MemoryContextSwitchTo(old);
+	return s;
+}
+
+/* Raises the error for stored model state that cannot be right. */
+static void
+corrupt_model(const char *name, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("stored state of model \"%s\" is corrupt", name),
+			 errdetail("%s", what),
+			 errhint("Retrain the model with unlearn.retrain, or drop it.")));
+}
+
+/* Loads a model by name into the current memory context. */
+StoredModel *
+catalog_load_model(const char *name, bool lock_row)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	StoredModel *m = palloc0(sizeof(StoredModel));
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	Oid			idtype[1] = {INT4OID};
+	Datum		idvalue[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *type;
+	int			rows,
+				cols;
+	uint64		i;
+	MemoryContext old;
+
+	SPI_connect();
+	spi_run(lock_row ?
+			"SELECT model_id, model_type, source, key_column, key_type, target_column,"
+			" feature_columns, options, version, state, n_params, theta"
+			" FROM unlearn.model WHERE name = $1 FOR UPDATE" :
+			"SELECT model_id, model_type, source, key_column, key_type, target_column,"
+			" feature_columns, options, version, state, n_params, theta"
+			" FROM unlearn.model WHERE name = $1",
+			1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		catalog_missing_model(name);
+	}
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+
+	m->model_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	m->name = MemoryContextStrdup(cxt, name);
+	type = spi_text(tup, desc, 2, cxt);
+	m->loss = loss_by_name(type);
+	if (m->loss == NULL)
+		corrupt_model(name, psprintf("Unknown model type \"%s\".", type));
+	m->source = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+	m->key_column = spi_text(tup, desc, 4, cxt);
+	m->key_type = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
+	m->target_column = spi_text(tup, desc, 6, cxt);
+	old = MemoryContextSwitchTo(cxt);
+	m->feature_columns = DatumGetArrayTypePCopy(SPI_getbinval(tup, desc, 7, &isnull));
+	m->options_jsonb = DatumGetJsonbPCopy(SPI_getbinval(tup, desc, 8, &isnull));
+	parse_train_options(m->options_jsonb, &m->options);
+	m->theta = float8_array_values(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 12, &isnull)),
+								   "theta", &rows, &cols);
+	MemoryContextSwitchTo(old);
+	m->version = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	m->state = spi_text(tup, desc, 10, cxt);
+	m->nterms = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
+	if (rows * cols != m->nterms)
+		corrupt_model(name, psprintf("It has %d parameters for %d terms.",
+									 rows * cols, m->nterms));
+
+	idvalue[0] = Int32GetDatum(m->model_id);
+	spi_run("SELECT column_name, level, center, scale, level_rows, position"
+			" FROM unlearn.model_term WHERE model_id = $1 ORDER BY position",
+			1, idtype, idvalue, NULL, SPI_OK_SELECT);
+	if (SPI_processed != (uint64) m->nterms)
+		corrupt_model(name, psprintf("It has " UINT64_FORMAT " term rows for %d parameters.",
+									 SPI_processed, m->nterms));
+	m->terms = MemoryContextAllocZero(cxt, sizeof(ModelTerm) * m->nterms);
+	desc = SPI_tuptable->tupdesc;
+	for (i = 0; i < SPI_processed; i++)
+	{
+		ModelTerm  *t = &m->terms[i];
+
+		tup = SPI_tuptable->vals[i];
+		if (DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull)) != (int32) i + 1)
+			corrupt_model(name, "Its term positions are not 1 to n.");
+		t->column = spi_text(tup, desc, 1, cxt);
+		t->level = spi_text(tup, desc, 2, cxt);
+		t->center = DatumGetFloat8(SPI_getbinval(tup, desc, 3, &isnull));
+		t->scale = DatumGetFloat8(SPI_getbinval(tup, desc, 4, &isnull));
+		t->level_rows = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
+		if (isnull)
+			t->level_rows = -1;
+		if (!(t->scale > 0) || !isfinite(t->center) || !isfinite(t->scale))
+			corrupt_model(name, "A term has an invalid scale or center.");
+	}
+	for (i = 0; i < (uint64) m->nterms; i++)
+		if (!isfinite(m->theta[i]))
+			corrupt_model(name, "A parameter is NaN or infinite.");
+	SPI_finish();
+	return m;
+}
+
+/* The unlearn.models row of a model, as a composite Datum. */
+Datum
+catalog_models_row(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	HeapTupleHeader result;
+
+	SPI_connect();
+	spi_run("SELECT * FROM unlearn.models WHERE name = $1",
+			1, types, values, NULL, SPI_OK_SELECT);
+	if (SPI_processed != 1)
+		elog(ERROR, "model \"%s\" vanished", name);
+	result = SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	SPI_finish();
+	return PointerGetDatum(result);
+}

@@ -1,0 +1,91 @@
+/*-------------------------------------------------------------------------
+ *
+ * catalog.h
+ *	  Model state in the extension's tables: reading and writing models
+ *	  and their terms.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_CATALOG_H
+#define UNLEARN_CATALOG_H
+
+#include "utils/array.h"
+#include "utils/jsonb.h"
+
+#include "loss.h"
+#include "options.h"
+#include "solver.h"
+
+/* What one parameter multiplies: intercept, numeric column, or a level. */
+typedef struct ModelTerm
+{
+	char	   *column;			/* NULL for the intercept */
+	char	   *level;			/* categorical level, else NULL */
+	double		center;			/* the input enters as (x - center) / scale */
+	double		scale;
+	int64		level_rows;		/* training rows with the level; -1 if none */
+} ModelTerm;
+
+/* A model as stored: configuration, terms and parameters. */
+typedef struct StoredModel
+{
+	int32		model_id;
+	char	   *name;
+	const LossFunctions *loss;
+	Oid			source;
+	char	   *key_column;
+	Oid			key_type;
+	char	   *target_column;
+	ArrayType  *feature_columns;	/* text[] */
+	Jsonb	   *options_jsonb;
+	TrainOptions options;
+	int64		version;
+	char	   *state;
+	int			nterms;
+	double	   *theta;
+	ModelTerm  *terms;
+} StoredModel;
+
+/* A freshly trained model, ready to be written. */
+typedef struct TrainedModel
+{
+	const char *name;
+	const LossFunctions *loss;
+	Oid			source;
+	const char *key_column;
+	Oid			key_type;
+	const char *target_column;
+	ArrayType  *feature_columns;	/* text[] of the columns actually used */
+	Jsonb	   *options;
+	FitResult  *fit;
+	int64		rows_trained;
+	int64		rows_skipped;
+	ModelTerm  *terms;			/* fit->nterms of them */
+} TrainedModel;
+
+/* Whether a model of that name exists. */
+extern bool catalog_model_exists(const char *name);
+
+/* Inserts a new model and its terms; returns its model_id. */
+extern int32 catalog_insert_model(const TrainedModel *m);
+
+/* Replaces the fit of an existing model (retrain); bumps its version. */
+extern void catalog_replace_fit(int32 model_id, const TrainedModel *m);
+
+/* Deletes a model, its terms and its lineage; false if it did not exist. */
+extern bool catalog_delete_model(const char *name);
+
+/*
+ * Loads a model by name into the current memory context; lock_row takes
+ * its row FOR UPDATE (writers of one model serialize on it).  A missing
+ * model is an error.
+ */
+extern StoredModel *catalog_load_model(const char *name, bool lock_row);
+
+/* The unlearn.models row of a model, as a composite Datum. */
+extern Datum catalog_models_row(const char *name);
+
+/* Raises the error for a model that does not exist. */
+extern void catalog_missing_model(const char *name) pg_attribute_noreturn();
+
+#endif							/* UNLEARN_CATALOG_H */

@@ -1,0 +1,749 @@
+/*-------------------------------------------------------------------------
+ *
+ * dataset.c
+ *	  Reading a model's training rows from its source table.
+ *
+ * The caller locks the source in SHARE mode (writers wait; readers do
+ * not) before dataset_load() takes its snapshot, so no erasure can slip
+ * between the rows training reads and the model's commit.  The snapshot
+ * is the latest one, not the transaction's: under REPEATABLE READ the
+ * model is trained on every row committed before the lock, like an
+ * index build.
+ *
+ * Rows are read with a plain table scan (no SPI), filtered by the
+ * compiled "where" expression, and stored as dense blocks of term vectors
+ * when they fit in unlearn.train_memory; otherwise every solver pass
+ * re-scans the table under the same snapshot.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <sys/mman.h>
+
+#include "access/genam.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/catalog.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "parser/parse_relation.h"
+#include "common/hashfn.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "dataset.h"
+#include "unlearn.h"
+
+/* Checks the source relation kind/persistence; raises errors for the rest. */
+void
+dataset_check_source(Relation rel)
+{
+	const char *name = RelationGetRelationName(rel);
+	char		relkind = rel->rd_rel->relkind;
+
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on partitioned table \"%s\"", name),
+				 errhint("Train on a partition.")));
+	if (relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cannot train a model on \"%s\"", name),
+				 errdetail_relkind_not_supported(relkind)));
+	if (IsCatalogRelation(rel))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on system catalog \"%s\"", name)));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on temporary table \"%s\"", name),
+				 errdetail("A model outlives the session that owns a temporary table.")));
+	if (rel->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on unlogged table \"%s\"", name),
+				 errdetail("Crash recovery empties an unlogged table without firing triggers, which would leave erased rows in its models.")));
+}
+
+/* Whether a key type is stored directly (integers) rather than hashed. */
+bool
+dataset_key_is_integer(Oid key_type)
+{
+	return key_type == INT2OID || key_type == INT4OID || key_type == INT8OID;
+}
+
+/* The 64-bit lineage key of a key datum (and its text if hashed). */
+int64
+dataset_key_value(Oid key_type, Datum value, FmgrInfo *key_out, char **key_text)
+{
+	char	   *text;
+
+	*key_text = NULL;
+	switch (key_type)
+	{
+		case INT2OID:
+			return (int64) DatumGetInt16(value);
+		case INT4OID:
+			return (int64) DatumGetInt32(value);
+		case INT8OID:
+			return DatumGetInt64(value);
+		default:
+			text = OutputFunctionCall(key_out, value);
+			*key_text = text;
+			return (int64) hash_bytes_extended((const unsigned char *) text,
+											   strlen(text), 0);
+	}
+}
+
+/* Whether a unique, immediate, non-partial index covers exactly attnum. */
+static bool
+has_unique_index_on(Relation rel, AttrNumber attnum)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, indexes)
+	{
+		Relation	index = index_open(lfirst_oid(lc), AccessShareLock);
+		Form_pg_index form = index->rd_index;
+
+		if (form->indisunique && form->indimmediate && form->indisvalid &&
+			form->indnkeyatts == 1 && form->indkey.values[0] == attnum &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(index->rd_indextuple, Anum_pg_index_indexprs, NULL))
+			found = true;
+		index_close(index, AccessShareLock);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	return found;
+}
+
+/* Resolves the key column: the option "key", or the one-column primary key. */
+static void
+resolve_key(Dataset *ds, const char *key_option)
+{
+	Relation	rel = ds->rel;
+	const char *relname = RelationGetRelationName(rel);
+	AttrNumber	attnum;
+
+	if (key_option != NULL)
+	{
+		Form_pg_attribute attr;
+
+		attnum = attnameAttNum(rel, key_option, false);
+		if (attnum == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("column \"%s\" of relation \"%s\" does not exist",
+							key_option, relname)));
+		attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+		if (!attr->attnotnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("key column \"%s\" of relation \"%s\" must be NOT NULL",
+							key_option, relname)));
+		if (!has_unique_index_on(rel, attnum))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("key column \"%s\" of relation \"%s\" has no unique index",
+							key_option, relname),
+					 errhint("Create a unique index on the column alone, without a WHERE clause.")));
+	}
+	else
+	{
+		Oid			pkoid = RelationGetPrimaryKeyIndex(rel);
+		Relation	index;
+
+		if (!OidIsValid(pkoid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("relation \"%s\" has no primary key", relname),
+					 errhint("Add a primary key, or name a unique NOT NULL column with the option \"key\".")));
+		index = index_open(pkoid, AccessShareLock);
+		if (index->rd_index->indnkeyatts != 1)
+		{
+			index_close(index, AccessShareLock);
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the primary key of relation \"%s\" has more than one column",
+							relname),
+					 errhint("Name a unique NOT NULL column with the option \"key\".")));
+		}
+		attnum = index->rd_index->indkey.values[0];
+		index_close(index, AccessShareLock);
+	}
+	ds->key_attnum = attnum;
+	ds->key_type = getBaseType(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid);
+	ds->key_is_integer = dataset_key_is_integer(ds->key_type);
+	ds->key_name = pstrdup(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname));
+	if (!ds->key_is_integer)
+	{
+		Oid			outfunc;
+		bool		isvarlena;
+
+		getTypeOutputInfo(ds->key_type, &outfunc, &isvarlena);
+		fmgr_info(outfunc, &ds->key_out);
+	}
+}
+
+/* Resolves the target column: numeric or boolean, not the key. */
+static void
+resolve_target(Dataset *ds, const char *target)
+{
+	Relation	rel = ds->rel;
+	AttrNumber	attnum = attnameAttNum(rel, target, false);
+	Form_pg_attribute attr;
+	ColumnKind	kind;
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						target, RelationGetRelationName(rel))));
+	if (attnum == ds->key_attnum)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the key column \"%s\" cannot be the target", target)));
+	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	ds->target_type = getBaseType(attr->atttypid);
+	if (!feature_kind_of_type(ds->target_type, &kind) || kind == COLUMN_CATEGORICAL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("target column \"%s\" has type %s", target,
+						feature_type_name(attr->atttypid)),
+				 errhint("The target must be an integer, floating-point, numeric or boolean column.")));
+	ds->target_attnum = attnum;
+	ds->target_name = pstrdup(target);
+}
+
+/*
+ * Compiles the "where" option into a qual over the source's rows.  The
+ * text is parsed as the WHERE clause of "SELECT 1 FROM ONLY source", and
+ * the statement must come back with nothing but that clause; subqueries
+ * and volatile functions are refused so that a retrain sees the same rows.
+ */
+static void
+compile_filter(Dataset *ds, const char *where)
+{
+	Relation	rel = ds->rel;
+	StringInfoData sql;
+	List	   *raw;
+	RawStmt    *rawstmt;
+	SelectStmt *select;
+	Query	   *query;
+	Node	   *qual;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM ONLY %s WHERE ",
+					 quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												RelationGetRelationName(rel)));
+	appendStringInfoString(&sql, where);
+
+	raw = raw_parser(sql.data, RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"where\" must be a single boolean expression")));
+	rawstmt = linitial_node(RawStmt, raw);
+	select = (SelectStmt *) rawstmt->stmt;
+	if (!IsA(select, SelectStmt) || select->op != SETOP_NONE ||
+		select->distinctClause || select->intoClause ||
+		list_length(select->targetList) != 1 ||
+		list_length(select->fromClause) != 1 || select->whereClause == NULL ||
+		select->groupClause || select->havingClause || select->windowClause ||
+		select->valuesLists || select->sortClause || select->limitOffset ||
+		select->limitCount || select->lockingClause || select->withClause)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"where\" must be a single boolean expression")));
+
+	query = parse_analyze_fixedparams(rawstmt, sql.data, NULL, 0, NULL);
+	if (query->hasSubLinks)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("option \"where\" must not contain subqueries")));
+	qual = query->jointree->quals;
+	if (contain_volatile_functions(qual))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"where\" must not call volatile functions"),
+				 errdetail("A retrain must see the same rows.")));
+
+	qual = (Node *) expression_planner((Expr *) qual);
+	ds->filter = ExecPrepareQual(make_ands_implicit((Expr *) qual), ds->estate);
+}
+
+/* Whether the slot's row passes the filter (always, without one). */
+static bool
+row_passes_filter(Dataset *ds)
+{
+	ExprContext *econtext;
+	bool		pass;
+
+	if (ds->filter == NULL)
+		return true;
+	econtext = GetPerTupleExprContext(ds->estate);
+	econtext->ecxt_scantuple = ds->slot;
+	pass = ExecQual(ds->filter, econtext);
+	ResetExprContext(econtext);
+	return pass;
+}
+
+/* Describes the slot's row by its key, for error messages. */
+static char *
+row_key_text(Dataset *ds)
+{
+	bool		isnull;
+	Datum		key = slot_getattr(ds->slot, ds->key_attnum, &isnull);
+	Oid			outfunc;
+	bool		isvarlena;
+
+	if (isnull)
+		return pstrdup("NULL");
+	getTypeOutputInfo(ds->key_type, &outfunc, &isvarlena);
+	return OidOutputFunctionCall(outfunc, key);
+}
+
+/*
+ * Returns the name of the first NULL column among target and features of
+ * the slot's row, or NULL if there is none.
+ */
+static const char *
+first_null_column(Dataset *ds)
+{
+	bool	   *isnull = ds->slot->tts_isnull;
+	int			j;
+
+	if (isnull[ds->target_attnum - 1])
+		return ds->target_name;
+	for (j = 0; j < ds->fs->nfeatures; j++)
+		if (isnull[ds->fs->cols[j].attnum - 1])
+			return ds->fs->cols[j].name;
+	return NULL;
+}
+
+/* Captures the target of the slot's row into raw[0], checking labels. */
+static void
+capture_target(Dataset *ds, double *raw)
+{
+	double		y = feature_datum_to_double(ds->slot->tts_values[ds->target_attnum - 1],
+											ds->target_type);
+
+	if (!isfinite(y))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" contains NaN or infinity", ds->target_name),
+				 errdetail("The row with key %s.", row_key_text(ds))));
+	if (ds->logistic && y != 0.0 && y != 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("label %g in target column \"%s\" is not 0 or 1", y, ds->target_name),
+				 errdetail("The row with key %s.", row_key_text(ds)),
+				 errhint("A logistic model takes labels 0 and 1, or a boolean target.")));
+	raw[0] = y;
+}
+
+/* Appends a lineage entry for the slot's row. */
+static void
+add_lineage_entry(Dataset *ds, int64 fingerprint)
+{
+	LineageEntry *e;
+	char	   *key_text;
+
+	if (ds->nentries == ds->maxentries)
+	{
+		ds->maxentries *= 2;
+		ds->entries = repalloc_huge(ds->entries, sizeof(LineageEntry) * ds->maxentries);
+	}
+	e = &ds->entries[ds->nentries++];
+	e->key = dataset_key_value(ds->key_type, ds->slot->tts_values[ds->key_attnum - 1],
+							   &ds->key_out, &key_text);
+	e->key_text = key_text;
+	e->fingerprint = fingerprint;
+}
+
+/* Orders lineage entries by key, then key text (qsort callback). */
+static int
+compare_entries(const void *a, const void *b)
+{
+	const LineageEntry *ea = a;
+	const LineageEntry *eb = b;
+
+	if (ea->key != eb->key)
+		return ea->key < eb->key ? -1 : 1;
+	if (ea->key_text == NULL || eb->key_text == NULL)
+		return 0;
+	return strcmp(ea->key_text, eb->key_text);
+}
+
+/* Smallest and largest segment for row blocks; sizes double in between. */
+#define SEGMENT_MIN_BYTES	((Size) 1024 * 1024)
+#define SEGMENT_MAX_BYTES	((Size) 64 * 1024 * 1024)
+#define HUGE_PAGE_BYTES		((Size) 2 * 1024 * 1024)
+
+/*
+ * Carves memory for row blocks out of large segments.  Large, advised for
+ * transparent huge pages where the kernel allows, they fault in a few
+ * hundred times for a million rows instead of tens of thousands.
+ */
+static void *
+segment_alloc(Dataset *ds, Size bytes)
+{
+	void	   *p;
+
+	bytes = MAXALIGN(bytes);
+	if (ds->seg_base == NULL || ds->seg_used + bytes > ds->seg_size)
+	{
+		Size		size = ds->seg_size == 0 ? SEGMENT_MIN_BYTES :
+			Min(ds->seg_size * 2, SEGMENT_MAX_BYTES);
+
+		size = Max(size, bytes);
+		ds->seg_base = MemoryContextAllocHuge(CurrentMemoryContext, size);
+		ds->seg_size = size;
+		ds->seg_used = 0;
+		ds->segments = lappend(ds->segments, ds->seg_base);
+#ifdef MADV_HUGEPAGE
+		{
+			uintptr_t	start = TYPEALIGN(HUGE_PAGE_BYTES, (uintptr_t) ds->seg_base);
+			uintptr_t	end = TYPEALIGN_DOWN(HUGE_PAGE_BYTES, (uintptr_t) ds->seg_base + size);
+
+			if (end > start)
+				(void) madvise((void *) start, end - start, MADV_HUGEPAGE);
+		}
+#endif
+	}
+	p = ds->seg_base + ds->seg_used;
+	ds->seg_used += bytes;
+	return p;
+}
+
+/* Frees every segment (and so every block living in them). */
+static void
+free_segments(Dataset *ds)
+{
+	ListCell   *lc;
+
+	foreach(lc, ds->segments)
+		pfree(lfirst(lc));
+	list_free(ds->segments);
+	ds->segments = NIL;
+	ds->seg_base = NULL;
+	ds->seg_size = 0;
+	ds->seg_used = 0;
+	list_free(ds->raw_blocks);
+	ds->raw_blocks = NIL;
+}
+
+/* Reads every training row once: statistics, levels, lineage, raw rows. */
+static void
+first_pass(Dataset *ds)
+{
+	int			width = FEATURES_RAW_WIDTH(ds->fs);
+	double	   *scratch = palloc(sizeof(double) * width);
+	double	   *block = NULL;
+	int			block_rows = 0;
+	uint64	   *text_hash = palloc0(sizeof(uint64) * Max(ds->fs->nfeatures, 1));
+	TableScanDesc scan;
+	AttrNumber	maxatt = ds->key_attnum;
+	int			j;
+
+	maxatt = Max(maxatt, ds->target_attnum);
+	for (j = 0; j < ds->fs->nfeatures; j++)
+		maxatt = Max(maxatt, ds->fs->cols[j].attnum);
+
+	ds->maxentries = 1024;
+	ds->entries = palloc(sizeof(LineageEntry) * ds->maxentries);
+	ds->in_memory = true;
+
+	scan = table_beginscan(ds->rel, ds->snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, ds->slot))
+	{
+		const char *nullcol;
+		double	   *raw;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!row_passes_filter(ds))
+			continue;
+		slot_getsomeattrs(ds->slot, maxatt);
+		if ((nullcol = first_null_column(ds)) != NULL)
+		{
+			if (ds->nulls == NULLS_ERROR)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("column \"%s\" is null in the row with key %s",
+								nullcol, row_key_text(ds)),
+						 errhint("Set the option \"nulls\" to \"skip\" to leave such rows out.")));
+			ds->nskipped++;
+			continue;
+		}
+
+		/* Keep raw rows while they fit the memory budget. */
+		if (ds->in_memory &&
+			(Size) (ds->nrows + 1) * width * sizeof(double) > ds->memory_limit)
+		{
+			free_segments(ds);
+			ds->in_memory = false;
+			block = NULL;
+		}
+		if (ds->in_memory)
+		{
+			if (block == NULL || block_rows == DATASET_BLOCK_ROWS)
+			{
+				block = segment_alloc(ds, sizeof(double) * width * DATASET_BLOCK_ROWS);
+				ds->raw_blocks = lappend(ds->raw_blocks, block);
+				block_rows = 0;
+			}
+			raw = &block[(Size) block_rows++ * width];
+		}
+		else
+			raw = scratch;
+
+		features_capture_row(ds->fs, ds->slot->tts_values, true, raw, text_hash);
+		capture_target(ds, raw);
+		if (raw[0] == 1.0)
+			ds->npositive++;
+		add_lineage_entry(ds, features_fingerprint(ds->fs, raw, text_hash));
+		ds->nrows++;
+		if ((ds->nrows & 0xFFFF) == 0)
+			unlearn_progress("training \"%s\": read " INT64_FORMAT " rows",
+							 ds->model_name, ds->nrows);
+	}
+	table_endscan(scan);
+	pfree(scratch);
+	pfree(text_hash);
+}
+
+/*
+ * Turns a raw block into a block of term vectors in its own memory: the
+ * target moves out to y, the rest is scaled where it lies.  A term vector
+ * (intercept?, features) is never wider than a raw row (target, features)
+ * and starts no later, so rows are rewritten front to back safely.
+ */
+static DataBlock *
+expand_in_place(Dataset *ds, double *raw, int nrows)
+{
+	int			width = FEATURES_RAW_WIDTH(ds->fs);
+	int			d = ds->fs->nterms;
+	DataBlock  *blk = palloc(sizeof(DataBlock));
+	double	   *row = palloc(sizeof(double) * width);
+	int			i;
+
+	blk->nrows = nrows;
+	blk->X = raw;
+	blk->y = palloc(sizeof(double) * nrows);
+	for (i = 0; i < nrows; i++)
+	{
+		memcpy(row, &raw[(Size) i * width], sizeof(double) * width);
+		blk->y[i] = row[0];
+		features_expand(ds->fs, row, &raw[(Size) i * d]);
+	}
+	pfree(row);
+	return blk;
+}
+
+/* Turns the raw blocks into blocks of term vectors, freeing them. */
+static void
+materialize(Dataset *ds)
+{
+	bool		in_place = features_expand_in_place(ds->fs);
+	List	   *raw_segments = NIL;
+	int			width = FEATURES_RAW_WIDTH(ds->fs);
+	int			d = ds->fs->nterms;
+	int64		remaining = ds->nrows;
+	ListCell   *lc;
+	int			b = 0;
+
+	ds->nblocks = list_length(ds->raw_blocks);
+	ds->blocks = palloc(sizeof(DataBlock *) * Max(ds->nblocks, 1));
+	if (!in_place)
+	{
+		/* Term vectors go to fresh segments; the raw ones are freed after. */
+		raw_segments = ds->segments;
+		ds->segments = NIL;
+		ds->seg_base = NULL;
+		ds->seg_size = 0;
+		ds->seg_used = 0;
+	}
+	foreach(lc, ds->raw_blocks)
+	{
+		double	   *raw = lfirst(lc);
+		DataBlock  *blk;
+		int			i;
+
+		if (in_place)
+		{
+			blk = expand_in_place(ds, raw, (int) Min(remaining, DATASET_BLOCK_ROWS));
+			remaining -= blk->nrows;
+			ds->blocks[b++] = blk;
+			continue;
+		}
+		blk = palloc(sizeof(DataBlock));
+		blk->nrows = (int) Min(remaining, DATASET_BLOCK_ROWS);
+		blk->X = segment_alloc(ds, sizeof(double) * d * blk->nrows);
+		blk->y = palloc(sizeof(double) * blk->nrows);
+		for (i = 0; i < blk->nrows; i++)
+		{
+			features_expand(ds->fs, &raw[(Size) i * width], &blk->X[(Size) i * d]);
+			blk->y[i] = raw[(Size) i * width];
+		}
+		remaining -= blk->nrows;
+		ds->blocks[b++] = blk;
+	}
+	list_free(ds->raw_blocks);
+	ds->raw_blocks = NIL;
+	foreach(lc, raw_segments)
+		pfree(lfirst(lc));
+	list_free(raw_segments);
+}
+
+/* Opens and checks the source and reads every training row once. */
+Dataset *
+dataset_load(const DatasetSpec *spec)
+{
+	Dataset    *ds = palloc0(sizeof(Dataset));
+	TrainOptions *opts = spec->options;
+
+	/* The caller holds SHARE lock; this open only pins the relation. */
+	ds->rel = table_open(spec->relid, NoLock);
+	dataset_check_source(ds->rel);
+	ds->logistic = spec->logistic;
+	ds->nulls = opts->nulls;
+	ds->model_name = spec->model_name;
+	ds->memory_limit = (Size) unlearn_train_memory * 1024;
+
+	resolve_key(ds, opts->key);
+	resolve_target(ds, spec->target);
+	ds->fs = features_resolve(ds->rel, spec->features, ds->key_attnum,
+							  ds->target_attnum, opts->intercept, opts->standardize);
+
+	ds->estate = CreateExecutorState();
+	ds->slot = table_slot_create(ds->rel, NULL);
+	if (opts->where)
+		compile_filter(ds, opts->where);
+
+	/* Writers are locked out: the latest snapshot is the one to train on. */
+	ds->snapshot = RegisterSnapshot(GetLatestSnapshot());
+	PushActiveSnapshot(ds->snapshot);
+	first_pass(ds);
+	PopActiveSnapshot();
+
+	if (ds->nrows == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no rows to train model \"%s\" on", spec->model_name),
+				 ds->nskipped > 0 ?
+				 errdetail(INT64_FORMAT " rows were skipped for NULLs.", ds->nskipped) : 0));
+	if (ds->logistic && (ds->npositive == 0 || ds->npositive == ds->nrows))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" has only one class over the training rows",
+						ds->target_name),
+				 errdetail("Every label is %d.", ds->npositive == 0 ? 0 : 1)));
+
+	features_finalize(ds->fs);
+
+	if (ds->in_memory &&
+		(Size) ds->nrows * (ds->fs->nterms + 1) * sizeof(double) <= ds->memory_limit)
+		materialize(ds);
+	else
+	{
+		free_segments(ds);
+		ds->in_memory = false;
+	}
+
+	qsort(ds->entries, ds->nentries, sizeof(LineageEntry), compare_entries);
+	return ds;
+}
+
+/* Starts a pass over the training rows. */
+void
+dataset_begin_pass(Dataset *ds)
+{
+	if (ds->in_memory)
+	{
+		ds->cursor = 0;
+		return;
+	}
+	if (ds->stream_block == NULL)
+	{
+		ds->stream_block = palloc(sizeof(DataBlock));
+		ds->stream_block->X = palloc(sizeof(double) * ds->fs->nterms * DATASET_BLOCK_ROWS);
+		ds->stream_block->y = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+		ds->stream_raw = palloc(sizeof(double) * FEATURES_RAW_WIDTH(ds->fs));
+	}
+	PushActiveSnapshot(ds->snapshot);
+	ds->scan = table_beginscan(ds->rel, ds->snapshot, 0, NULL);
+}
+
+/* The next block of the pass, or NULL at its end. */
+DataBlock *
+dataset_next_block(Dataset *ds)
+{
+	DataBlock  *blk;
+	AttrNumber	maxatt;
+	int			j;
+
+	CHECK_FOR_INTERRUPTS();
+	if (ds->in_memory)
+		return ds->cursor < ds->nblocks ? ds->blocks[ds->cursor++] : NULL;
+	if (ds->scan == NULL)
+		return NULL;
+
+	maxatt = Max(ds->key_attnum, ds->target_attnum);
+	for (j = 0; j < ds->fs->nfeatures; j++)
+		maxatt = Max(maxatt, ds->fs->cols[j].attnum);
+
+	blk = ds->stream_block;
+	blk->nrows = 0;
+	while (blk->nrows < DATASET_BLOCK_ROWS)
+	{
+		/* A heap scan restarts if asked again after its end: stop there. */
+		if (!table_scan_getnextslot(ds->scan, ForwardScanDirection, ds->slot))
+		{
+			table_endscan(ds->scan);
+			ds->scan = NULL;
+			PopActiveSnapshot();
+			break;
+		}
+		CHECK_FOR_INTERRUPTS();
+		if (!row_passes_filter(ds))
+			continue;
+		slot_getsomeattrs(ds->slot, maxatt);
+		if (first_null_column(ds) != NULL)
+			continue;
+		features_capture_row(ds->fs, ds->slot->tts_values, false, ds->stream_raw, NULL);
+		capture_target(ds, ds->stream_raw);
+		features_expand(ds->fs, ds->stream_raw, &blk->X[(Size) blk->nrows * ds->fs->nterms]);
+		blk->y[blk->nrows++] = ds->stream_raw[0];
+	}
+	if (blk->nrows == 0)
+		return NULL;
+	return blk;
+}
+
+/* Releases the snapshot and closes the relation (lock kept). */
+void
+dataset_close(Dataset *ds)
+{
+	ExecDropSingleTupleTableSlot(ds->slot);
+	FreeExecutorState(ds->estate);
+	UnregisterSnapshot(ds->snapshot);
+	table_close(ds->rel, NoLock);
+}

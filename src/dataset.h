@@ -1,0 +1,131 @@
+/*-------------------------------------------------------------------------
+ *
+ * dataset.h
+ *	  Reading a model's training rows from its source table: validation of
+ *	  the source, the key, the target and the row filter; one snapshot
+ *	  taken after writers are locked out; dense row blocks in memory, or
+ *	  re-scans under the same snapshot when they would not fit.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_DATASET_H
+#define UNLEARN_DATASET_H
+
+#include "access/relscan.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "utils/snapshot.h"
+
+#include "features.h"
+#include "options.h"
+
+/* Rows per dense block: small enough to stay in cache during a pass. */
+#define DATASET_BLOCK_ROWS 1024
+
+/* A block of training rows: term vectors (row-major) and targets. */
+typedef struct DataBlock
+{
+	int			nrows;
+	double	   *X;				/* nrows x nterms */
+	double	   *y;				/* nrows */
+} DataBlock;
+
+/* One training row's lineage: its key and the fingerprint of its values. */
+typedef struct LineageEntry
+{
+	int64		key;			/* the key itself (integer keys) or its hash */
+	int64		fingerprint;
+	char	   *key_text;		/* the key's text when key is a hash, else NULL */
+} LineageEntry;
+
+/* What a model's training reads, as given by the caller. */
+typedef struct DatasetSpec
+{
+	Oid			relid;
+	const char *target;
+	ArrayType  *features;		/* text[] or NULL for all usable columns */
+	bool		logistic;		/* labels must be 0/1 */
+	TrainOptions *options;
+	const char *model_name;		/* for progress messages */
+} DatasetSpec;
+
+/* The training rows of one model. */
+typedef struct Dataset
+{
+	Relation	rel;
+	Snapshot	snapshot;
+	AttrNumber	key_attnum;
+	Oid			key_type;
+	bool		key_is_integer;
+	char	   *key_name;
+	AttrNumber	target_attnum;
+	Oid			target_type;
+	char	   *target_name;
+	bool		logistic;
+	NullPolicy	nulls;
+	FeatureSet *fs;
+	const char *model_name;
+
+	/* row filter */
+	EState	   *estate;
+	ExprState  *filter;
+	TupleTableSlot *slot;
+	FmgrInfo	key_out;
+
+	/* counts */
+	int64		nrows;
+	int64		nskipped;
+	int64		npositive;
+
+	/* rows in memory, or streamed from the table on every pass */
+	bool		in_memory;
+	List	   *segments;		/* large allocations the row blocks live in */
+	char	   *seg_base;		/* the segment being filled */
+	Size		seg_size;
+	Size		seg_used;
+	List	   *raw_blocks;		/* during the first pass */
+	int			nblocks;
+	DataBlock **blocks;
+	Size		memory_limit;
+
+	/* lineage, sorted by key after the first pass */
+	LineageEntry *entries;
+	int64		nentries;
+	int64		maxentries;
+
+	/* pass state: next in-memory block, or the streaming scan */
+	int			cursor;
+	TableScanDesc scan;
+	DataBlock  *stream_block;
+	double	   *stream_raw;
+} Dataset;
+
+/*
+ * Opens and checks the source (which must already be locked against
+ * writers), resolves key, target, features and filter, and reads every
+ * training row once: statistics, levels, lineage, and the rows themselves
+ * when they fit in unlearn.train_memory.  On return the feature layout is
+ * final.
+ */
+extern Dataset *dataset_load(const DatasetSpec *spec);
+
+/* Starts a pass over the training rows. */
+extern void dataset_begin_pass(Dataset *ds);
+
+/* The next block of the pass, or NULL at its end. */
+extern DataBlock *dataset_next_block(Dataset *ds);
+
+/* Releases the snapshot and closes the relation (lock kept). */
+extern void dataset_close(Dataset *ds);
+
+/* Checks the source relation kind/persistence; raises errors for the rest. */
+extern void dataset_check_source(Relation rel);
+
+/* The 64-bit lineage key of a key datum (and its text if hashed). */
+extern int64 dataset_key_value(Oid key_type, Datum value, FmgrInfo *key_out,
+							   char **key_text);
+
+/* Whether a key type is stored directly (integers) rather than hashed. */
+extern bool dataset_key_is_integer(Oid key_type);
+
+#endif							/* UNLEARN_DATASET_H */

@@ -1,0 +1,513 @@
+/*-------------------------------------------------------------------------
+ *
+ * features.c
+ *	  From source rows to feature vectors: column kinds, one-hot levels,
+ *	  standardization, the parameter (term) layout and row fingerprints.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "parser/parse_relation.h"
+#include "common/hashfn.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+
+#include "features.h"
+#include "linalg.h"
+
+/* A categorical level in a column's dictionary. */
+typedef struct LevelEntry
+{
+	char	   *text;			/* hash key: the level's text */
+	int			id;				/* provisional id, in order of first sight */
+} LevelEntry;
+
+/* Classifies a column type; false if it cannot be a feature. */
+bool
+feature_kind_of_type(Oid typid, ColumnKind *kind)
+{
+	switch (typid)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			*kind = COLUMN_NUMERIC;
+			return true;
+		case BOOLOID:
+			*kind = COLUMN_BOOLEAN;
+			return true;
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			*kind = COLUMN_CATEGORICAL;
+			return true;
+		default:
+			if (type_is_enum(typid))
+			{
+				*kind = COLUMN_CATEGORICAL;
+				return true;
+			}
+			return false;
+	}
+}
+
+/* Converts a numeric or boolean datum of base type typid to double. */
+double
+feature_datum_to_double(Datum value, Oid typid)
+{
+	if (likely(typid == FLOAT8OID))
+		return DatumGetFloat8(value);
+	switch (typid)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(value);
+		case INT4OID:
+			return (double) DatumGetInt32(value);
+		case INT8OID:
+			return (double) DatumGetInt64(value);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(value);
+		case FLOAT8OID:
+			return DatumGetFloat8(value);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, value));
+		case BOOLOID:
+			return DatumGetBool(value) ? 1.0 : 0.0;
+		default:
+			elog(ERROR, "type %u is not numeric", typid);
+			return 0.0;			/* keep compiler quiet */
+	}
+}
+
+/* The text of a categorical datum of base type typid. */
+char *
+feature_datum_to_text(Datum value, Oid typid)
+{
+	if (typid == TEXTOID || typid == VARCHAROID || typid == BPCHAROID)
+		return TextDatumGetCString(value);
+	return DatumGetCString(DirectFunctionCall1(enum_out, value));
+}
+
+/* Human-readable name of a type, for error messages. */
+char *
+feature_type_name(Oid typid)
+{
+	return format_type_be(typid);
+}
+
+/* Hash of a level's text (dynahash callback). */
+static uint32
+level_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+/* Equality of two level texts (dynahash callback; 0 means equal). */
+static int
+level_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(char *const *) key1, *(char *const *) key2);
+}
+
+/* Sets up one feature column after its type was accepted. */
+static void
+init_column(FeatureSet *fs, FeatureColumn *col, Form_pg_attribute attr,
+			ColumnKind kind, Oid basetype)
+{
+	memset(col, 0, sizeof(FeatureColumn));
+	col->name = pstrdup(NameStr(attr->attname));
+	col->attnum = attr->attnum;
+	col->typid = basetype;
+	col->kind = kind;
+	col->scale = 1.0;
+	if (kind == COLUMN_CATEGORICAL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(LevelEntry);
+		ctl.hash = level_hash;
+		ctl.match = level_match;
+		ctl.hcxt = fs->cxt;
+		col->levels = hash_create("unlearn levels", 64, &ctl,
+								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+		col->maxlevels = 16;
+		col->level_text = MemoryContextAlloc(fs->cxt, sizeof(char *) * col->maxlevels);
+		col->level_count = MemoryContextAllocZero(fs->cxt, sizeof(int64) * col->maxlevels);
+	}
+}
+
+/* Raises the error for a column whose type cannot be a feature. */
+static void
+unusable_type_error(Relation rel, Form_pg_attribute attr)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("column \"%s\" of relation \"%s\" has type %s, which cannot be a feature",
+					NameStr(attr->attname), RelationGetRelationName(rel),
+					feature_type_name(attr->atttypid)),
+			 errhint("Features must be integer, floating-point, numeric, boolean, text, varchar, char or enum columns.")));
+}
+
+/* Resolves the feature columns of rel (given names, or all usable ones). */
+FeatureSet *
+features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
+				 AttrNumber target_attnum, bool intercept, bool standardize)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	FeatureSet *fs = palloc0(sizeof(FeatureSet));
+	int			i;
+
+	fs->intercept = intercept;
+	fs->standardize = standardize;
+	fs->cxt = CurrentMemoryContext;
+	fs->cols = palloc0(sizeof(FeatureColumn) * Max(tupdesc->natts, 1));
+
+	if (names == NULL)
+	{
+		for (i = 0; i < tupdesc->natts; i++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(tupdesc, i);
+			Oid			basetype;
+			ColumnKind	kind;
+
+			if (attr->attisdropped || attr->attnum == key_attnum ||
+				attr->attnum == target_attnum)
+				continue;
+			basetype = getBaseType(attr->atttypid);
+			if (feature_kind_of_type(basetype, &kind))
+				init_column(fs, &fs->cols[fs->nfeatures++], attr, kind, basetype);
+		}
+		if (fs->nfeatures == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("relation \"%s\" has no usable feature columns",
+							RelationGetRelationName(rel)),
+					 errhint("Features must be integer, floating-point, numeric, boolean, text, varchar, char or enum columns.")));
+		return fs;
+	}
+
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			nelems;
+
+		if (ARR_NDIM(names) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("feature list must be a one-dimensional array")));
+		deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &nelems);
+		if (nelems == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("feature list must not be empty"),
+					 errhint("Pass NULL to use every usable column.")));
+		fs->cols = palloc0(sizeof(FeatureColumn) * nelems);
+		for (i = 0; i < nelems; i++)
+		{
+			char	   *name;
+			AttrNumber	attnum;
+			Form_pg_attribute attr;
+			Oid			basetype;
+			ColumnKind	kind;
+			int			k;
+
+			if (nulls[i])
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("feature list must not contain nulls")));
+			name = TextDatumGetCString(elems[i]);
+			attnum = attnameAttNum(rel, name, false);
+			if (attnum == InvalidAttrNumber)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_COLUMN),
+						 errmsg("column \"%s\" of relation \"%s\" does not exist",
+								name, RelationGetRelationName(rel))));
+			if (attnum == key_attnum)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("key column \"%s\" cannot be a feature", name)));
+			if (attnum == target_attnum)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("target column \"%s\" cannot be a feature", name)));
+			for (k = 0; k < fs->nfeatures; k++)
+				if (fs->cols[k].attnum == attnum)
+					ereport(ERROR,
+							(errcode(ERRCODE_DUPLICATE_COLUMN),
+							 errmsg("column \"%s\" is listed twice among the features",
+									name)));
+			attr = TupleDescAttr(tupdesc, attnum - 1);
+			basetype = getBaseType(attr->atttypid);
+			if (!feature_kind_of_type(basetype, &kind))
+				unusable_type_error(rel, attr);
+			init_column(fs, &fs->cols[fs->nfeatures++], attr, kind, basetype);
+		}
+	}
+	return fs;
+}
+
+/* Registers a categorical level if new; returns its provisional id. */
+static int
+level_id(FeatureSet *fs, FeatureColumn *col, char *text)
+{
+	LevelEntry *entry;
+	bool		found;
+
+	entry = hash_search(col->levels, &text, HASH_ENTER, &found);
+	if (!found)
+	{
+		if (col->nlevels >= LINALG_MAX_DIM)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("categorical column \"%s\" has more than %d levels",
+							col->name, LINALG_MAX_DIM)));
+		if (col->nlevels == col->maxlevels)
+		{
+			col->maxlevels *= 2;
+			col->level_text = repalloc(col->level_text, sizeof(char *) * col->maxlevels);
+			col->level_count = repalloc(col->level_count, sizeof(int64) * col->maxlevels);
+			memset(col->level_count + col->nlevels, 0,
+				   sizeof(int64) * (col->maxlevels - col->nlevels));
+		}
+		entry->text = MemoryContextStrdup(fs->cxt, text);
+		entry->id = col->nlevels;
+		col->level_text[col->nlevels++] = entry->text;
+	}
+	col->level_count[entry->id]++;
+	return entry->id;
+}
+
+/* The provisional id of a level already in the dictionary. */
+static int
+known_level_id(FeatureColumn *col, char *text)
+{
+	LevelEntry *entry = hash_search(col->levels, &text, HASH_FIND, NULL);
+
+	if (entry == NULL)
+		elog(ERROR, "level \"%s\" of column \"%s\" appeared after the first pass",
+			 text, col->name);
+	return entry->id;
+}
+
+/* Raises the error for a non-finite numeric value. */
+static void
+non_finite_error(const FeatureColumn *col)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("column \"%s\" contains NaN or infinity", col->name),
+			 errhint("Leave such rows out with the option \"where\".")));
+}
+
+/* The 64-bit hash of a categorical value's text, as fingerprints use it. */
+uint64
+features_text_hash(const char *text)
+{
+	return hash_bytes_extended((const unsigned char *) text, strlen(text), 0);
+}
+
+/* Captures the features of a row into raw[1..nfeatures]. */
+void
+features_capture_row(FeatureSet *fs, const Datum *values, bool learn,
+					 double *raw, uint64 *text_hash)
+{
+	int			j;
+
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		FeatureColumn *col = &fs->cols[j];
+		Datum		value = values[col->attnum - 1];
+		double		x;
+
+		if (col->kind == COLUMN_CATEGORICAL)
+		{
+			char	   *text = feature_datum_to_text(value, col->typid);
+
+			raw[1 + j] = (double) (learn ? level_id(fs, col, text) : known_level_id(col, text));
+			if (text_hash)
+				text_hash[j] = features_text_hash(text);
+			pfree(text);
+			continue;
+		}
+		x = likely(col->typid == FLOAT8OID) ? DatumGetFloat8(value) :
+			feature_datum_to_double(value, col->typid);
+		if (unlikely(!isfinite(x)))
+			non_finite_error(col);
+		raw[1 + j] = x;
+		if (learn)
+		{
+			double		dx;
+
+			if (col->count++ == 0)
+				col->shift = x;
+			dx = x - col->shift;
+			col->sum += dx;
+			col->sumsq += dx * dx;
+		}
+	}
+}
+
+/* Number of terms (parameters) a column gives. */
+int
+features_column_terms(const FeatureColumn *col)
+{
+	return col->kind == COLUMN_CATEGORICAL ? col->nlevels : 1;
+}
+
+/* Sort support: level ids ordered by their text. */
+static char **sort_texts;
+
+/* Compares two level ids by text (qsort callback). */
+static int
+compare_level_ids(const void *a, const void *b)
+{
+	return strcmp(sort_texts[*(const int *) a], sort_texts[*(const int *) b]);
+}
+
+/* Fixes the term layout and scaling once every training row was seen. */
+void
+features_finalize(FeatureSet *fs)
+{
+	int			t = fs->intercept ? 1 : 0;
+	int			j;
+
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		FeatureColumn *col = &fs->cols[j];
+
+		col->first_term = t;
+		if (col->kind == COLUMN_CATEGORICAL)
+		{
+			int		   *order = palloc(sizeof(int) * col->nlevels);
+			int			k;
+
+			if (col->nlevels < 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("feature column \"%s\" is constant over the training rows",
+								col->name),
+						 errhint("Leave it out of the feature list.")));
+			for (k = 0; k < col->nlevels; k++)
+				order[k] = k;
+			sort_texts = col->level_text;
+			qsort(order, col->nlevels, sizeof(int), compare_level_ids);
+			sort_texts = NULL;
+			col->level_position = MemoryContextAlloc(fs->cxt, sizeof(int) * col->nlevels);
+			for (k = 0; k < col->nlevels; k++)
+				col->level_position[order[k]] = k;
+			pfree(order);
+		}
+		else
+		{
+			double		n = (double) col->count;
+			double		var = n > 0 ? (col->sumsq - col->sum * col->sum / n) / n : 0.0;
+			double		sd = var > 0 ? sqrt(var) : 0.0;
+			double		mean = n > 0 ? col->shift + col->sum / n : 0.0;
+
+			if (!(sd > 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("feature column \"%s\" is constant over the training rows",
+								col->name),
+						 errhint("Leave it out of the feature list.")));
+			/* Centering is only neutral when an intercept absorbs it. */
+			col->center = (fs->standardize && fs->intercept) ? mean : 0.0;
+			col->scale = fs->standardize ? sd : 1.0;
+		}
+		t += features_column_terms(col);
+		if (t > LINALG_MAX_DIM)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("model would have more than %d parameters", LINALG_MAX_DIM),
+					 errhint("Leave out categorical columns with many levels.")));
+	}
+	fs->nterms = t;
+}
+
+/* Expands a raw row into its term vector x (length nterms). */
+void
+features_expand(const FeatureSet *fs, const double *raw, double *x)
+{
+	int			j;
+
+	if (fs->intercept)
+		x[0] = 1.0;
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		const FeatureColumn *col = &fs->cols[j];
+
+		if (col->kind == COLUMN_CATEGORICAL)
+		{
+			memset(&x[col->first_term], 0, sizeof(double) * col->nlevels);
+			x[col->first_term + col->level_position[(int) raw[1 + j]]] = 1.0;
+		}
+		else
+			x[col->first_term] = (raw[1 + j] - col->center) / col->scale;
+	}
+}
+
+/* Whether raw rows can become term vectors in place (no categoricals). */
+bool
+features_expand_in_place(const FeatureSet *fs)
+{
+	int			j;
+
+	for (j = 0; j < fs->nfeatures; j++)
+		if (fs->cols[j].kind == COLUMN_CATEGORICAL)
+			return false;
+	return true;
+}
+
+/* MurmurHash3's 64-bit finalizer: a full-avalanche mix of one word. */
+static inline uint64
+mix64(uint64 k)
+{
+	k ^= k >> 33;
+	k *= UINT64CONST(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	k *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	k ^= k >> 33;
+	return k;
+}
+
+/* The bits of a double for hashing, with -0 folded onto +0. */
+static inline uint64
+double_bits(double x)
+{
+	uint64		bits;
+
+	if (x == 0.0)
+		x = 0.0;
+	memcpy(&bits, &x, sizeof(bits));
+	return bits;
+}
+
+/* 64-bit fingerprint of a row's values (target first, then features). */
+int64
+features_fingerprint(const FeatureSet *fs, const double *raw,
+					 const uint64 *text_hash)
+{
+	uint64		h = mix64(double_bits(raw[0]));
+	int			j;
+
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		uint64		word = fs->cols[j].kind == COLUMN_CATEGORICAL ?
+			text_hash[j] : double_bits(raw[1 + j]);
+
+		h = hash_combine64(h, mix64(word));
+	}
+	return (int64) h;
+}

@@ -1,0 +1,138 @@
+/*-------------------------------------------------------------------------
+ *
+ * features.h
+ *	  From source rows to feature vectors: column kinds, one-hot levels,
+ *	  standardization, the parameter (term) layout and row fingerprints.
+ *
+ * A model's parameter vector theta has one entry per term:
+ *	 [intercept?] then, per feature column in order, one term for a
+ *	 numeric or boolean column, or one term per level (sorted) for a
+ *	 categorical column (full one-hot coding; an unseen level has no term
+ *	 and so contributes nothing).
+ *
+ * During training, a row is first captured "raw": raw[0] is the target
+ * and raw[1 + j] is feature j's value (numeric) or level id (categorical),
+ * then expanded into its term vector once levels and scaling are known.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_FEATURES_H
+#define UNLEARN_FEATURES_H
+
+#include "access/tupdesc.h"
+#include "utils/array.h"
+#include "utils/hsearch.h"
+#include "utils/rel.h"
+
+/* How a column's values enter the model. */
+typedef enum ColumnKind
+{
+	COLUMN_NUMERIC,				/* integer, float, numeric: the value */
+	COLUMN_BOOLEAN,				/* 0 or 1 */
+	COLUMN_CATEGORICAL			/* text, varchar, char, enum: one-hot levels */
+} ColumnKind;
+
+/* One feature column of the source and what training learned about it. */
+typedef struct FeatureColumn
+{
+	char	   *name;
+	AttrNumber	attnum;			/* in the relation being read */
+	Oid			typid;			/* base type */
+	ColumnKind	kind;
+
+	/*
+	 * numeric and boolean: running sums of x - shift, where shift is the
+	 * first value seen (the "shifted data" variance: no division per row,
+	 * no cancellation for data far from zero), and the scaling they give
+	 */
+	int64		count;
+	double		shift;
+	double		sum;
+	double		sumsq;
+	double		center;			/* x' = (x - center) / scale */
+	double		scale;
+
+	/* categorical: level dictionary */
+	HTAB	   *levels;			/* text -> provisional id */
+	int			nlevels;
+	int			maxlevels;
+	char	  **level_text;		/* by provisional id */
+	int64	   *level_count;	/* training rows per level */
+	int		   *level_position; /* provisional id -> rank in sorted order */
+
+	int			first_term;		/* index of this column's first term */
+} FeatureColumn;
+
+/* The feature columns of a model being trained, and its term layout. */
+typedef struct FeatureSet
+{
+	int			nfeatures;
+	FeatureColumn *cols;
+	bool		intercept;
+	bool		standardize;
+	int			nterms;			/* parameters, intercept included */
+	MemoryContext cxt;			/* where level dictionaries live */
+} FeatureSet;
+
+/* Classifies a column type; false if it cannot be a feature. */
+extern bool feature_kind_of_type(Oid typid, ColumnKind *kind);
+
+/* Converts a numeric or boolean datum of base type typid to double. */
+extern double feature_datum_to_double(Datum value, Oid typid);
+
+/* The text of a categorical datum of base type typid. */
+extern char *feature_datum_to_text(Datum value, Oid typid);
+
+/* Human-readable name of a type, for error messages. */
+extern char *feature_type_name(Oid typid);
+
+/*
+ * Resolves the feature columns of rel: the given names (a text[]), or
+ * when names is NULL every usable column except the key and the target.
+ */
+extern FeatureSet *features_resolve(Relation rel, ArrayType *names,
+									AttrNumber key_attnum,
+									AttrNumber target_attnum,
+									bool intercept, bool standardize);
+
+/* Width of a raw row: the target plus one slot per feature. */
+#define FEATURES_RAW_WIDTH(fs) ((fs)->nfeatures + 1)
+
+/*
+ * Captures the features of a row (values indexed by attnum - 1, none of
+ * them NULL) into raw[1..nfeatures].  When learning (the first pass),
+ * registers new categorical levels and updates numeric statistics; later
+ * passes only look levels up.  Unless text_hash is NULL, stores the hash
+ * of each categorical value's text in text_hash[j].  Raises an error for
+ * NaN or infinity.
+ */
+extern void features_capture_row(FeatureSet *fs, const Datum *values,
+								 bool learn, double *raw, uint64 *text_hash);
+
+/* Fixes the term layout and scaling once every training row was seen. */
+extern void features_finalize(FeatureSet *fs);
+
+/* Expands a raw row into its term vector x (length nterms). */
+extern void features_expand(const FeatureSet *fs, const double *raw, double *x);
+
+/*
+ * Whether raw rows can become term vectors in place: no categorical
+ * columns, so a term vector is never wider than a raw row.
+ */
+extern bool features_expand_in_place(const FeatureSet *fs);
+
+/* Number of terms (parameters) a categorical or numeric column gives. */
+extern int	features_column_terms(const FeatureColumn *col);
+
+/*
+ * 64-bit fingerprint of a row's values: the target and every feature, a
+ * number by its double bits (-0 as +0), a categorical value by the hash of
+ * its text.  It depends on the values alone, not on training state.
+ */
+extern int64 features_fingerprint(const FeatureSet *fs, const double *raw,
+								  const uint64 *text_hash);
+
+/* The 64-bit hash of a categorical value's text, as fingerprints use it. */
+extern uint64 features_text_hash(const char *text);
+
+#endif							/* UNLEARN_FEATURES_H */

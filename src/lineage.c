@@ -1,0 +1,207 @@
+/*-------------------------------------------------------------------------
+ *
+ * lineage.c
+ *	  Which source rows trained each model.
+ *
+ * One row per key would cost more to write than training itself (a
+ * million index insertions), so lineage is stored in chunks: each row of
+ * unlearn.lineage holds up to LINEAGE_CHUNK_ENTRIES sorted keys with their
+ * fingerprints, and covers the key range (previous chunk's upper_key,
+ * upper_key]; the last chunk of a model ends at the largest bigint, so
+ * every key has exactly one chunk to look in.  The primary key
+ * (model_id, upper_key) finds that chunk with one index probe.
+ *
+ * Integer keys are stored as they are; other keys as a 64-bit hash, with
+ * their text alongside so a hash collision can never confuse two rows
+ * (equal hashes are kept in one chunk and told apart by text).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "lineage.h"
+
+/* Column numbers of unlearn.lineage. */
+#define Anum_lineage_model_id		1
+#define Anum_lineage_upper_key		2
+#define Anum_lineage_keys			3
+#define Anum_lineage_fingerprints	4
+#define Anum_lineage_key_texts		5
+#define Natts_lineage				5
+
+/* OID of the table unlearn.lineage. */
+static Oid
+lineage_relid(void)
+{
+	Oid			relid = get_relname_relid("lineage",
+										  get_namespace_oid("unlearn", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "table unlearn.lineage is missing");
+	return relid;
+}
+
+/* An int8[] of n values. */
+static ArrayType *
+int8_array(const int64 *values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	int			i;
+
+	for (i = 0; i < n; i++)
+		elems[i] = Int64GetDatum(values[i]);
+	return construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/* Writes the lineage of a model from entries sorted by (key, key_text). */
+void
+lineage_write(int32 model_id, const LineageEntry *entries, int64 nentries)
+{
+	Relation	rel = table_open(lineage_relid(), RowExclusiveLock);
+	CatalogIndexState indstate = CatalogOpenIndexes(rel);
+	int64	   *keys = palloc(sizeof(int64) * LINEAGE_CHUNK_ENTRIES * 2);
+	int64	   *fps = palloc(sizeof(int64) * LINEAGE_CHUNK_ENTRIES * 2);
+	Datum	   *texts = palloc(sizeof(Datum) * LINEAGE_CHUNK_ENTRIES * 2);
+	int64		start = 0;
+
+	while (start < nentries)
+	{
+		int64		end = Min(start + LINEAGE_CHUNK_ENTRIES, nentries);
+		Datum		values[Natts_lineage];
+		bool		nulls[Natts_lineage] = {false, false, false, false, false};
+		bool		hashed = entries[start].key_text != NULL;
+		HeapTuple	tuple;
+		int			n;
+		int			i;
+
+		/* Equal keys (hash collisions) stay in one chunk. */
+		while (end < nentries && entries[end].key == entries[end - 1].key &&
+			   end - start < LINEAGE_CHUNK_ENTRIES * 2)
+			end++;
+		if (end < nentries && entries[end].key == entries[end - 1].key)
+			elog(ERROR, "too many lineage keys share the hash " INT64_FORMAT,
+				 entries[end].key);
+
+		n = (int) (end - start);
+		for (i = 0; i < n; i++)
+		{
+			keys[i] = entries[start + i].key;
+			fps[i] = entries[start + i].fingerprint;
+			if (hashed)
+				texts[i] = CStringGetTextDatum(entries[start + i].key_text);
+		}
+		values[Anum_lineage_model_id - 1] = Int32GetDatum(model_id);
+		values[Anum_lineage_upper_key - 1] =
+			Int64GetDatum(end == nentries ? PG_INT64_MAX : keys[n - 1]);
+		values[Anum_lineage_keys - 1] = PointerGetDatum(int8_array(keys, n));
+		values[Anum_lineage_fingerprints - 1] = PointerGetDatum(int8_array(fps, n));
+		if (hashed)
+			values[Anum_lineage_key_texts - 1] =
+				PointerGetDatum(construct_array(texts, n, TEXTOID, -1, false, TYPALIGN_INT));
+		else
+			nulls[Anum_lineage_key_texts - 1] = true;
+
+		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+		CatalogTupleInsertWithInfo(rel, tuple, indstate);
+		heap_freetuple(tuple);
+		for (i = 2; i < Natts_lineage; i++)
+			if (!nulls[i])
+				pfree(DatumGetPointer(values[i]));
+		if (hashed)
+			for (i = 0; i < n; i++)
+				pfree(DatumGetPointer(texts[i]));
+		start = end;
+	}
+	CatalogCloseIndexes(indstate);
+	table_close(rel, RowExclusiveLock);
+	pfree(keys);
+	pfree(fps);
+	pfree(texts);
+}
+
+/* Deletes every lineage chunk of a model. */
+void
+lineage_delete(int32 model_id)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(model_id)};
+
+	SPI_connect();
+	if (SPI_execute_with_args("DELETE FROM unlearn.lineage WHERE model_id = $1",
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the lineage of model %d", model_id);
+	SPI_finish();
+}
+
+/* Looks a key up in a model's lineage; true and its fingerprint if there. */
+bool
+lineage_lookup(int32 model_id, int64 key, const char *key_text,
+			   int64 *fingerprint)
+{
+	Oid			types[2] = {INT4OID, INT8OID};
+	Datum		values[2] = {Int32GetDatum(model_id), Int64GetDatum(key)};
+	bool		found = false;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
+							  " WHERE model_id = $1 AND upper_key >= $2"
+							  " ORDER BY upper_key LIMIT 1",
+							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the lineage of model %d", model_id);
+	if (SPI_processed == 1)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		ArrayType  *karr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 1, &isnull));
+		ArrayType  *farr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
+		Datum		tdatum = SPI_getbinval(tup, desc, 3, &isnull);
+		int			n = ArrayGetNItems(ARR_NDIM(karr), ARR_DIMS(karr));
+		const int64 *keys = (const int64 *) ARR_DATA_PTR(karr);
+		const int64 *fps = (const int64 *) ARR_DATA_PTR(farr);
+		Datum	   *texts = NULL;
+		int			lo = 0,
+					hi = n;
+
+		if (!isnull)
+		{
+			int			ntexts;
+
+			deconstruct_array(DatumGetArrayTypeP(tdatum), TEXTOID, -1, false,
+							  TYPALIGN_INT, &texts, NULL, &ntexts);
+		}
+		/* First index with keys[i] >= key. */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (keys[mid] < key)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		for (; lo < n && keys[lo] == key; lo++)
+		{
+			if (texts == NULL || (key_text != NULL &&
+								  strcmp(TextDatumGetCString(texts[lo]), key_text) == 0))
+			{
+				*fingerprint = fps[lo];
+				found = true;
+				break;
+			}
+		}
+	}
+	SPI_finish();
+	return found;
+}

@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * options.h
+ *	  Training options: parsing and validation of the options jsonb.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_OPTIONS_H
+#define UNLEARN_OPTIONS_H
+
+#include "utils/jsonb.h"
+
+/* What training does with a row whose feature or target is NULL. */
+typedef enum NullPolicy
+{
+	NULLS_ERROR,				/* raise an error */
+	NULLS_SKIP					/* leave the row out, count it as skipped */
+} NullPolicy;
+
+/* Validated training options, defaults filled in. */
+typedef struct TrainOptions
+{
+	double		l2;				/* absolute ridge penalty on the weights */
+	bool		intercept;		/* fit an unpenalized intercept */
+	bool		standardize;	/* center/scale numeric features at training */
+	int			max_iter;		/* Newton iteration limit */
+	double		tol;			/* gradient-norm tolerance, relative */
+	char	   *where;			/* row filter expression, or NULL */
+	char	   *key;			/* key column when not the primary key, or NULL */
+	NullPolicy	nulls;			/* NULL handling */
+} TrainOptions;
+
+/* Parses and validates options (NULL means all defaults). */
+extern void parse_train_options(Jsonb *options, TrainOptions *opts);
+
+/* The effective options as jsonb, for storage with the model. */
+extern Jsonb *train_options_to_jsonb(const TrainOptions *opts);
+
+#endif							/* UNLEARN_OPTIONS_H */

@@ -1,0 +1,413 @@
+/*-------------------------------------------------------------------------
+ *
+ * predict.c
+ *	  Prediction: predict and predict_proba for a row or a vector.
+ *
+ * The model is read once per statement: on the first call through a
+ * given function-call site it is loaded into fn_extra (in fn_mcxt) and
+ * kept for the following rows; it is only read again if the model name
+ * changes from row to row.  For row input the model's feature columns
+ * are found by name in the row type once per row type.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "arrayutil.h"
+#include "catalog.h"
+#include "features.h"
+
+/* A level of a categorical column and the term it switches on. */
+typedef struct PredictLevel
+{
+	char	   *text;			/* hash key */
+	int			term;
+} PredictLevel;
+
+/* A feature column of the model, and where it sits in the input rows. */
+typedef struct PredictColumn
+{
+	char	   *name;
+	bool		categorical;
+	int			term;			/* numeric: its term; categorical: unused */
+	HTAB	   *levels;			/* categorical: level text -> term */
+	AttrNumber	attnum;			/* in the cached row type */
+	Oid			atttype;		/* its base type there */
+} PredictColumn;
+
+/* A model loaded for one statement. */
+typedef struct PredictState
+{
+	char	   *model;			/* the name it was loaded for */
+	const LossFunctions *loss;
+	NullPolicy	nulls;
+	int			nterms;
+	double	   *theta;
+	double	   *center;			/* per term */
+	double	   *scale;			/* per term */
+	bool		intercept;
+	int			ncols;
+	PredictColumn *cols;
+	Oid			rowtype;		/* row type the columns are mapped for */
+	int32		rowtypmod;
+	TupleDesc	rowdesc;
+} PredictState;
+
+/* Hash of a level's text (dynahash callback). */
+static uint32
+level_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+/* Equality of two level texts (dynahash callback; 0 means equal). */
+static int
+level_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(char *const *) key1, *(char *const *) key2);
+}
+
+/* The column entry of a feature, added if new. */
+static PredictColumn *
+column_for(PredictState *st, const char *name, bool categorical)
+{
+	int			i;
+	PredictColumn *col;
+
+	for (i = 0; i < st->ncols; i++)
+		if (strcmp(st->cols[i].name, name) == 0)
+			return &st->cols[i];
+	col = &st->cols[st->ncols++];
+	memset(col, 0, sizeof(PredictColumn));
+	col->name = pstrdup(name);
+	col->categorical = categorical;
+	if (categorical)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(char *);
+		ctl.entrysize = sizeof(PredictLevel);
+		ctl.hash = level_hash;
+		ctl.match = level_match;
+		ctl.hcxt = CurrentMemoryContext;
+		col->levels = hash_create("unlearn predict levels", 16, &ctl,
+								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	}
+	return col;
+}
+
+/* Loads a model into a new PredictState in the current memory context. */
+static PredictState *
+load_state(const char *name)
+{
+	StoredModel *m = catalog_load_model(name, false);
+	PredictState *st = palloc0(sizeof(PredictState));
+	int			t;
+
+	if (strcmp(m->state, "ready") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" must be retrained before it can predict", name),
+				 errdetail("Its state is \"%s\".", m->state),
+				 errhint("Run unlearn.retrain('%s').", name)));
+	st->model = pstrdup(name);
+	st->loss = m->loss;
+	st->nulls = m->options.nulls;
+	st->nterms = m->nterms;
+	st->theta = m->theta;
+	st->center = palloc(sizeof(double) * m->nterms);
+	st->scale = palloc(sizeof(double) * m->nterms);
+	st->cols = palloc0(sizeof(PredictColumn) * m->nterms);
+	for (t = 0; t < m->nterms; t++)
+	{
+		ModelTerm  *term = &m->terms[t];
+
+		st->center[t] = term->center;
+		st->scale[t] = term->scale;
+		if (term->column == NULL)
+		{
+			if (t != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("stored state of model \"%s\" is corrupt", name),
+						 errdetail("The intercept is not its first term.")));
+			st->intercept = true;
+		}
+		else if (term->level != NULL)
+		{
+			PredictColumn *col = column_for(st, term->column, true);
+			PredictLevel *lev;
+			bool		found;
+
+			lev = hash_search(col->levels, &term->level, HASH_ENTER, &found);
+			lev->text = term->level;
+			lev->term = t;
+		}
+		else
+			column_for(st, term->column, false)->term = t;
+	}
+	return st;
+}
+
+/* The model for this call site, loaded on first use or when renamed. */
+static PredictState *
+get_state(FunctionCallInfo fcinfo)
+{
+	PredictState *st = (PredictState *) fcinfo->flinfo->fn_extra;
+	text	   *name = PG_GETARG_TEXT_PP(0);
+
+	if (st == NULL || strncmp(st->model, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) != 0 ||
+		st->model[VARSIZE_ANY_EXHDR(name)] != '\0')
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		st = load_state(text_to_cstring(name));
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = st;
+	}
+	return st;
+}
+
+/* Maps the model's feature columns onto a row type, by name. */
+static void
+map_row_type(PredictState *st, Oid rowtype, int32 rowtypmod)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc(rowtype, rowtypmod);
+	int			i;
+
+	for (i = 0; i < st->ncols; i++)
+	{
+		PredictColumn *col = &st->cols[i];
+		ColumnKind	kind;
+		int			a;
+
+		col->attnum = InvalidAttrNumber;
+		for (a = 0; a < desc->natts; a++)
+		{
+			Form_pg_attribute attr = TupleDescAttr(desc, a);
+
+			if (!attr->attisdropped && strcmp(NameStr(attr->attname), col->name) == 0)
+			{
+				col->attnum = attr->attnum;
+				col->atttype = getBaseType(attr->atttypid);
+				break;
+			}
+		}
+		if (col->attnum == InvalidAttrNumber)
+		{
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("input row has no column \"%s\", which model \"%s\" uses",
+							col->name, st->model)));
+		}
+		if (!feature_kind_of_type(col->atttype, &kind) ||
+			(kind == COLUMN_CATEGORICAL) != col->categorical)
+		{
+			Oid			type = col->atttype;
+
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of the input row has type %s, but model \"%s\" takes %s values",
+							col->name, feature_type_name(type), st->model,
+							col->categorical ? "categorical (text or enum)" : "numeric or boolean")));
+		}
+	}
+	if (st->rowdesc)
+		FreeTupleDesc(st->rowdesc);
+	{
+		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
+
+		st->rowdesc = CreateTupleDescCopy(desc);
+		MemoryContextSwitchTo(old);
+	}
+	ReleaseTupleDesc(desc);
+	st->rowtype = rowtype;
+	st->rowtypmod = rowtypmod;
+}
+
+/*
+ * The linear predictor of a row; false if a NULL feature makes the
+ * prediction NULL (nulls = skip).
+ */
+static bool
+row_linear_predictor(PredictState *st, HeapTupleHeader row, double *z)
+{
+	Oid			rowtype = HeapTupleHeaderGetTypeId(row);
+	int32		rowtypmod = HeapTupleHeaderGetTypMod(row);
+	HeapTupleData tuple;
+	double		sum;
+	int			i;
+
+	if (st->rowdesc == NULL || rowtype != st->rowtype || rowtypmod != st->rowtypmod)
+		map_row_type(st, rowtype, rowtypmod);
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+
+	sum = st->intercept ? st->theta[0] : 0.0;
+	for (i = 0; i < st->ncols; i++)
+	{
+		PredictColumn *col = &st->cols[i];
+		bool		isnull;
+		Datum		value = heap_getattr(&tuple, col->attnum, st->rowdesc, &isnull);
+
+		if (isnull)
+		{
+			if (st->nulls == NULLS_SKIP)
+				return false;
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("column \"%s\" of the input row is null", col->name),
+					 errhint("Model \"%s\" was trained with nulls = 'error'; filter such rows out.",
+							 st->model)));
+		}
+		if (col->categorical)
+		{
+			char	   *text = feature_datum_to_text(value, col->atttype);
+			PredictLevel *lev = hash_search(col->levels, &text, HASH_FIND, NULL);
+
+			/* An unseen level has no term: it contributes nothing. */
+			if (lev)
+				sum += st->theta[lev->term];
+			pfree(text);
+		}
+		else
+		{
+			double		x = feature_datum_to_double(value, col->atttype);
+
+			if (!isfinite(x))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("column \"%s\" of the input row is NaN or infinity",
+								col->name)));
+			sum += st->theta[col->term] * (x - st->center[col->term]) / st->scale[col->term];
+		}
+	}
+	*z = sum;
+	return true;
+}
+
+/* The linear predictor of a vector with one value per non-intercept term. */
+static double
+vector_linear_predictor(PredictState *st, ArrayType *input)
+{
+	int			first = st->intercept ? 1 : 0;
+	int			expected = st->nterms - first;
+	int			rows,
+				cols;
+	double	   *x = float8_array_values(input, "input vector", &rows, &cols);
+	double		sum;
+	int			t;
+
+	if (ARR_NDIM(input) != 1 || cols != expected)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("input vector has %d values, but model \"%s\" takes %d",
+						rows * cols, st->model, expected),
+				 errhint("Give one value per term other than the intercept, in the order of unlearn.weights.")));
+	sum = st->intercept ? st->theta[0] : 0.0;
+	for (t = first; t < st->nterms; t++)
+	{
+		double		v = x[t - first];
+
+		if (!isfinite(v))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("input vector contains NaN or infinity")));
+		sum += st->theta[t] * (v - st->center[t]) / st->scale[t];
+	}
+	pfree(x);
+	return sum;
+}
+
+/* predict's answer: the value (linear) or the class 0/1 (logistic). */
+static double
+predicted_value(PredictState *st, double z)
+{
+	if (st->loss->binary_labels)
+		return z >= 0 ? 1.0 : 0.0;
+	return st->loss->predict(z);
+}
+
+/* Raises the error for predict_proba on a model without probabilities. */
+static void
+require_probabilities(PredictState *st)
+{
+	if (!st->loss->binary_labels)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a %s model, not a logistic one",
+						st->model, st->loss->name),
+				 errhint("Use unlearn.predict for its predictions.")));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_row);
+
+/* predict(model, row). */
+Datum
+unlearn_predict_row(PG_FUNCTION_ARGS)
+{
+	PredictState *st = get_state(fcinfo);
+	double		z;
+
+	if (!row_linear_predictor(st, PG_GETARG_HEAPTUPLEHEADER(1), &z))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(predicted_value(st, z));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_vector);
+
+/* predict(model, float8[]). */
+Datum
+unlearn_predict_vector(PG_FUNCTION_ARGS)
+{
+	PredictState *st = get_state(fcinfo);
+
+	PG_RETURN_FLOAT8(predicted_value(st, vector_linear_predictor(st, PG_GETARG_ARRAYTYPE_P(1))));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_proba_row);
+
+/* predict_proba(model, row). */
+Datum
+unlearn_predict_proba_row(PG_FUNCTION_ARGS)
+{
+	PredictState *st = get_state(fcinfo);
+	double		z;
+
+	require_probabilities(st);
+	if (!row_linear_predictor(st, PG_GETARG_HEAPTUPLEHEADER(1), &z))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(st->loss->predict(z));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_proba_vector);
+
+/* predict_proba(model, float8[]). */
+Datum
+unlearn_predict_proba_vector(PG_FUNCTION_ARGS)
+{
+	PredictState *st = get_state(fcinfo);
+
+	require_probabilities(st);
+	PG_RETURN_FLOAT8(st->loss->predict(vector_linear_predictor(st, PG_GETARG_ARRAYTYPE_P(1))));
+}

@@ -1,0 +1,246 @@
+/*-------------------------------------------------------------------------
+ *
+ * solver.c
+ *	  Fitting a model to the optimum of its objective.
+ *
+ * Newton's method: at theta, one pass over the data gives the objective,
+ * the gradient and the Hessian (built with dsyrk, block by block while the
+ * block is in cache); the step solves H d = -g by Cholesky, with a
+ * condition check, and a backtracking (Armijo) line search keeps the
+ * objective decreasing.  For ridge the Hessian is constant and the first
+ * step lands on the optimum.
+ *
+ * Stopping rule: |g| <= tol * max(1, |g0|).  Near the optimum the Newton
+ * decrement g'H^-1 g falls to the rounding noise of the objective, where
+ * a line search can no longer see progress; from there full steps are
+ * taken (iterative refinement) while they reduce |g|, and the first that
+ * does not ends the fit: that is the optimum to working precision.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "linalg.h"
+#include "solver.h"
+#include "unlearn.h"
+
+#define ARMIJO_SLOPE	1e-4
+#define MAX_HALVINGS	50
+/* Decrement below this fraction of |objective| is rounding noise. */
+#define NOISE_DECREMENT	1e-13
+
+/* Adds the ridge penalty (l2/2)|w|^2, intercept excluded, at theta. */
+static double
+add_penalty(int d, double l2, bool intercept, const double *theta,
+			double *gradient, double *hessian)
+{
+	double		penalty = 0.0;
+	int			j;
+
+	for (j = intercept ? 1 : 0; j < d; j++)
+	{
+		penalty += 0.5 * l2 * theta[j] * theta[j];
+		gradient[j] += l2 * theta[j];
+		if (hessian)
+			hessian[(Size) j * d + j] += l2;
+	}
+	return penalty;
+}
+
+/* One pass over the data at theta: objective, gradient, optional Hessian. */
+double
+solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
+				bool intercept, const double *theta, double *gradient,
+				double *hessian)
+{
+	int			d = ds->fs->nterms;
+	double	   *z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *weight = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *scaled = hessian && !loss->constant_hessian ?
+		palloc(sizeof(double) * DATASET_BLOCK_ROWS * d) : NULL;
+	double		objective = 0.0;
+	DataBlock  *blk;
+
+	memset(gradient, 0, sizeof(double) * d);
+	if (hessian)
+		memset(hessian, 0, sizeof(double) * d * d);
+
+	dataset_begin_pass(ds);
+	while ((blk = dataset_next_block(ds)) != NULL)
+	{
+		linalg_rows_matvec(blk->X, blk->nrows, d, theta, z);
+		objective += loss->block(z, blk->y, blk->nrows, resid,
+								 hessian ? weight : NULL);
+		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, resid, gradient);
+		if (hessian)
+			linalg_gram_add(hessian, d, blk->X, blk->nrows,
+							loss->constant_hessian ? NULL : weight, 1.0, scaled);
+	}
+	objective += add_penalty(d, l2, intercept, theta, gradient, hessian);
+	if (hessian)
+		linalg_symmetrize(hessian, d);
+
+	pfree(z);
+	pfree(resid);
+	pfree(weight);
+	if (scaled)
+		pfree(scaled);
+	return objective;
+}
+
+/* The current point of the Newton iteration. */
+typedef struct Point
+{
+	double	   *theta;
+	double	   *gradient;
+	double	   *hessian;
+	double		objective;
+	double		gradient_norm;
+} Point;
+
+/* Allocates a point of dimension d. */
+static Point *
+point_new(int d)
+{
+	Point	   *p = palloc0(sizeof(Point));
+
+	p->theta = palloc0(sizeof(double) * d);
+	p->gradient = palloc0(sizeof(double) * d);
+	p->hessian = palloc0(sizeof(double) * d * d);
+	return p;
+}
+
+/* Evaluates the objective, gradient and Hessian at p->theta. */
+static void
+point_evaluate(Point *p, Dataset *ds, const LossFunctions *loss,
+			   const TrainOptions *opts, const double *constant_hessian)
+{
+	int			d = ds->fs->nterms;
+
+	if (constant_hessian)
+	{
+		p->objective = solver_evaluate(ds, loss, opts->l2, opts->intercept,
+									   p->theta, p->gradient, NULL);
+		memcpy(p->hessian, constant_hessian, sizeof(double) * d * d);
+	}
+	else
+		p->objective = solver_evaluate(ds, loss, opts->l2, opts->intercept,
+									   p->theta, p->gradient, p->hessian);
+	p->gradient_norm = linalg_norm2(p->gradient, d);
+	if (!isfinite(p->objective) || !isfinite(p->gradient_norm))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("the objective overflowed while fitting"),
+				 errhint("Standardize the features, or raise l2.")));
+}
+
+/* Fits the model to the dataset; raises an error if it cannot converge. */
+FitResult *
+solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
+		   const char *model_name)
+{
+	int			d = ds->fs->nterms;
+	Point	   *cur = point_new(d);
+	Point	   *trial = point_new(d);
+	double	   *factor = palloc(sizeof(double) * d * d);
+	double	   *step = palloc(sizeof(double) * d);
+	double	   *constant_hessian = NULL;
+	char	   *what = psprintf("the Hessian of model \"%s\"", model_name);
+	const char *hint = "Raise l2, or leave out collinear or constant features.";
+	double		threshold;
+	FitResult  *fit = palloc0(sizeof(FitResult));
+	int			iter;
+
+	/* Start at zero, with a logistic intercept at the log-odds of the labels. */
+	if (loss->binary_labels && opts->intercept)
+	{
+		double		p = (double) ds->npositive / ds->nrows;
+
+		cur->theta[0] = log(p / (1.0 - p));
+	}
+	point_evaluate(cur, ds, loss, opts, NULL);
+	if (loss->constant_hessian)
+	{
+		constant_hessian = palloc(sizeof(double) * d * d);
+		memcpy(constant_hessian, cur->hessian, sizeof(double) * d * d);
+	}
+	threshold = opts->tol * Max(1.0, cur->gradient_norm);
+
+	for (iter = 0;; iter++)
+	{
+		double		decrement;
+		double		t;
+		int			halvings;
+		Point	   *swap;
+
+		unlearn_progress("training \"%s\": iteration %d, objective %.10g, gradient norm %.3g",
+						 model_name, iter, cur->objective, cur->gradient_norm);
+		if (cur->gradient_norm <= threshold)
+			break;
+		if (iter == opts->max_iter)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("model \"%s\" did not converge in %d iterations",
+							model_name, opts->max_iter),
+					 errdetail("The gradient norm is %.3g; the tolerance is %.3g.",
+							   cur->gradient_norm, threshold),
+					 errhint("Raise max_iter, or raise l2 if the classes are separable.")));
+
+		/* Newton step: H step = -g. */
+		memcpy(factor, cur->hessian, sizeof(double) * d * d);
+		linalg_cholesky(factor, d, unlearn_min_rcond, what, hint);
+		for (int j = 0; j < d; j++)
+			step[j] = -cur->gradient[j];
+		linalg_cholesky_solve(factor, d, step, 1);
+		decrement = -linalg_dot(cur->gradient, step, d);
+
+		if (decrement <= NOISE_DECREMENT * Max(1.0, fabs(cur->objective)))
+		{
+			/* At rounding noise: a full step counts only if |g| shrinks. */
+			for (int j = 0; j < d; j++)
+				trial->theta[j] = cur->theta[j] + step[j];
+			point_evaluate(trial, ds, loss, opts, constant_hessian);
+			if (!(trial->gradient_norm < cur->gradient_norm))
+				break;
+		}
+		else
+		{
+			t = 1.0;
+			for (halvings = 0;; halvings++)
+			{
+				for (int j = 0; j < d; j++)
+					trial->theta[j] = cur->theta[j] + t * step[j];
+				point_evaluate(trial, ds, loss, opts, constant_hessian);
+				if (trial->objective <= cur->objective - ARMIJO_SLOPE * t * decrement)
+					break;
+				if (halvings == MAX_HALVINGS)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATA_EXCEPTION),
+							 errmsg("the line search failed while fitting model \"%s\"",
+									model_name),
+							 errdetail("The gradient norm is %.3g.", cur->gradient_norm),
+							 errhint("Standardize the features, or raise l2.")));
+				t *= 0.5;
+			}
+		}
+		swap = cur;
+		cur = trial;
+		trial = swap;
+	}
+
+	/* The Hessian at the optimum must be usable for erasure later. */
+	memcpy(factor, cur->hessian, sizeof(double) * d * d);
+	fit->rcond = linalg_cholesky(factor, d, unlearn_min_rcond, what, hint);
+	fit->nterms = d;
+	fit->theta = cur->theta;
+	fit->hessian = cur->hessian;
+	fit->objective = cur->objective;
+	fit->gradient_norm = cur->gradient_norm;
+	fit->iterations = iter;
+	return fit;
+}

@@ -1,0 +1,338 @@
+/*-------------------------------------------------------------------------
+ *
+ * train.c
+ *	  SQL entry points that fit models: create_model, retrain, drop_model,
+ *	  and the lineage look-up lineage_of.
+ *
+ * Training locks the source in SHARE mode for the rest of the
+ * transaction: concurrent INSERT/UPDATE/DELETE wait, so no erasure can
+ * fall between the rows read and the model's commit.  Readers are not
+ * blocked.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "catalog.h"
+#include "dataset.h"
+#include "lineage.h"
+#include "solver.h"
+#include "unlearn.h"
+
+/* Raises an error naming the argument if it is NULL. */
+static void
+require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+}
+
+/* Checks read access to the source and locks out its writers. */
+static void
+lock_source(Oid relid)
+{
+	AclResult	aclresult;
+
+	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(relid)),
+					   get_rel_name(relid));
+	LockRelationOid(relid, ShareLock);
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+}
+
+/* The terms of a fitted feature set, in parameter order. */
+static ModelTerm *
+terms_of(const FeatureSet *fs)
+{
+	ModelTerm  *terms = palloc0(sizeof(ModelTerm) * fs->nterms);
+	int			t = 0;
+	int			j;
+
+	if (fs->intercept)
+	{
+		terms[t].scale = 1.0;
+		terms[t].level_rows = -1;
+		t++;
+	}
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		const FeatureColumn *col = &fs->cols[j];
+
+		if (col->kind == COLUMN_CATEGORICAL)
+		{
+			int			k;
+
+			for (k = 0; k < col->nlevels; k++)
+			{
+				ModelTerm  *term = &terms[col->first_term + col->level_position[k]];
+
+				term->column = col->name;
+				term->level = col->level_text[k];
+				term->scale = 1.0;
+				term->level_rows = col->level_count[k];
+			}
+			t += col->nlevels;
+		}
+		else
+		{
+			terms[t].column = col->name;
+			terms[t].center = col->center;
+			terms[t].scale = col->scale;
+			terms[t].level_rows = -1;
+			t++;
+		}
+	}
+	Assert(t == fs->nterms);
+	return terms;
+}
+
+/* The names of the feature columns used, as a text[]. */
+static ArrayType *
+feature_names(const FeatureSet *fs)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * fs->nfeatures);
+	int			j;
+
+	for (j = 0; j < fs->nfeatures; j++)
+		elems[j] = CStringGetTextDatum(fs->cols[j].name);
+	return construct_array(elems, fs->nfeatures, TEXTOID, -1, false, TYPALIGN_INT);
+}
+
+/*
+ * Trains a model and writes it: a new model when model_id is 0, else a
+ * replacement fit of that model.  Returns the model_id.
+ */
+static int32
+train_and_store(const char *name, Oid relid, const char *target,
+				ArrayType *features, const LossFunctions *loss,
+				TrainOptions *opts, int32 model_id)
+{
+	MemoryContext train_cxt = AllocSetContextCreate(CurrentMemoryContext,
+													"unlearn training",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(train_cxt);
+	DatasetSpec spec;
+	Dataset    *ds;
+	TrainedModel m;
+
+	lock_source(relid);
+	unlearn_progress_start();
+
+	spec.relid = relid;
+	spec.target = target;
+	spec.features = features;
+	spec.logistic = loss->binary_labels;
+	spec.options = opts;
+	spec.model_name = name;
+	ds = dataset_load(&spec);
+
+	memset(&m, 0, sizeof(m));
+	m.fit = solver_fit(ds, loss, opts, name);
+	m.name = name;
+	m.loss = loss;
+	m.source = relid;
+	m.key_column = ds->key_name;
+	m.key_type = ds->key_type;
+	m.target_column = ds->target_name;
+	m.feature_columns = feature_names(ds->fs);
+	m.options = train_options_to_jsonb(opts);
+	m.rows_trained = ds->nrows;
+	m.rows_skipped = ds->nskipped;
+	m.terms = terms_of(ds->fs);
+
+	if (model_id == 0)
+		model_id = catalog_insert_model(&m);
+	else
+	{
+		catalog_replace_fit(model_id, &m);
+		lineage_delete(model_id);
+	}
+	lineage_write(model_id, ds->entries, ds->nentries);
+	dataset_close(ds);
+
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(train_cxt);
+	return model_id;
+}
+
+PG_FUNCTION_INFO_V1(unlearn_create_model);
+
+/* create_model(name, source, target, features, model_type, options). */
+Datum
+unlearn_create_model(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *type;
+	const LossFunctions *loss;
+	TrainOptions opts;
+
+	require_argument(fcinfo, 0, "model name");
+	require_argument(fcinfo, 1, "source table");
+	require_argument(fcinfo, 2, "target column");
+	require_argument(fcinfo, 4, "model type");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	type = text_to_cstring(PG_GETARG_TEXT_PP(4));
+
+	if (name[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("model name must not be empty")));
+	loss = loss_by_name(type);
+	if (loss == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown model type \"%s\"", type),
+				 errhint("Model types are linear and logistic.")));
+	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
+	if (catalog_model_exists(name))
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" already exists", name)));
+
+	train_and_store(name, PG_GETARG_OID(1), text_to_cstring(PG_GETARG_TEXT_PP(2)),
+					PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
+					loss, &opts, 0);
+	PG_RETURN_DATUM(catalog_models_row(name));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_retrain);
+
+/* retrain(model): a fresh fit on the current rows, same configuration. */
+Datum
+unlearn_retrain(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	StoredModel *m = catalog_load_model(name, true);
+
+	train_and_store(name, m->source, m->target_column, m->feature_columns,
+					m->loss, &m->options, m->model_id);
+	PG_RETURN_DATUM(catalog_models_row(name));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_drop_model);
+
+/* drop_model(model): the model, its terms and its lineage. */
+Datum
+unlearn_drop_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	if (!catalog_delete_model(name))
+		catalog_missing_model(name);
+	PG_RETURN_VOID();
+}
+
+/* Converts a key datum of any type to the key column's type by text. */
+static Datum
+key_in_type(Datum key, Oid given_type, Oid key_type)
+{
+	Oid			outfunc,
+				infunc,
+				ioparam;
+	bool		isvarlena;
+	char	   *text;
+
+	if (given_type == key_type)
+		return key;
+	getTypeOutputInfo(given_type, &outfunc, &isvarlena);
+	text = OidOutputFunctionCall(outfunc, key);
+	getTypeInputInfo(key_type, &infunc, &ioparam);
+	return OidInputFunctionCall(infunc, text, ioparam, -1);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_lineage_of);
+
+/* lineage_of(source, key): the models whose lineage holds that row. */
+Datum
+unlearn_lineage_of(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			source = PG_GETARG_OID(0);
+	Datum		key = PG_GETARG_DATUM(1);
+	Oid			given_type = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 1));
+	Oid			types[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(source)};
+	MemoryContext cxt = CurrentMemoryContext;
+	int32	   *ids;
+	char	  **names;
+	int64	   *versions;
+	Oid		   *key_types;
+	uint64		n,
+				i;
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT model_id, name, version, key_type"
+							  " FROM unlearn.model WHERE source = $1 ORDER BY name",
+							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the models of relation %u", source);
+	n = SPI_processed;
+	ids = MemoryContextAlloc(cxt, sizeof(int32) * Max(n, 1));
+	names = MemoryContextAlloc(cxt, sizeof(char *) * Max(n, 1));
+	versions = MemoryContextAlloc(cxt, sizeof(int64) * Max(n, 1));
+	key_types = MemoryContextAlloc(cxt, sizeof(Oid) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		MemoryContext old;
+
+		ids[i] = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		old = MemoryContextSwitchTo(cxt);
+		names[i] = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
+		MemoryContextSwitchTo(old);
+		versions[i] = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+		key_types[i] = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+	}
+	SPI_finish();
+
+	for (i = 0; i < n; i++)
+	{
+		Datum		typed = key_in_type(key, given_type, key_types[i]);
+		FmgrInfo	key_out;
+		char	   *key_text;
+		int64		key64;
+		int64		fingerprint;
+
+		if (!dataset_key_is_integer(key_types[i]))
+		{
+			Oid			outfunc;
+			bool		isvarlena;
+
+			getTypeOutputInfo(key_types[i], &outfunc, &isvarlena);
+			fmgr_info(outfunc, &key_out);
+		}
+		key64 = dataset_key_value(key_types[i], typed, &key_out, &key_text);
+		if (lineage_lookup(ids[i], key64, key_text, &fingerprint))
+		{
+			Datum		row[2];
+			bool		nulls[2] = {false, false};
+
+			row[0] = CStringGetTextDatum(names[i]);
+			row[1] = Int64GetDatum(versions[i]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+		}
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,96 @@
+-- Test-only helpers for the training suites (schema unlearn_test).
+CREATE SCHEMA unlearn_test;
+
+-- Optimality check independent of the trainer: |grad L(theta)| / |grad L(0)|
+-- for a stored model, with the gradient of its objective
+--   sum_i l(x_i' theta; y_i) + (l2/2) |w|^2
+-- recomputed here in SQL from the source rows, the stored terms (how each
+-- input is encoded and scaled) and the stored parameters.  It is 0 at the
+-- optimum, up to rounding.
+CREATE FUNCTION unlearn_test.relative_gradient(model_name text)
+RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+    m unlearn.model;
+    t record;
+    x text;
+    z text := '0';
+    cols text[] := '{}';
+    sums text[] := '{}';
+    sums0 text[] := '{}';
+    resid text;
+    resid0 text;
+    num text;
+    cond text;
+    g float8[];
+    g0 float8[];
+    l2 float8;
+BEGIN
+    SELECT * INTO STRICT m FROM unlearn.model WHERE name = model_name;
+    l2 := (m.options->>'l2')::float8;
+    FOR t IN SELECT * FROM unlearn.model_term WHERE model_id = m.model_id
+              ORDER BY position LOOP
+        -- booleans have no cast to float8: go through int
+        num := CASE WHEN (SELECT atttypid FROM pg_attribute
+                           WHERE attrelid = m.source AND attname = t.column_name)
+                         = 'boolean'::regtype THEN '::int' ELSE '' END;
+        x := CASE
+            WHEN t.column_name IS NULL THEN '1::float8'
+            WHEN t.level IS NULL THEN
+                format('(((%I)%s::float8 - %s::float8) / %s::float8)',
+                       t.column_name, num, t.center, t.scale)
+            ELSE format('((%I)::text = %L)::int::float8', t.column_name, t.level)
+        END;
+        z := z || format(' + %s::float8 * %s', m.theta[t.position], x);
+        sums := sums || format('sum(r * %s)', x);
+        sums0 := sums0 || format('sum(r0 * %s)', x);
+        IF t.column_name IS NOT NULL AND NOT t.column_name = ANY (cols) THEN
+            cols := cols || t.column_name;
+        END IF;
+    END LOOP;
+    SELECT string_agg(format('%I IS NOT NULL', c), ' AND ') INTO cond
+      FROM unnest(cols || m.target_column) c;
+    IF m.options ? 'where' THEN
+        cond := cond || ' AND (' || (m.options->>'where') || ')';
+    END IF;
+    IF m.model_type = 'logistic' THEN
+        resid := 'CASE WHEN z >= 0 THEN 1 / (1 + exp(-z)) ELSE exp(z) / (1 + exp(z)) END - y';
+        resid0 := '0.5 - y';
+    ELSE
+        resid := 'z - y';
+        resid0 := '0 - y';
+    END IF;
+    num := CASE WHEN (SELECT atttypid FROM pg_attribute
+                       WHERE attrelid = m.source AND attname = m.target_column)
+                     = 'boolean'::regtype THEN '::int' ELSE '' END;
+    EXECUTE format('SELECT ARRAY[%s], ARRAY[%s] FROM (SELECT a.*, %s AS r, %s AS r0 FROM'
+                   ' (SELECT s.*, %s AS z, (%I)%s::float8 AS y FROM ONLY %s s WHERE %s) a) b',
+                   array_to_string(sums, ', '), array_to_string(sums0, ', '),
+                   resid, resid0, z, m.target_column, num, m.source, cond)
+      INTO g, g0;
+    FOR i IN 1 .. m.n_params LOOP
+        IF (SELECT column_name IS NOT NULL FROM unlearn.model_term
+             WHERE model_id = m.model_id AND position = i) THEN
+            g[i] := g[i] + l2 * m.theta[i];
+        END IF;
+    END LOOP;
+    RETURN sqrt((SELECT sum(v * v) FROM unnest(g) v))
+         / greatest(1, sqrt((SELECT sum(v * v) FROM unnest(g0) v)));
+END
+$$;
+
+-- The linear predictor of a row computed by hand from unlearn.weights'
+-- raw (source-unit) weights: intercept + sum of raw_weight * value, with
+-- categorical terms as 0/1 indicators.  The row comes as jsonb (pass real
+-- columns as float8: jsonb would round them to their shortest text).
+CREATE FUNCTION unlearn_test.hand_predictor(model_name text, r jsonb)
+RETURNS float8 LANGUAGE sql AS $$
+    SELECT sum(CASE
+        WHEN w.column_name IS NULL THEN w.raw_weight
+        WHEN w.level IS NULL THEN
+            w.raw_weight * (CASE jsonb_typeof(r -> w.column_name)
+                              WHEN 'boolean' THEN (r ->> w.column_name)::boolean::int::float8
+                              ELSE (r ->> w.column_name)::float8 END)
+        ELSE w.raw_weight * ((r ->> w.column_name) = w.level)::int
+    END)
+    FROM unlearn.weights(model_name) w
+$$;
