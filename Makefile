@@ -14,7 +14,7 @@ PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
-REGRESS     = install linalg train
+REGRESS     = install linalg train train_errors wdbc
 ISOLATION   =
 
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters

@@ -46,12 +46,18 @@
 #include "dataset.h"
 #include "unlearn.h"
 
-/* Checks the source relation kind/persistence; raises errors for the rest. */
+/* Checks that a relation can be a model's source; raises errors otherwise. */
 void
-dataset_check_source(Relation rel)
+dataset_check_source(Oid relid)
 {
-	const char *name = RelationGetRelationName(rel);
-	char		relkind = rel->rd_rel->relkind;
+	char		relkind = get_rel_relkind(relid);
+	char		persistence = get_rel_persistence(relid);
+	const char *name = get_rel_name(relid);
+
+	if (relkind == '\0' || name == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 
 	if (relkind == RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
@@ -63,16 +69,16 @@ dataset_check_source(Relation rel)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot train a model on \"%s\"", name),
 				 errdetail_relkind_not_supported(relkind)));
-	if (IsCatalogRelation(rel))
+	if (IsCatalogRelationOid(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on system catalog \"%s\"", name)));
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_TEMP)
+	if (persistence == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on temporary table \"%s\"", name),
 				 errdetail("A model outlives the session that owns a temporary table.")));
-	if (rel->rd_rel->relpersistence == RELPERSISTENCE_UNLOGGED)
+	if (persistence == RELPERSISTENCE_UNLOGGED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on unlogged table \"%s\"", name),
@@ -233,6 +239,13 @@ resolve_target(Dataset *ds, const char *target)
 	ds->target_name = pstrdup(target);
 }
 
+/* Error context line for errors in the "where" option. */
+static void
+where_error_context(void *arg)
+{
+	errcontext("in option \"where\": %s", (const char *) arg);
+}
+
 /*
  * Compiles the "where" option into a qual over the source's rows.  The
  * text is parsed as the WHERE clause of "SELECT 1 FROM ONLY source", and
@@ -249,6 +262,12 @@ compile_filter(Dataset *ds, const char *where)
 	SelectStmt *select;
 	Query	   *query;
 	Node	   *qual;
+	ErrorContextCallback errcallback;
+
+	errcallback.callback = where_error_context;
+	errcallback.arg = (void *) where;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT 1 FROM ONLY %s WHERE ",
@@ -288,6 +307,7 @@ compile_filter(Dataset *ds, const char *where)
 
 	qual = (Node *) expression_planner((Expr *) qual);
 	ds->filter = ExecPrepareQual(make_ands_implicit((Expr *) qual), ds->estate);
+	error_context_stack = errcallback.previous;
 }
 
 /* Whether the slot's row passes the filter (always, without one). */
@@ -621,8 +641,8 @@ dataset_load(const DatasetSpec *spec)
 	TrainOptions *opts = spec->options;
 
 	/* The caller holds SHARE lock; this open only pins the relation. */
+	dataset_check_source(spec->relid);
 	ds->rel = table_open(spec->relid, NoLock);
-	dataset_check_source(ds->rel);
 	ds->logistic = spec->logistic;
 	ds->nulls = opts->nulls;
 	ds->model_name = spec->model_name;

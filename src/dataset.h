@@ -118,8 +118,12 @@ extern DataBlock *dataset_next_block(Dataset *ds);
 /* Releases the snapshot and closes the relation (lock kept). */
 extern void dataset_close(Dataset *ds);
 
-/* Checks the source relation kind/persistence; raises errors for the rest. */
-extern void dataset_check_source(Relation rel);
+/*
+ * Checks that a relation can be a model's source (an ordinary, permanent,
+ * non-catalog table), from the catalog caches, so it can run before the
+ * relation is locked; raises errors for the rest.
+ */
+extern void dataset_check_source(Oid relid);
 
 /* The 64-bit lineage key of a key datum (and its text if hashed). */
 extern int64 dataset_key_value(Oid key_type, Datum value, FmgrInfo *key_out,

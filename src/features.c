@@ -78,7 +78,8 @@ feature_datum_to_double(Datum value, Oid typid)
 		case FLOAT8OID:
 			return DatumGetFloat8(value);
 		case NUMERICOID:
-			return DatumGetFloat8(DirectFunctionCall1(numeric_float8, value));
+			/* out of double range becomes +-Infinity, rejected by callers */
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, value));
 		case BOOLOID:
 			return DatumGetBool(value) ? 1.0 : 0.0;
 		default:

@@ -318,7 +318,11 @@ vector_linear_predictor(PredictState *st, ArrayType *input)
 	double		sum;
 	int			t;
 
-	if (ARR_NDIM(input) != 1 || cols != expected)
+	if (ARR_NDIM(input) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("input vector must be one-dimensional")));
+	if (cols != expected)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("input vector has %d values, but model \"%s\" takes %d",

@@ -32,6 +32,8 @@
 #define MAX_HALVINGS	50
 /* Decrement below this fraction of |objective| is rounding noise. */
 #define NOISE_DECREMENT	1e-13
+/* Mean logistic loss below this at the optimum means separable classes. */
+#define SEPARABLE_LOSS_PER_ROW 1e-6
 
 /* Adds the ridge penalty (l2/2)|w|^2, intercept excluded, at theta. */
 static double
@@ -185,7 +187,7 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 		if (iter == opts->max_iter)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("model \"%s\" did not converge in %d iterations",
+					 errmsg("model \"%s\" did not converge within max_iter = %d iterations",
 							model_name, opts->max_iter),
 					 errdetail("The gradient norm is %.3g; the tolerance is %.3g.",
 							   cur->gradient_norm, threshold),
@@ -232,6 +234,18 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 		cur = trial;
 		trial = swap;
 	}
+
+	/*
+	 * Without a penalty, a logistic loss that falls to (almost) zero means
+	 * the classes are separable: the infimum is only approached as the
+	 * weights grow without bound, and the "optimum" found is arbitrary.
+	 */
+	if (loss->binary_labels && opts->l2 == 0 &&
+		cur->objective < SEPARABLE_LOSS_PER_ROW * ds->nrows)
+		ereport(WARNING,
+				(errmsg("the classes of model \"%s\" are linearly separable", model_name),
+				 errdetail("Without a penalty its weights grow without bound; the fit stopped at an arbitrary point."),
+				 errhint("Set the option \"l2\" above 0.")));
 
 	/* The Hessian at the optimum must be usable for erasure later. */
 	memcpy(factor, cur->hessian, sizeof(double) * d * d);

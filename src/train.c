@@ -42,12 +42,13 @@ require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("%s must not be null", what)));
 }
 
-/* Checks read access to the source and locks out its writers. */
+/* Checks the source and read access to it, then locks out its writers. */
 static void
 lock_source(Oid relid)
 {
 	AclResult	aclresult;
 
+	dataset_check_source(relid);
 	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(relid)),

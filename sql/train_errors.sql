@@ -1,0 +1,201 @@
+--
+-- Every bad input to training and prediction gives its own error, with its
+-- SQLSTATE, and leaves nothing behind.
+--
+CREATE EXTENSION unlearn;
+CREATE EXTENSION postgres_fdw;
+
+CREATE TABLE t (id int PRIMARY KEY, x float8, z int, c text, flag boolean,
+                born date, y float8, label int);
+INSERT INTO t SELECT g, g * 0.1, g % 7, (ARRAY['a', 'b'])[1 + g % 2], g % 3 = 0,
+                     date '2020-01-01' + g, g * 0.2 + (g % 5), g % 2
+  FROM generate_series(1, 40) g;
+
+-- Runs a statement and shows its error: SQLSTATE (part of the contract),
+-- message, detail and hint; 'ok' if there was none.
+CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+    hint text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    RETURN SQLSTATE || ': ' || SQLERRM
+        || CASE WHEN detail <> '' THEN E'\nDETAIL: ' || detail ELSE '' END
+        || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
+END
+$$;
+
+-- Arguments.
+SELECT try($$SELECT unlearn.create_model(NULL, 't', 'y')$$);
+SELECT try($$SELECT unlearn.create_model('m', NULL, 'y')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', NULL)$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, NULL)$$);
+SELECT try($$SELECT unlearn.create_model('', 't', 'y')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'poisson')$$);
+
+-- Options.
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '[1, 2]')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"lambda": 1}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"l2": "1"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"l2": -1}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"intercept": 1}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"standardize": "yes"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"max_iter": 0}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"max_iter": 2.5}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"tol": 0}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"tol": 1}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"nulls": "ignore"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": ""}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": 1}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"key": ""}')$$);
+
+-- The "where" filter must be one boolean expression over the source.
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "x +"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "x + 1"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "nosuch > 1"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "x > random()"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "x IN (SELECT 1)"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "sum(x) > 1"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "true; DROP TABLE t"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "true UNION SELECT 1 FROM pg_authid"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "true ORDER BY 1"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "true GROUP BY id"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "true LIMIT 1"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "true FOR UPDATE"}')$$);
+
+-- Columns.
+SELECT try($$SELECT unlearn.create_model('m', 't', 'nosuch')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x', 'nosuch'])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x', 'x'])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['id'])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['y'])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'id')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['born'])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'c')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY[]::text[])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x', NULL])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY[['x'], ['z']])$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['ctid'])$$);
+CREATE TABLE only_key (id int PRIMARY KEY, y float8, d date);
+SELECT try($$SELECT unlearn.create_model('m', 'only_key', 'y')$$);
+
+-- Sources that cannot be tracked.
+CREATE VIEW v AS SELECT * FROM t;
+SELECT try($$SELECT unlearn.create_model('m', 'v', 'y')$$);
+CREATE MATERIALIZED VIEW mv AS SELECT * FROM t;
+SELECT try($$SELECT unlearn.create_model('m', 'mv', 'y')$$);
+CREATE TEMPORARY TABLE tmp (id int PRIMARY KEY, x float8, y float8);
+SELECT try($$SELECT unlearn.create_model('m', 'tmp', 'y')$$);
+CREATE UNLOGGED TABLE unl (id int PRIMARY KEY, x float8, y float8);
+SELECT try($$SELECT unlearn.create_model('m', 'unl', 'y')$$);
+CREATE TABLE parted (id int PRIMARY KEY, x float8, y float8) PARTITION BY RANGE (id);
+SELECT try($$SELECT unlearn.create_model('m', 'parted', 'y')$$);
+SELECT try($$SELECT unlearn.create_model('m', 'pg_class', 'relpages', ARRAY['reltuples'], 'linear', '{"key": "oid"}')$$);
+CREATE SEQUENCE seq;
+SELECT try($$SELECT unlearn.create_model('m', 'seq', 'last_value')$$);
+CREATE SERVER loopback FOREIGN DATA WRAPPER postgres_fdw;
+CREATE FOREIGN TABLE ft (id int, x float8, y float8) SERVER loopback;
+SELECT try($$SELECT unlearn.create_model('m', 'ft', 'y')$$);
+
+-- Keys.
+CREATE TABLE nokey (id int, x float8, y float8);
+INSERT INTO nokey SELECT g, g, g FROM generate_series(1, 5) g;
+SELECT try($$SELECT unlearn.create_model('m', 'nokey', 'y')$$);
+SELECT try($$SELECT unlearn.create_model('m', 'nokey', 'y', NULL, 'linear', '{"key": "id"}')$$);
+ALTER TABLE nokey ALTER id SET NOT NULL;
+SELECT try($$SELECT unlearn.create_model('m', 'nokey', 'y', NULL, 'linear', '{"key": "id"}')$$);
+CREATE UNIQUE INDEX ON nokey (id) WHERE id > 2;
+SELECT try($$SELECT unlearn.create_model('m', 'nokey', 'y', NULL, 'linear', '{"key": "id"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 'nokey', 'y', NULL, 'linear', '{"key": "nosuch"}')$$);
+CREATE TABLE twokey (a int, b int, x float8, y float8, PRIMARY KEY (a, b));
+SELECT try($$SELECT unlearn.create_model('m', 'twokey', 'y')$$);
+
+-- Data.
+SELECT try($$SELECT unlearn.create_model('m', 't', 'label', ARRAY['x'], 'logistic', '{"where": "label = 1"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x'], 'logistic')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x'], 'linear', '{"where": "x < 0"}')$$);
+UPDATE t SET x = NULL WHERE id = 5;
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x'])$$);
+UPDATE t SET x = 'NaN' WHERE id = 5;
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x'])$$);
+UPDATE t SET x = '-Infinity' WHERE id = 5;
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x'])$$);
+UPDATE t SET x = 0.5, y = 'Infinity' WHERE id = 5;
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x'])$$);
+UPDATE t SET y = 1 WHERE id = 5;
+CREATE TABLE nums (id int PRIMARY KEY, n numeric, y float8);
+INSERT INTO nums VALUES (1, 1, 1), (2, 'NaN', 2), (3, 3, 3);
+SELECT try($$SELECT unlearn.create_model('m', 'nums', 'y')$$);
+UPDATE nums SET n = 1e400 WHERE id = 2;
+SELECT try($$SELECT unlearn.create_model('m', 'nums', 'y')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x', 'c'], 'linear', '{"where": "c = ''a''"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x', 'flag'], 'linear', '{"where": "flag"}')$$);
+CREATE TABLE many (id int PRIMARY KEY, k text, y float8);
+INSERT INTO many SELECT g, 'level ' || g, g FROM generate_series(1, 10001) g;
+SELECT try($$SELECT unlearn.create_model('m', 'many', 'y')$$);
+
+-- Ill-posed problems.
+CREATE TABLE twin (id int PRIMARY KEY, a float8, b float8, y float8);
+INSERT INTO twin SELECT g, g, 2 * g, g % 3 FROM generate_series(1, 20) g;
+SELECT try($$SELECT unlearn.create_model('m', 'twin', 'y', NULL, 'linear', '{"l2": 0}')$$);
+CREATE TABLE apart (id int PRIMARY KEY, a float8, y int);
+INSERT INTO apart SELECT g, g, (g > 10)::int FROM generate_series(1, 20) g;
+-- Separable classes without a penalty: a warning, since no optimum exists.
+SELECT name FROM unlearn.create_model('separable', 'apart', 'y', NULL, 'logistic', '{"l2": 0}');
+SELECT unlearn.drop_model('separable');
+SELECT try($$SELECT unlearn.create_model('m', 't', 'label', ARRAY['x', 'z'], 'logistic', '{"max_iter": 1}')$$);
+
+-- Nothing was created by any of the above.
+SELECT count(*) AS models FROM unlearn.model;
+SELECT count(*) AS terms FROM unlearn.model_term;
+SELECT count(*) AS lineage FROM unlearn.lineage;
+
+-- Unknown and duplicate models.
+SELECT name FROM unlearn.create_model('m', 't', 'y', ARRAY['x', 'z']);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', ARRAY['x'])$$);
+SELECT try($$SELECT * FROM unlearn.retrain('nosuch')$$);
+SELECT try($$SELECT unlearn.drop_model('nosuch')$$);
+SELECT try($$SELECT unlearn.predict('nosuch', ARRAY[1]::float8[])$$);
+SELECT try($$SELECT * FROM unlearn.evaluate('nosuch')$$);
+SELECT try($$SELECT count(*) FROM unlearn.weights('nosuch')$$);
+
+-- Prediction input.
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2, 3]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('m', ARRAY[[1, 2]]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 'NaN']::float8[])$$);
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, NULL]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('m', '{}'::float8[])$$);
+SELECT try($$SELECT unlearn.predict_proba('m', ARRAY[1, 2]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('m', r) FROM (SELECT 1 AS x) r$$);
+SELECT try($$SELECT unlearn.predict('m', r) FROM (SELECT 'a'::text AS x, 1 AS z) r$$);
+SELECT try($$SELECT unlearn.predict('m', r) FROM (SELECT NULL::float8 AS x, 1 AS z) r$$);
+SELECT try($$SELECT unlearn.predict('m', r) FROM (SELECT 'Infinity'::float8 AS x, 1 AS z) r$$);
+SELECT unlearn.predict('m', NULL::float8[]) IS NULL AS strict;
+-- Any row with the feature columns by name will do, extra columns ignored.
+SELECT round(unlearn.predict('m', r)::numeric, 6) = round(unlearn.predict('m', ARRAY[2.5, 3]::float8[])::numeric, 6)
+       AS other_row_type
+  FROM (SELECT 'extra' AS e, 3 AS z, 2.5::float8 AS x) r;
+
+-- Stored state that cannot be right is reported, not used.
+UPDATE unlearn.model SET theta = theta[1:2] WHERE name = 'm';
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
+UPDATE unlearn.model SET theta = ARRAY[1, 'NaN', 3]::float8[] WHERE name = 'm';
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
+UPDATE unlearn.model SET theta = ARRAY[1, 2, 3]::float8[] WHERE name = 'm';
+UPDATE unlearn.model_term SET scale = 0 WHERE position = 2;
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
+DELETE FROM unlearn.model_term WHERE position = 3;
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
+SELECT unlearn.drop_model('m');
+-- A model that lost its training data (TRUNCATE) refuses to predict.
+SELECT name FROM unlearn.create_model('m', 't', 'y', ARRAY['x', 'z']);
+UPDATE unlearn.model SET state = 'needs_retrain' WHERE name = 'm';
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
+SELECT unlearn.drop_model('m');
+
+DROP EXTENSION unlearn;
+DROP EXTENSION postgres_fdw CASCADE;

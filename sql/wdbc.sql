@@ -1,0 +1,107 @@
+--
+-- A real dataset: Wisconsin Diagnostic Breast Cancer (test/data/README.md),
+-- raw features (standardize: false).  Both fits are checked against an
+-- independent solver (numpy, in PL/Python: normal equations for ridge,
+-- Newton for logistic) and against the optimality condition in SQL.
+--
+CREATE EXTENSION unlearn;
+CREATE EXTENSION plpython3u;
+\set ECHO none
+\i test/train_helpers.sql
+\set ECHO all
+
+CREATE TABLE wdbc (
+    id integer PRIMARY KEY,
+    mean_radius float8,
+    mean_texture float8,
+    mean_perimeter float8,
+    mean_area float8,
+    mean_smoothness float8,
+    mean_compactness float8,
+    mean_concavity float8,
+    mean_concave_points float8,
+    mean_symmetry float8,
+    mean_fractal_dimension float8,
+    radius_error float8,
+    texture_error float8,
+    perimeter_error float8,
+    area_error float8,
+    smoothness_error float8,
+    compactness_error float8,
+    concavity_error float8,
+    concave_points_error float8,
+    symmetry_error float8,
+    fractal_dimension_error float8,
+    worst_radius float8,
+    worst_texture float8,
+    worst_perimeter float8,
+    worst_area float8,
+    worst_smoothness float8,
+    worst_compactness float8,
+    worst_concavity float8,
+    worst_concave_points float8,
+    worst_symmetry float8,
+    worst_fractal_dimension float8,
+    benign integer NOT NULL
+);
+\copy wdbc FROM 'test/data/wdbc.csv' WITH (FORMAT csv, HEADER true)
+SELECT count(*) AS rows, sum(benign) AS benign FROM wdbc;
+
+-- The same objective solved by numpy: sum of losses + (l2/2)|w|^2, the
+-- intercept (first) unpenalized, on the raw columns in table order.
+CREATE FUNCTION numpy_fit(kind text, l2 float8) RETURNS float8[]
+LANGUAGE plpython3u AS $$
+import numpy as np
+cols = [r["attname"] for r in plpy.execute(
+    "SELECT attname FROM pg_attribute WHERE attrelid = 'wdbc'::regclass"
+    " AND attnum > 1 AND NOT attisdropped AND attname <> 'benign' ORDER BY attnum")]
+rows = plpy.execute("SELECT %s, benign FROM wdbc ORDER BY id" % ", ".join(cols))
+X = np.array([[1.0] + [float(r[c]) for c in cols] for r in rows])
+y = np.array([float(r["benign"]) for r in rows])
+P = l2 * np.eye(X.shape[1])
+P[0, 0] = 0.0
+if kind == "linear":
+    return list(np.linalg.solve(X.T @ X + P, X.T @ y))
+theta = np.zeros(X.shape[1])
+for _ in range(100):
+    p = 1.0 / (1.0 + np.exp(-(X @ theta)))
+    g = X.T @ (p - y) + P @ theta
+    H = (X.T * (p * (1.0 - p))) @ X + P
+    step = np.linalg.solve(H, g)
+    theta = theta - step
+    if np.linalg.norm(step) <= 1e-14 * np.linalg.norm(theta):
+        break
+return list(theta)
+$$;
+
+-- Largest relative difference between a model's weights and numpy's.
+CREATE FUNCTION relative_difference(model text, reference float8[]) RETURNS float8
+LANGUAGE sql AS $$
+    SELECT max(abs(w.weight - reference[w.o])) / max(abs(reference[w.o]))
+      FROM unlearn.weights(model) WITH ORDINALITY AS w(term, c, l, weight, raw_weight, o)
+$$;
+
+SELECT name, parameters, rows_trained
+  FROM unlearn.create_model('wdbc_ridge', 'wdbc', 'benign', NULL, 'linear',
+                            '{"l2": 1.0, "standardize": false}');
+SELECT relative_difference('wdbc_ridge', numpy_fit('linear', 1.0)) < 1e-6 AS ridge_matches_numpy;
+SELECT unlearn_test.relative_gradient('wdbc_ridge') < 1e-9 AS ridge_at_optimum;
+
+SELECT name, parameters, rows_trained
+  FROM unlearn.create_model('wdbc_logistic', 'wdbc', 'benign', NULL, 'logistic',
+                            '{"l2": 1.0, "standardize": false}');
+SELECT relative_difference('wdbc_logistic', numpy_fit('logistic', 1.0)) < 1e-6 AS logistic_matches_numpy;
+SELECT unlearn_test.relative_gradient('wdbc_logistic') < 1e-9 AS logistic_at_optimum;
+
+-- Standardized (the default): the same model class, better conditioned.
+SELECT name FROM unlearn.create_model('wdbc_std', 'wdbc', 'benign', NULL, 'logistic');
+SELECT unlearn_test.relative_gradient('wdbc_std') < 1e-9 AS standardized_at_optimum;
+SELECT metric, round(value::numeric, 3) AS value FROM unlearn.evaluate('wdbc_std');
+SELECT round(unlearn.predict_proba('wdbc_std', w)::numeric, 3) AS p, benign
+  FROM wdbc w WHERE id IN (1, 20, 570 - 1) ORDER BY id;
+
+DROP EXTENSION unlearn;
+DROP SCHEMA unlearn_test CASCADE;
+DROP FUNCTION numpy_fit, relative_difference;
+DROP TABLE wdbc;
+DROP EXTENSION plpython3u;
