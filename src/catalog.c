@@ -167,8 +167,13 @@ catalog_insert_model(const TrainedModel *m)
 			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
 			" rcond, iterations)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			" $14, $15, $16, $17) RETURNING model_id",
+			" $14, $15, $16, $17) ON CONFLICT (name) DO NOTHING RETURNING model_id",
 			17, types, values, NULL, SPI_OK_INSERT_RETURNING);
+	/* A concurrent creator of the same name committed first. */
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("model \"%s\" already exists", m->name)));
 	model_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
 	insert_terms(model_id, m);
