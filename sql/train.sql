@@ -188,6 +188,24 @@ SELECT max(abs(a.weight - b.weight)) < 1e-12 AS streaming_same_model
   FROM unlearn.weights('in_memory') a JOIN unlearn.weights('streamed') b USING (term);
 SELECT (SELECT count(*) FROM unlearn.lineage('streamed')) = 40000 AS streamed_lineage_complete;
 
+-- Prediction is parallel safe: run in parallel workers, it gives the same
+-- answers, with the model loaded once per worker.
+CREATE TEMPORARY TABLE serial AS
+SELECT id, unlearn.predict('spend', c) AS p FROM customers c;
+SET force_parallel_mode = on;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT sum(round(p::numeric, 9)) AS serial_sum FROM serial \gset
+EXPLAIN (COSTS OFF)
+SELECT sum(round(unlearn.predict('spend', c)::numeric, 9)) FROM customers c;
+SELECT sum(round(unlearn.predict('spend', c)::numeric, 9)) = :serial_sum AS same_in_workers
+  FROM customers c;
+RESET force_parallel_mode;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+
 -- The catalog view.
 SELECT name, type, source, target, parameters, rows, version, state,
        gradient_norm < 1e-3 AS converged, owner = current_user AS owned
