@@ -43,6 +43,7 @@ typedef struct PredictColumn
 	char	   *name;
 	bool		categorical;
 	int			term;			/* numeric: its term; categorical: unused */
+	double		coef;			/* numeric: theta[term] / scale[term] */
 	HTAB	   *levels;			/* categorical: level text -> term */
 	AttrNumber	attnum;			/* in the cached row type */
 	Oid			atttype;		/* its base type there */
@@ -59,11 +60,14 @@ typedef struct PredictState
 	double	   *center;			/* per term */
 	double	   *scale;			/* per term */
 	bool		intercept;
+	double		z0;				/* intercept minus sum of coef * center */
 	int			ncols;
 	PredictColumn *cols;
 	Oid			rowtype;		/* row type the columns are mapped for */
 	int32		rowtypmod;
 	TupleDesc	rowdesc;
+	Datum	   *values;			/* a deformed input row */
+	bool	   *isnull;
 } PredictState;
 
 /* Hash of a level's text (dynahash callback). */
@@ -161,6 +165,18 @@ load_state(const char *name)
 		else
 			column_for(st, term->column, false)->term = t;
 	}
+
+	/* Fold centering and scaling in: z = z0 + sum coef * x. */
+	st->z0 = st->intercept ? st->theta[0] : 0.0;
+	for (t = 0; t < st->ncols; t++)
+	{
+		PredictColumn *col = &st->cols[t];
+
+		if (col->categorical)
+			continue;
+		col->coef = st->theta[col->term] / st->scale[col->term];
+		st->z0 -= col->coef * st->center[col->term];
+	}
 	return st;
 }
 
@@ -230,11 +246,17 @@ map_row_type(PredictState *st, Oid rowtype, int32 rowtypmod)
 		}
 	}
 	if (st->rowdesc)
+	{
 		FreeTupleDesc(st->rowdesc);
+		pfree(st->values);
+		pfree(st->isnull);
+	}
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
 
 		st->rowdesc = CreateTupleDescCopy(desc);
+		st->values = palloc(sizeof(Datum) * Max(desc->natts, 1));
+		st->isnull = palloc(sizeof(bool) * Max(desc->natts, 1));
 		MemoryContextSwitchTo(old);
 	}
 	ReleaseTupleDesc(desc);
@@ -263,14 +285,14 @@ row_linear_predictor(PredictState *st, HeapTupleHeader row, double *z)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 
-	sum = st->intercept ? st->theta[0] : 0.0;
+	heap_deform_tuple(&tuple, st->rowdesc, st->values, st->isnull);
+	sum = st->z0;
 	for (i = 0; i < st->ncols; i++)
 	{
 		PredictColumn *col = &st->cols[i];
-		bool		isnull;
-		Datum		value = heap_getattr(&tuple, col->attnum, st->rowdesc, &isnull);
+		Datum		value = st->values[col->attnum - 1];
 
-		if (isnull)
+		if (st->isnull[col->attnum - 1])
 		{
 			if (st->nulls == NULLS_SKIP)
 				return false;
@@ -292,14 +314,15 @@ row_linear_predictor(PredictState *st, HeapTupleHeader row, double *z)
 		}
 		else
 		{
-			double		x = feature_datum_to_double(value, col->atttype);
+			double		x = likely(col->atttype == FLOAT8OID) ? DatumGetFloat8(value) :
+				feature_datum_to_double(value, col->atttype);
 
-			if (!isfinite(x))
+			if (unlikely(!isfinite(x)))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("column \"%s\" of the input row is NaN or infinity",
 								col->name)));
-			sum += st->theta[col->term] * (x - st->center[col->term]) / st->scale[col->term];
+			sum += col->coef * x;
 		}
 	}
 	*z = sum;
