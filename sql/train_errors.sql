@@ -141,6 +141,10 @@ SELECT try($$SELECT unlearn.create_model('m', 'many', 'y')$$);
 CREATE TABLE twin (id int PRIMARY KEY, a float8, b float8, y float8);
 INSERT INTO twin SELECT g, g, 2 * g, g % 3 FROM generate_series(1, 20) g;
 SELECT try($$SELECT unlearn.create_model('m', 'twin', 'y', NULL, 'linear', '{"l2": 0}')$$);
+-- Nearly collinear: positive definite, but too ill-conditioned to trust.
+CREATE TABLE near (id int PRIMARY KEY, a float8, b float8, y float8);
+INSERT INTO near SELECT g, g, g + 1e-5 * ((g * 7) % 3), g % 3 FROM generate_series(1, 20) g;
+SELECT try($$SELECT unlearn.create_model('m', 'near', 'y', NULL, 'linear', '{"l2": 0, "standardize": false}')$$);
 CREATE TABLE apart (id int PRIMARY KEY, a float8, y int);
 INSERT INTO apart SELECT g, g, (g > 10)::int FROM generate_series(1, 20) g;
 -- Separable classes without a penalty: a warning, since no optimum exists.
