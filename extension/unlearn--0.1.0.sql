@@ -217,6 +217,7 @@ CREATE FUNCTION unlearn.evaluate(model text, relation regclass DEFAULT NULL,
 RETURNS SETOF record
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET standard_conforming_strings = on
 AS $fn$
 DECLARE
     m record;

@@ -122,8 +122,21 @@ SELECT abs(unlearn.predict('eu', ARRAY[c.age, c.score]::float8[]) - unlearn.pred
        AS vector_equals_row
   FROM customers c WHERE id = 7;
 
--- Stored options, with defaults filled in.
+-- Stored options, with defaults filled in and the filter in canonical form:
+-- the analysed expression printed back with every name schema-qualified, so
+-- it means the same whatever the search_path of a later retrain or evaluate.
 SELECT options FROM unlearn.model WHERE name = 'eu';
+
+-- The filter is always read with standard_conforming_strings on: a
+-- backslash in a literal is just a character, whatever the session says.
+SET standard_conforming_strings = off;
+SELECT rows_trained FROM unlearn.create_model('backslash', 'customers', 'spend', ARRAY['age'],
+    'linear', $${"where": "region <> 'EU\\' OR region = 'US'"}$$);
+RESET standard_conforming_strings;
+SELECT options->>'where' AS canonical_where FROM unlearn.model WHERE name = 'backslash';
+SELECT metric, value = (SELECT count(*) FROM customers) AS all_rows
+  FROM unlearn.evaluate('backslash') WHERE metric = 'rows';
+SELECT unlearn.drop_model('backslash');
 
 -- NULLs: 'skip' leaves the rows out (counted, not in lineage); prediction
 -- of a row with a NULL feature is NULL for such a model.
@@ -150,6 +163,26 @@ INSERT INTO customers SELECT 301, age, income, score, active, plan, region, spen
 SELECT count(*) AS models_with_301 FROM unlearn.lineage_of('customers', 301);
 SELECT count(*) AS models_with_999 FROM unlearn.lineage_of('customers', 999);
 
+-- One prediction call site in a plpgsql loop sees a retrain made between
+-- its calls (the model is read once per statement, not once per session).
+CREATE FUNCTION across_retrain() RETURNS boolean LANGUAGE plpgsql AS $$
+DECLARE
+    seen float8[] := '{}';
+BEGIN
+    FOR i IN 1 .. 2 LOOP
+        seen := seen || unlearn.predict('ols', ARRAY[50]::float8[]);
+        IF i = 1 THEN
+            UPDATE customers SET spend = spend + 100 WHERE id <= 150;
+            PERFORM unlearn.retrain('ols');
+        END IF;
+    END LOOP;
+    RETURN seen[1] <> seen[2];
+END
+$$;
+SELECT across_retrain();
+UPDATE customers SET spend = spend - 100 WHERE id <= 150;
+SELECT name, version FROM unlearn.retrain('ols');
+
 -- retrain: a fresh fit on the current rows; version and lineage follow.
 SELECT name, version, rows_trained FROM unlearn.retrain('churn');
 SELECT unlearn_test.relative_gradient('churn') < 1e-10 AS retrained_at_optimum;
@@ -164,6 +197,15 @@ SELECT rows_trained FROM unlearn.create_model('urgent', 'tickets', 'urgent',
 SELECT count(*) FROM unlearn.lineage('urgent') WHERE key LIKE 'T-%';
 SELECT * FROM unlearn.lineage_of('tickets', 'T-17'::text);
 SELECT * FROM unlearn.lineage_of('tickets', 'T-999'::text);
+
+-- A uuid key.
+CREATE TABLE devices (id uuid PRIMARY KEY, load float8, hot int);
+INSERT INTO devices SELECT md5(g::text)::uuid, u(g, 12), (u(g, 13) < 0.5)::int
+  FROM generate_series(1, 60) g;
+SELECT rows_trained FROM unlearn.create_model('hot', 'devices', 'hot', ARRAY['load'], 'logistic');
+SELECT * FROM unlearn.lineage_of('devices', md5('7')::uuid);
+-- Another spelling of the same uuid finds it too.
+SELECT * FROM unlearn.lineage_of('devices', upper('{' || md5('7')::uuid::text || '}'));
 
 -- The option "key": a unique NOT NULL column of a table without primary key.
 CREATE TABLE visits (visit_no bigint NOT NULL UNIQUE, minutes float8, pages int);

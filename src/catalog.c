@@ -12,6 +12,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -19,13 +20,17 @@
 #include "arrayutil.h"
 #include "catalog.h"
 
-/* Runs one parameterized statement; raises an error unless it succeeds. */
+/*
+ * Runs one parameterized statement; raises an error unless it succeeds.
+ * Plain reads run read-only: no new snapshot, no command counter bump
+ * (prediction reads models from STABLE, PARALLEL SAFE functions).
+ */
 static void
 spi_run(const char *sql, int nargs, Oid *types, Datum *values,
-		const char *nulls, int expected)
+		const char *nulls, int expected, bool read_only)
 {
 	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls,
-										   false, 0);
+										   read_only, 0);
 
 	if (rc != expected)
 		elog(ERROR, "SPI_execute_with_args failed (%d): %s", rc, sql);
@@ -50,7 +55,7 @@ catalog_model_exists(const char *name)
 
 	SPI_connect();
 	spi_run("SELECT 1 FROM unlearn.model WHERE name = $1",
-			1, types, values, NULL, SPI_OK_SELECT);
+			1, types, values, NULL, SPI_OK_SELECT, true);
 	exists = SPI_processed > 0;
 	SPI_finish();
 	return exists;
@@ -127,7 +132,7 @@ insert_terms(int32 model_id, const TrainedModel *m)
 			" (model_id, position, column_name, level, center, scale, level_rows)"
 			" SELECT $1, u.o::integer, u.c, u.l, u.ce, u.sc, u.r"
 			"   FROM unnest($2, $3, $4, $5, $6) WITH ORDINALITY AS u(c, l, ce, sc, r, o)",
-			6, types, values, NULL, SPI_OK_INSERT);
+			6, types, values, NULL, SPI_OK_INSERT, false);
 }
 
 /* Inserts a new model and its terms; returns its model_id. */
@@ -168,7 +173,7 @@ catalog_insert_model(const TrainedModel *m)
 			" rcond, iterations)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 			" $14, $15, $16, $17) ON CONFLICT (name) DO NOTHING RETURNING model_id",
-			17, types, values, NULL, SPI_OK_INSERT_RETURNING);
+			17, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -214,9 +219,9 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" objective = $10, gradient_norm = $11, rcond = $12,"
 			" iterations = $13, error_bound = 0, version = version + 1,"
 			" state = 'ready', updated_at = now() WHERE model_id = $1",
-			13, types, values, NULL, SPI_OK_UPDATE);
+			13, types, values, NULL, SPI_OK_UPDATE, false);
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
-			1, idtype, idvalue, NULL, SPI_OK_DELETE);
+			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	insert_terms(model_id, m);
 	SPI_finish();
 }
@@ -233,7 +238,7 @@ catalog_delete_model(const char *name)
 
 	SPI_connect();
 	spi_run("DELETE FROM unlearn.model WHERE name = $1 RETURNING model_id",
-			1, types, values, NULL, SPI_OK_DELETE_RETURNING);
+			1, types, values, NULL, SPI_OK_DELETE_RETURNING, false);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -241,9 +246,9 @@ catalog_delete_model(const char *name)
 	}
 	idvalue[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
-			1, idtype, idvalue, NULL, SPI_OK_DELETE);
+			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	spi_run("DELETE FROM unlearn.lineage WHERE model_id = $1",
-			1, idtype, idvalue, NULL, SPI_OK_DELETE);
+			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	SPI_finish();
 	return true;
 }
@@ -303,7 +308,7 @@ catalog_load_model(const char *name, bool lock_row)
 			"SELECT model_id, model_type, source, key_column, key_type, target_column,"
 			" feature_columns, options, version, state, n_params, theta"
 			" FROM unlearn.model WHERE name = $1",
-			1, types, values, NULL, SPI_OK_SELECT);
+			1, types, values, NULL, SPI_OK_SELECT, !lock_row);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -339,7 +344,7 @@ catalog_load_model(const char *name, bool lock_row)
 	idvalue[0] = Int32GetDatum(m->model_id);
 	spi_run("SELECT column_name, level, center, scale, level_rows, position"
 			" FROM unlearn.model_term WHERE model_id = $1 ORDER BY position",
-			1, idtype, idvalue, NULL, SPI_OK_SELECT);
+			1, idtype, idvalue, NULL, SPI_OK_SELECT, true);
 	if (SPI_processed != (uint64) m->nterms)
 		corrupt_model(name, psprintf("It has " UINT64_FORMAT " term rows for %d parameters.",
 									 SPI_processed, m->nterms));
@@ -369,20 +374,38 @@ catalog_load_model(const char *name, bool lock_row)
 	return m;
 }
 
-/* The unlearn.models row of a model, as a composite Datum. */
+/* The unlearn.models row of a model, as the calling function's result. */
 Datum
-catalog_models_row(const char *name)
+catalog_models_row(FunctionCallInfo fcinfo, const char *name)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(name)};
-	HeapTupleHeader result;
+	TupleDesc	result_desc;
+	Datum	   *row;
+	bool	   *nulls;
+	HeapTuple	result;
+	MemoryContext caller = CurrentMemoryContext;
+
+	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "function returning unlearn.models called in a wrong context");
+	result_desc = BlessTupleDesc(result_desc);
 
 	SPI_connect();
-	spi_run("SELECT * FROM unlearn.models WHERE name = $1",
-			1, types, values, NULL, SPI_OK_SELECT);
-	if (SPI_processed != 1)
-		elog(ERROR, "model \"%s\" vanished", name);
-	result = SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc);
+	/* Not read-only: the row was written by this very command. */
+	if (SPI_execute_with_args("SELECT * FROM unlearn.models WHERE name = $1",
+							  1, types, values, NULL, false, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1 ||
+		SPI_tuptable->tupdesc->natts != result_desc->natts)
+		elog(ERROR, "could not read back model \"%s\"", name);
+	row = MemoryContextAlloc(caller, sizeof(Datum) * result_desc->natts);
+	nulls = MemoryContextAlloc(caller, sizeof(bool) * result_desc->natts);
+	heap_deform_tuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, row, nulls);
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		result = heap_form_tuple(result_desc, row, nulls);
+		MemoryContextSwitchTo(old);
+	}
 	SPI_finish();
-	return PointerGetDatum(result);
+	return HeapTupleGetDatum(result);
 }

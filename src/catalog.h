@@ -9,6 +9,7 @@
 #ifndef UNLEARN_CATALOG_H
 #define UNLEARN_CATALOG_H
 
+#include "fmgr.h"
 #include "utils/array.h"
 #include "utils/jsonb.h"
 
@@ -82,8 +83,8 @@ extern bool catalog_delete_model(const char *name);
  */
 extern StoredModel *catalog_load_model(const char *name, bool lock_row);
 
-/* The unlearn.models row of a model, as a composite Datum. */
-extern Datum catalog_models_row(const char *name);
+/* The unlearn.models row of a model, as the calling function's result. */
+extern Datum catalog_models_row(FunctionCallInfo fcinfo, const char *name);
 
 /* Raises the error for a model that does not exist. */
 extern void catalog_missing_model(const char *name) pg_attribute_noreturn();

@@ -41,6 +41,9 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/guc.h"
+#include "utils/rls.h"
+#include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 
 #include "dataset.h"
@@ -78,6 +81,11 @@ dataset_check_source(Oid relid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on temporary table \"%s\"", name),
 				 errdetail("A model outlives the session that owns a temporary table.")));
+	if (check_enable_rls(relid, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on \"%s\", which has row-level security for this user", name),
+				 errdetail("The model would learn from rows the user cannot see.")));
 	if (persistence == RELPERSISTENCE_UNLOGGED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -90,6 +98,48 @@ bool
 dataset_key_is_integer(Oid key_type)
 {
 	return key_type == INT2OID || key_type == INT4OID || key_type == INT8OID;
+}
+
+/*
+ * Refuses key columns whose text is not a faithful identity of the value:
+ * lineage hashes and compares a key by its text, so the text of two
+ * values must be equal exactly when the values are (not so for numeric
+ * 1.0 = 1, char(n) padding, timestamps under other settings, or
+ * nondeterministic collations).
+ */
+static void
+check_key_type(const char *column, Oid type, Oid collation)
+{
+	bool		ok;
+
+	switch (type)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case UUIDOID:
+			ok = true;
+			break;
+		case TEXTOID:
+		case VARCHAROID:
+			if (OidIsValid(collation) && !get_collation_isdeterministic(collation))
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("key column \"%s\" has a nondeterministic collation, which cannot identify rows in lineage",
+								column),
+						 errdetail("Under it, keys with different text can be equal."),
+						 errhint("Use an integer, uuid, or text key with a deterministic collation.")));
+			ok = true;
+			break;
+		default:
+			ok = false;
+	}
+	if (!ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("key column \"%s\" has type %s, which cannot identify rows in lineage",
+						column, format_type_be(type)),
+				 errhint("Use an integer, uuid, or text key with a deterministic collation.")));
 }
 
 /* The 64-bit lineage key of a key datum (and its text if hashed). */
@@ -197,6 +247,8 @@ resolve_key(Dataset *ds, const char *key_option)
 	}
 	ds->key_attnum = attnum;
 	ds->key_type = getBaseType(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid);
+	check_key_type(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname),
+				   ds->key_type, TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attcollation);
 	ds->key_is_integer = dataset_key_is_integer(ds->key_type);
 	ds->key_name = pstrdup(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname));
 	if (!ds->key_is_integer)
@@ -247,12 +299,17 @@ where_error_context(void *arg)
 }
 
 /*
- * Compiles the "where" option into a qual over the source's rows.  The
- * text is parsed as the WHERE clause of "SELECT 1 FROM ONLY source", and
- * the statement must come back with nothing but that clause; subqueries
- * and volatile functions are refused so that a retrain sees the same rows.
+ * Compiles the "where" option into a qual over the source's rows and
+ * returns its canonical text.  The text is parsed, with
+ * standard_conforming_strings on whatever the session says, as the WHERE
+ * clause of "SELECT 1 FROM ONLY source", and the statement must come back
+ * with nothing but that clause; subqueries and volatile functions are
+ * refused so that a retrain sees the same rows.  The canonical text is the
+ * analysed expression printed back with every name schema-qualified (as
+ * pg_dump prints expressions): it means the same under any search_path,
+ * and it is what the model stores and later re-reads.
  */
-static void
+static char *
 compile_filter(Dataset *ds, const char *where)
 {
 	Relation	rel = ds->rel;
@@ -263,6 +320,13 @@ compile_filter(Dataset *ds, const char *where)
 	Query	   *query;
 	Node	   *qual;
 	ErrorContextCallback errcallback;
+	char	   *canonical;
+	int			save_nestlevel;
+
+	save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("standard_conforming_strings", "on",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
 
 	errcallback.callback = where_error_context;
 	errcallback.arg = (void *) where;
@@ -305,9 +369,18 @@ compile_filter(Dataset *ds, const char *where)
 				 errmsg("option \"where\" must not call volatile functions"),
 				 errdetail("A retrain must see the same rows.")));
 
+	(void) set_config_option("search_path", "", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	canonical = deparse_expression(qual,
+								   deparse_context_for(RelationGetRelationName(rel),
+													   RelationGetRelid(rel)),
+								   false, false);
+	AtEOXact_GUC(true, save_nestlevel);
+
 	qual = (Node *) expression_planner((Expr *) qual);
 	ds->filter = ExecPrepareQual(make_ands_implicit((Expr *) qual), ds->estate);
 	error_context_stack = errcallback.previous;
+	return canonical;
 }
 
 /* Whether the slot's row passes the filter (always, without one). */
@@ -380,7 +453,7 @@ capture_target(Dataset *ds, double *raw)
 	raw[0] = y;
 }
 
-/* Appends a lineage entry for the slot's row. */
+/* Appends a lineage entry for the slot's row (its key text kept in ds->cxt). */
 static void
 add_lineage_entry(Dataset *ds, int64 fingerprint)
 {
@@ -395,7 +468,7 @@ add_lineage_entry(Dataset *ds, int64 fingerprint)
 	e = &ds->entries[ds->nentries++];
 	e->key = dataset_key_value(ds->key_type, ds->slot->tts_values[ds->key_attnum - 1],
 							   &ds->key_out, &key_text);
-	e->key_text = key_text;
+	e->key_text = key_text ? MemoryContextStrdup(ds->cxt, key_text) : NULL;
 	e->fingerprint = fingerprint;
 }
 
@@ -481,6 +554,7 @@ first_pass(Dataset *ds)
 	int			block_rows = 0;
 	uint64	   *text_hash = palloc0(sizeof(uint64) * Max(ds->fs->nfeatures, 1));
 	TableScanDesc scan;
+	MemoryContext old;
 	AttrNumber	maxatt = ds->key_attnum;
 	int			j;
 
@@ -492,7 +566,7 @@ first_pass(Dataset *ds)
 	ds->entries = palloc(sizeof(LineageEntry) * ds->maxentries);
 	ds->in_memory = true;
 
-	scan = table_beginscan(ds->rel, ds->snapshot, 0, NULL);
+	scan = table_beginscan_strat(ds->rel, ds->snapshot, 0, NULL, true, false);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, ds->slot))
 	{
 		const char *nullcol;
@@ -535,11 +609,15 @@ first_pass(Dataset *ds)
 		else
 			raw = scratch;
 
+		/* Detoasted values and texts of one row die with the row. */
+		old = MemoryContextSwitchTo(ds->row_cxt);
 		features_capture_row(ds->fs, ds->slot->tts_values, true, raw, text_hash);
 		capture_target(ds, raw);
 		if (raw[0] == 1.0)
 			ds->npositive++;
 		add_lineage_entry(ds, features_fingerprint(ds->fs, raw, text_hash));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ds->row_cxt);
 		ds->nrows++;
 		if ((ds->nrows & 0xFFFF) == 0)
 			unlearn_progress("training \"%s\": read " INT64_FORMAT " rows",
@@ -607,6 +685,7 @@ materialize(Dataset *ds)
 		DataBlock  *blk;
 		int			i;
 
+		CHECK_FOR_INTERRUPTS();
 		if (in_place)
 		{
 			blk = expand_in_place(ds, raw, (int) Min(remaining, DATASET_BLOCK_ROWS));
@@ -640,6 +719,10 @@ dataset_load(const DatasetSpec *spec)
 	Dataset    *ds = palloc0(sizeof(Dataset));
 	TrainOptions *opts = spec->options;
 
+	ds->cxt = CurrentMemoryContext;
+	ds->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn row",
+										ALLOCSET_SMALL_SIZES);
+
 	/* The caller holds SHARE lock; this open only pins the relation. */
 	dataset_check_source(spec->relid);
 	ds->rel = table_open(spec->relid, NoLock);
@@ -656,7 +739,7 @@ dataset_load(const DatasetSpec *spec)
 	ds->estate = CreateExecutorState();
 	ds->slot = table_slot_create(ds->rel, NULL);
 	if (opts->where)
-		compile_filter(ds, opts->where);
+		opts->where = compile_filter(ds, opts->where);
 
 	/* Writers are locked out: the latest snapshot is the one to train on. */
 	ds->snapshot = RegisterSnapshot(GetLatestSnapshot());
@@ -709,7 +792,8 @@ dataset_begin_pass(Dataset *ds)
 		ds->stream_raw = palloc(sizeof(double) * FEATURES_RAW_WIDTH(ds->fs));
 	}
 	PushActiveSnapshot(ds->snapshot);
-	ds->scan = table_beginscan(ds->rel, ds->snapshot, 0, NULL);
+	/* No synchronized scan: every pass sums the rows in the same order. */
+	ds->scan = table_beginscan_strat(ds->rel, ds->snapshot, 0, NULL, true, false);
 }
 
 /* The next block of the pass, or NULL at its end. */
@@ -718,6 +802,7 @@ dataset_next_block(Dataset *ds)
 {
 	DataBlock  *blk;
 	AttrNumber	maxatt;
+	MemoryContext old;
 	int			j;
 
 	CHECK_FOR_INTERRUPTS();
@@ -748,8 +833,11 @@ dataset_next_block(Dataset *ds)
 		slot_getsomeattrs(ds->slot, maxatt);
 		if (first_null_column(ds) != NULL)
 			continue;
+		old = MemoryContextSwitchTo(ds->row_cxt);
 		features_capture_row(ds->fs, ds->slot->tts_values, false, ds->stream_raw, NULL);
 		capture_target(ds, ds->stream_raw);
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ds->row_cxt);
 		features_expand(ds->fs, ds->stream_raw, &blk->X[(Size) blk->nrows * ds->fs->nterms]);
 		blk->y[blk->nrows++] = ds->stream_raw[0];
 	}

@@ -52,6 +52,8 @@ typedef struct DatasetSpec
 /* The training rows of one model. */
 typedef struct Dataset
 {
+	MemoryContext cxt;			/* where everything that lasts lives */
+	MemoryContext row_cxt;		/* reset after every row */
 	Relation	rel;
 	Snapshot	snapshot;
 	AttrNumber	key_attnum;

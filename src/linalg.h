@@ -22,8 +22,11 @@
 #ifndef UNLEARN_LINALG_H
 #define UNLEARN_LINALG_H
 
-/* Largest dimension we accept: n*n doubles must fit in one palloc chunk. */
-#define LINALG_MAX_DIM	10000
+/*
+ * Largest dimension we accept: a model holds a few n x n matrices at once
+ * (Hessian, factor, workspace), 200 MB each at this size.
+ */
+#define LINALG_MAX_DIM	5000
 
 /* Returns true if all count values are finite (no NaN, no +-Infinity). */
 extern bool linalg_all_finite(const double *x, Size count);

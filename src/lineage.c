@@ -21,8 +21,11 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
-#include "catalog/indexing.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "utils/array.h"
@@ -64,26 +67,45 @@ int8_array(const int64 *values, int n)
 	return construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-/* Writes the lineage of a model from entries sorted by (key, key_text). */
+/*
+ * Writes the lineage of a model from entries sorted by (key, key_text).
+ * Rows go in through the table AM and the executor's index maintenance,
+ * as COPY does, without a planner round trip per chunk.
+ */
 void
 lineage_write(int32 model_id, const LineageEntry *entries, int64 nentries)
 {
 	Relation	rel = table_open(lineage_relid(), RowExclusiveLock);
-	CatalogIndexState indstate = CatalogOpenIndexes(rel);
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *slot;
+	CommandId	cid = GetCurrentCommandId(true);
 	int64	   *keys = palloc(sizeof(int64) * LINEAGE_CHUNK_ENTRIES * 2);
 	int64	   *fps = palloc(sizeof(int64) * LINEAGE_CHUNK_ENTRIES * 2);
 	Datum	   *texts = palloc(sizeof(Datum) * LINEAGE_CHUNK_ENTRIES * 2);
 	int64		start = 0;
 
+	if (RelationGetDescr(rel)->natts != Natts_lineage)
+		elog(ERROR, "table unlearn.lineage has %d columns, expected %d",
+			 RelationGetDescr(rel)->natts, Natts_lineage);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	slot = table_slot_create(rel, NULL);
+
 	while (start < nentries)
 	{
 		int64		end = Min(start + LINEAGE_CHUNK_ENTRIES, nentries);
-		Datum		values[Natts_lineage];
-		bool		nulls[Natts_lineage] = {false, false, false, false, false};
+		Datum	   *values;
+		bool	   *nulls;
 		bool		hashed = entries[start].key_text != NULL;
-		HeapTuple	tuple;
 		int			n;
 		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		ExecClearTuple(slot);
+		values = slot->tts_values;
+		nulls = slot->tts_isnull;
+		memset(nulls, 0, sizeof(bool) * Natts_lineage);
 
 		/* Equal keys (hash collisions) stay in one chunk. */
 		while (end < nentries && entries[end].key == entries[end - 1].key &&
@@ -112,9 +134,10 @@ lineage_write(int32 model_id, const LineageEntry *entries, int64 nentries)
 		else
 			nulls[Anum_lineage_key_texts - 1] = true;
 
-		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-		CatalogTupleInsertWithInfo(rel, tuple, indstate);
-		heap_freetuple(tuple);
+		ExecStoreVirtualTuple(slot);
+		table_tuple_insert(rel, slot, cid, 0, NULL);
+		ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+		ResetPerTupleExprContext(estate);
 		for (i = 2; i < Natts_lineage; i++)
 			if (!nulls[i])
 				pfree(DatumGetPointer(values[i]));
@@ -123,7 +146,9 @@ lineage_write(int32 model_id, const LineageEntry *entries, int64 nentries)
 				pfree(DatumGetPointer(texts[i]));
 		start = end;
 	}
-	CatalogCloseIndexes(indstate);
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
 	table_close(rel, RowExclusiveLock);
 	pfree(keys);
 	pfree(fps);

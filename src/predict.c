@@ -24,6 +24,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/typcache.h"
 
 #include "arrayutil.h"
@@ -180,21 +181,74 @@ load_state(const char *name)
 	return st;
 }
 
-/* The model for this call site, loaded on first use or when renamed. */
+/*
+ * What a call site keeps between calls: the loaded model in a context of
+ * its own, and the snapshot it was read under.
+ */
+typedef struct PredictCache
+{
+	MemoryContext cxt;
+	PredictState *st;
+	TransactionId snap_xmin;
+	TransactionId snap_xmax;
+	CommandId	snap_cid;
+} PredictCache;
+
+/* Whether the active snapshot is the one the cached model was read under. */
+static bool
+same_snapshot(PredictCache *cache)
+{
+	Snapshot	snap;
+
+	if (!ActiveSnapshotSet())
+		return false;
+	snap = GetActiveSnapshot();
+	return snap->xmin == cache->snap_xmin && snap->xmax == cache->snap_xmax &&
+		snap->curcid == cache->snap_cid;
+}
+
+/*
+ * The model for this call site.  It is read on first use and kept for
+ * every row of the statement; it is read again when the model name
+ * changes, or when the snapshot does (a later statement of the same
+ * transaction, in plpgsql say, must see a retrain or an erasure).
+ */
 static PredictState *
 get_state(FunctionCallInfo fcinfo)
 {
-	PredictState *st = (PredictState *) fcinfo->flinfo->fn_extra;
+	PredictCache *cache = (PredictCache *) fcinfo->flinfo->fn_extra;
 	text	   *name = PG_GETARG_TEXT_PP(0);
+	PredictState *st;
 
-	if (st == NULL || strncmp(st->model, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) != 0 ||
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PredictCache));
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	st = cache->st;
+	if (st == NULL || !same_snapshot(cache) ||
+		strncmp(st->model, VARDATA_ANY(name), VARSIZE_ANY_EXHDR(name)) != 0 ||
 		st->model[VARSIZE_ANY_EXHDR(name)] != '\0')
 	{
-		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+		MemoryContext old;
 
+		if (cache->cxt)
+			MemoryContextDelete(cache->cxt);
+		cache->st = NULL;
+		cache->cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt, "unlearn predict",
+										   ALLOCSET_SMALL_SIZES);
+		old = MemoryContextSwitchTo(cache->cxt);
 		st = load_state(text_to_cstring(name));
 		MemoryContextSwitchTo(old);
-		fcinfo->flinfo->fn_extra = st;
+		cache->st = st;
+		if (ActiveSnapshotSet())
+		{
+			Snapshot	snap = GetActiveSnapshot();
+
+			cache->snap_xmin = snap->xmin;
+			cache->snap_xmax = snap->xmax;
+			cache->snap_cid = snap->curcid;
+		}
 	}
 	return st;
 }
@@ -203,8 +257,18 @@ get_state(FunctionCallInfo fcinfo)
 static void
 map_row_type(PredictState *st, Oid rowtype, int32 rowtypmod)
 {
-	TupleDesc	desc = lookup_rowtype_tupdesc(rowtype, rowtypmod);
+	TupleDesc	desc;
 	int			i;
+
+	/* Forget the old mapping first: an error below leaves none, not half. */
+	if (st->rowdesc)
+	{
+		FreeTupleDesc(st->rowdesc);
+		pfree(st->values);
+		pfree(st->isnull);
+		st->rowdesc = NULL;
+	}
+	desc = lookup_rowtype_tupdesc(rowtype, rowtypmod);
 
 	for (i = 0; i < st->ncols; i++)
 	{
@@ -244,12 +308,6 @@ map_row_type(PredictState *st, Oid rowtype, int32 rowtypmod)
 							col->name, feature_type_name(type), st->model,
 							col->categorical ? "categorical (text or enum)" : "numeric or boolean")));
 		}
-	}
-	if (st->rowdesc)
-	{
-		FreeTupleDesc(st->rowdesc);
-		pfree(st->values);
-		pfree(st->isnull);
 	}
 	{
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));

@@ -35,6 +35,16 @@
 /* Mean logistic loss below this at the optimum means separable classes. */
 #define SEPARABLE_LOSS_PER_ROW 1e-6
 
+/* Raises the error for an objective that overflowed. */
+static void
+overflow_error(void)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("the objective overflowed while fitting"),
+			 errhint("Standardize the features, or raise l2.")));
+}
+
 /* Adds the ridge penalty (l2/2)|w|^2, intercept excluded, at theta. */
 static double
 add_penalty(int d, double l2, bool intercept, const double *theta,
@@ -78,6 +88,8 @@ solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
 		linalg_rows_matvec(blk->X, blk->nrows, d, theta, z);
 		objective += loss->block(z, blk->y, blk->nrows, resid,
 								 hessian ? weight : NULL);
+		if (!isfinite(objective))
+			overflow_error();
 		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, resid, gradient);
 		if (hessian)
 			linalg_gram_add(hessian, d, blk->X, blk->nrows,
@@ -135,10 +147,7 @@ point_evaluate(Point *p, Dataset *ds, const LossFunctions *loss,
 									   p->theta, p->gradient, p->hessian);
 	p->gradient_norm = linalg_norm2(p->gradient, d);
 	if (!isfinite(p->objective) || !isfinite(p->gradient_norm))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("the objective overflowed while fitting"),
-				 errhint("Standardize the features, or raise l2.")));
+		overflow_error();
 }
 
 /* Fits the model to the dataset; raises an error if it cannot converge. */

@@ -42,7 +42,12 @@ require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
 				 errmsg("%s must not be null", what)));
 }
 
-/* Checks the source and read access to it, then locks out its writers. */
+/*
+ * Checks the source and the caller's rights on it, then locks out its
+ * writers.  Reading needs SELECT; holding writers off needs what LOCK
+ * TABLE ... IN SHARE MODE needs (UPDATE, DELETE or TRUNCATE), so a
+ * read-only user cannot stall a table.
+ */
 static void
 lock_source(Oid relid)
 {
@@ -50,6 +55,9 @@ lock_source(Oid relid)
 
 	dataset_check_source(relid);
 	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
+	if (aclresult == ACLCHECK_OK)
+		aclresult = pg_class_aclcheck(relid, GetUserId(),
+									  ACL_UPDATE | ACL_DELETE | ACL_TRUNCATE);
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
@@ -135,7 +143,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	Dataset    *ds;
 	TrainedModel m;
 
-	lock_source(relid);
+	lock_source(relid);			/* again, if the caller did: harmless */
 	unlearn_progress_start();
 
 	spec.relid = relid;
@@ -204,6 +212,8 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 				 errmsg("unknown model type \"%s\"", type),
 				 errhint("Model types are linear and logistic.")));
 	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
+	/* The caller's rights on the source come first; then writers wait. */
+	lock_source(PG_GETARG_OID(1));
 	if (catalog_model_exists(name))
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -212,7 +222,7 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	train_and_store(name, PG_GETARG_OID(1), text_to_cstring(PG_GETARG_TEXT_PP(2)),
 					PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
 					loss, &opts, 0);
-	PG_RETURN_DATUM(catalog_models_row(name));
+	PG_RETURN_DATUM(catalog_models_row(fcinfo, name));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_retrain);
@@ -226,7 +236,7 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 
 	train_and_store(name, m->source, m->target_column, m->feature_columns,
 					m->loss, &m->options, m->model_id);
-	PG_RETURN_DATUM(catalog_models_row(name));
+	PG_RETURN_DATUM(catalog_models_row(fcinfo, name));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_drop_model);
