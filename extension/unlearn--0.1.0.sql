@@ -151,11 +151,27 @@ LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 -- Prediction: the model is read once per statement.
 ------------------------------------------------------------------------------
 
+-- Planner support: predict(model, t) over an ordinary table becomes a call
+-- of _predict_columns with just the model's columns (no row tuple built).
+CREATE FUNCTION unlearn._predict_support(internal)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'unlearn_predict_support'
+LANGUAGE C STRICT;
+
+-- The rewritten form: model, model_id and mode as planned, the row's ctid
+-- (NULL for an outer join's missing row), then the model's columns.
+CREATE FUNCTION unlearn._predict_columns(model text, model_id int4, mode int4,
+                                         VARIADIC columns "any")
+RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict_columns'
+LANGUAGE C STABLE PARALLEL SAFE;
+
 -- Prediction for a row with the model's feature columns (by name).
 CREATE FUNCTION unlearn.predict(model text, input record)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_row'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 -- Prediction for a vector with one value per non-intercept term.
 CREATE FUNCTION unlearn.predict(model text, input float8[])
@@ -167,7 +183,8 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION unlearn.predict_proba(model text, input record)
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_row'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 -- Probability of label 1 (logistic models) for a vector.
 CREATE FUNCTION unlearn.predict_proba(model text, input float8[])
@@ -306,6 +323,8 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
     unlearn.retrain(text), unlearn.drop_model(text),
     unlearn.predict(text, record), unlearn.predict(text, float8[]),
     unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
+    unlearn._predict_support(internal),
+    unlearn._predict_columns(text, int4, int4, "any"),
     unlearn.weights(text), unlearn.lineage(text),
     unlearn.evaluate(text, regclass),
     unlearn.lineage_of(regclass, anyelement)

@@ -230,6 +230,28 @@ SELECT max(abs(a.weight - b.weight)) < 1e-12 AS streaming_same_model
   FROM unlearn.weights('in_memory') a JOIN unlearn.weights('streamed') b USING (term);
 SELECT (SELECT count(*) FROM unlearn.lineage('streamed')) = 40000 AS streamed_lineage_complete;
 
+-- Over a table's rows, predict(model, t) is rewritten at plan time into a
+-- call that takes just the model's columns (no row tuple is built); the
+-- answers are those of the row form (a subquery's rows are not rewritten).
+EXPLAIN (VERBOSE, COSTS OFF) SELECT unlearn.predict_proba('churn', c) FROM customers c;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE unlearn.predict_proba('churn', c) = unlearn.predict_proba('churn', s)
+                          AND unlearn.predict('churn', c) = unlearn.predict('churn', s)) AS same
+  FROM customers c JOIN (SELECT * FROM customers OFFSET 0) s USING (id);
+-- The missing row of an outer join predicts NULL, as with the row form.
+SELECT k, unlearn.predict('churn', c) IS NULL AS null_prediction
+  FROM (VALUES (1), (-1)) v(k) LEFT JOIN customers c ON c.id = v.k ORDER BY k;
+-- A prepared statement whose model was dropped and created again says so.
+PREPARE p AS SELECT unlearn.predict('eu', c) FROM customers c WHERE id = 1;
+EXECUTE p \gset
+SELECT name FROM unlearn.create_model('eu2', 'customers', 'spend', ARRAY['age', 'score'], 'linear');
+SELECT unlearn.drop_model('eu');
+SELECT name FROM unlearn.create_model('eu', 'customers', 'spend', ARRAY['age', 'score'], 'linear',
+                                      '{"where": "region = ''EU'' AND age < 60"}');
+EXECUTE p;
+DEALLOCATE p;
+SELECT unlearn.drop_model('eu2');
+
 -- Prediction is parallel safe: run in parallel workers, it gives the same
 -- answers, with the model loaded once per worker.
 CREATE TEMPORARY TABLE serial AS

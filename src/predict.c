@@ -16,9 +16,15 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "access/sysattr.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "nodes/makefuncs.h"
+#include "nodes/pathnodes.h"
+#include "nodes/supportnodes.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
@@ -54,6 +60,7 @@ typedef struct PredictColumn
 typedef struct PredictState
 {
 	char	   *model;			/* the name it was loaded for */
+	int32		model_id;
 	const LossFunctions *loss;
 	NullPolicy	nulls;
 	int			nterms;
@@ -67,8 +74,6 @@ typedef struct PredictState
 	Oid			rowtype;		/* row type the columns are mapped for */
 	int32		rowtypmod;
 	TupleDesc	rowdesc;
-	Datum	   *values;			/* a deformed input row */
-	bool	   *isnull;
 } PredictState;
 
 /* Hash of a level's text (dynahash callback). */
@@ -131,6 +136,7 @@ load_state(const char *name)
 				 errdetail("Its state is \"%s\".", m->state),
 				 errhint("Run unlearn.retrain('%s').", name)));
 	st->model = pstrdup(name);
+	st->model_id = m->model_id;
 	st->loss = m->loss;
 	st->nulls = m->options.nulls;
 	st->nterms = m->nterms;
@@ -189,6 +195,7 @@ typedef struct PredictCache
 {
 	MemoryContext cxt;
 	PredictState *st;
+	Oid		   *argtypes;		/* column form: base type of each column */
 	TransactionId snap_xmin;
 	TransactionId snap_xmax;
 	CommandId	snap_cid;
@@ -264,8 +271,6 @@ map_row_type(PredictState *st, Oid rowtype, int32 rowtypmod)
 	if (st->rowdesc)
 	{
 		FreeTupleDesc(st->rowdesc);
-		pfree(st->values);
-		pfree(st->isnull);
 		st->rowdesc = NULL;
 	}
 	desc = lookup_rowtype_tupdesc(rowtype, rowtypmod);
@@ -313,13 +318,54 @@ map_row_type(PredictState *st, Oid rowtype, int32 rowtypmod)
 		MemoryContext old = MemoryContextSwitchTo(GetMemoryChunkContext(st));
 
 		st->rowdesc = CreateTupleDescCopy(desc);
-		st->values = palloc(sizeof(Datum) * Max(desc->natts, 1));
-		st->isnull = palloc(sizeof(bool) * Max(desc->natts, 1));
 		MemoryContextSwitchTo(old);
 	}
 	ReleaseTupleDesc(desc);
 	st->rowtype = rowtype;
 	st->rowtypmod = rowtypmod;
+}
+
+/*
+ * Adds one column's contribution to the linear predictor; false if the
+ * value is NULL and the model skips such rows (the prediction is NULL).
+ */
+static bool
+add_column(PredictState *st, PredictColumn *col, Datum value, bool isnull,
+		   Oid type, double *sum)
+{
+	if (isnull)
+	{
+		if (st->nulls == NULLS_SKIP)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("column \"%s\" of the input row is null", col->name),
+				 errhint("Model \"%s\" was trained with nulls = 'error'; filter such rows out.",
+						 st->model)));
+	}
+	if (col->categorical)
+	{
+		char	   *text = feature_datum_to_text(value, type);
+		PredictLevel *lev = hash_search(col->levels, &text, HASH_FIND, NULL);
+
+		/* An unseen level has no term: it contributes nothing. */
+		if (lev)
+			*sum += st->theta[lev->term];
+		pfree(text);
+	}
+	else
+	{
+		double		x = likely(type == FLOAT8OID) ? DatumGetFloat8(value) :
+			feature_datum_to_double(value, type);
+
+		if (unlikely(!isfinite(x)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("column \"%s\" of the input row is NaN or infinity",
+							col->name)));
+		*sum += col->coef * x;
+	}
+	return true;
 }
 
 /*
@@ -343,45 +389,19 @@ row_linear_predictor(PredictState *st, HeapTupleHeader row, double *z)
 	tuple.t_tableOid = InvalidOid;
 	tuple.t_data = row;
 
-	heap_deform_tuple(&tuple, st->rowdesc, st->values, st->isnull);
+	/*
+	 * Fetch only the model's columns: fixed-width columns before any
+	 * variable-width one come straight from cached offsets.
+	 */
 	sum = st->z0;
 	for (i = 0; i < st->ncols; i++)
 	{
 		PredictColumn *col = &st->cols[i];
-		Datum		value = st->values[col->attnum - 1];
+		bool		isnull;
+		Datum		value = heap_getattr(&tuple, col->attnum, st->rowdesc, &isnull);
 
-		if (st->isnull[col->attnum - 1])
-		{
-			if (st->nulls == NULLS_SKIP)
-				return false;
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("column \"%s\" of the input row is null", col->name),
-					 errhint("Model \"%s\" was trained with nulls = 'error'; filter such rows out.",
-							 st->model)));
-		}
-		if (col->categorical)
-		{
-			char	   *text = feature_datum_to_text(value, col->atttype);
-			PredictLevel *lev = hash_search(col->levels, &text, HASH_FIND, NULL);
-
-			/* An unseen level has no term: it contributes nothing. */
-			if (lev)
-				sum += st->theta[lev->term];
-			pfree(text);
-		}
-		else
-		{
-			double		x = likely(col->atttype == FLOAT8OID) ? DatumGetFloat8(value) :
-				feature_datum_to_double(value, col->atttype);
-
-			if (unlikely(!isfinite(x)))
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("column \"%s\" of the input row is NaN or infinity",
-								col->name)));
-			sum += col->coef * x;
-		}
+		if (!add_column(st, col, value, isnull, col->atttype, &sum))
+			return false;
 	}
 	*z = sum;
 	return true;
@@ -495,4 +515,150 @@ unlearn_predict_proba_vector(PG_FUNCTION_ARGS)
 
 	require_probabilities(st);
 	PG_RETURN_FLOAT8(st->loss->predict(vector_linear_predictor(st, PG_GETARG_ARRAYTYPE_P(1))));
+}
+
+/* ---------------------------------------------------------------------
+ * Plan-time rewrite: predict(model, t) over a table's rows becomes a call
+ * that receives just the model's columns, so no row tuple is built.
+ * ---------------------------------------------------------------------
+ */
+
+/* Prediction modes of the column form. */
+#define MODE_PREDICT	0
+#define MODE_PROBA		1
+
+PG_FUNCTION_INFO_V1(unlearn_predict_columns);
+
+/*
+ * _predict_columns(model, model_id, mode, ctid, column...): the rewritten
+ * form.  The columns come in the model's column order, as planned for
+ * model_id; ctid is NULL only for a NULL-extended (outer join) row, whose
+ * prediction is NULL as with the row form.
+ */
+Datum
+unlearn_predict_columns(PG_FUNCTION_ARGS)
+{
+	PredictState *st;
+	PredictCache *cache;
+	double		sum;
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(3))
+		PG_RETURN_NULL();
+	st = get_state(fcinfo);
+	cache = (PredictCache *) fcinfo->flinfo->fn_extra;
+	if (st->model_id != PG_GETARG_INT32(1) || PG_NARGS() != 4 + st->ncols)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" was replaced after this statement was planned",
+						st->model),
+				 errhint("Run the statement again.")));
+	if (cache->argtypes == NULL)
+	{
+		cache->argtypes = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+											 sizeof(Oid) * st->ncols);
+		for (i = 0; i < st->ncols; i++)
+			cache->argtypes[i] = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 4 + i));
+	}
+	if (PG_GETARG_INT32(2) == MODE_PROBA)
+		require_probabilities(st);
+
+	sum = st->z0;
+	for (i = 0; i < st->ncols; i++)
+		if (!add_column(st, &st->cols[i], PG_GETARG_DATUM(4 + i),
+						PG_ARGISNULL(4 + i), cache->argtypes[i], &sum))
+			PG_RETURN_NULL();
+	if (PG_GETARG_INT32(2) == MODE_PROBA)
+		PG_RETURN_FLOAT8(st->loss->predict(sum));
+	PG_RETURN_FLOAT8(predicted_value(st, sum));
+}
+
+/* OID of unlearn._predict_columns(text, int4, int4, VARIADIC "any"). */
+static Oid
+predict_columns_oid(void)
+{
+	Oid			argtypes[4] = {TEXTOID, INT4OID, INT4OID, ANYOID};
+
+	return LookupFuncName(list_make2(makeString("unlearn"), makeString("_predict_columns")),
+						  4, argtypes, false);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_support);
+
+/*
+ * Planner support for predict/predict_proba(model, record): when the model
+ * is a constant that exists and the row is the whole row of an ordinary
+ * table in this query level, whose columns fit the model, the call becomes
+ * _predict_columns with those columns.  Anything else is left alone (and
+ * gives its usual answer or error at run time).
+ */
+Datum
+unlearn_predict_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	FuncExpr   *call;
+	Const	   *name;
+	Var		   *row;
+	RangeTblEntry *rte;
+	PredictState *st;
+	char	   *model;
+	bool		proba;
+	List	   *args;
+	FuncExpr   *rewritten;
+	int			i;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	call = req->fcall;
+	if (req->root == NULL || list_length(call->args) != 2)
+		PG_RETURN_POINTER(NULL);
+	name = (Const *) linitial(call->args);
+	row = (Var *) lsecond(call->args);
+	if (!IsA(name, Const) || name->constisnull || name->consttype != TEXTOID ||
+		!IsA(row, Var) || row->varattno != 0 || row->varlevelsup != 0 ||
+		row->varno < 1 || row->varno > list_length(req->root->parse->rtable))
+		PG_RETURN_POINTER(NULL);
+	rte = planner_rt_fetch(row->varno, req->root);
+	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION ||
+		get_rel_type_id(rte->relid) != row->vartype)
+		PG_RETURN_POINTER(NULL);
+
+	model = TextDatumGetCString(name->constvalue);
+	if (!catalog_model_exists(model))
+		PG_RETURN_POINTER(NULL);
+	st = load_state(model);
+	proba = strcmp(get_func_name(call->funcid), "predict_proba") == 0;
+	if (proba && !st->loss->binary_labels)
+		PG_RETURN_POINTER(NULL);
+
+	args = list_make4(copyObject(name),
+					  makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+								Int32GetDatum(st->model_id), false, true),
+					  makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+								Int32GetDatum(proba ? MODE_PROBA : MODE_PREDICT), false, true),
+					  makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1,
+							  InvalidOid, 0));
+	for (i = 0; i < st->ncols; i++)
+	{
+		PredictColumn *col = &st->cols[i];
+		AttrNumber	attnum = get_attnum(rte->relid, col->name);
+		Oid			type;
+		int32		typmod;
+		Oid			collation;
+		ColumnKind	kind;
+
+		if (attnum <= 0)
+			PG_RETURN_POINTER(NULL);
+		get_atttypetypmodcoll(rte->relid, attnum, &type, &typmod, &collation);
+		if (!feature_kind_of_type(getBaseType(type), &kind) ||
+			(kind == COLUMN_CATEGORICAL) != col->categorical)
+			PG_RETURN_POINTER(NULL);
+		args = lappend(args, makeVar(row->varno, attnum, type, typmod, collation, 0));
+	}
+	rewritten = makeFuncExpr(predict_columns_oid(), FLOAT8OID, args,
+							 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	rewritten->location = call->location;
+	PG_RETURN_POINTER(rewritten);
 }
