@@ -51,10 +51,16 @@ CREATE TABLE unlearn.model (
     gradient_norm   float8 NOT NULL,
     rcond           float8 NOT NULL,
     iterations      integer NOT NULL,
-    error_bound     float8 NOT NULL DEFAULT 0,
+    -- erasure state: sufficient statistics of the current rows
+    xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty)
+    gram            float8[] NOT NULL,     -- X'X (logistic: the residual bound)
+    theta_ref       float8[] NOT NULL,     -- logistic: where hessian was evaluated
+    max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
+    gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
+    error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now
     version         bigint NOT NULL DEFAULT 1,
     state           text NOT NULL DEFAULT 'ready'
-                    CHECK (state IN ('ready', 'needs_retrain')),
+                    CHECK (state IN ('ready', 'needs_retrain', 'empty')),
     owner           name NOT NULL DEFAULT current_user,
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
@@ -62,6 +68,7 @@ CREATE TABLE unlearn.model (
 -- Parameters and Hessians are incompressible floats: store them as they are.
 ALTER TABLE unlearn.model ALTER COLUMN theta SET STORAGE EXTERNAL;
 ALTER TABLE unlearn.model ALTER COLUMN hessian SET STORAGE EXTERNAL;
+ALTER TABLE unlearn.model ALTER COLUMN gram SET STORAGE EXTERNAL;
 
 -- One row per parameter: what it multiplies and how the input is scaled.
 CREATE TABLE unlearn.model_term (
@@ -88,13 +95,62 @@ CREATE TABLE unlearn.lineage (
     PRIMARY KEY (model_id, upper_key)
 );
 
+-- One entry per model and statement that changed it through its source:
+-- who, when, which transaction, what happened and how.  Never a key or a
+-- row's values.  (The tamper-evident chain and keyed digests come with the
+-- audit trail.)
+CREATE SEQUENCE unlearn.erasure_log_seq AS bigint;
+CREATE TABLE unlearn.erasure_log (
+    seq             bigint PRIMARY KEY DEFAULT nextval('unlearn.erasure_log_seq'),
+    logged_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
+    session_user_name name NOT NULL DEFAULT session_user,
+    current_user_name name NOT NULL DEFAULT current_user,
+    transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    event           text NOT NULL CHECK (event IN ('erasure', 'truncate')),
+    model_id        integer NOT NULL,
+    model_name      text NOT NULL,
+    source          regclass NOT NULL,
+    version_before  bigint NOT NULL,
+    version_after   bigint NOT NULL,
+    rows            bigint NOT NULL,   -- rows taken out of the model
+    method          text NOT NULL
+                    CHECK (method IN ('exact', 'newton', 'refresh', 'needs_retrain', 'empty')),
+    step_norm       float8,            -- |theta_after - theta_before|
+    error_bound     float8             -- bound on the gradient residual after
+);
+
+SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_term', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage', '');
 
 REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
-    unlearn.model_id_seq FROM PUBLIC;
+    unlearn.model_id_seq, unlearn.erasure_log, unlearn.erasure_log_seq FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Erasure: statement-level triggers on every source table with a model.
+-- SECURITY DEFINER so that whoever may DELETE from the table erases from
+-- the models without rights on the extension's tables; search_path pinned.
+------------------------------------------------------------------------------
+
+-- AFTER DELETE ... REFERENCING OLD TABLE, FOR EACH STATEMENT.
+CREATE FUNCTION unlearn._erase_on_delete()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_erase_on_delete'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+-- AFTER TRUNCATE, FOR EACH STATEMENT.
+CREATE FUNCTION unlearn._erase_on_truncate()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_erase_on_truncate'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+REVOKE ALL ON FUNCTION unlearn._erase_on_delete(), unlearn._erase_on_truncate()
+    FROM PUBLIC;
 
 -- The catalog of models.
 CREATE VIEW unlearn.models AS

@@ -284,5 +284,7 @@ SELECT count(*) AS orphan_lineage FROM unlearn.lineage l
  WHERE NOT EXISTS (SELECT 1 FROM unlearn.model m WHERE m.model_id = l.model_id);
 
 -- Everything created above goes away with the extension.
+-- Models first: their erasure triggers on user tables hold the extension.
+SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP SCHEMA unlearn_test CASCADE;

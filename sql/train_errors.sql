@@ -223,9 +223,11 @@ SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
 UPDATE unlearn.model SET theta = ARRAY[1, 'NaN', 3]::float8[] WHERE name = 'm';
 SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
 UPDATE unlearn.model SET theta = ARRAY[1, 2, 3]::float8[] WHERE name = 'm';
-UPDATE unlearn.model_term SET scale = 0 WHERE position = 2;
+UPDATE unlearn.model_term SET scale = 0
+ WHERE position = 2 AND model_id = (SELECT model_id FROM unlearn.model WHERE name = 'm');
 SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
-DELETE FROM unlearn.model_term WHERE position = 3;
+DELETE FROM unlearn.model_term
+ WHERE position = 3 AND model_id = (SELECT model_id FROM unlearn.model WHERE name = 'm');
 SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
 SELECT unlearn.drop_model('m');
 -- A model that lost its training data (TRUNCATE) refuses to predict.
@@ -234,5 +236,7 @@ UPDATE unlearn.model SET state = 'needs_retrain' WHERE name = 'm';
 SELECT try($$SELECT unlearn.predict('m', ARRAY[1, 2]::float8[])$$);
 SELECT unlearn.drop_model('m');
 
+-- Models first: their erasure triggers on user tables hold the extension.
+SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP EXTENSION postgres_fdw CASCADE;

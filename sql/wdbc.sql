@@ -100,6 +100,8 @@ SELECT metric, round(value::numeric, 3) AS value FROM unlearn.evaluate('wdbc_std
 SELECT round(unlearn.predict_proba('wdbc_std', w)::numeric, 3) AS p, benign
   FROM wdbc w WHERE id IN (1, 20, 570 - 1) ORDER BY id;
 
+-- Models first: their erasure triggers on user tables hold the extension.
+SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP SCHEMA unlearn_test CASCADE;
 DROP FUNCTION numpy_fit, relative_difference;

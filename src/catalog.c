@@ -13,12 +13,14 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
 #include "arrayutil.h"
 #include "catalog.h"
+#include "removal.h"
 
 /*
  * Runs one parameterized statement; raises an error unless it succeeds.
@@ -140,11 +142,12 @@ int32
 catalog_insert_model(const TrainedModel *m)
 {
 	int			d = m->fit->nterms;
-	Oid			types[17] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
+	Oid			types[22] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
 		TEXTOID, TEXTARRAYOID, JSONBOID, INT4OID, FLOAT8ARRAYOID,
 		FLOAT8ARRAYOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-	INT4OID};
-	Datum		values[17];
+		INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID,
+	FLOAT8OID};
+	Datum		values[22];
 	bool		isnull;
 	int32		model_id;
 
@@ -165,15 +168,22 @@ catalog_insert_model(const TrainedModel *m)
 	values[14] = Float8GetDatum(m->fit->gradient_norm);
 	values[15] = Float8GetDatum(m->fit->rcond);
 	values[16] = Int32GetDatum(m->fit->iterations);
+	values[17] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
+	values[18] = PointerGetDatum(float8_array_build(m->fit->gram, d, d));
+	values[19] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
+	values[20] = Float8GetDatum(m->fit->max_row_norm);
+	values[21] = Float8GetDatum(m->fit->gradient_scale);
 
 	SPI_connect();
 	spi_run("INSERT INTO unlearn.model (name, model_type, source, key_column,"
 			" key_type, target_column, feature_columns, options, n_params, theta,"
 			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
-			" rcond, iterations)"
+			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
+			" gradient_scale, error_bound)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			" $14, $15, $16, $17) ON CONFLICT (name) DO NOTHING RETURNING model_id",
-			17, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $15)"
+			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
+			22, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -191,10 +201,11 @@ void
 catalog_replace_fit(int32 model_id, const TrainedModel *m)
 {
 	int			d = m->fit->nterms;
-	Oid			types[13] = {INT4OID, TEXTOID, REGTYPEOID, TEXTARRAYOID, INT4OID,
+	Oid			types[18] = {INT4OID, TEXTOID, REGTYPEOID, TEXTARRAYOID, INT4OID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8OID, INT8OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, INT4OID};
-	Datum		values[13];
+		FLOAT8OID, FLOAT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID};
+	Datum		values[18];
 	Oid			idtype[1] = {INT4OID};
 	Datum		idvalue[1] = {Int32GetDatum(model_id)};
 
@@ -211,23 +222,30 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 	values[10] = Float8GetDatum(m->fit->gradient_norm);
 	values[11] = Float8GetDatum(m->fit->rcond);
 	values[12] = Int32GetDatum(m->fit->iterations);
+	values[13] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
+	values[14] = PointerGetDatum(float8_array_build(m->fit->gram, d, d));
+	values[15] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
+	values[16] = Float8GetDatum(m->fit->max_row_norm);
+	values[17] = Float8GetDatum(m->fit->gradient_scale);
 
 	SPI_connect();
 	spi_run("UPDATE unlearn.model SET key_column = $2, key_type = $3,"
 			" feature_columns = $4, n_params = $5, theta = $6, hessian = $7,"
 			" rows_trained = $8, rows_skipped = $9, rows_erased = 0,"
 			" objective = $10, gradient_norm = $11, rcond = $12,"
-			" iterations = $13, error_bound = 0, version = version + 1,"
-			" state = 'ready', updated_at = now() WHERE model_id = $1",
-			13, types, values, NULL, SPI_OK_UPDATE, false);
+			" iterations = $13, xty = $14, gram = $15, theta_ref = $16,"
+			" max_row_norm = $17, gradient_scale = $18, error_bound = $11,"
+			" version = version + 1, state = 'ready', updated_at = now()"
+			" WHERE model_id = $1",
+			18, types, values, NULL, SPI_OK_UPDATE, false);
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	insert_terms(model_id, m);
 	SPI_finish();
 }
 
-/* Deletes a model, its terms and its lineage; false if it did not exist. */
-bool
+/* Deletes a model, its terms and its lineage; returns its source (or 0). */
+Oid
 catalog_delete_model(const char *name)
 {
 	Oid			types[1] = {TEXTOID};
@@ -235,22 +253,25 @@ catalog_delete_model(const char *name)
 	Oid			idtype[1] = {INT4OID};
 	Datum		idvalue[1];
 	bool		isnull;
+	Oid			source;
 
 	SPI_connect();
-	spi_run("DELETE FROM unlearn.model WHERE name = $1 RETURNING model_id",
+	spi_run("DELETE FROM unlearn.model WHERE name = $1 RETURNING model_id, source",
 			1, types, values, NULL, SPI_OK_DELETE_RETURNING, false);
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
-		return false;
+		return InvalidOid;
 	}
 	idvalue[0] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											2, &isnull));
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	spi_run("DELETE FROM unlearn.lineage WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	SPI_finish();
-	return true;
+	return source;
 }
 
 /* A text column of the current SPI row, copied into cxt (NULL stays NULL). */
@@ -408,4 +429,144 @@ catalog_models_row(FunctionCallInfo fcinfo, const char *name)
 	}
 	SPI_finish();
 	return HeapTupleGetDatum(result);
+}
+
+/* A float8[] column of the current SPI row, copied, checked to have n values. */
+static double *
+spi_vector(HeapTuple tup, TupleDesc desc, int col, int n, MemoryContext cxt,
+		   const char *what)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	int			rows,
+				cols;
+	double	   *v;
+	MemoryContext old;
+
+	if (isnull)
+		elog(ERROR, "model state %s is NULL", what);
+	old = MemoryContextSwitchTo(cxt);
+	v = float8_array_values(DatumGetArrayTypeP(d), what, &rows, &cols);
+	MemoryContextSwitchTo(old);
+	if (rows * cols != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored state of a model is corrupt"),
+				 errdetail("Its %s has %d values, not %d.", what, rows * cols, n)));
+	return v;
+}
+
+/* Loads what erasure changes in a model whose row the caller locked. */
+void
+catalog_load_removal(int32 model_id, int d, RemovalState *s,
+					 double *gradient_scale, int64 *rows_now)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(model_id)};
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+
+	SPI_connect();
+	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
+			" gradient_scale, rows_trained - rows_erased"
+			" FROM unlearn.model WHERE model_id = $1",
+			1, types, values, NULL, SPI_OK_SELECT, false);
+	if (SPI_processed != 1)
+		elog(ERROR, "model %d vanished", model_id);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	memset(s, 0, sizeof(RemovalState));
+	s->d = d;
+	s->theta = spi_vector(tup, desc, 1, d, cxt, "theta");
+	s->hessian = spi_vector(tup, desc, 2, d * d, cxt, "hessian");
+	s->xty = spi_vector(tup, desc, 3, d, cxt, "xty");
+	s->gram = spi_vector(tup, desc, 4, d * d, cxt, "gram");
+	s->theta_ref = spi_vector(tup, desc, 5, d, cxt, "theta_ref");
+	s->max_row_norm = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
+	s->error_bound = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
+	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
+	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	SPI_finish();
+}
+
+/* Saves a model after rows left it; returns its new version. */
+int64
+catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
+					 const char *state)
+{
+	Oid			types[8] = {INT4OID, INT8OID, TEXTOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID};
+	Datum		values[8];
+	char		nulls[8] = {' ', ' ', ' ', 'n', 'n', 'n', 'n', 'n'};
+	int64		version;
+	bool		isnull;
+
+	values[0] = Int32GetDatum(model_id);
+	values[1] = Int64GetDatum(removed);
+	values[2] = CStringGetTextDatum(state);
+	if (s)
+	{
+		values[3] = PointerGetDatum(float8_array_build(s->theta, 0, s->d));
+		values[4] = PointerGetDatum(float8_array_build(s->hessian, s->d, s->d));
+		values[5] = PointerGetDatum(float8_array_build(s->xty, 0, s->d));
+		values[6] = PointerGetDatum(float8_array_build(s->gram, s->d, s->d));
+		values[7] = Float8GetDatum(s->error_bound);
+		memset(nulls + 3, ' ', 5);
+	}
+	SPI_connect();
+	spi_run("UPDATE unlearn.model SET theta = coalesce($4, theta),"
+			" hessian = coalesce($5, hessian), xty = coalesce($6, xty),"
+			" gram = coalesce($7, gram), error_bound = coalesce($8, error_bound),"
+			" rows_erased = rows_erased + $2, state = $3, version = version + 1,"
+			" updated_at = now() WHERE model_id = $1 RETURNING version",
+			8, types, values, nulls, SPI_OK_UPDATE_RETURNING, false);
+	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										  1, &isnull));
+	SPI_finish();
+	return version;
+}
+
+/* Appends an erasure log entry. */
+void
+catalog_log_erasure(const char *event, int32 model_id, const char *model,
+					Oid source, int64 version_before, int64 version_after,
+					int64 rows, const char *method, double step_norm,
+					double error_bound)
+{
+	Oid			types[11] = {TEXTOID, INT4OID, TEXTOID, REGCLASSOID, INT8OID, INT8OID,
+	INT8OID, TEXTOID, FLOAT8OID, FLOAT8OID, NAMEOID};
+	Datum		values[11];
+	char		nulls[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+	values[0] = CStringGetTextDatum(event);
+	values[1] = Int32GetDatum(model_id);
+	values[2] = CStringGetTextDatum(model);
+	values[3] = ObjectIdGetDatum(source);
+	values[4] = Int64GetDatum(version_before);
+	values[5] = Int64GetDatum(version_after);
+	values[6] = Int64GetDatum(rows);
+	values[7] = CStringGetTextDatum(method);
+	values[8] = Float8GetDatum(step_norm);
+	values[9] = Float8GetDatum(error_bound);
+	/*
+	 * Who made the change: the role in force outside the SECURITY DEFINER
+	 * trigger (SET ROLE counts; the function's owner does not).
+	 */
+	values[10] = CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false));
+	if (!isfinite(step_norm))
+		nulls[8] = 'n';
+	if (!isfinite(error_bound))
+		nulls[9] = 'n';
+	SPI_connect();
+	spi_run("INSERT INTO unlearn.erasure_log (event, model_id, model_name, source,"
+			" version_before, version_after, rows, method, step_norm, error_bound,"
+			" current_user_name)"
+			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+			11, types, values, nulls, SPI_OK_INSERT, false);
+	SPI_finish();
+	elog(LOG, "unlearn: %s of " INT64_FORMAT " rows from model \"%s\" (version "
+		 INT64_FORMAT " -> " INT64_FORMAT "), method %s",
+		 event, rows, model, version_before, version_after, method);
 }

@@ -73,8 +73,8 @@ extern int32 catalog_insert_model(const TrainedModel *m);
 /* Replaces the fit of an existing model (retrain); bumps its version. */
 extern void catalog_replace_fit(int32 model_id, const TrainedModel *m);
 
-/* Deletes a model, its terms and its lineage; false if it did not exist. */
-extern bool catalog_delete_model(const char *name);
+/* Deletes a model, its terms and its lineage; returns its source (or 0). */
+extern Oid	catalog_delete_model(const char *name);
 
 /*
  * Loads a model by name into the current memory context; lock_row takes
@@ -85,6 +85,28 @@ extern StoredModel *catalog_load_model(const char *name, bool lock_row);
 
 /* The unlearn.models row of a model, as the calling function's result. */
 extern Datum catalog_models_row(FunctionCallInfo fcinfo, const char *name);
+
+/*
+ * Loads what erasure changes in a model whose row the caller locked:
+ * parameters, Hessian, X'y, X'X, theta_ref, M and B (into a RemovalState,
+ * declared in removal.h), the tolerance unit, and the rows it holds now.
+ */
+struct RemovalState;
+extern void catalog_load_removal(int32 model_id, int d, struct RemovalState *s,
+								 double *gradient_scale, int64 *rows_now);
+
+/*
+ * Saves a model after rows left it: the RemovalState (NULL to keep the
+ * parameters), rows_erased += removed, state, a new version; returns it.
+ */
+extern int64 catalog_save_removal(int32 model_id, const struct RemovalState *s,
+								  int64 removed, const char *state);
+
+/* Appends an erasure log entry. */
+extern void catalog_log_erasure(const char *event, int32 model_id, const char *model,
+								Oid source, int64 version_before, int64 version_after,
+								int64 rows, const char *method, double step_norm,
+								double error_bound);
 
 /* Raises the error for a model that does not exist. */
 extern void catalog_missing_model(const char *name) pg_attribute_noreturn();

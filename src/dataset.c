@@ -775,6 +775,34 @@ dataset_load(const DatasetSpec *spec)
 	return ds;
 }
 
+/* A dataset of rows already encoded as term vectors, for the solver. */
+Dataset *
+dataset_from_rows(int nterms, double *X, double *y, int64 nrows)
+{
+	Dataset    *ds = palloc0(sizeof(Dataset));
+	int64		done = 0;
+	int			b = 0;
+
+	ds->cxt = CurrentMemoryContext;
+	ds->fs = palloc0(sizeof(FeatureSet));
+	ds->fs->nterms = nterms;
+	ds->nrows = nrows;
+	ds->in_memory = true;
+	ds->nblocks = (int) ((nrows + DATASET_BLOCK_ROWS - 1) / DATASET_BLOCK_ROWS);
+	ds->blocks = palloc(sizeof(DataBlock *) * Max(ds->nblocks, 1));
+	while (done < nrows)
+	{
+		DataBlock  *blk = palloc(sizeof(DataBlock));
+
+		blk->nrows = (int) Min(nrows - done, DATASET_BLOCK_ROWS);
+		blk->X = &X[(Size) done * nterms];
+		blk->y = &y[done];
+		ds->blocks[b++] = blk;
+		done += blk->nrows;
+	}
+	return ds;
+}
+
 /* Starts a pass over the training rows. */
 void
 dataset_begin_pass(Dataset *ds)

@@ -111,6 +111,12 @@ typedef struct Dataset
  */
 extern Dataset *dataset_load(const DatasetSpec *spec);
 
+/*
+ * A dataset of rows already encoded as term vectors (row-major X, nrows x
+ * nterms; y), for the solver; it takes the arrays over.
+ */
+extern Dataset *dataset_from_rows(int nterms, double *X, double *y, int64 nrows);
+
 /* Starts a pass over the training rows. */
 extern void dataset_begin_pass(Dataset *ds);
 

@@ -483,9 +483,9 @@ mix64(uint64 k)
 	return k;
 }
 
-/* The bits of a double for hashing, with -0 folded onto +0. */
-static inline uint64
-double_bits(double x)
+/* The fingerprint word of a number: its double bits, -0 as +0. */
+uint64
+features_number_word(double x)
 {
 	uint64		bits;
 
@@ -495,18 +495,31 @@ double_bits(double x)
 	return bits;
 }
 
+/* The fingerprint of a row from its words (target first, then features). */
+int64
+features_fingerprint_words(const uint64 *words, int n)
+{
+	uint64		h = mix64(words[0]);
+	int			j;
+
+	for (j = 1; j < n; j++)
+		h = hash_combine64(h, mix64(words[j]));
+	return (int64) h;
+}
+
 /* 64-bit fingerprint of a row's values (target first, then features). */
 int64
 features_fingerprint(const FeatureSet *fs, const double *raw,
 					 const uint64 *text_hash)
 {
-	uint64		h = mix64(double_bits(raw[0]));
+	uint64		h = mix64(features_number_word(raw[0]));
 	int			j;
 
+	/* the same as features_fingerprint_words, without building the words */
 	for (j = 0; j < fs->nfeatures; j++)
 	{
 		uint64		word = fs->cols[j].kind == COLUMN_CATEGORICAL ?
-			text_hash[j] : double_bits(raw[1 + j]);
+			text_hash[j] : features_number_word(raw[1 + j]);
 
 		h = hash_combine64(h, mix64(word));
 	}

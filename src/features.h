@@ -135,4 +135,13 @@ extern int64 features_fingerprint(const FeatureSet *fs, const double *raw,
 /* The 64-bit hash of a categorical value's text, as fingerprints use it. */
 extern uint64 features_text_hash(const char *text);
 
+/* The fingerprint word of a number: its double bits, -0 as +0. */
+extern uint64 features_number_word(double x);
+
+/*
+ * The fingerprint of a row from its words: the target's, then each
+ * feature's in feature-list order (a number's, or its text hash).
+ */
+extern int64 features_fingerprint_words(const uint64 *words, int n);
+
 #endif							/* UNLEARN_FEATURES_H */

@@ -230,3 +230,222 @@ lineage_lookup(int32 model_id, int64 key, const char *key_text,
 	SPI_finish();
 	return found;
 }
+
+/* Orders removals by key, then key text (qsort callback). */
+static int
+compare_removals(const void *a, const void *b)
+{
+	const LineageRemoval *ra = a;
+	const LineageRemoval *rb = b;
+
+	if (ra->key != rb->key)
+		return ra->key < rb->key ? -1 : 1;
+	if (ra->key_text == NULL || rb->key_text == NULL)
+		return 0;
+	return strcmp(ra->key_text, rb->key_text);
+}
+
+/* Whether chunk entry i holds the key of a removal. */
+static bool
+entry_matches(const int64 *keys, Datum *texts, int i, const LineageRemoval *r)
+{
+	if (keys[i] != r->key)
+		return false;
+	if (texts == NULL)
+		return true;
+	return r->key_text != NULL &&
+		strcmp(TextDatumGetCString(texts[i]), r->key_text) == 0;
+}
+
+/* Removes keys from a model's lineage; marks which were there. */
+void
+lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
+{
+	int			next = 0;
+
+	qsort(keys, nkeys, sizeof(LineageRemoval), compare_removals);
+	SPI_connect();
+	while (next < nkeys)
+	{
+		Oid			types[2] = {INT4OID, INT8OID};
+		Datum		values[2] = {Int32GetDatum(model_id), Int64GetDatum(keys[next].key)};
+		HeapTuple	tup;
+		TupleDesc	desc;
+		bool		isnull;
+		int64		upper;
+		ArrayType  *karr;
+		int64	   *ckeys;
+		int64	   *cfps;
+		Datum	   *ctexts = NULL;
+		bool	   *gone;
+		int			n,
+					i,
+					kept,
+					removed = 0;
+
+		CHECK_FOR_INTERRUPTS();
+		if (SPI_execute_with_args("SELECT upper_key, keys, fingerprints, key_texts"
+								  " FROM unlearn.lineage"
+								  " WHERE model_id = $1 AND upper_key >= $2"
+								  " ORDER BY upper_key LIMIT 1",
+								  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the lineage of model %d", model_id);
+		if (SPI_processed == 0)
+			break;				/* no chunk covers these keys: none is there */
+		tup = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		upper = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		karr = DatumGetArrayTypePCopy(SPI_getbinval(tup, desc, 2, &isnull));
+		n = ArrayGetNItems(ARR_NDIM(karr), ARR_DIMS(karr));
+		ckeys = palloc(sizeof(int64) * Max(n, 1));
+		cfps = palloc(sizeof(int64) * Max(n, 1));
+		memcpy(ckeys, ARR_DATA_PTR(karr), sizeof(int64) * n);
+		memcpy(cfps, ARR_DATA_PTR(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull))),
+			   sizeof(int64) * n);
+		{
+			Datum		t = SPI_getbinval(tup, desc, 4, &isnull);
+			int			nt;
+
+			if (!isnull)
+				deconstruct_array(DatumGetArrayTypePCopy(t), TEXTOID, -1, false,
+								  TYPALIGN_INT, &ctexts, NULL, &nt);
+		}
+
+		/* Every pending key up to this chunk's bound belongs to it. */
+		gone = palloc0(sizeof(bool) * Max(n, 1));
+		for (; next < nkeys && keys[next].key <= upper; next++)
+		{
+			for (i = 0; i < n; i++)
+			{
+				if (!gone[i] && entry_matches(ckeys, ctexts, i, &keys[next]))
+				{
+					gone[i] = true;
+					keys[next].found = true;
+					keys[next].fingerprint = cfps[i];
+					removed++;
+					break;
+				}
+			}
+		}
+		if (removed == 0)
+			continue;
+
+		/* Rewrite the chunk without the removed entries. */
+		kept = 0;
+		for (i = 0; i < n; i++)
+		{
+			if (gone[i])
+				continue;
+			ckeys[kept] = ckeys[i];
+			cfps[kept] = cfps[i];
+			if (ctexts)
+				ctexts[kept] = ctexts[i];
+			kept++;
+		}
+		if (kept == 0 && upper != PG_INT64_MAX)
+		{
+			if (SPI_execute_with_args("DELETE FROM unlearn.lineage"
+									  " WHERE model_id = $1 AND upper_key = $2",
+									  2, types, (Datum[]) {Int32GetDatum(model_id), Int64GetDatum(upper)},
+									  NULL, false, 0) != SPI_OK_DELETE)
+				elog(ERROR, "could not update the lineage of model %d", model_id);
+		}
+		else
+		{
+			Oid			utypes[5] = {INT4OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID};
+			Datum		uvalues[5];
+			char		unulls[5] = {' ', ' ', ' ', ' ', ctexts ? ' ' : 'n'};
+
+			uvalues[0] = Int32GetDatum(model_id);
+			uvalues[1] = Int64GetDatum(upper);
+			uvalues[2] = PointerGetDatum(int8_array(ckeys, kept));
+			uvalues[3] = PointerGetDatum(int8_array(cfps, kept));
+			uvalues[4] = ctexts ?
+				PointerGetDatum(construct_array(ctexts, kept, TEXTOID, -1, false, TYPALIGN_INT)) :
+				(Datum) 0;
+			if (SPI_execute_with_args("UPDATE unlearn.lineage"
+									  " SET keys = $3, fingerprints = $4, key_texts = $5"
+									  " WHERE model_id = $1 AND upper_key = $2",
+									  5, utypes, uvalues, unulls, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not update the lineage of model %d", model_id);
+		}
+	}
+	SPI_finish();
+}
+
+/* Every key in a model's lineage, sorted, with fingerprints. */
+LineageEntry *
+lineage_load(int32 model_id, int64 *n)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(model_id)};
+	int64		cap = 1024;
+	int64		count = 0;
+	LineageEntry *entries = palloc(sizeof(LineageEntry) * cap);
+	uint64		c;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
+							  " WHERE model_id = $1 ORDER BY upper_key",
+							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the lineage of model %d", model_id);
+	for (c = 0; c < SPI_processed; c++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[c];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		ArrayType  *karr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 1, &isnull));
+		ArrayType  *farr = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 2, &isnull));
+		Datum		t = SPI_getbinval(tup, desc, 3, &isnull);
+		Datum	   *texts = NULL;
+		int			nk = ArrayGetNItems(ARR_NDIM(karr), ARR_DIMS(karr));
+		int			nt;
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!isnull)
+			deconstruct_array(DatumGetArrayTypeP(t), TEXTOID, -1, false, TYPALIGN_INT,
+							  &texts, NULL, &nt);
+		for (i = 0; i < nk; i++)
+		{
+			if (count == cap)
+			{
+				cap *= 2;
+				entries = repalloc_huge(entries, sizeof(LineageEntry) * cap);
+			}
+			entries[count].key = ((int64 *) ARR_DATA_PTR(karr))[i];
+			entries[count].fingerprint = ((int64 *) ARR_DATA_PTR(farr))[i];
+			entries[count].key_text = texts ?
+				MemoryContextStrdup(cxt, TextDatumGetCString(texts[i])) : NULL;
+			count++;
+		}
+	}
+	SPI_finish();
+	*n = count;
+	return entries;
+}
+
+/* Whether a key is among sorted entries (binary search). */
+bool
+lineage_contains(const LineageEntry *entries, int64 n, int64 key,
+				 const char *key_text)
+{
+	int64		lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int64		mid = lo + (hi - lo) / 2;
+
+		if (entries[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && entries[lo].key == key; lo++)
+		if (key_text == NULL || entries[lo].key_text == NULL ||
+			strcmp(entries[lo].key_text, key_text) == 0)
+			return true;
+	return false;
+}

@@ -28,4 +28,31 @@ extern void lineage_delete(int32 model_id);
 extern bool lineage_lookup(int32 model_id, int64 key, const char *key_text,
 						   int64 *fingerprint);
 
+/* A key to take out of a model's lineage, and what lineage held for it. */
+typedef struct LineageRemoval
+{
+	int64		key;			/* integer key, or hash of key_text */
+	char	   *key_text;		/* NULL for integer keys */
+	int			row;			/* the caller's index for this row */
+	bool		found;			/* out: the key was in lineage (now removed) */
+	int64		fingerprint;	/* out: its stored fingerprint */
+} LineageRemoval;
+
+/*
+ * Removes keys from a model's lineage, chunk by chunk (each touched chunk
+ * read once, rewritten once); marks which were there, with their stored
+ * fingerprints.  The array is sorted in place.
+ */
+extern void lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys);
+
+/*
+ * Every key in a model's lineage, sorted by (key, key_text), as entries
+ * (fingerprints included); *n receives their number.
+ */
+extern LineageEntry *lineage_load(int32 model_id, int64 *n);
+
+/* Whether a key is among sorted entries (binary search). */
+extern bool lineage_contains(const LineageEntry *entries, int64 n, int64 key,
+							 const char *key_text);
+
 #endif							/* UNLEARN_LINEAGE_H */

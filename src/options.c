@@ -15,13 +15,14 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
 #include "options.h"
 
-#define VALID_OPTIONS "l2, intercept, standardize, max_iter, tol, where, key, nulls"
+#define VALID_OPTIONS "l2, intercept, standardize, max_iter, tol, where, key, nulls, erasure_tol"
 
 /* Raises the error for an option value of the wrong JSON type. */
 static void
@@ -123,6 +124,14 @@ apply_option(TrainOptions *opts, const char *name, JsonbValue *v)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"nulls\" must be \"skip\" or \"error\"")));
 	}
+	else if (strcmp(name, "erasure_tol") == 0)
+	{
+		opts->erasure_tol = option_number(name, v);
+		if (!(opts->erasure_tol > 0 && opts->erasure_tol < 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"erasure_tol\" must be a number between 0 and 1, exclusive")));
+	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -146,6 +155,7 @@ parse_train_options(Jsonb *options, TrainOptions *opts)
 	opts->where = NULL;
 	opts->key = NULL;
 	opts->nulls = NULLS_ERROR;
+	opts->erasure_tol = 1e-6;
 
 	if (options == NULL)
 		return;
@@ -175,11 +185,15 @@ train_options_to_jsonb(const TrainOptions *opts)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "{\"l2\": %.17g, \"intercept\": %s, \"standardize\": %s, "
-					 "\"max_iter\": %d, \"tol\": %.17g, \"nulls\": \"%s\"",
-					 opts->l2, opts->intercept ? "true" : "false",
+	/* Numbers in their shortest text that reads back exactly. */
+	appendStringInfo(&buf, "{\"l2\": %s, \"intercept\": %s, \"standardize\": %s, "
+					 "\"max_iter\": %d, \"tol\": %s, \"nulls\": \"%s\", "
+					 "\"erasure_tol\": %s",
+					 float8out_internal(opts->l2), opts->intercept ? "true" : "false",
 					 opts->standardize ? "true" : "false", opts->max_iter,
-					 opts->tol, opts->nulls == NULLS_SKIP ? "skip" : "error");
+					 float8out_internal(opts->tol),
+					 opts->nulls == NULLS_SKIP ? "skip" : "error",
+					 float8out_internal(opts->erasure_tol));
 	if (opts->where)
 	{
 		appendStringInfoString(&buf, ", \"where\": ");

@@ -28,6 +28,7 @@ typedef struct TrainOptions
 	char	   *where;			/* row filter expression, or NULL */
 	char	   *key;			/* key column when not the primary key, or NULL */
 	NullPolicy	nulls;			/* NULL handling */
+	double		erasure_tol;	/* logistic: bound on the relative gradient residual */
 } TrainOptions;
 
 /* Parses and validates options (NULL means all defaults). */

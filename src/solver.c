@@ -107,6 +107,33 @@ solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
 	return objective;
 }
 
+/*
+ * One more pass for what erasure needs: the Gram matrix X'X, X'y and the
+ * largest row norm, over the same rows in the same order.
+ */
+static void
+training_statistics(Dataset *ds, FitResult *fit)
+{
+	int			d = ds->fs->nterms;
+	DataBlock  *blk;
+
+	fit->gram = palloc0(sizeof(double) * d * d);
+	fit->xty = palloc0(sizeof(double) * d);
+	fit->max_row_norm = 0.0;
+	dataset_begin_pass(ds);
+	while ((blk = dataset_next_block(ds)) != NULL)
+	{
+		int			i;
+
+		linalg_gram_add(fit->gram, d, blk->X, blk->nrows, NULL, 1.0, NULL);
+		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, blk->y, fit->xty);
+		for (i = 0; i < blk->nrows; i++)
+			fit->max_row_norm = Max(fit->max_row_norm,
+									linalg_norm2(&blk->X[(Size) i * d], d));
+	}
+	linalg_symmetrize(fit->gram, d);
+}
+
 /* The current point of the Newton iteration. */
 typedef struct Point
 {
@@ -153,7 +180,7 @@ point_evaluate(Point *p, Dataset *ds, const LossFunctions *loss,
 /* Fits the model to the dataset; raises an error if it cannot converge. */
 FitResult *
 solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
-		   const char *model_name)
+		   const char *model_name, const double *theta0)
 {
 	int			d = ds->fs->nterms;
 	Point	   *cur = point_new(d);
@@ -168,7 +195,9 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	int			iter;
 
 	/* Start at zero, with a logistic intercept at the log-odds of the labels. */
-	if (loss->binary_labels && opts->intercept)
+	if (theta0)
+		memcpy(cur->theta, theta0, sizeof(double) * d);
+	else if (loss->binary_labels && opts->intercept)
 	{
 		double		p = (double) ds->npositive / ds->nrows;
 
@@ -265,5 +294,7 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	fit->objective = cur->objective;
 	fit->gradient_norm = cur->gradient_norm;
 	fit->iterations = iter;
+	fit->gradient_scale = threshold / opts->tol;
+	training_statistics(ds, fit);
 	return fit;
 }

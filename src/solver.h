@@ -23,11 +23,20 @@ typedef struct FitResult
 	double		gradient_norm;
 	double		rcond;			/* reciprocal condition estimate of hessian */
 	int			iterations;
+	double		gradient_scale; /* max(1, |grad L| at the start): tolerance unit */
+	/* sufficient statistics of the training rows, for erasure */
+	double	   *gram;			/* X'X, full symmetric */
+	double	   *xty;			/* X'y */
+	double		max_row_norm;	/* max_i |x_i| */
 } FitResult;
 
-/* Fits the model to the dataset; raises an error if it cannot converge. */
+/*
+ * Fits the model to the dataset; raises an error if it cannot converge.
+ * Starts from theta0 when given (a refresh), else from zero.
+ */
 extern FitResult *solver_fit(Dataset *ds, const LossFunctions *loss,
-							 const TrainOptions *opts, const char *model_name);
+							 const TrainOptions *opts, const char *model_name,
+							 const double *theta0);
 
 /*
  * One pass over the data at theta: returns the objective, fills the

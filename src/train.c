@@ -28,6 +28,7 @@
 
 #include "catalog.h"
 #include "dataset.h"
+#include "erase.h"
 #include "lineage.h"
 #include "solver.h"
 #include "unlearn.h"
@@ -45,8 +46,11 @@ require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
 /*
  * Checks the source and the caller's rights on it, then locks out its
  * writers.  Reading needs SELECT; holding writers off needs what LOCK
- * TABLE ... IN SHARE MODE needs (UPDATE, DELETE or TRUNCATE), so a
- * read-only user cannot stall a table.
+ * TABLE ... IN SHARE ROW EXCLUSIVE MODE needs (UPDATE, DELETE or
+ * TRUNCATE), so a read-only user cannot stall a table.  SHARE ROW
+ * EXCLUSIVE (not just SHARE) because the erasure triggers may have to be
+ * created; it also makes two trainings on one table take turns instead
+ * of deadlocking on a lock upgrade.
  */
 static void
 lock_source(Oid relid)
@@ -61,7 +65,7 @@ lock_source(Oid relid)
 	if (aclresult != ACLCHECK_OK)
 		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
-	LockRelationOid(relid, ShareLock);
+	LockRelationOid(relid, ShareRowExclusiveLock);
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -155,7 +159,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	ds = dataset_load(&spec);
 
 	memset(&m, 0, sizeof(m));
-	m.fit = solver_fit(ds, loss, opts, name);
+	m.fit = solver_fit(ds, loss, opts, name, NULL);
 	m.name = name;
 	m.loss = loss;
 	m.source = relid;
@@ -177,6 +181,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	}
 	lineage_write(model_id, ds->entries, ds->nentries);
 	dataset_close(ds);
+	erase_ensure_triggers(relid);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(train_cxt);
@@ -246,9 +251,11 @@ Datum
 unlearn_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			source = catalog_delete_model(name);
 
-	if (!catalog_delete_model(name))
+	if (!OidIsValid(source))
 		catalog_missing_model(name);
+	erase_drop_triggers_if_unused(source);
 	PG_RETURN_VOID();
 }
 

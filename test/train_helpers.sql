@@ -41,8 +41,8 @@ BEGIN
             ELSE format('((%I)::text = %L)::int::float8', t.column_name, t.level)
         END;
         z := z || format(' + %s::float8 * %s', m.theta[t.position], x);
-        sums := sums || format('sum(r * %s)', x);
-        sums0 := sums0 || format('sum(r0 * %s)', x);
+        sums := sums || format('sum(unlearn_r * %s)', x);
+        sums0 := sums0 || format('sum(unlearn_r0 * %s)', x);
         IF t.column_name IS NOT NULL AND NOT t.column_name = ANY (cols) THEN
             cols := cols || t.column_name;
         END IF;
@@ -53,17 +53,17 @@ BEGIN
         cond := cond || ' AND (' || (m.options->>'where') || ')';
     END IF;
     IF m.model_type = 'logistic' THEN
-        resid := 'CASE WHEN z >= 0 THEN 1 / (1 + exp(-z)) ELSE exp(z) / (1 + exp(z)) END - y';
-        resid0 := '0.5 - y';
+        resid := 'CASE WHEN unlearn_z >= 0 THEN 1 / (1 + exp(-unlearn_z)) ELSE exp(unlearn_z) / (1 + exp(unlearn_z)) END - unlearn_y';
+        resid0 := '0.5 - unlearn_y';
     ELSE
-        resid := 'z - y';
-        resid0 := '0 - y';
+        resid := 'unlearn_z - unlearn_y';
+        resid0 := '0 - unlearn_y';
     END IF;
     num := CASE WHEN (SELECT atttypid FROM pg_attribute
                        WHERE attrelid = m.source AND attname = m.target_column)
                      = 'boolean'::regtype THEN '::int' ELSE '' END;
-    EXECUTE format('SELECT ARRAY[%s], ARRAY[%s] FROM (SELECT a.*, %s AS r, %s AS r0 FROM'
-                   ' (SELECT s.*, %s AS z, (%I)%s::float8 AS y FROM ONLY %s s WHERE %s) a) b',
+    EXECUTE format('SELECT ARRAY[%s], ARRAY[%s] FROM (SELECT a.*, %s AS unlearn_r, %s AS unlearn_r0 FROM'
+                   ' (SELECT s.*, %s AS unlearn_z, (%I)%s::float8 AS unlearn_y FROM ONLY %s s WHERE %s) a) b',
                    array_to_string(sums, ', '), array_to_string(sums0, ', '),
                    resid, resid0, z, m.target_column, num, m.source, cond)
       INTO g, g0;
@@ -93,4 +93,21 @@ RETURNS float8 LANGUAGE sql AS $$
         ELSE w.raw_weight * ((r ->> w.column_name) = w.level)::int
     END)
     FROM unlearn.weights(model_name) w
+$$;
+
+-- Largest relative difference between two models' weights, term by term.
+CREATE FUNCTION unlearn_test.weight_difference(a text, b text)
+RETURNS float8 LANGUAGE sql AS $$
+    SELECT max(abs(x.weight - y.weight)) / max(abs(y.weight))
+      FROM unlearn.weights(a) x JOIN unlearn.weights(b) y USING (term)
+$$;
+
+-- |theta_a - theta_b| / |theta_c - theta_b|: a model's distance from a
+-- reference relative to another model's (e.g. erased vs retrained, over
+-- original vs retrained: the share of the erasure's shift left undone).
+CREATE FUNCTION unlearn_test.relative_shift(a text, b text, c text)
+RETURNS float8 LANGUAGE sql AS $$
+    SELECT sqrt(sum((x.weight - y.weight) ^ 2)) / nullif(sqrt(sum((z.weight - y.weight) ^ 2)), 0)
+      FROM unlearn.weights(a) x JOIN unlearn.weights(b) y USING (term)
+      JOIN unlearn.weights(c) z USING (term)
 $$;

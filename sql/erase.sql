@@ -1,0 +1,186 @@
+--
+-- Erasure: DELETE takes rows out of every model they trained, in the same
+-- transaction.  Each result is checked against a model trained afresh on
+-- the remaining rows with the same preprocessing (raw features).
+--
+CREATE EXTENSION unlearn;
+\set ECHO none
+\i test/train_helpers.sql
+\set ECHO all
+
+CREATE FUNCTION u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
+AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
+CREATE TABLE pts (id int PRIMARY KEY, a float8, b float8, c text, y float8, label int);
+INSERT INTO pts
+SELECT g, 4 * u(g, 1) - 2, 4 * u(g, 2) - 2, (ARRAY['p', 'q', 'r'])[1 + g % 3],
+       1 + 2 * (4 * u(g, 1) - 2) - (4 * u(g, 2) - 2) + (g % 3) + u(g, 3),
+       (u(g, 4) < 1 / (1 + exp(-(1.5 * (4 * u(g, 1) - 2) - (4 * u(g, 2) - 2)))))::int
+  FROM generate_series(1, 400) g;
+
+SELECT name FROM unlearn.create_model('ridge', 'pts', 'y', ARRAY['a', 'b', 'c'], 'linear',
+                                      '{"standardize": false, "l2": 0.5}');
+SELECT name FROM unlearn.create_model('logit', 'pts', 'label', ARRAY['a', 'b', 'c'], 'logistic',
+                                      '{"standardize": false}');
+CREATE TABLE original AS SELECT m.name, w.* FROM unlearn.model m, unlearn.weights(m.name) w;
+
+-- One set of triggers for the table, firing always (also under replication).
+SELECT tgname, tgenabled FROM pg_trigger
+ WHERE tgrelid = 'pts'::regclass AND NOT tgisinternal ORDER BY 1;
+
+-- Retrains a reference copy of a model on the remaining rows.
+CREATE FUNCTION reference(model text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM unlearn.drop_model(m.name) FROM unlearn.model m WHERE m.name = model || '_ref';
+    PERFORM unlearn.create_model(model || '_ref', 'pts', m.target_column, m.feature_columns,
+                                 m.model_type, m.options)
+       FROM unlearn.model m WHERE m.name = model;
+    RETURN model || '_ref';
+END
+$$;
+
+-- One row.
+DELETE FROM pts WHERE id = 7;
+SELECT name, version, rows_trained, rows_erased, rows, state FROM unlearn.models
+ WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
+SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
+SELECT count(*) AS in_lineage FROM unlearn.lineage_of('pts', 7);
+
+-- 37 rows in one statement: one update per model.
+DELETE FROM pts WHERE id BETWEEN 100 AND 136;
+SELECT model_name, rows, method, version_after - version_before AS versions
+  FROM unlearn.erasure_log ORDER BY seq;
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
+SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
+-- What the Newton step leaves undone is a small part of the erasure's shift.
+SELECT (SELECT sqrt(sum((l.weight - r.weight) ^ 2)) / sqrt(sum((o.weight - r.weight) ^ 2))
+          FROM unlearn.weights('logit') l
+          JOIN unlearn.weights('logit_ref') r USING (term)
+          JOIN original o ON o.name = 'logit' AND o.term = l.term) < 1e-2 AS shift_mostly_done;
+
+-- 50 more, one statement each: ridge stays exact after any sequence.
+DO $$ BEGIN FOR i IN 200 .. 249 LOOP DELETE FROM pts WHERE id = i; END LOOP; END $$;
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
+SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
+SELECT unlearn_test.relative_gradient('ridge') < 1e-9 AS ridge_at_optimum;
+SELECT name, rows_erased, rows FROM unlearn.models WHERE name = 'ridge';
+SELECT error_bound > 0 AND error_bound <= (SELECT (options->>'erasure_tol')::float8 * gradient_scale
+                                             FROM unlearn.model WHERE name = 'logit') AS bound_tracked
+  FROM unlearn.models WHERE name = 'logit';
+
+-- On 400 rows the worst-case bound asks for a refresh (a full refit from
+-- the current parameters) at every erasure.  With a loose tolerance the
+-- Newton step alone is used, and is already close to the retrained model.
+SELECT name FROM unlearn.create_model('loose', 'pts', 'label', ARRAY['a', 'b', 'c'], 'logistic',
+                                      '{"standardize": false, "erasure_tol": 0.5}');
+CREATE TABLE loose_before AS SELECT * FROM unlearn.weights('loose');
+DELETE FROM pts WHERE id IN (260, 261, 262);
+SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'loose';
+SELECT reference('loose');
+SELECT unlearn_test.weight_difference('loose', 'loose_ref') < 1e-4 AS newton_close,
+       (SELECT sqrt(sum((l.weight - r.weight) ^ 2)) / sqrt(sum((o.weight - r.weight) ^ 2))
+          FROM unlearn.weights('loose') l
+          JOIN unlearn.weights('loose_ref') r USING (term)
+          JOIN loose_before o USING (term)) < 1e-2 AS shift_mostly_done;
+SELECT unlearn.drop_model('loose');
+SELECT unlearn.drop_model('loose_ref');
+
+-- On more rows the bound stays small and the Newton step is used as it is.
+CREATE TABLE bigpts (id int PRIMARY KEY, a float8, b float8, label int);
+INSERT INTO bigpts SELECT g, 4 * u(g, 5) - 2, 4 * u(g, 6) - 2,
+       (u(g, 7) < 1 / (1 + exp(-(1.5 * (4 * u(g, 5) - 2) - (4 * u(g, 6) - 2)))))::int
+  FROM generate_series(1, 20000) g;
+SELECT name FROM unlearn.create_model('big', 'bigpts', 'label', NULL, 'logistic',
+                                      '{"standardize": false}');
+CREATE TABLE big_before AS SELECT * FROM unlearn.weights('big');
+DELETE FROM bigpts WHERE id = 77;
+DELETE FROM bigpts WHERE id BETWEEN 1000 AND 1099;
+SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'big' ORDER BY seq;
+SELECT name FROM unlearn.create_model('big_ref', 'bigpts', 'label', NULL, 'logistic',
+                                      '{"standardize": false}');
+SELECT unlearn_test.weight_difference('big', 'big_ref') < 1e-4 AS newton_close,
+       (SELECT sqrt(sum((l.weight - r.weight) ^ 2)) / sqrt(sum((o.weight - r.weight) ^ 2))
+          FROM unlearn.weights('big') l
+          JOIN unlearn.weights('big_ref') r USING (term)
+          JOIN big_before o USING (term)) < 1e-2 AS shift_mostly_done;
+SELECT unlearn.drop_model('big_ref');
+SELECT unlearn.drop_model('big');
+DROP TABLE bigpts;
+
+-- A row that trained no model (inserted after training) changes nothing.
+INSERT INTO pts VALUES (1000, 1, 1, 'p', 3, 1);
+SELECT max(seq) AS last_entry FROM unlearn.erasure_log \gset
+DELETE FROM pts WHERE id = 1000;
+SELECT count(*) AS new_entries FROM unlearn.erasure_log WHERE seq > :last_entry;
+
+-- ROLLBACK and ROLLBACK TO SAVEPOINT leave model, lineage and log as they were.
+CREATE TABLE snapshot AS
+SELECT m.name, m.version, m.theta, m.hessian, (SELECT count(*) FROM unlearn.lineage(m.name)) AS lineage
+  FROM unlearn.model m;
+BEGIN;
+DELETE FROM pts WHERE id BETWEEN 300 AND 310;
+SELECT count(*) > 0 AS erased_inside FROM unlearn.erasure_log WHERE seq > :last_entry;
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+DELETE FROM pts WHERE id = 311;
+ROLLBACK TO SAVEPOINT s;
+COMMIT;
+SELECT count(*) AS changed_models FROM unlearn.model m JOIN snapshot s USING (name)
+ WHERE m.version <> s.version OR m.theta <> s.theta OR m.hessian <> s.hessian
+    OR (SELECT count(*) FROM unlearn.lineage(m.name)) <> s.lineage;
+SELECT count(*) AS new_entries FROM unlearn.erasure_log WHERE seq > :last_entry;
+
+-- Erasure fires under logical replication apply too (ENABLE ALWAYS).
+SET session_replication_role = replica;
+DELETE FROM pts WHERE id = 312;
+RESET session_replication_role;
+SELECT count(*) AS erased_under_replica FROM unlearn.erasure_log
+ WHERE seq > :last_entry AND model_name IN ('ridge', 'logit');
+
+-- Whoever may DELETE from the table erases, without rights on the models.
+CREATE ROLE regress_unlearn_deleter;
+GRANT SELECT, DELETE ON pts TO regress_unlearn_deleter;
+SET ROLE regress_unlearn_deleter;
+DELETE FROM pts WHERE id = 313;
+RESET ROLE;
+SELECT current_user_name, session_user_name <> '' AS has_session_user
+  FROM unlearn.erasure_log ORDER BY seq DESC LIMIT 1;
+REVOKE ALL ON pts FROM regress_unlearn_deleter;
+DROP ROLE regress_unlearn_deleter;
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
+
+-- A trained row changed behind the model's back (UPDATE is not erased yet):
+-- its deletion cannot be undone exactly, so the model says it must be
+-- retrained instead of guessing.
+UPDATE pts SET a = a + 1 WHERE id = 5;
+DELETE FROM pts WHERE id = 5;
+SELECT name, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT name, state FROM unlearn.retrain('ridge');
+SELECT name, state FROM unlearn.retrain('logit');
+
+-- The log never holds a key or a row's values.
+SELECT event, model_name, source, rows, method, version_after = version_before + 1 AS next_version
+  FROM unlearn.erasure_log ORDER BY seq;
+
+-- Deleting every row of a model: it says so.
+SELECT name FROM unlearn.create_model('small', 'pts', 'y', ARRAY['a'], 'linear',
+                                      '{"where": "id < 20"}');
+DELETE FROM pts WHERE id < 20;
+SELECT name, rows, state FROM unlearn.models WHERE name = 'small';
+SELECT unlearn.predict('small', ARRAY[1]::float8[]);
+
+-- TRUNCATE: every model of the table lost its training data.
+TRUNCATE pts;
+SELECT name, rows, state FROM unlearn.models ORDER BY name;
+SELECT count(*) AS lineage_left FROM unlearn.lineage;
+SELECT event, model_name, method FROM unlearn.erasure_log WHERE event = 'truncate' ORDER BY seq;
+SELECT unlearn.predict('ridge', ARRAY[1, 1, 1, 0, 0]::float8[]);
+
+-- Triggers go with the last model of the table.
+SELECT unlearn.drop_model(name) FROM unlearn.model;
+SELECT count(*) AS triggers_left FROM pg_trigger
+ WHERE tgrelid = 'pts'::regclass AND NOT tgisinternal;
+
+DROP EXTENSION unlearn;
+DROP SCHEMA unlearn_test CASCADE;

@@ -1,0 +1,207 @@
+/*-------------------------------------------------------------------------
+ *
+ * encoder.c
+ *	  A stored model's view of source rows, for erasure: the same term
+ *	  vector and fingerprint training computed, from the stored terms.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "dataset.h"
+#include "encoder.h"
+#include "features.h"
+
+/* A categorical level and its term. */
+typedef struct EncoderLevel
+{
+	char	   *text;			/* hash key */
+	int			term;
+} EncoderLevel;
+
+/* Hash of a level's text (dynahash callback). */
+static uint32
+level_hash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return hash_bytes((const unsigned char *) s, strlen(s));
+}
+
+/* Equality of two level texts (dynahash callback; 0 means equal). */
+static int
+level_match(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(char *const *) key1, *(char *const *) key2);
+}
+
+/* The attribute number and base type of a column by name, or false. */
+static bool
+find_column(TupleDesc desc, const char *name, AttrNumber *attnum, Oid *type)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+		{
+			*attnum = attr->attnum;
+			*type = getBaseType(attr->atttypid);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Builds the encoder of a stored model for its source's row type. */
+Encoder *
+encoder_create(StoredModel *model, TupleDesc desc)
+{
+	Encoder    *enc = palloc0(sizeof(Encoder));
+	Datum	   *names;
+	int			nnames;
+	int			j,
+				t;
+
+	enc->model = model;
+	enc->nterms = model->nterms;
+	deconstruct_array(model->feature_columns, TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &nnames);
+	enc->ncols = nnames;
+	enc->cols = palloc0(sizeof(EncoderColumn) * Max(nnames, 1));
+	enc->words = palloc(sizeof(uint64) * (nnames + 1));
+	enc->center = palloc(sizeof(double) * model->nterms);
+	enc->scale = palloc(sizeof(double) * model->nterms);
+
+	if (!find_column(desc, model->target_column, &enc->target_attnum, &enc->target_type) ||
+		!find_column(desc, model->key_column, &enc->key_attnum, &enc->key_type))
+		return NULL;
+	if (!dataset_key_is_integer(enc->key_type))
+	{
+		Oid			outfunc;
+		bool		isvarlena;
+
+		getTypeOutputInfo(enc->key_type, &outfunc, &isvarlena);
+		fmgr_info(outfunc, &enc->key_out);
+	}
+
+	for (j = 0; j < nnames; j++)
+	{
+		EncoderColumn *col = &enc->cols[j];
+
+		col->name = TextDatumGetCString(names[j]);
+		if (!find_column(desc, col->name, &col->attnum, &col->type))
+			return NULL;
+	}
+	for (t = 0; t < model->nterms; t++)
+	{
+		ModelTerm  *term = &model->terms[t];
+		EncoderColumn *col = NULL;
+
+		enc->center[t] = term->center;
+		enc->scale[t] = term->scale;
+		if (term->column == NULL)
+			continue;
+		for (j = 0; j < nnames; j++)
+			if (strcmp(enc->cols[j].name, term->column) == 0)
+				col = &enc->cols[j];
+		if (col == NULL)
+			return NULL;
+		if (term->level == NULL)
+		{
+			col->term = t;
+			continue;
+		}
+		col->categorical = true;
+		if (col->levels == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(char *);
+			ctl.entrysize = sizeof(EncoderLevel);
+			ctl.hash = level_hash;
+			ctl.match = level_match;
+			ctl.hcxt = CurrentMemoryContext;
+			col->levels = hash_create("unlearn encoder levels", 16, &ctl,
+									  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+		}
+		{
+			EncoderLevel *lev;
+			bool		found;
+
+			lev = hash_search(col->levels, &term->level, HASH_ENTER, &found);
+			lev->text = term->level;
+			lev->term = t;
+		}
+	}
+	return enc;
+}
+
+/* The lineage key of a row (and its text for hashed keys). */
+int64
+encoder_key(Encoder *enc, const Datum *values, char **key_text)
+{
+	return dataset_key_value(enc->key_type, values[enc->key_attnum - 1],
+							 &enc->key_out, key_text);
+}
+
+/* The term vector, target and fingerprint of a row; false if it changed. */
+bool
+encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
+			   double *x, double *y, int64 *fingerprint)
+{
+	double		target;
+	int			j;
+
+	if (isnull[enc->target_attnum - 1])
+		return false;
+	target = feature_datum_to_double(values[enc->target_attnum - 1], enc->target_type);
+	if (!isfinite(target) ||
+		(enc->model->loss->binary_labels && target != 0.0 && target != 1.0))
+		return false;
+	*y = target;
+	enc->words[0] = features_number_word(target);
+
+	memset(x, 0, sizeof(double) * enc->nterms);
+	if (enc->nterms > 0 && enc->model->terms[0].column == NULL)
+		x[0] = 1.0;
+	for (j = 0; j < enc->ncols; j++)
+	{
+		EncoderColumn *col = &enc->cols[j];
+		Datum		value = values[col->attnum - 1];
+
+		if (isnull[col->attnum - 1])
+			return false;
+		if (col->categorical)
+		{
+			char	   *text = feature_datum_to_text(value, col->type);
+			EncoderLevel *lev = hash_search(col->levels, &text, HASH_FIND, NULL);
+
+			if (lev == NULL)
+				return false;
+			x[lev->term] = 1.0;
+			enc->words[1 + j] = features_text_hash(text);
+			pfree(text);
+		}
+		else
+		{
+			double		v = feature_datum_to_double(value, col->type);
+
+			if (!isfinite(v))
+				return false;
+			x[col->term] = (v - enc->center[col->term]) / enc->scale[col->term];
+			enc->words[1 + j] = features_number_word(v);
+		}
+	}
+	*fingerprint = features_fingerprint_words(enc->words, enc->ncols + 1);
+	return true;
+}

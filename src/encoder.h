@@ -1,0 +1,64 @@
+/*-------------------------------------------------------------------------
+ *
+ * encoder.h
+ *	  A stored model's view of source rows: the term vector, target, key
+ *	  and fingerprint of a row, by the model's stored terms (fixed scaling
+ *	  and levels), for erasure.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_ENCODER_H
+#define UNLEARN_ENCODER_H
+
+#include "access/tupdesc.h"
+#include "fmgr.h"
+#include "utils/hsearch.h"
+
+#include "catalog.h"
+
+/* A feature column of the model, located in the source's row type. */
+typedef struct EncoderColumn
+{
+	char	   *name;
+	AttrNumber	attnum;
+	Oid			type;			/* base type */
+	bool		categorical;
+	int			term;			/* numeric: its term */
+	HTAB	   *levels;			/* categorical: level text -> term */
+} EncoderColumn;
+
+/* How to read a model's rows from its source. */
+typedef struct Encoder
+{
+	StoredModel *model;
+	int			nterms;
+	int			ncols;
+	EncoderColumn *cols;		/* in feature-list order */
+	AttrNumber	target_attnum;
+	Oid			target_type;
+	AttrNumber	key_attnum;
+	Oid			key_type;
+	FmgrInfo	key_out;
+	double	   *center;			/* per term */
+	double	   *scale;			/* per term */
+	uint64	   *words;			/* fingerprint words, scratch */
+} Encoder;
+
+/*
+ * Builds the encoder of a stored model for its source's row type; NULL
+ * if a column it needs is gone (the model can then only be retrained).
+ */
+extern Encoder *encoder_create(StoredModel *model, TupleDesc desc);
+
+/* The lineage key of a row (and its text for hashed keys). */
+extern int64 encoder_key(Encoder *enc, const Datum *values, char **key_text);
+
+/*
+ * The term vector x, target y and fingerprint of a row.  Returns false if
+ * the row cannot be what the model was trained on (a NULL, NaN, a label
+ * that is not 0/1, an unknown level): it changed behind the model's back.
+ */
+extern bool encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
+						   double *x, double *y, int64 *fingerprint);
+
+#endif							/* UNLEARN_ENCODER_H */

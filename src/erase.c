@@ -1,0 +1,490 @@
+/*-------------------------------------------------------------------------
+ *
+ * erase.c
+ *	  Erasure: the statement-level triggers on source tables that take
+ *	  deleted rows out of every model they trained, in the same
+ *	  transaction, and mark models whose table was truncated.
+ *
+ * One set of triggers per source table, shared by its models, created with
+ * the first model and dropped with the last, ENABLE ALWAYS so they fire
+ * under logical replication apply too.  A multi-row statement costs one
+ * update per model: its rows arrive in the transition table.
+ *
+ * Models of a table are updated in model_id order, each locked FOR UPDATE
+ * first: concurrent erasures on one model serialize (the second sees the
+ * first's result under READ COMMITTED, or fails to serialize under
+ * REPEATABLE READ), and erasures touching several models take their locks
+ * in the same order, so they do not deadlock each other.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+#include "utils/tuplestore.h"
+
+#include "catalog.h"
+#include "encoder.h"
+#include "erase.h"
+#include "lineage.h"
+#include "linalg.h"
+#include "removal.h"
+#include "solver.h"
+
+#define DELETE_TRIGGER		"unlearn_erase_delete"
+#define TRUNCATE_TRIGGER	"unlearn_erase_truncate"
+
+/* Runs a utility statement through SPI. */
+static void
+run_sql(const char *sql)
+{
+	SPI_connect();
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "could not run: %s", sql);
+	SPI_finish();
+}
+
+/* Whether the relation has a trigger of that name. */
+static bool
+has_trigger(Relation rel, const char *name)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+
+	for (i = 0; td && i < td->numtriggers; i++)
+		if (strcmp(td->triggers[i].tgname, name) == 0)
+			return true;
+	return false;
+}
+
+/* Creates the erasure triggers on a source table unless it has them. */
+void
+erase_ensure_triggers(Oid relid)
+{
+	Relation	rel = table_open(relid, NoLock);
+	char	   *qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+													   RelationGetRelationName(rel));
+	bool		have_delete = has_trigger(rel, DELETE_TRIGGER);
+	bool		have_truncate = has_trigger(rel, TRUNCATE_TRIGGER);
+
+	table_close(rel, NoLock);
+	if (!have_delete)
+	{
+		run_sql(psprintf("CREATE TRIGGER " DELETE_TRIGGER " AFTER DELETE ON %s"
+						 " REFERENCING OLD TABLE AS unlearn_old_rows"
+						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_delete()",
+						 qualified));
+		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " DELETE_TRIGGER, qualified));
+	}
+	if (!have_truncate)
+	{
+		run_sql(psprintf("CREATE TRIGGER " TRUNCATE_TRIGGER " AFTER TRUNCATE ON %s"
+						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_truncate()",
+						 qualified));
+		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " TRUNCATE_TRIGGER, qualified));
+	}
+}
+
+/* Drops the erasure triggers of a source table that has no model left. */
+void
+erase_drop_triggers_if_unused(Oid relid)
+{
+	Oid			types[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	bool		used;
+	char	   *qualified;
+
+	if (get_rel_name(relid) == NULL)
+		return;					/* the table itself is gone */
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM unlearn.model WHERE source = $1 LIMIT 1",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the models of relation %u", relid);
+	used = SPI_processed > 0;
+	SPI_finish();
+	if (used)
+		return;
+	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+										   get_rel_name(relid));
+	run_sql(psprintf("DROP TRIGGER IF EXISTS " DELETE_TRIGGER " ON %s", qualified));
+	run_sql(psprintf("DROP TRIGGER IF EXISTS " TRUNCATE_TRIGGER " ON %s", qualified));
+}
+
+/* The names of the models trained on a relation, in model_id order. */
+static List *
+models_of(Oid relid)
+{
+	Oid			types[1] = {REGCLASSOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	MemoryContext cxt = CurrentMemoryContext;
+	List	   *names = NIL;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT name FROM unlearn.model WHERE source = $1"
+							  " ORDER BY model_id",
+							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the models of relation %u", relid);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		names = lappend(names, TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i],
+																 SPI_tuptable->tupdesc, 1,
+																 &isnull)));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return names;
+}
+
+/* Marks a model as needing a retrain, with a log entry. */
+static void
+needs_retrain(StoredModel *m, Oid relid, int64 rows, const char *event,
+			  const char *why)
+{
+	int64		version = catalog_save_removal(m->model_id, NULL, rows, "needs_retrain");
+
+	catalog_log_erasure(event, m->model_id, m->name, relid, m->version, version,
+						rows, "needs_retrain", get_float8_nan(), get_float8_nan());
+	ereport(WARNING,
+			(errmsg("model \"%s\" must be retrained", m->name),
+			 errdetail("%s", why),
+			 errhint("Run unlearn.retrain('%s').", m->name)));
+}
+
+/*
+ * Refresh: a pass over the model's remaining rows (its lineage, read from
+ * the source with the stored encoding) and Newton from theta to the
+ * optimum; theta_ref, the Hessian, X'X, X'y and the bound start afresh
+ * (B = the gradient norm reached).  False if no row remains usable.
+ */
+static bool
+refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s)
+{
+	int			d = m->nterms;
+	int64		nkeys;
+	LineageEntry *keys = lineage_load(m->model_id, &nkeys);
+	int64		cap = 1024,
+				n = 0;
+	double	   *X = palloc(sizeof(double) * d * cap);
+	double	   *Y = palloc(sizeof(double) * cap);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan = table_beginscan_strat(rel, ActiveSnapshotSet() ?
+											   GetActiveSnapshot() : GetTransactionSnapshot(),
+											   0, NULL, true, false);
+	FitResult  *fit;
+	double	   *diff;
+	int			i;
+
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		char	   *key_text;
+		int64		key;
+		int64		fp;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (slot->tts_isnull[enc->key_attnum - 1])
+			continue;
+		key = encoder_key(enc, slot->tts_values, &key_text);
+		if (!lineage_contains(keys, nkeys, key, key_text))
+			continue;			/* not a training row of this model */
+		if (n == cap)
+		{
+			cap *= 2;
+			X = repalloc_huge(X, sizeof(double) * d * cap);
+			Y = repalloc_huge(Y, sizeof(double) * cap);
+		}
+		if (encoder_encode(enc, slot->tts_values, slot->tts_isnull,
+						   &X[(Size) n * d], &Y[n], &fp))
+			n++;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	if (n == 0)
+		return false;
+
+	fit = solver_fit(dataset_from_rows(d, X, Y, n), m->loss, &m->options, m->name,
+					 s->theta);
+	diff = palloc(sizeof(double) * d);
+	for (i = 0; i < d; i++)
+		diff[i] = fit->theta[i] - s->theta[i];
+	s->step_norm = linalg_norm2(diff, d);
+	memcpy(s->theta, fit->theta, sizeof(double) * d);
+	memcpy(s->theta_ref, fit->theta, sizeof(double) * d);
+	memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
+	memcpy(s->gram, fit->gram, sizeof(double) * d * d);
+	memcpy(s->xty, fit->xty, sizeof(double) * d);
+	s->max_row_norm = fit->max_row_norm;
+	s->error_bound = fit->gradient_norm;
+	return true;
+}
+
+/*
+ * Runs a refresh in a subtransaction: if the remaining rows cannot be
+ * fitted (a data error: singular, not converging), the model is marked
+ * for retraining and the DELETE goes on; any other error (a cancel, say)
+ * propagates.  *why receives the reason of a failure.
+ */
+static bool
+try_refresh(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
+			const char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool ok = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		ok = refresh_model(m, enc, rel, s);
+		if (!ok)
+			*why = "No usable row remains to refit it on.";
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*why = psprintf("Refitting it on the remaining rows failed: %s", edata->message);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+/*
+ * Takes the deleted rows that trained one model out of it: finds them in
+ * lineage (removing them there), checks each row's fingerprint, and
+ * applies the removal update.  Rows it never trained on are ignored.
+ */
+static void
+erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
+{
+	Oid			relid = RelationGetRelid(rel);
+	StoredModel *m = catalog_load_model(name, true);
+	Encoder    *enc;
+	TupleTableSlot *slot;
+	int			capacity = 64;
+	int			n = 0;
+	LineageRemoval *keys = palloc(sizeof(LineageRemoval) * capacity);
+	double	   *X;
+	double	   *Y;
+	int64	   *fps;
+	bool	   *ok;
+	int			k = 0,
+				changed = 0,
+				i;
+	RemovalState s;
+	double		gradient_scale;
+	int64		rows_now;
+	int64		version;
+	const char *method;
+	bool		applied;
+
+	if (strcmp(m->state, "ready") != 0)
+		return;					/* nothing left to take out until a retrain */
+
+	enc = encoder_create(m, RelationGetDescr(rel));
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	X = palloc(sizeof(double) * m->nterms * capacity);
+	Y = palloc(sizeof(double) * capacity);
+	fps = palloc(sizeof(int64) * capacity);
+	ok = palloc(sizeof(bool) * capacity);
+
+	/* Every deleted row: its key, and what it would give the model. */
+	tuplestore_rescan(rows);
+	while (tuplestore_gettupleslot(rows, true, false, slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (n == capacity)
+		{
+			capacity *= 2;
+			keys = repalloc_huge(keys, sizeof(LineageRemoval) * capacity);
+			X = repalloc_huge(X, sizeof(double) * m->nterms * capacity);
+			Y = repalloc_huge(Y, sizeof(double) * capacity);
+			fps = repalloc_huge(fps, sizeof(int64) * capacity);
+			ok = repalloc_huge(ok, sizeof(bool) * capacity);
+		}
+		if (enc == NULL || slot->tts_isnull[enc->key_attnum - 1])
+			ok[n] = false;
+		else
+			ok[n] = encoder_encode(enc, slot->tts_values, slot->tts_isnull,
+								   &X[(Size) n * m->nterms], &Y[n], &fps[n]);
+		memset(&keys[n], 0, sizeof(LineageRemoval));
+		keys[n].row = n;
+		if (enc != NULL && !slot->tts_isnull[enc->key_attnum - 1])
+			keys[n].key = encoder_key(enc, slot->tts_values, &keys[n].key_text);
+		else
+			keys[n].key_text = NULL;
+		n++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	if (enc == NULL)
+	{
+		needs_retrain(m, relid, 0, "erasure",
+					  "A column the model uses is gone from its source.");
+		return;
+	}
+
+	lineage_remove(m->model_id, keys, n);
+
+	/* Keep the rows that were in lineage, in place, in X and Y. */
+	for (i = 0; i < n; i++)
+	{
+		int			row = keys[i].row;
+
+		if (!keys[i].found)
+			continue;
+		if (!ok[row] || fps[row] != keys[i].fingerprint)
+			changed++;
+		if (row != k)
+		{
+			memmove(&X[(Size) k * m->nterms], &X[(Size) row * m->nterms],
+					sizeof(double) * m->nterms);
+			Y[k] = Y[row];
+		}
+		k++;
+	}
+	if (k == 0)
+		return;					/* none of these rows trained this model */
+	if (changed > 0)
+	{
+		needs_retrain(m, relid, k, "erasure",
+					  psprintf("%d deleted rows differ from the values the model was trained on; "
+							   "they were changed while erasure was not active.", changed));
+		return;
+	}
+
+	catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
+	if (k >= rows_now)
+	{
+		version = catalog_save_removal(m->model_id, NULL, k, "empty");
+		catalog_log_erasure("erasure", m->model_id, m->name, relid, m->version,
+							version, k, "empty", get_float8_nan(), get_float8_nan());
+		return;
+	}
+	if (m->loss->binary_labels)
+	{
+		const char *why = NULL;
+
+		applied = removal_logistic(&s, X, Y, k);
+		method = "newton";
+		/* Past the tolerance, or no usable Hessian: refit on what remains. */
+		if (!applied || s.error_bound > m->options.erasure_tol * gradient_scale)
+		{
+			method = "refresh";
+			if (!try_refresh(m, enc, rel, &s, &why))
+			{
+				needs_retrain(m, relid, k, "erasure", why);
+				return;
+			}
+			applied = true;
+		}
+	}
+	else
+	{
+		applied = removal_ridge(&s, X, Y, k);
+		method = "exact";
+	}
+	if (!applied)
+	{
+		needs_retrain(m, relid, k, "erasure",
+					  "Without the deleted rows its Hessian is singular or too ill-conditioned.");
+		return;
+	}
+	version = catalog_save_removal(m->model_id, &s, k, "ready");
+	catalog_log_erasure("erasure", m->model_id, m->name, relid, m->version, version,
+						k, method, s.step_norm, s.error_bound);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_erase_on_delete);
+
+/* AFTER DELETE FOR EACH STATEMENT: erase the deleted rows from every model. */
+Datum
+unlearn_erase_on_delete(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	MemoryContext cxt;
+	MemoryContext old;
+	ListCell   *lc;
+	List	   *names;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_DELETE(trig->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
+		trig->tg_oldtable == NULL)
+		elog(ERROR, "unlearn._erase_on_delete must fire AFTER DELETE FOR EACH STATEMENT with an OLD TABLE");
+
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
+	names = models_of(RelationGetRelid(trig->tg_relation));
+	foreach(lc, names)
+		erase_from_model(lfirst(lc), trig->tg_relation, trig->tg_oldtable);
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_erase_on_truncate);
+
+/*
+ * AFTER TRUNCATE: every model of the table lost its training data.  Its
+ * lineage goes (the rows are gone) and it must be retrained to predict.
+ */
+Datum
+unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	Oid			relid;
+	ListCell   *lc;
+	List	   *names;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event))
+		elog(ERROR, "unlearn._erase_on_truncate must fire AFTER TRUNCATE");
+	relid = RelationGetRelid(trig->tg_relation);
+	names = models_of(relid);
+	foreach(lc, names)
+	{
+		StoredModel *m = catalog_load_model(lfirst(lc), true);
+		int64		rows_now;
+		int64		version;
+		RemovalState s;
+		double		gradient_scale;
+
+		catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
+		lineage_delete(m->model_id);
+		version = catalog_save_removal(m->model_id, NULL, rows_now, "needs_retrain");
+		catalog_log_erasure("truncate", m->model_id, m->name, relid, m->version, version,
+							rows_now, "needs_retrain", get_float8_nan(), get_float8_nan());
+	}
+	return PointerGetDatum(NULL);
+}
