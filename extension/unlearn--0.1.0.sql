@@ -106,7 +106,7 @@ CREATE TABLE unlearn.erasure_log (
     session_user_name name NOT NULL DEFAULT session_user,
     current_user_name name NOT NULL DEFAULT current_user,
     transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
-    event           text NOT NULL CHECK (event IN ('erasure', 'truncate')),
+    event           text NOT NULL CHECK (event IN ('erasure', 'rectification', 'truncate')),
     model_id        integer NOT NULL,
     model_name      text NOT NULL,
     source          regclass NOT NULL,
@@ -142,6 +142,13 @@ AS 'MODULE_PATHNAME', 'unlearn_erase_on_delete'
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
+-- AFTER UPDATE ... REFERENCING OLD TABLE NEW TABLE, FOR EACH STATEMENT.
+CREATE FUNCTION unlearn._erase_on_update()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_erase_on_update'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
 -- AFTER TRUNCATE, FOR EACH STATEMENT.
 CREATE FUNCTION unlearn._erase_on_truncate()
 RETURNS trigger
@@ -149,8 +156,8 @@ AS 'MODULE_PATHNAME', 'unlearn_erase_on_truncate'
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
-REVOKE ALL ON FUNCTION unlearn._erase_on_delete(), unlearn._erase_on_truncate()
-    FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn._erase_on_delete(), unlearn._erase_on_update(),
+    unlearn._erase_on_truncate() FROM PUBLIC;
 
 -- The catalog of models.
 CREATE VIEW unlearn.models AS

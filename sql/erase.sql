@@ -150,10 +150,24 @@ REVOKE ALL ON pts FROM regress_unlearn_deleter;
 DROP ROLE regress_unlearn_deleter;
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 
--- A trained row changed behind the model's back (UPDATE is not erased yet):
--- its deletion cannot be undone exactly, so the model says it must be
--- retrained instead of guessing.
+-- UPDATE: a column no model uses changes nothing; a training row's feature
+-- or target (rectification) marks the model for retraining, so it is never
+-- silently stale.  (Updating the model in place comes next.)
+ALTER TABLE pts ADD COLUMN note text;
+UPDATE pts SET note = 'checked' WHERE id < 60;
+SELECT name, version, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
+UPDATE pts SET label = 1 - label WHERE id = 8;
+SELECT name, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT event, model_name, rows, method FROM unlearn.erasure_log
+ WHERE event = 'rectification' AND model_name = 'logit';
+SELECT name, state FROM unlearn.retrain('logit');
+
+-- A training row changed while erasure was not active: its deletion
+-- cannot be undone exactly, so the model says it must be retrained
+-- instead of guessing.
+ALTER TABLE pts DISABLE TRIGGER unlearn_erase_update;
 UPDATE pts SET a = a + 1 WHERE id = 5;
+ALTER TABLE pts ENABLE ALWAYS TRIGGER unlearn_erase_update;
 DELETE FROM pts WHERE id = 5;
 SELECT name, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
 SELECT name, state FROM unlearn.retrain('ridge');

@@ -165,23 +165,24 @@ SELECT count(*) AS models_with_999 FROM unlearn.lineage_of('customers', 999);
 
 -- One prediction call site in a plpgsql loop sees a retrain made between
 -- its calls (the model is read once per statement, not once per session).
+CREATE TABLE loop_rows (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO loop_rows SELECT g, g, 3 * g + u(g, 14) FROM generate_series(1, 40) g;
+SELECT name FROM unlearn.create_model('loop', 'loop_rows', 'y', ARRAY['x'], 'linear');
 CREATE FUNCTION across_retrain() RETURNS boolean LANGUAGE plpgsql AS $$
 DECLARE
     seen float8[] := '{}';
 BEGIN
     FOR i IN 1 .. 2 LOOP
-        seen := seen || unlearn.predict('ols', ARRAY[50]::float8[]);
+        seen := seen || unlearn.predict('loop', ARRAY[50]::float8[]);
         IF i = 1 THEN
-            UPDATE customers SET spend = spend + 100 WHERE id <= 150;
-            PERFORM unlearn.retrain('ols');
+            UPDATE loop_rows SET y = y + 100 WHERE id <= 20;
+            PERFORM unlearn.retrain('loop');
         END IF;
     END LOOP;
     RETURN seen[1] <> seen[2];
 END
 $$;
 SELECT across_retrain();
-UPDATE customers SET spend = spend - 100 WHERE id <= 150;
-SELECT name, version FROM unlearn.retrain('ols');
 
 -- retrain: a fresh fit on the current rows; version and lineage follow.
 SELECT name, version, rows_trained FROM unlearn.retrain('churn');

@@ -46,6 +46,7 @@
 #include "solver.h"
 
 #define DELETE_TRIGGER		"unlearn_erase_delete"
+#define UPDATE_TRIGGER		"unlearn_erase_update"
 #define TRUNCATE_TRIGGER	"unlearn_erase_truncate"
 
 /* Runs a utility statement through SPI. */
@@ -79,6 +80,7 @@ erase_ensure_triggers(Oid relid)
 	char	   *qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													   RelationGetRelationName(rel));
 	bool		have_delete = has_trigger(rel, DELETE_TRIGGER);
+	bool		have_update = has_trigger(rel, UPDATE_TRIGGER);
 	bool		have_truncate = has_trigger(rel, TRUNCATE_TRIGGER);
 
 	table_close(rel, NoLock);
@@ -89,6 +91,14 @@ erase_ensure_triggers(Oid relid)
 						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_delete()",
 						 qualified));
 		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " DELETE_TRIGGER, qualified));
+	}
+	if (!have_update)
+	{
+		run_sql(psprintf("CREATE TRIGGER " UPDATE_TRIGGER " AFTER UPDATE ON %s"
+						 " REFERENCING OLD TABLE AS unlearn_old_rows NEW TABLE AS unlearn_new_rows"
+						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_update()",
+						 qualified));
+		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " UPDATE_TRIGGER, qualified));
 	}
 	if (!have_truncate)
 	{
@@ -121,6 +131,7 @@ erase_drop_triggers_if_unused(Oid relid)
 	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 										   get_rel_name(relid));
 	run_sql(psprintf("DROP TRIGGER IF EXISTS " DELETE_TRIGGER " ON %s", qualified));
+	run_sql(psprintf("DROP TRIGGER IF EXISTS " UPDATE_TRIGGER " ON %s", qualified));
 	run_sql(psprintf("DROP TRIGGER IF EXISTS " TRUNCATE_TRIGGER " ON %s", qualified));
 }
 
@@ -153,12 +164,15 @@ models_of(Oid relid)
 	return names;
 }
 
-/* Marks a model as needing a retrain, with a log entry. */
+/*
+ * Marks a model as needing a retrain, with a log entry for the rows the
+ * statement touched (erased of them: taken out of the model's count).
+ */
 static void
-needs_retrain(StoredModel *m, Oid relid, int64 rows, const char *event,
-			  const char *why)
+needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
+			  const char *event, const char *why)
 {
-	int64		version = catalog_save_removal(m->model_id, NULL, rows, "needs_retrain");
+	int64		version = catalog_save_removal(m->model_id, NULL, erased, "needs_retrain");
 
 	catalog_log_erasure(event, m->model_id, m->name, relid, m->version, version,
 						rows, "needs_retrain", get_float8_nan(), get_float8_nan());
@@ -350,7 +364,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	ExecDropSingleTupleTableSlot(slot);
 	if (enc == NULL)
 	{
-		needs_retrain(m, relid, 0, "erasure",
+		needs_retrain(m, relid, 0, 0, "erasure",
 					  "A column the model uses is gone from its source.");
 		return;
 	}
@@ -378,7 +392,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 		return;					/* none of these rows trained this model */
 	if (changed > 0)
 	{
-		needs_retrain(m, relid, k, "erasure",
+		needs_retrain(m, relid, k, k, "erasure",
 					  psprintf("%d deleted rows differ from the values the model was trained on; "
 							   "they were changed while erasure was not active.", changed));
 		return;
@@ -404,7 +418,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 			method = "refresh";
 			if (!try_refresh(m, enc, rel, &s, &why))
 			{
-				needs_retrain(m, relid, k, "erasure", why);
+				needs_retrain(m, relid, k, k, "erasure", why);
 				return;
 			}
 			applied = true;
@@ -417,7 +431,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	}
 	if (!applied)
 	{
-		needs_retrain(m, relid, k, "erasure",
+		needs_retrain(m, relid, k, k, "erasure",
 					  "Without the deleted rows its Hessian is singular or too ill-conditioned.");
 		return;
 	}
@@ -450,6 +464,111 @@ unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 	foreach(lc, names)
 		erase_from_model(lfirst(lc), trig->tg_relation, trig->tg_oldtable);
 	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * Whether an UPDATE changed what a trained row gives the model: its key,
+ * or the fingerprint of its features and target (old against new, and old
+ * against what lineage recorded).
+ */
+static bool
+update_changes_model(StoredModel *m, Encoder *enc, TupleTableSlot *old,
+					 TupleTableSlot *new, bool *trained)
+{
+	char	   *old_text;
+	char	   *new_text;
+	int64		old_key;
+	int64		new_key;
+	int64		stored;
+	int64		old_fp = 0,
+				new_fp = 0;
+	double	   *x = palloc(sizeof(double) * m->nterms);
+	double		y;
+	bool		old_ok,
+				new_ok;
+
+	*trained = false;
+	if (old->tts_isnull[enc->key_attnum - 1])
+		return false;
+	old_key = encoder_key(enc, old->tts_values, &old_text);
+	if (!lineage_lookup(m->model_id, old_key, old_text, &stored))
+		return false;			/* not a training row of this model */
+	*trained = true;
+	if (new->tts_isnull[enc->key_attnum - 1])
+		return true;
+	new_key = encoder_key(enc, new->tts_values, &new_text);
+	if (new_key != old_key ||
+		(old_text && (new_text == NULL || strcmp(old_text, new_text) != 0)))
+		return true;
+	old_ok = encoder_encode(enc, old->tts_values, old->tts_isnull, x, &y, &old_fp);
+	new_ok = encoder_encode(enc, new->tts_values, new->tts_isnull, x, &y, &new_fp);
+	return !old_ok || !new_ok || old_fp != new_fp || old_fp != stored;
+}
+
+PG_FUNCTION_INFO_V1(unlearn_erase_on_update);
+
+/*
+ * AFTER UPDATE FOR EACH STATEMENT: an UPDATE that changes a training row's
+ * key, features or target (rectification) marks the model for retraining,
+ * so it is never silently stale.  (Updating the model in place, removing
+ * the old values and adding the new, is the next step.)  An UPDATE of
+ * other columns changes nothing.
+ */
+Datum
+unlearn_erase_on_update(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	ListCell   *lc;
+	List	   *names;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ||
+		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
+		trig->tg_oldtable == NULL || trig->tg_newtable == NULL)
+		elog(ERROR, "unlearn._erase_on_update must fire AFTER UPDATE FOR EACH STATEMENT with OLD and NEW TABLEs");
+	rel = trig->tg_relation;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn rectification",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	names = models_of(RelationGetRelid(rel));
+	foreach(lc, names)
+	{
+		StoredModel *m = catalog_load_model(lfirst(lc), true);
+		Encoder    *enc;
+		TupleTableSlot *old;
+		TupleTableSlot *new;
+		int64		changed = 0;
+		bool		trained;
+
+		if (strcmp(m->state, "ready") != 0)
+			continue;
+		enc = encoder_create(m, RelationGetDescr(rel));
+		old = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+		new = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+		tuplestore_rescan(trig->tg_oldtable);
+		tuplestore_rescan(trig->tg_newtable);
+		/* The two transition tables hold old and new rows pairwise, in order. */
+		while (tuplestore_gettupleslot(trig->tg_oldtable, true, false, old) &&
+			   tuplestore_gettupleslot(trig->tg_newtable, true, false, new))
+		{
+			CHECK_FOR_INTERRUPTS();
+			slot_getallattrs(old);
+			slot_getallattrs(new);
+			if (enc == NULL || update_changes_model(m, enc, old, new, &trained))
+				changed++;
+		}
+		ExecDropSingleTupleTableSlot(old);
+		ExecDropSingleTupleTableSlot(new);
+		if (changed > 0)
+			needs_retrain(m, RelationGetRelid(rel), 0, changed, "rectification",
+						  psprintf(INT64_FORMAT " updated rows changed what the model was trained on.",
+								   changed));
+	}
+	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 	return PointerGetDatum(NULL);
 }
