@@ -150,17 +150,42 @@ REVOKE ALL ON pts FROM regress_unlearn_deleter;
 DROP ROLE regress_unlearn_deleter;
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 
--- UPDATE: a column no model uses changes nothing; a training row's feature
--- or target (rectification) marks the model for retraining, so it is never
--- silently stale.  (Updating the model in place comes next.)
+-- UPDATE (rectification): a training row's old values leave the model
+-- and its new ones come in, in the same transaction; a column no model
+-- reads changes nothing.
 ALTER TABLE pts ADD COLUMN note text;
+SELECT max(seq) AS last_entry FROM unlearn.erasure_log \gset
 UPDATE pts SET note = 'checked' WHERE id < 60;
-SELECT name, version, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT count(*) AS entries FROM unlearn.erasure_log WHERE seq > :last_entry;
+-- The target of one model (logit), not of the other (ridge).
 UPDATE pts SET label = 1 - label WHERE id = 8;
+SELECT model_name, event, rows FROM unlearn.erasure_log WHERE seq > :last_entry ORDER BY seq;
+SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
+-- A feature of both, over several rows.
+UPDATE pts SET a = a + 0.5 WHERE id BETWEEN 40 AND 49;
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
+SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
+-- The key: lineage follows the row.
+UPDATE pts SET id = 5000 WHERE id = 50;
+SELECT (SELECT count(*) FROM unlearn.lineage_of('pts', 50)) AS models_with_50,
+       (SELECT count(*) FROM unlearn.lineage_of('pts', 5000) WHERE model IN ('ridge', 'logit'))
+         AS models_with_5000;
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
+SELECT name, rows, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
+-- A value the model cannot take (NULL under nulls = 'error'): retrain it.
+UPDATE pts SET b = NULL WHERE id = 51;
 SELECT name, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
-SELECT event, model_name, rows, method FROM unlearn.erasure_log
- WHERE event = 'rectification' AND model_name = 'logit';
+UPDATE pts SET b = 0 WHERE id = 51;
+SELECT name, state FROM unlearn.retrain('ridge');
 SELECT name, state FROM unlearn.retrain('logit');
+-- A model with a row filter is marked for retraining (the new row's
+-- filter is not evaluated in place yet).
+SELECT name FROM unlearn.create_model('filtered', 'pts', 'y', ARRAY['a'], 'linear',
+                                      '{"where": "id < 100"}');
+UPDATE pts SET a = a - 0.5 WHERE id = 45;
+SELECT name, state FROM unlearn.models WHERE name = 'filtered';
+SELECT unlearn.drop_model('filtered');
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 
 -- A training row changed while erasure was not active: its deletion
 -- cannot be undone exactly, so the model says it must be retrained

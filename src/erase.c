@@ -199,13 +199,21 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s)
 	double	   *X = palloc(sizeof(double) * d * cap);
 	double	   *Y = palloc(sizeof(double) * cap);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	TableScanDesc scan = table_beginscan_strat(rel, ActiveSnapshotSet() ?
-											   GetActiveSnapshot() : GetTransactionSnapshot(),
-											   0, NULL, true, false);
+	TableScanDesc scan;
+	Snapshot	snapshot;
 	FitResult  *fit;
 	double	   *diff;
 	int			i;
 
+	/*
+	 * The rows as the statement left them: the statement's own snapshot
+	 * would show an UPDATE's old row versions.  Uncommitted changes of
+	 * other sessions stay invisible (and their erasures wait for our lock
+	 * on the model).
+	 */
+	CommandCounterIncrement();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	scan = table_beginscan_strat(rel, snapshot, 0, NULL, true, false);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		char	   *key_text;
@@ -230,6 +238,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s)
 			n++;
 	}
 	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
 	if (n == 0)
 		return false;
@@ -317,6 +326,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 				changed = 0,
 				i;
 	RemovalState s;
+	RowChange	change;
 	double		gradient_scale;
 	int64		rows_now;
 	int64		version;
@@ -406,11 +416,17 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 							version, k, "empty", get_float8_nan(), get_float8_nan());
 		return;
 	}
+	change.X = X;
+	change.y = Y;
+	change.k = k;
+	change.XA = NULL;
+	change.yA = NULL;
+	change.a = 0;
 	if (m->loss->binary_labels)
 	{
 		const char *why = NULL;
 
-		applied = removal_logistic(&s, X, Y, k);
+		applied = removal_logistic(&s, &change);
 		method = "newton";
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
 		if (!applied || s.error_bound > m->options.erasure_tol * gradient_scale)
@@ -426,7 +442,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	}
 	else
 	{
-		applied = removal_ridge(&s, X, Y, k);
+		applied = removal_ridge(&s, &change);
 		method = "exact";
 	}
 	if (!applied)
@@ -468,59 +484,268 @@ unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-/*
- * Whether an UPDATE changed what a trained row gives the model: its key,
- * or the fingerprint of its features and target (old against new, and old
- * against what lineage recorded).
- */
+/* Whether any of the columns a model reads is NULL in a row. */
 static bool
-update_changes_model(StoredModel *m, Encoder *enc, TupleTableSlot *old,
-					 TupleTableSlot *new, bool *trained)
+row_has_null(Encoder *enc, const bool *isnull)
 {
-	char	   *old_text;
-	char	   *new_text;
-	int64		old_key;
-	int64		new_key;
-	int64		stored;
-	int64		old_fp = 0,
-				new_fp = 0;
-	double	   *x = palloc(sizeof(double) * m->nterms);
-	double		y;
-	bool		old_ok,
-				new_ok;
+	int			j;
 
-	*trained = false;
-	if (old->tts_isnull[enc->key_attnum - 1])
-		return false;
-	old_key = encoder_key(enc, old->tts_values, &old_text);
-	if (!lineage_lookup(m->model_id, old_key, old_text, &stored))
-		return false;			/* not a training row of this model */
-	*trained = true;
-	if (new->tts_isnull[enc->key_attnum - 1])
+	if (isnull[enc->key_attnum - 1] || isnull[enc->target_attnum - 1])
 		return true;
-	new_key = encoder_key(enc, new->tts_values, &new_text);
-	if (new_key != old_key ||
-		(old_text && (new_text == NULL || strcmp(old_text, new_text) != 0)))
-		return true;
-	old_ok = encoder_encode(enc, old->tts_values, old->tts_isnull, x, &y, &old_fp);
-	new_ok = encoder_encode(enc, new->tts_values, new->tts_isnull, x, &y, &new_fp);
-	return !old_ok || !new_ok || old_fp != new_fp || old_fp != stored;
+	for (j = 0; j < enc->ncols; j++)
+		if (isnull[enc->cols[j].attnum - 1])
+			return true;
+	return false;
+}
+
+/* Growable arrays of term vectors and targets. */
+typedef struct RowSet
+{
+	int			d;
+	int			n;
+	int			cap;
+	double	   *X;
+	double	   *y;
+} RowSet;
+
+/* Appends a row to a RowSet. */
+static void
+rowset_add(RowSet *rs, const double *x, double y)
+{
+	if (rs->n == rs->cap)
+	{
+		rs->cap = Max(16, rs->cap * 2);
+		rs->X = rs->X ? repalloc_huge(rs->X, sizeof(double) * rs->d * rs->cap) :
+			palloc(sizeof(double) * rs->d * rs->cap);
+		rs->y = rs->y ? repalloc_huge(rs->y, sizeof(double) * rs->cap) :
+			palloc(sizeof(double) * rs->cap);
+	}
+	memcpy(&rs->X[(Size) rs->n * rs->d], x, sizeof(double) * rs->d);
+	rs->y[rs->n++] = y;
+}
+
+/* Orders lineage entries by key, then key text (qsort callback). */
+static int
+compare_entries(const void *a, const void *b)
+{
+	const LineageEntry *ea = a;
+	const LineageEntry *eb = b;
+
+	if (ea->key != eb->key)
+		return ea->key < eb->key ? -1 : 1;
+	if (ea->key_text == NULL || eb->key_text == NULL)
+		return 0;
+	return strcmp(ea->key_text, eb->key_text);
+}
+
+/*
+ * Rectifies one model for an UPDATE statement: every training row whose
+ * key, features or target changed leaves with its old values and comes
+ * back with its new ones (a row that now has a NULL and a model that skips
+ * NULLs: it only leaves), in one update of the model; lineage follows,
+ * keys included.  What cannot be done exactly as it stands marks the
+ * model for retraining: a row changed while erasure was not active, a new
+ * value the model cannot take (NaN, a label that is not 0/1, a level it
+ * never saw, a NULL under nulls = 'error'), or a model with a row filter
+ * (whether the new row passes it is not evaluated here yet).
+ */
+static void
+rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
+			  Tuplestorestate *news)
+{
+	Oid			relid = RelationGetRelid(rel);
+	StoredModel *m = catalog_load_model(name, true);
+	Encoder    *enc;
+	TupleTableSlot *old;
+	TupleTableSlot *new;
+	RowSet		out = {0};
+	RowSet		in = {0};
+	LineageRemoval *gone = NULL;
+	LineageEntry *came = NULL;
+	int			ngone = 0,
+				ncame = 0,
+				cap = 0;
+	int64		changed = 0,
+				unusable = 0,
+				left = 0;
+	double	   *x;
+	RemovalState s;
+	RowChange	change;
+	double		gradient_scale;
+	int64		rows_now;
+	int64		version;
+	const char *method;
+	bool		applied;
+
+	if (strcmp(m->state, "ready") != 0)
+		return;
+	enc = encoder_create(m, RelationGetDescr(rel));
+	if (enc == NULL)
+	{
+		needs_retrain(m, relid, 0, 0, "rectification",
+					  "A column the model uses is gone from its source.");
+		return;
+	}
+	out.d = in.d = m->nterms;
+	x = palloc(sizeof(double) * m->nterms);
+	old = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	new = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	tuplestore_rescan(olds);
+	tuplestore_rescan(news);
+	/* The two transition tables hold old and new rows pairwise, in order. */
+	while (tuplestore_gettupleslot(olds, true, false, old) &&
+		   tuplestore_gettupleslot(news, true, false, new))
+	{
+		char	   *old_text;
+		char	   *new_text = NULL;
+		int64		old_key,
+					new_key = 0,
+					stored,
+					old_fp,
+					new_fp = 0;
+		double		old_y,
+					new_y = 0;
+		bool		new_ok;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(old);
+		slot_getallattrs(new);
+		if (old->tts_isnull[enc->key_attnum - 1])
+			continue;
+		old_key = encoder_key(enc, old->tts_values, &old_text);
+		if (!lineage_lookup(m->model_id, old_key, old_text, &stored))
+			continue;			/* not a training row of this model */
+		if (!encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_fp) ||
+			old_fp != stored)
+		{
+			unusable++;			/* changed while erasure was not active */
+			continue;
+		}
+		if (!new->tts_isnull[enc->key_attnum - 1])
+			new_key = encoder_key(enc, new->tts_values, &new_text);
+		new_ok = !new->tts_isnull[enc->key_attnum - 1] &&
+			encoder_encode(enc, new->tts_values, new->tts_isnull, &x[0], &new_y, &new_fp);
+		if (new_ok && new_key == old_key && new_fp == old_fp &&
+			(old_text == NULL || (new_text && strcmp(old_text, new_text) == 0)))
+			continue;			/* nothing the model reads changed */
+
+		changed++;
+		if (m->options.where != NULL)
+		{
+			unusable++;
+			continue;
+		}
+		if (!new_ok && !(m->options.nulls == NULLS_SKIP && row_has_null(enc, new->tts_isnull)))
+		{
+			unusable++;
+			continue;
+		}
+		if (ngone == cap)
+		{
+			cap = Max(16, cap * 2);
+			gone = gone ? repalloc(gone, sizeof(LineageRemoval) * cap) :
+				palloc(sizeof(LineageRemoval) * cap);
+			came = came ? repalloc(came, sizeof(LineageEntry) * cap) :
+				palloc(sizeof(LineageEntry) * cap);
+		}
+		/* The old values leave ... */
+		memset(&gone[ngone], 0, sizeof(LineageRemoval));
+		gone[ngone].key = old_key;
+		gone[ngone].key_text = old_text;
+		ngone++;
+		encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_fp);
+		rowset_add(&out, x, old_y);
+		/* ... and the new ones come in, unless the row is now skipped. */
+		if (!new_ok)
+		{
+			left++;
+			continue;
+		}
+		encoder_encode(enc, new->tts_values, new->tts_isnull, x, &new_y, &new_fp);
+		rowset_add(&in, x, new_y);
+		came[ncame].key = new_key;
+		came[ncame].key_text = new_text;
+		came[ncame].fingerprint = new_fp;
+		ncame++;
+	}
+	ExecDropSingleTupleTableSlot(old);
+	ExecDropSingleTupleTableSlot(new);
+
+	if (unusable > 0)
+	{
+		needs_retrain(m, relid, 0, changed + unusable, "rectification",
+					  psprintf(INT64_FORMAT " updated rows cannot be applied to the model as they stand "
+							   "(changed while erasure was not active, a value it cannot take, or a row filter).",
+							   unusable));
+		return;
+	}
+	if (changed == 0)
+		return;
+
+	lineage_remove(m->model_id, gone, ngone);
+	if (ncame > 0)
+	{
+		qsort(came, ncame, sizeof(LineageEntry), compare_entries);
+		lineage_insert(m->model_id, came, ncame);
+	}
+	catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
+	if (left >= rows_now)
+	{
+		version = catalog_save_removal(m->model_id, NULL, left, "empty");
+		catalog_log_erasure("rectification", m->model_id, m->name, relid, m->version,
+							version, changed, "empty", get_float8_nan(), get_float8_nan());
+		return;
+	}
+	change.X = out.X;
+	change.y = out.y;
+	change.k = out.n;
+	change.XA = in.X;
+	change.yA = in.y;
+	change.a = in.n;
+	if (m->loss->binary_labels)
+	{
+		const char *why = NULL;
+
+		applied = removal_logistic(&s, &change);
+		method = "newton";
+		if (!applied || s.error_bound > m->options.erasure_tol * gradient_scale)
+		{
+			method = "refresh";
+			if (!try_refresh(m, enc, rel, &s, &why))
+			{
+				needs_retrain(m, relid, left, changed, "rectification", why);
+				return;
+			}
+			applied = true;
+		}
+	}
+	else
+	{
+		applied = removal_ridge(&s, &change);
+		method = "exact";
+	}
+	if (!applied)
+	{
+		needs_retrain(m, relid, left, changed, "rectification",
+					  "With the updated rows its Hessian is singular or too ill-conditioned.");
+		return;
+	}
+	version = catalog_save_removal(m->model_id, &s, left, "ready");
+	catalog_log_erasure("rectification", m->model_id, m->name, relid, m->version, version,
+						changed, method, s.step_norm, s.error_bound);
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_update);
 
 /*
- * AFTER UPDATE FOR EACH STATEMENT: an UPDATE that changes a training row's
- * key, features or target (rectification) marks the model for retraining,
- * so it is never silently stale.  (Updating the model in place, removing
- * the old values and adding the new, is the next step.)  An UPDATE of
- * other columns changes nothing.
+ * AFTER UPDATE FOR EACH STATEMENT: rectification.  Every model of the
+ * table takes its changed training rows' old values out and their new
+ * values in; an UPDATE of columns no model reads changes nothing.
  */
 Datum
 unlearn_erase_on_update(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
-	Relation	rel;
 	MemoryContext cxt;
 	MemoryContext oldcxt;
 	ListCell   *lc;
@@ -530,44 +755,12 @@ unlearn_erase_on_update(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		trig->tg_oldtable == NULL || trig->tg_newtable == NULL)
 		elog(ERROR, "unlearn._erase_on_update must fire AFTER UPDATE FOR EACH STATEMENT with OLD and NEW TABLEs");
-	rel = trig->tg_relation;
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn rectification",
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
-	names = models_of(RelationGetRelid(rel));
+	names = models_of(RelationGetRelid(trig->tg_relation));
 	foreach(lc, names)
-	{
-		StoredModel *m = catalog_load_model(lfirst(lc), true);
-		Encoder    *enc;
-		TupleTableSlot *old;
-		TupleTableSlot *new;
-		int64		changed = 0;
-		bool		trained;
-
-		if (strcmp(m->state, "ready") != 0)
-			continue;
-		enc = encoder_create(m, RelationGetDescr(rel));
-		old = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-		new = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-		tuplestore_rescan(trig->tg_oldtable);
-		tuplestore_rescan(trig->tg_newtable);
-		/* The two transition tables hold old and new rows pairwise, in order. */
-		while (tuplestore_gettupleslot(trig->tg_oldtable, true, false, old) &&
-			   tuplestore_gettupleslot(trig->tg_newtable, true, false, new))
-		{
-			CHECK_FOR_INTERRUPTS();
-			slot_getallattrs(old);
-			slot_getallattrs(new);
-			if (enc == NULL || update_changes_model(m, enc, old, new, &trained))
-				changed++;
-		}
-		ExecDropSingleTupleTableSlot(old);
-		ExecDropSingleTupleTableSlot(new);
-		if (changed > 0)
-			needs_retrain(m, RelationGetRelid(rel), 0, changed, "rectification",
-						  psprintf(INT64_FORMAT " updated rows changed what the model was trained on.",
-								   changed));
-	}
+		rectify_model(lfirst(lc), trig->tg_relation, trig->tg_oldtable, trig->tg_newtable);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 	return PointerGetDatum(NULL);

@@ -449,3 +449,156 @@ lineage_contains(const LineageEntry *entries, int64 n, int64 key,
 			return true;
 	return false;
 }
+
+/* Orders two (key, text) pairs. */
+static int
+key_order(int64 k1, const char *t1, int64 k2, const char *t2)
+{
+	if (k1 != k2)
+		return k1 < k2 ? -1 : 1;
+	if (t1 == NULL || t2 == NULL)
+		return 0;
+	return strcmp(t1, t2);
+}
+
+/* Writes one chunk row (insert, or update of the row with that bound). */
+static void
+put_chunk(int32 model_id, int64 upper, const int64 *keys, const int64 *fps,
+		  char **texts, int n, bool update)
+{
+	Oid			types[5] = {INT4OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID};
+	Datum		values[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', texts ? ' ' : 'n'};
+
+	values[0] = Int32GetDatum(model_id);
+	values[1] = Int64GetDatum(upper);
+	values[2] = PointerGetDatum(int8_array(keys, n));
+	values[3] = PointerGetDatum(int8_array(fps, n));
+	values[4] = (Datum) 0;
+	if (texts)
+	{
+		Datum	   *t = palloc(sizeof(Datum) * Max(n, 1));
+		int			i;
+
+		for (i = 0; i < n; i++)
+			t[i] = CStringGetTextDatum(texts[i]);
+		values[4] = PointerGetDatum(construct_array(t, n, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	if (SPI_execute_with_args(update ?
+							  "UPDATE unlearn.lineage SET keys = $3, fingerprints = $4,"
+							  " key_texts = $5 WHERE model_id = $1 AND upper_key = $2" :
+							  "INSERT INTO unlearn.lineage (model_id, upper_key, keys,"
+							  " fingerprints, key_texts) VALUES ($1, $2, $3, $4, $5)",
+							  5, types, values, nulls, false, 0) !=
+		(update ? SPI_OK_UPDATE : SPI_OK_INSERT))
+		elog(ERROR, "could not write the lineage of model %d", model_id);
+}
+
+/* Adds entries to a model's lineage, each into the chunk covering it. */
+void
+lineage_insert(int32 model_id, const LineageEntry *entries, int n)
+{
+	int			next = 0;
+
+	SPI_connect();
+	while (next < n)
+	{
+		Oid			types[2] = {INT4OID, INT8OID};
+		Datum		values[2] = {Int32GetDatum(model_id), Int64GetDatum(entries[next].key)};
+		HeapTuple	tup;
+		TupleDesc	desc;
+		bool		isnull;
+		int64		upper;
+		ArrayType  *karr;
+		int			have,
+					total,
+					i,
+					j,
+					o,
+					start;
+		int64	   *keys;
+		int64	   *fps;
+		char	  **texts = NULL;
+		Datum	   *ctexts = NULL;
+		int			first = next;
+
+		CHECK_FOR_INTERRUPTS();
+		if (SPI_execute_with_args("SELECT upper_key, keys, fingerprints, key_texts"
+								  " FROM unlearn.lineage WHERE model_id = $1 AND upper_key >= $2"
+								  " ORDER BY upper_key LIMIT 1",
+								  2, types, values, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "no lineage chunk of model %d covers key " INT64_FORMAT,
+				 model_id, entries[next].key);
+		tup = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		upper = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		karr = DatumGetArrayTypePCopy(SPI_getbinval(tup, desc, 2, &isnull));
+		have = ArrayGetNItems(ARR_NDIM(karr), ARR_DIMS(karr));
+		while (next < n && entries[next].key <= upper)
+			next++;
+		total = have + (next - first);
+		keys = palloc(sizeof(int64) * total);
+		fps = palloc(sizeof(int64) * total);
+		{
+			Datum		t = SPI_getbinval(tup, desc, 4, &isnull);
+			int			nt;
+
+			if (!isnull)
+				deconstruct_array(DatumGetArrayTypePCopy(t), TEXTOID, -1, false,
+								  TYPALIGN_INT, &ctexts, NULL, &nt);
+		}
+		if (ctexts || entries[first].key_text)
+			texts = palloc(sizeof(char *) * total);
+
+		/* Merge the chunk's sorted entries with the new ones. */
+		{
+			const int64 *ck = (const int64 *) ARR_DATA_PTR(karr);
+			const int64 *cf = (const int64 *)
+			ARR_DATA_PTR(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)));
+
+			i = 0;
+			j = first;
+			for (o = 0; o < total; o++)
+			{
+				char	   *ctext = (ctexts && i < have) ? TextDatumGetCString(ctexts[i]) : NULL;
+
+				if (i < have &&
+					(j >= next || key_order(ck[i], ctext, entries[j].key, entries[j].key_text) <= 0))
+				{
+					keys[o] = ck[i];
+					fps[o] = cf[i];
+					if (texts)
+						texts[o] = ctext;
+					i++;
+				}
+				else
+				{
+					keys[o] = entries[j].key;
+					fps[o] = entries[j].fingerprint;
+					if (texts)
+						texts[o] = entries[j].key_text;
+					j++;
+				}
+			}
+		}
+
+		/* Split a chunk grown past twice its size, never between equal keys. */
+		start = 0;
+		while (total - start > 2 * LINEAGE_CHUNK_ENTRIES)
+		{
+			int			end = start + LINEAGE_CHUNK_ENTRIES;
+
+			while (end < total && keys[end] == keys[end - 1])
+				end++;
+			if (end >= total)
+				break;
+			put_chunk(model_id, keys[end - 1], &keys[start], &fps[start],
+					  texts ? &texts[start] : NULL, end - start, false);
+			start = end;
+		}
+		put_chunk(model_id, upper, &keys[start], &fps[start],
+				  texts ? &texts[start] : NULL, total - start, true);
+	}
+	SPI_finish();
+}

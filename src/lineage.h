@@ -46,6 +46,13 @@ typedef struct LineageRemoval
 extern void lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys);
 
 /*
+ * Adds entries (sorted by key, key_text; keys not yet present) to a
+ * model's lineage, each into the chunk covering it; a chunk that grows to
+ * twice its size is split.
+ */
+extern void lineage_insert(int32 model_id, const LineageEntry *entries, int n);
+
+/*
  * Every key in a model's lineage, sorted by (key, key_text), as entries
  * (fingerprints included); *n receives their number.
  */

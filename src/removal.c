@@ -34,12 +34,67 @@
 /* max |w'(z)| for w = s(1 - s): 1 / (6 sqrt 3). */
 #define LOGISTIC_W_LIPSCHITZ 0.09622504486493763
 
-/* Subtracts sum_i a_i x_i x_i' (a NULL: all 1) from a full symmetric matrix. */
+/* Adds sign * sum_i a_i x_i x_i' (a NULL: all 1) to a full symmetric matrix. */
 static void
-subtract_outer(double *A, int d, const double *X, int k, const double *a)
+add_outer(double *A, int d, const double *X, int k, const double *a, double sign)
 {
-	linalg_gram_add(A, d, X, k, a, -1.0, NULL);
+	if (k == 0)
+		return;
+	linalg_gram_add(A, d, X, k, a, sign, NULL);
 	linalg_symmetrize(A, d);
+}
+
+/* v += sign * X'y over k rows. */
+static void
+add_xty(double *v, int d, const double *X, const double *y, int k, double sign)
+{
+	double	   *sy = palloc(sizeof(double) * Max(k, 1));
+	int			i;
+
+	for (i = 0; i < k; i++)
+		sy[i] = sign * y[i];
+	if (k > 0)
+		linalg_rows_tmatvec_add(X, k, d, sy, v);
+	pfree(sy);
+}
+
+/* The largest row norm among k rows. */
+static double
+max_norm(const double *X, int k, int d)
+{
+	double		m = 0.0;
+	int			i;
+
+	for (i = 0; i < k; i++)
+		m = Max(m, linalg_norm2(&X[(Size) i * d], d));
+	return m;
+}
+
+/* Logistic residuals s(x'theta) - y and/or weights w(x'theta_w) of k rows. */
+static void
+logistic_terms(const double *X, const double *y, int k, int d,
+			   const double *theta, double *r, const double *theta_w, double *w)
+{
+	double	   *z = palloc(sizeof(double) * Max(k, 1));
+	int			i;
+
+	if (k == 0)
+		return;
+	linalg_rows_matvec(X, k, d, theta, z);
+	for (i = 0; i < k; i++)
+	{
+		double		e = exp(-fabs(z[i]));
+
+		r[i] = (z[i] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - y[i];
+	}
+	linalg_rows_matvec(X, k, d, theta_w, z);
+	for (i = 0; i < k; i++)
+	{
+		double		e = exp(-fabs(z[i]));
+
+		w[i] = e / ((1.0 + e) * (1.0 + e));
+	}
+	pfree(z);
 }
 
 /* |X u| = sqrt(u'Gu) for the Gram matrix G (rounding below 0 counts as 0). */
@@ -77,24 +132,23 @@ factor_or_null(RemovalState *s, const double *H)
 	return U;
 }
 
-/* Ridge: removes k rows exactly; false (nothing changed) if H goes bad. */
+/* Ridge: removes k rows and adds a, exactly; false (nothing changed) if H goes bad. */
 bool
-removal_ridge(RemovalState *s, const double *X, const double *y, int k)
+removal_ridge(RemovalState *s, const RowChange *c)
 {
 	int			d = s->d;
 	double	   *H = palloc(sizeof(double) * d * d);
 	double	   *xty = palloc(sizeof(double) * d);
-	double	   *negy = palloc(sizeof(double) * k);
 	double	   *U;
 	double	   *theta = palloc(sizeof(double) * d);
 	int			i;
 
 	memcpy(H, s->hessian, sizeof(double) * d * d);
 	memcpy(xty, s->xty, sizeof(double) * d);
-	subtract_outer(H, d, X, k, NULL);
-	for (i = 0; i < k; i++)
-		negy[i] = -y[i];
-	linalg_rows_tmatvec_add(X, k, d, negy, xty);
+	add_outer(H, d, c->X, c->k, NULL, -1.0);
+	add_outer(H, d, c->XA, c->a, NULL, 1.0);
+	add_xty(xty, d, c->X, c->y, c->k, -1.0);
+	add_xty(xty, d, c->XA, c->yA, c->a, 1.0);
 
 	U = factor_or_null(s, H);
 	if (U == NULL)
@@ -111,72 +165,70 @@ removal_ridge(RemovalState *s, const double *X, const double *y, int k)
 	memcpy(s->hessian, H, sizeof(double) * d * d);
 	memcpy(s->xty, xty, sizeof(double) * d);
 	memcpy(s->theta, theta, sizeof(double) * d);
-	subtract_outer(s->gram, d, X, k, NULL);
+	add_outer(s->gram, d, c->X, c->k, NULL, -1.0);
+	add_outer(s->gram, d, c->XA, c->a, NULL, 1.0);
+	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
 	return true;
 }
 
-/* Logistic: one Newton step for k rows; false (nothing changed) if H goes bad. */
+/* Logistic: one Newton step for the change; false (nothing changed) if H goes bad. */
 bool
-removal_logistic(RemovalState *s, const double *X, const double *y, int k)
+removal_logistic(RemovalState *s, const RowChange *c)
 {
 	int			d = s->d;
+	int			n = Max(Max(c->k, c->a), 1);
 	double	   *H = palloc(sizeof(double) * d * d);
 	double	   *G = palloc(sizeof(double) * d * d);
-	double	   *z = palloc(sizeof(double) * k);
-	double	   *r = palloc(sizeof(double) * k);
-	double	   *w = palloc(sizeof(double) * k);
+	double	   *r = palloc(sizeof(double) * n);
+	double	   *w = palloc(sizeof(double) * n);
 	double	   *v = palloc0(sizeof(double) * d);
 	double	   *drift = palloc(sizeof(double) * d);
 	double	   *U;
-	double		xd,
+	double		M,
+				xd,
 				xv;
 	int			i;
 
-	/* The removed rows' gradient at theta, and Hessian terms at theta_ref. */
-	linalg_rows_matvec(X, k, d, s->theta, z);
-	for (i = 0; i < k; i++)
-	{
-		double		e = exp(-fabs(z[i]));
-
-		r[i] = (z[i] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - y[i];
-	}
-	linalg_rows_tmatvec_add(X, k, d, r, v);	/* v = D for now */
-	linalg_rows_matvec(X, k, d, s->theta_ref, z);
-	for (i = 0; i < k; i++)
-	{
-		double		e = exp(-fabs(z[i]));
-
-		w[i] = e / ((1.0 + e) * (1.0 + e));
-	}
-
 	memcpy(H, s->hessian, sizeof(double) * d * d);
 	memcpy(G, s->gram, sizeof(double) * d * d);
-	subtract_outer(H, d, X, k, w);
-	subtract_outer(G, d, X, k, NULL);
+
+	/* Removed rows: their gradient at theta, their Hessian terms at theta_ref. */
+	logistic_terms(c->X, c->y, c->k, d, s->theta, r, s->theta_ref, w);
+	if (c->k > 0)
+		linalg_rows_tmatvec_add(c->X, c->k, d, r, v);	/* v = D for now */
+	add_outer(H, d, c->X, c->k, w, -1.0);
+	add_outer(G, d, c->X, c->k, NULL, -1.0);
+
+	/* Added rows: the same, with the opposite sign. */
+	logistic_terms(c->XA, c->yA, c->a, d, s->theta, r, s->theta_ref, w);
+	for (i = 0; i < c->a; i++)
+		r[i] = -r[i];
+	if (c->a > 0)
+		linalg_rows_tmatvec_add(c->XA, c->a, d, r, v);
+	add_outer(H, d, c->XA, c->a, w, 1.0);
+	add_outer(G, d, c->XA, c->a, NULL, 1.0);
 
 	U = factor_or_null(s, H);
 	if (U == NULL)
 		return false;
 	linalg_cholesky_solve(U, d, v, 1);	/* v = H~^-1 D */
 
+	/* The bound, over the resulting rows (M must cover the added ones). */
+	M = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
 	for (i = 0; i < d; i++)
 		drift[i] = s->theta[i] - s->theta_ref[i];
 	xd = gram_norm(G, d, drift);
 	xv = gram_norm(G, d, v);
-	s->error_bound += LOGISTIC_W_LIPSCHITZ * s->max_row_norm * xd * xv +
-		0.5 * LOGISTIC_W_LIPSCHITZ * s->max_row_norm * xv * xv;
+	s->error_bound += LOGISTIC_W_LIPSCHITZ * M * xd * xv +
+		0.5 * LOGISTIC_W_LIPSCHITZ * M * xv * xv;
 	s->step_norm = linalg_norm2(v, d);
+	s->max_row_norm = M;
 
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
 	memcpy(s->hessian, H, sizeof(double) * d * d);
 	memcpy(s->gram, G, sizeof(double) * d * d);
-	{
-		double	   *negy = palloc(sizeof(double) * k);
-
-		for (i = 0; i < k; i++)
-			negy[i] = -y[i];
-		linalg_rows_tmatvec_add(X, k, d, negy, s->xty);
-	}
+	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
+	add_xty(s->xty, d, c->XA, c->yA, c->a, 1.0);
 	return true;
 }

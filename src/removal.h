@@ -26,20 +26,36 @@ typedef struct RemovalState
 } RemovalState;
 
 /*
- * Ridge: removes k rows (row-major X, k x d; y) exactly.  H, X'y and X'X
- * lose the rows' sums and theta = H^-1 X'y is solved afresh, so no error
- * accumulates over erasures.  Returns false, changing nothing, if the
- * remaining Hessian is not positive definite or too ill-conditioned.
+ * The rows a statement changes in a model: k rows leave (X, y) and a rows
+ * come in (XA, yA), all row-major with d columns.  An UPDATE of a training
+ * row is one of each.
  */
-extern bool removal_ridge(RemovalState *s, const double *X, const double *y, int k);
+typedef struct RowChange
+{
+	const double *X;
+	const double *y;
+	int			k;
+	const double *XA;
+	const double *yA;
+	int			a;
+} RowChange;
 
 /*
- * Logistic: removes k rows with one Newton step, theta += H~^-1 D, where
- * D is the rows' summed gradient at theta and H~ the exact Hessian of the
- * remaining rows at theta_ref.  The bound B grows by what the step can
+ * Ridge: removes k rows and adds a, exactly.  H, X'y and X'X lose the
+ * removed rows' sums and gain the added ones', and theta = H^-1 X'y is
+ * solved afresh, so no error accumulates over erasures.  Returns false, changing nothing, if the
+ * remaining Hessian is not positive definite or too ill-conditioned.
+ */
+extern bool removal_ridge(RemovalState *s, const RowChange *c);
+
+/*
+ * Logistic: removes k rows (and adds a) with one Newton step,
+ * theta += H~^-1 D, where D is the removed rows' summed gradient at theta
+ * minus the added rows', and H~ the exact Hessian of the resulting rows at
+ * theta_ref.  The bound B grows by what the step can
  * leave behind (see removal.c).  Returns false, changing nothing, if the
  * remaining Hessian is not positive definite or too ill-conditioned.
  */
-extern bool removal_logistic(RemovalState *s, const double *X, const double *y, int k);
+extern bool removal_logistic(RemovalState *s, const RowChange *c);
 
 #endif							/* UNLEARN_REMOVAL_H */
