@@ -496,10 +496,10 @@ int64
 catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
 					 const char *state)
 {
-	Oid			types[8] = {INT4OID, INT8OID, TEXTOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID};
-	Datum		values[8];
-	char		nulls[8] = {' ', ' ', ' ', 'n', 'n', 'n', 'n', 'n'};
+	Oid			types[10] = {INT4OID, INT8OID, TEXTOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID};
+	Datum		values[10];
+	char		nulls[10] = {' ', ' ', ' ', 'n', 'n', 'n', 'n', 'n', 'n', 'n'};
 	int64		version;
 	bool		isnull;
 
@@ -513,15 +513,20 @@ catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
 		values[5] = PointerGetDatum(float8_array_build(s->xty, 0, s->d));
 		values[6] = PointerGetDatum(float8_array_build(s->gram, s->d, s->d));
 		values[7] = Float8GetDatum(s->error_bound);
-		memset(nulls + 3, ' ', 5);
+		values[8] = PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d));
+		values[9] = Float8GetDatum(s->max_row_norm);
+		memset(nulls + 3, ' ', 7);
 	}
 	SPI_connect();
 	spi_run("UPDATE unlearn.model SET theta = coalesce($4, theta),"
 			" hessian = coalesce($5, hessian), xty = coalesce($6, xty),"
 			" gram = coalesce($7, gram), error_bound = coalesce($8, error_bound),"
+			" theta_ref = coalesce($9, theta_ref),"
+			" n_params = coalesce(array_length($4, 1), n_params),"
+			" max_row_norm = coalesce($10, max_row_norm),"
 			" rows_erased = rows_erased + $2, state = $3, version = version + 1,"
 			" updated_at = now() WHERE model_id = $1 RETURNING version",
-			8, types, values, nulls, SPI_OK_UPDATE_RETURNING, false);
+			10, types, values, nulls, SPI_OK_UPDATE_RETURNING, false);
 	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										  1, &isnull));
 	SPI_finish();
@@ -569,4 +574,58 @@ catalog_log_erasure(const char *event, int32 model_id, const char *model,
 	elog(LOG, "unlearn: %s of " INT64_FORMAT " rows from model \"%s\" (version "
 		 INT64_FORMAT " -> " INT64_FORMAT "), method %s",
 		 event, rows, model, version_before, version_after, method);
+}
+
+/* Applies level-count changes to a model's terms and deletes dead ones. */
+void
+catalog_update_terms(int32 model_id, int d, const int64 *delta, const bool *dead)
+{
+	Datum	   *pos = palloc(sizeof(Datum) * d);
+	Datum	   *del = palloc(sizeof(Datum) * d);
+	Datum	   *dpos = palloc(sizeof(Datum) * d);
+	int			nchanged = 0,
+				ndead = 0,
+				t;
+	Oid			types[3] = {INT4OID, INT4ARRAYOID, INT8ARRAYOID};
+	Datum		values[3];
+
+	for (t = 0; t < d; t++)
+	{
+		if (dead[t])
+			dpos[ndead++] = Int32GetDatum(t + 1);
+		else if (delta[t] != 0)
+		{
+			pos[nchanged] = Int32GetDatum(t + 1);
+			del[nchanged++] = Int64GetDatum(delta[t]);
+		}
+	}
+	if (nchanged == 0 && ndead == 0)
+		return;
+	values[0] = Int32GetDatum(model_id);
+	SPI_connect();
+	if (nchanged > 0)
+	{
+		values[1] = PointerGetDatum(construct_array(pos, nchanged, INT4OID, 4, true, TYPALIGN_INT));
+		values[2] = PointerGetDatum(construct_array(del, nchanged, INT8OID, 8, FLOAT8PASSBYVAL,
+													TYPALIGN_DOUBLE));
+		spi_run("UPDATE unlearn.model_term t SET level_rows = t.level_rows + u.delta"
+				" FROM unnest($2, $3) AS u(position, delta)"
+				" WHERE t.model_id = $1 AND t.position = u.position AND t.level_rows IS NOT NULL",
+				3, types, values, NULL, SPI_OK_UPDATE, false);
+	}
+	if (ndead > 0)
+	{
+		values[1] = PointerGetDatum(construct_array(dpos, ndead, INT4OID, 4, true, TYPALIGN_INT));
+		spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1 AND position = ANY ($2)",
+				2, types, values, NULL, SPI_OK_DELETE, false);
+		/* Renumber 1..n in two steps, so no two rows ever share a position. */
+		spi_run("UPDATE unlearn.model_term t SET position = -n.p"
+				" FROM (SELECT position, row_number() OVER (ORDER BY position) AS p"
+				"       FROM unlearn.model_term WHERE model_id = $1) n"
+				" WHERE t.model_id = $1 AND t.position = n.position",
+				1, types, values, NULL, SPI_OK_UPDATE, false);
+		spi_run("UPDATE unlearn.model_term SET position = -position WHERE model_id = $1",
+				1, types, values, NULL, SPI_OK_UPDATE, false);
+	}
+	SPI_finish();
 }

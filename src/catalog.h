@@ -102,6 +102,13 @@ extern void catalog_load_removal(int32 model_id, int d, struct RemovalState *s,
 extern int64 catalog_save_removal(int32 model_id, const struct RemovalState *s,
 								  int64 removed, const char *state);
 
+/*
+ * Applies level-count changes to a model's categorical terms (delta per
+ * term) and deletes the terms marked dead, renumbering the rest.
+ */
+extern void catalog_update_terms(int32 model_id, int d, const int64 *delta,
+								 const bool *dead);
+
 /* Appends an erasure log entry. */
 extern void catalog_log_erasure(const char *event, int32 model_id, const char *model,
 								Oid source, int64 version_before, int64 version_after,

@@ -189,9 +189,11 @@ needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
  * (B = the gradient norm reached).  False if no row remains usable.
  */
 static bool
-refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s)
+refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
+			  const bool *dead)
 {
-	int			d = m->nterms;
+	int			d = s->d;			/* without the dead terms */
+	double	   *full = palloc(sizeof(double) * m->nterms);
 	int64		nkeys;
 	LineageEntry *keys = lineage_load(m->model_id, &nkeys);
 	int64		cap = 1024,
@@ -233,9 +235,16 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s)
 			X = repalloc_huge(X, sizeof(double) * d * cap);
 			Y = repalloc_huge(Y, sizeof(double) * cap);
 		}
-		if (encoder_encode(enc, slot->tts_values, slot->tts_isnull,
-						   &X[(Size) n * d], &Y[n], &fp))
+		if (encoder_encode(enc, slot->tts_values, slot->tts_isnull, full, &Y[n], &fp))
+		{
+			int			t,
+						o = 0;
+
+			for (t = 0; t < m->nterms; t++)
+				if (!dead[t])
+					X[(Size) n * d + o++] = full[t];
 			n++;
+		}
 	}
 	table_endscan(scan);
 	UnregisterSnapshot(snapshot);
@@ -267,7 +276,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s)
  */
 static bool
 try_refresh(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
-			const char **why)
+			const bool *dead, const char **why)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -277,7 +286,7 @@ try_refresh(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		ok = refresh_model(m, enc, rel, s);
+		ok = refresh_model(m, enc, rel, s, dead);
 		if (!ok)
 			*why = "No usable row remains to refit it on.";
 		ReleaseCurrentSubTransaction();
@@ -303,6 +312,155 @@ try_refresh(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	return ok;
 }
 
+/* Drops the dead columns from a row-major matrix (rows x d) into a copy. */
+static double *
+drop_columns(const double *A, int rows, int d, const bool *dead, int kept)
+{
+	double	   *B = palloc(sizeof(double) * Max(rows, 1) * Max(kept, 1));
+	int			i,
+				t,
+				o;
+
+	for (i = 0; i < rows; i++)
+		for (t = 0, o = 0; t < d; t++)
+			if (!dead[t])
+				B[(Size) i * kept + o++] = A[(Size) i * d + t];
+	return B;
+}
+
+/* Drops the dead rows and columns from a d x d matrix, in place. */
+static void
+drop_square(double *A, int d, const bool *dead, int kept)
+{
+	int			i,
+				j,
+				oi,
+				oj;
+
+	for (j = 0, oj = 0; j < d; j++)
+	{
+		if (dead[j])
+			continue;
+		for (i = 0, oi = 0; i < d; i++)
+			if (!dead[i])
+				A[(Size) oj * kept + oi++] = A[(Size) j * d + i];
+		oj++;
+	}
+}
+
+/* Drops the dead entries from a vector of length d, in place. */
+static void
+drop_entries(double *v, int d, const bool *dead)
+{
+	int			t,
+				o = 0;
+
+	for (t = 0; t < d; t++)
+		if (!dead[t])
+			v[o++] = v[t];
+}
+
+/*
+ * Applies a statement's change to a model: the rows in change leave or
+ * come in, "leaving" of them leave for good (the model's row count goes
+ * down by that much), "rows" is what the log entry counts.  Categorical
+ * levels left with no row go, with their terms (a one-hot column that is
+ * zero in every remaining row: dropping it is what a retrain gives).
+ * Ridge is exact; logistic takes a Newton step, or refreshes before its
+ * bound passes erasure_tol; what cannot be done marks the model for
+ * retraining.  Writes the model, its terms and a log entry.
+ */
+static void
+apply_change(StoredModel *m, Encoder *enc, Relation rel, RowChange *change,
+			 int64 leaving, int64 rows, const char *event)
+{
+	Oid			relid = RelationGetRelid(rel);
+	int			d = m->nterms;
+	int64	   *delta = palloc0(sizeof(int64) * d);
+	bool	   *dead = palloc0(sizeof(bool) * d);
+	int			ndead = 0;
+	RemovalState s;
+	double		gradient_scale;
+	int64		rows_now;
+	int64		version;
+	const char *method;
+	bool		applied;
+	int			i,
+				t;
+
+	catalog_load_removal(m->model_id, d, &s, &gradient_scale, &rows_now);
+	if (leaving >= rows_now)
+	{
+		version = catalog_save_removal(m->model_id, NULL, leaving, "empty");
+		catalog_log_erasure(event, m->model_id, m->name, relid, m->version,
+							version, rows, "empty", get_float8_nan(), get_float8_nan());
+		return;
+	}
+
+	/* Level counts move with the rows; a level left with none goes. */
+	for (t = 0; t < d; t++)
+	{
+		if (m->terms[t].level == NULL)
+			continue;
+		for (i = 0; i < change->k; i++)
+			delta[t] -= (int64) change->X[(Size) i * d + t];
+		for (i = 0; i < change->a; i++)
+			delta[t] += (int64) change->XA[(Size) i * d + t];
+		if (m->terms[t].level_rows >= 0 && m->terms[t].level_rows + delta[t] <= 0)
+		{
+			dead[t] = true;
+			ndead++;
+		}
+	}
+	if (ndead > 0)
+	{
+		int			kept = d - ndead;
+
+		change->X = drop_columns(change->X, change->k, d, dead, kept);
+		change->XA = drop_columns(change->XA, change->a, d, dead, kept);
+		drop_entries(s.theta, d, dead);
+		drop_entries(s.theta_ref, d, dead);
+		drop_entries(s.xty, d, dead);
+		drop_square(s.hessian, d, dead, kept);
+		drop_square(s.gram, d, dead, kept);
+		s.d = kept;
+	}
+
+	if (m->loss->binary_labels)
+	{
+		const char *why = NULL;
+
+		applied = removal_logistic(&s, change);
+		method = "newton";
+		/* Past the tolerance, or no usable Hessian: refit on what remains. */
+		if (!applied || s.error_bound > m->options.erasure_tol * gradient_scale)
+		{
+			method = "refresh";
+			if (!try_refresh(m, enc, rel, &s, dead, &why))
+			{
+				needs_retrain(m, relid, leaving, rows, event, why);
+				return;
+			}
+			applied = true;
+		}
+	}
+	else
+	{
+		applied = removal_ridge(&s, change);
+		method = "exact";
+	}
+	if (!applied)
+	{
+		needs_retrain(m, relid, leaving, rows, event,
+					  "Without those rows its Hessian is singular or too ill-conditioned.");
+		return;
+	}
+	version = catalog_save_removal(m->model_id, &s, leaving, "ready");
+	catalog_update_terms(m->model_id, d, delta, dead);
+	catalog_log_erasure(event, m->model_id, m->name, relid, m->version, version,
+						rows, method, s.step_norm, s.error_bound);
+}
+
 /*
  * Takes the deleted rows that trained one model out of it: finds them in
  * lineage (removing them there), checks each row's fingerprint, and
@@ -325,13 +483,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	int			k = 0,
 				changed = 0,
 				i;
-	RemovalState s;
 	RowChange	change;
-	double		gradient_scale;
-	int64		rows_now;
-	int64		version;
-	const char *method;
-	bool		applied;
 
 	if (strcmp(m->state, "ready") != 0)
 		return;					/* nothing left to take out until a retrain */
@@ -408,52 +560,13 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 		return;
 	}
 
-	catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
-	if (k >= rows_now)
-	{
-		version = catalog_save_removal(m->model_id, NULL, k, "empty");
-		catalog_log_erasure("erasure", m->model_id, m->name, relid, m->version,
-							version, k, "empty", get_float8_nan(), get_float8_nan());
-		return;
-	}
 	change.X = X;
 	change.y = Y;
 	change.k = k;
 	change.XA = NULL;
 	change.yA = NULL;
 	change.a = 0;
-	if (m->loss->binary_labels)
-	{
-		const char *why = NULL;
-
-		applied = removal_logistic(&s, &change);
-		method = "newton";
-		/* Past the tolerance, or no usable Hessian: refit on what remains. */
-		if (!applied || s.error_bound > m->options.erasure_tol * gradient_scale)
-		{
-			method = "refresh";
-			if (!try_refresh(m, enc, rel, &s, &why))
-			{
-				needs_retrain(m, relid, k, k, "erasure", why);
-				return;
-			}
-			applied = true;
-		}
-	}
-	else
-	{
-		applied = removal_ridge(&s, &change);
-		method = "exact";
-	}
-	if (!applied)
-	{
-		needs_retrain(m, relid, k, k, "erasure",
-					  "Without the deleted rows its Hessian is singular or too ill-conditioned.");
-		return;
-	}
-	version = catalog_save_removal(m->model_id, &s, k, "ready");
-	catalog_log_erasure("erasure", m->model_id, m->name, relid, m->version, version,
-						k, method, s.step_norm, s.error_bound);
+	apply_change(m, enc, rel, &change, k, k, "erasure");
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_delete);
@@ -569,13 +682,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 				unusable = 0,
 				left = 0;
 	double	   *x;
-	RemovalState s;
 	RowChange	change;
-	double		gradient_scale;
-	int64		rows_now;
-	int64		version;
-	const char *method;
-	bool		applied;
 
 	if (strcmp(m->state, "ready") != 0)
 		return;
@@ -688,51 +795,13 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		qsort(came, ncame, sizeof(LineageEntry), compare_entries);
 		lineage_insert(m->model_id, came, ncame);
 	}
-	catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
-	if (left >= rows_now)
-	{
-		version = catalog_save_removal(m->model_id, NULL, left, "empty");
-		catalog_log_erasure("rectification", m->model_id, m->name, relid, m->version,
-							version, changed, "empty", get_float8_nan(), get_float8_nan());
-		return;
-	}
 	change.X = out.X;
 	change.y = out.y;
 	change.k = out.n;
 	change.XA = in.X;
 	change.yA = in.y;
 	change.a = in.n;
-	if (m->loss->binary_labels)
-	{
-		const char *why = NULL;
-
-		applied = removal_logistic(&s, &change);
-		method = "newton";
-		if (!applied || s.error_bound > m->options.erasure_tol * gradient_scale)
-		{
-			method = "refresh";
-			if (!try_refresh(m, enc, rel, &s, &why))
-			{
-				needs_retrain(m, relid, left, changed, "rectification", why);
-				return;
-			}
-			applied = true;
-		}
-	}
-	else
-	{
-		applied = removal_ridge(&s, &change);
-		method = "exact";
-	}
-	if (!applied)
-	{
-		needs_retrain(m, relid, left, changed, "rectification",
-					  "With the updated rows its Hessian is singular or too ill-conditioned.");
-		return;
-	}
-	version = catalog_save_removal(m->model_id, &s, left, "ready");
-	catalog_log_erasure("rectification", m->model_id, m->name, relid, m->version, version,
-						changed, method, s.step_norm, s.error_bound);
+	apply_change(m, enc, rel, &change, left, changed, "rectification");
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_update);
