@@ -149,6 +149,15 @@ AS 'MODULE_PATHNAME', 'unlearn_erase_on_update'
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
+-- AFTER DELETE or UPDATE, FOR EACH ROW, enabled for REPLICA: the path for
+-- changes applied by a logical replication worker (which fires row-level
+-- triggers only).
+CREATE FUNCTION unlearn._erase_on_apply()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_erase_on_apply'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
 -- AFTER TRUNCATE, FOR EACH STATEMENT.
 CREATE FUNCTION unlearn._erase_on_truncate()
 RETURNS trigger
@@ -157,7 +166,7 @@ LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
 REVOKE ALL ON FUNCTION unlearn._erase_on_delete(), unlearn._erase_on_update(),
-    unlearn._erase_on_truncate() FROM PUBLIC;
+    unlearn._erase_on_apply(), unlearn._erase_on_truncate() FROM PUBLIC;
 
 -- The catalog of models.
 CREATE VIEW unlearn.models AS

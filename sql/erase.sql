@@ -232,7 +232,15 @@ SELECT name, state FROM unlearn.retrain('logit');
 
 -- The log never holds a key or a row's values.
 SELECT event, model_name, source, rows, method, version_after = version_before + 1 AS next_version
-  FROM unlearn.erasure_log ORDER BY seq;
+  FROM unlearn.erasure_log WHERE model_name IN ('ridge', 'logit') ORDER BY seq;
+
+-- A model whose stored state is corrupt stops the DELETE with a clear error
+-- rather than erasing wrongly (drop or retrain the model to go on).
+SELECT name FROM unlearn.create_model('fragile', 'pts', 'y', ARRAY['a'], 'linear');
+UPDATE unlearn.model SET theta = theta[1:1] WHERE name = 'fragile';
+DELETE FROM pts WHERE id = 30;
+SELECT count(*) AS row_30_still_there FROM pts WHERE id = 30;
+SELECT unlearn.drop_model('fragile');
 
 -- Deleting every row of a model: it says so.
 SELECT name FROM unlearn.create_model('small', 'pts', 'y', ARRAY['a'], 'linear',

@@ -28,6 +28,7 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "replication/worker_internal.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
@@ -48,6 +49,17 @@
 #define DELETE_TRIGGER		"unlearn_erase_delete"
 #define UPDATE_TRIGGER		"unlearn_erase_update"
 #define TRUNCATE_TRIGGER	"unlearn_erase_truncate"
+#define APPLY_DELETE_TRIGGER "unlearn_apply_delete"
+#define APPLY_UPDATE_TRIGGER "unlearn_apply_update"
+
+/*
+ * Logical replication: the apply worker applies changes row by row and
+ * fires only row-level triggers for them (statement-level ones only for
+ * TRUNCATE).  So each table also gets row-level triggers, enabled for
+ * REPLICA only (ordinary sessions never fire them), that act in an apply
+ * worker alone; there the statement-level ones stand down.
+ */
+#define IN_APPLY_WORKER() (MyLogicalRepWorker != NULL)
 
 /* Runs a utility statement through SPI. */
 static void
@@ -82,6 +94,8 @@ erase_ensure_triggers(Oid relid)
 	bool		have_delete = has_trigger(rel, DELETE_TRIGGER);
 	bool		have_update = has_trigger(rel, UPDATE_TRIGGER);
 	bool		have_truncate = has_trigger(rel, TRUNCATE_TRIGGER);
+	bool		have_apply_delete = has_trigger(rel, APPLY_DELETE_TRIGGER);
+	bool		have_apply_update = has_trigger(rel, APPLY_UPDATE_TRIGGER);
 
 	table_close(rel, NoLock);
 	if (!have_delete)
@@ -99,6 +113,20 @@ erase_ensure_triggers(Oid relid)
 						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_update()",
 						 qualified));
 		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " UPDATE_TRIGGER, qualified));
+	}
+	if (!have_apply_delete)
+	{
+		run_sql(psprintf("CREATE TRIGGER " APPLY_DELETE_TRIGGER " AFTER DELETE ON %s"
+						 " FOR EACH ROW EXECUTE FUNCTION unlearn._erase_on_apply()",
+						 qualified));
+		run_sql(psprintf("ALTER TABLE %s ENABLE REPLICA TRIGGER " APPLY_DELETE_TRIGGER, qualified));
+	}
+	if (!have_apply_update)
+	{
+		run_sql(psprintf("CREATE TRIGGER " APPLY_UPDATE_TRIGGER " AFTER UPDATE ON %s"
+						 " FOR EACH ROW EXECUTE FUNCTION unlearn._erase_on_apply()",
+						 qualified));
+		run_sql(psprintf("ALTER TABLE %s ENABLE REPLICA TRIGGER " APPLY_UPDATE_TRIGGER, qualified));
 	}
 	if (!have_truncate)
 	{
@@ -132,6 +160,8 @@ erase_drop_triggers_if_unused(Oid relid)
 										   get_rel_name(relid));
 	run_sql(psprintf("DROP TRIGGER IF EXISTS " DELETE_TRIGGER " ON %s", qualified));
 	run_sql(psprintf("DROP TRIGGER IF EXISTS " UPDATE_TRIGGER " ON %s", qualified));
+	run_sql(psprintf("DROP TRIGGER IF EXISTS " APPLY_DELETE_TRIGGER " ON %s", qualified));
+	run_sql(psprintf("DROP TRIGGER IF EXISTS " APPLY_UPDATE_TRIGGER " ON %s", qualified));
 	run_sql(psprintf("DROP TRIGGER IF EXISTS " TRUNCATE_TRIGGER " ON %s", qualified));
 }
 
@@ -585,6 +615,8 @@ unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		trig->tg_oldtable == NULL)
 		elog(ERROR, "unlearn._erase_on_delete must fire AFTER DELETE FOR EACH STATEMENT with an OLD TABLE");
+	if (IN_APPLY_WORKER())
+		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
 								ALLOCSET_DEFAULT_SIZES);
@@ -824,12 +856,68 @@ unlearn_erase_on_update(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		trig->tg_oldtable == NULL || trig->tg_newtable == NULL)
 		elog(ERROR, "unlearn._erase_on_update must fire AFTER UPDATE FOR EACH STATEMENT with OLD and NEW TABLEs");
+	if (IN_APPLY_WORKER())
+		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn rectification",
 								ALLOCSET_DEFAULT_SIZES);
 	oldcxt = MemoryContextSwitchTo(cxt);
 	names = models_of(RelationGetRelid(trig->tg_relation));
 	foreach(lc, names)
 		rectify_model(lfirst(lc), trig->tg_relation, trig->tg_oldtable, trig->tg_newtable);
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(cxt);
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_erase_on_apply);
+
+/*
+ * AFTER DELETE/UPDATE FOR EACH ROW, enabled for REPLICA: in a logical
+ * replication apply worker, erases (or rectifies) the one row the worker
+ * just applied, through the same path as the statement triggers.
+ * Anywhere else it does nothing (the statement triggers do the work).
+ */
+Datum
+unlearn_erase_on_apply(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	Relation	rel;
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	Tuplestorestate *olds;
+	Tuplestorestate *news = NULL;
+	ListCell   *lc;
+	List	   *names;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
+		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
+		elog(ERROR, "unlearn._erase_on_apply must fire AFTER DELETE or UPDATE FOR EACH ROW");
+	if (!IN_APPLY_WORKER())
+		return PointerGetDatum(NULL);
+
+	rel = trig->tg_relation;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn apply",
+								ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+	olds = tuplestore_begin_heap(false, false, work_mem);
+	tuplestore_puttuple(olds, trig->tg_trigtuple);
+	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
+	{
+		news = tuplestore_begin_heap(false, false, work_mem);
+		tuplestore_puttuple(news, trig->tg_newtuple);
+	}
+	names = models_of(RelationGetRelid(rel));
+	foreach(lc, names)
+	{
+		if (news)
+			rectify_model(lfirst(lc), rel, olds, news);
+		else
+			erase_from_model(lfirst(lc), rel, olds);
+	}
+	tuplestore_end(olds);
+	if (news)
+		tuplestore_end(news);
 	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(cxt);
 	return PointerGetDatum(NULL);
