@@ -20,6 +20,7 @@
 
 #include "arrayutil.h"
 #include "catalog.h"
+#include "spi_cache.h"
 #include "removal.h"
 
 /*
@@ -31,8 +32,8 @@ static void
 spi_run(const char *sql, int nargs, Oid *types, Datum *values,
 		const char *nulls, int expected, bool read_only)
 {
-	int			rc = SPI_execute_with_args(sql, nargs, types, values, nulls,
-										   read_only, 0);
+	int			rc = spi_execute_cached(sql, nargs, types, values, nulls,
+										read_only, 0);
 
 	if (rc != expected)
 		elog(ERROR, "SPI_execute_with_args failed (%d): %s", rc, sql);

@@ -44,6 +44,7 @@
 #include "lineage.h"
 #include "linalg.h"
 #include "removal.h"
+#include "spi_cache.h"
 #include "solver.h"
 
 #define DELETE_TRIGGER		"unlearn_erase_delete"
@@ -149,7 +150,7 @@ erase_drop_triggers_if_unused(Oid relid)
 	if (get_rel_name(relid) == NULL)
 		return;					/* the table itself is gone */
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM unlearn.model WHERE source = $1 LIMIT 1",
+	if (spi_execute_cached("SELECT 1 FROM unlearn.model WHERE source = $1 LIMIT 1",
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the models of relation %u", relid);
 	used = SPI_processed > 0;
@@ -176,7 +177,7 @@ models_of(Oid relid)
 	uint64		i;
 
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT name FROM unlearn.model WHERE source = $1"
+	if (spi_execute_cached("SELECT name FROM unlearn.model WHERE source = $1"
 							  " ORDER BY model_id",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the models of relation %u", relid);

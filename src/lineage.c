@@ -34,6 +34,7 @@
 #include "utils/rel.h"
 
 #include "lineage.h"
+#include "spi_cache.h"
 
 /* Column numbers of unlearn.lineage. */
 #define Anum_lineage_model_id		1
@@ -163,7 +164,7 @@ lineage_delete(int32 model_id)
 	Datum		values[1] = {Int32GetDatum(model_id)};
 
 	SPI_connect();
-	if (SPI_execute_with_args("DELETE FROM unlearn.lineage WHERE model_id = $1",
+	if (spi_execute_cached("DELETE FROM unlearn.lineage WHERE model_id = $1",
 							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
 		elog(ERROR, "could not delete the lineage of model %d", model_id);
 	SPI_finish();
@@ -179,7 +180,7 @@ lineage_lookup(int32 model_id, int64 key, const char *key_text,
 	bool		found = false;
 
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
+	if (spi_execute_cached("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
 							  " WHERE model_id = $1 AND upper_key >= $2"
 							  " ORDER BY upper_key LIMIT 1",
 							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
@@ -284,7 +285,7 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 					removed = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		if (SPI_execute_with_args("SELECT upper_key, keys, fingerprints, key_texts"
+		if (spi_execute_cached("SELECT upper_key, keys, fingerprints, key_texts"
 								  " FROM unlearn.lineage"
 								  " WHERE model_id = $1 AND upper_key >= $2"
 								  " ORDER BY upper_key LIMIT 1",
@@ -344,7 +345,7 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 		}
 		if (kept == 0 && upper != PG_INT64_MAX)
 		{
-			if (SPI_execute_with_args("DELETE FROM unlearn.lineage"
+			if (spi_execute_cached("DELETE FROM unlearn.lineage"
 									  " WHERE model_id = $1 AND upper_key = $2",
 									  2, types, (Datum[]) {Int32GetDatum(model_id), Int64GetDatum(upper)},
 									  NULL, false, 0) != SPI_OK_DELETE)
@@ -363,7 +364,7 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 			uvalues[4] = ctexts ?
 				PointerGetDatum(construct_array(ctexts, kept, TEXTOID, -1, false, TYPALIGN_INT)) :
 				(Datum) 0;
-			if (SPI_execute_with_args("UPDATE unlearn.lineage"
+			if (spi_execute_cached("UPDATE unlearn.lineage"
 									  " SET keys = $3, fingerprints = $4, key_texts = $5"
 									  " WHERE model_id = $1 AND upper_key = $2",
 									  5, utypes, uvalues, unulls, false, 0) != SPI_OK_UPDATE)
@@ -386,7 +387,7 @@ lineage_load(int32 model_id, int64 *n)
 	uint64		c;
 
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
+	if (spi_execute_cached("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
 							  " WHERE model_id = $1 ORDER BY upper_key",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the lineage of model %d", model_id);
@@ -484,7 +485,7 @@ put_chunk(int32 model_id, int64 upper, const int64 *keys, const int64 *fps,
 			t[i] = CStringGetTextDatum(texts[i]);
 		values[4] = PointerGetDatum(construct_array(t, n, TEXTOID, -1, false, TYPALIGN_INT));
 	}
-	if (SPI_execute_with_args(update ?
+	if (spi_execute_cached(update ?
 							  "UPDATE unlearn.lineage SET keys = $3, fingerprints = $4,"
 							  " key_texts = $5 WHERE model_id = $1 AND upper_key = $2" :
 							  "INSERT INTO unlearn.lineage (model_id, upper_key, keys,"
@@ -523,7 +524,7 @@ lineage_insert(int32 model_id, const LineageEntry *entries, int n)
 		int			first = next;
 
 		CHECK_FOR_INTERRUPTS();
-		if (SPI_execute_with_args("SELECT upper_key, keys, fingerprints, key_texts"
+		if (spi_execute_cached("SELECT upper_key, keys, fingerprints, key_texts"
 								  " FROM unlearn.lineage WHERE model_id = $1 AND upper_key >= $2"
 								  " ORDER BY upper_key LIMIT 1",
 								  2, types, values, NULL, false, 1) != SPI_OK_SELECT ||

@@ -1,0 +1,63 @@
+/*-------------------------------------------------------------------------
+ *
+ * spi_cache.c
+ *	  SPI statements prepared once per backend.
+ *
+ * The erasure triggers and the catalog run the same few statements on
+ * every DELETE; planning them every time would cost more than running
+ * them.  Plans are kept with SPI_keepplan, so the plan cache revalidates
+ * them when the tables they read change (or are dropped and recreated).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "executor/spi.h"
+
+#include "spi_cache.h"
+
+#define MAX_CACHED_PLANS 64
+
+/* A kept plan and the SQL literal it was prepared from. */
+typedef struct KeptPlan
+{
+	const char *sql;
+	SPIPlanPtr	plan;
+} KeptPlan;
+
+static KeptPlan plans[MAX_CACHED_PLANS];
+static int	nplans = 0;
+
+/* Runs a statement through its kept plan, preparing it on first use. */
+int
+spi_execute_cached(const char *sql, int nargs, Oid *types, Datum *values,
+				   const char *nulls, bool read_only, long count)
+{
+	SPIPlanPtr	plan = NULL;
+	int			i;
+
+	for (i = 0; i < nplans; i++)
+	{
+		if (plans[i].sql == sql)
+		{
+			plan = plans[i].plan;
+			break;
+		}
+	}
+	if (plan == NULL)
+	{
+		plan = SPI_prepare(sql, nargs, types);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed (%s): %s",
+				 SPI_result_code_string(SPI_result), sql);
+		if (nplans < MAX_CACHED_PLANS)
+		{
+			if (SPI_keepplan(plan) != 0)
+				elog(ERROR, "SPI_keepplan failed");
+			plans[nplans].sql = sql;
+			plans[nplans].plan = plan;
+			nplans++;
+		}
+	}
+	return SPI_execute_plan(plan, values, nulls, read_only, count);
+}

@@ -1,0 +1,22 @@
+/*-------------------------------------------------------------------------
+ *
+ * spi_cache.h
+ *	  SPI statements prepared once per backend.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_SPI_CACHE_H
+#define UNLEARN_SPI_CACHE_H
+
+#include "executor/spi.h"
+
+/*
+ * Runs a parameterized statement (inside SPI_connect) through a plan
+ * prepared on first use and kept for the backend's life; sql must be a
+ * string literal (its address identifies the plan).  Returns the SPI code.
+ */
+extern int	spi_execute_cached(const char *sql, int nargs, Oid *types,
+							   Datum *values, const char *nulls, bool read_only,
+							   long count);
+
+#endif							/* UNLEARN_SPI_CACHE_H */
