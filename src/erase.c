@@ -392,6 +392,23 @@ drop_entries(double *v, int d, const bool *dead)
 }
 
 /*
+ * The relative parameter error the bound allows: |theta - theta*| <=
+ * B / lambda_min(H), with lambda_min estimated as rcond * |H|_1 from the
+ * factorization the step just made (LAPACK's estimate), relative to
+ * max(1, |theta|).
+ */
+static double
+parameter_error(const RemovalState *s)
+{
+	double		lambda = s->rcond * s->hessian_norm1;
+	double		scale = Max(1.0, linalg_norm2(s->theta, s->d));
+
+	if (!(lambda > 0))
+		return get_float8_infinity();
+	return s->error_bound / (lambda * scale);
+}
+
+/*
  * Applies a statement's change to a model: the rows in change leave or
  * come in, "leaving" of them leave for good (the model's row count goes
  * down by that much), "rows" is what the log entry counts.  Categorical
@@ -464,7 +481,7 @@ apply_change(StoredModel *m, Encoder *enc, Relation rel, RowChange *change,
 		applied = removal_logistic(&s, change);
 		method = "newton";
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
-		if (!applied || s.error_bound > m->options.erasure_tol * gradient_scale)
+		if (!applied || parameter_error(&s) > m->options.erasure_tol)
 		{
 			method = "refresh";
 			if (!try_refresh(m, enc, rel, &s, dead, &why))

@@ -7,7 +7,7 @@ CREATE SCHEMA unlearn_test;
 -- recomputed here in SQL from the source rows, the stored terms (how each
 -- input is encoded and scaled) and the stored parameters.  It is 0 at the
 -- optimum, up to rounding.
-CREATE FUNCTION unlearn_test.relative_gradient(model_name text)
+CREATE FUNCTION unlearn_test.relative_gradient(model_name text, relative boolean DEFAULT true)
 RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
     m unlearn.model;
@@ -74,8 +74,16 @@ BEGIN
         END IF;
     END LOOP;
     RETURN sqrt((SELECT sum(v * v) FROM unnest(g) v))
-         / greatest(1, sqrt((SELECT sum(v * v) FROM unnest(g0) v)));
+         / CASE WHEN relative THEN greatest(1, sqrt((SELECT sum(v * v) FROM unnest(g0) v)))
+                ELSE 1 END;
 END
+$$;
+
+-- |grad L(theta)| of a model's objective on its source's current rows,
+-- recomputed in SQL: what the erasure bound must not be below.
+CREATE FUNCTION unlearn_test.gradient_norm(model_name text)
+RETURNS float8 LANGUAGE sql AS $$
+    SELECT unlearn_test.relative_gradient(model_name, false)
 $$;
 
 -- The linear predictor of a row computed by hand from unlearn.weights'
