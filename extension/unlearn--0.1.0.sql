@@ -65,6 +65,9 @@ CREATE TABLE unlearn.model (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
+-- The models of a table, found by the erasure triggers on every statement.
+CREATE INDEX model_source_idx ON unlearn.model (source);
+
 -- Parameters and Hessians are incompressible floats: store them as they are.
 ALTER TABLE unlearn.model ALTER COLUMN theta SET STORAGE EXTERNAL;
 ALTER TABLE unlearn.model ALTER COLUMN hessian SET STORAGE EXTERNAL;
