@@ -70,8 +70,8 @@ SELECT metric, round(value::numeric, 4) AS value FROM unlearn.evaluate('diagnosi
 -- Ridge regression on a subset chosen by a filter.
 SELECT name, type, rows_trained
   FROM unlearn.create_model('area', 'patients', 'mean_area',
-       ARRAY['mean_radius', 'mean_perimeter'], 'linear',
-       '{"where": "benign = 1"}');
+       ARRAY['mean_radius', 'mean_texture'], 'linear',
+       '{"where": "benign = 1", "standardize": false}');
 SELECT metric, round(value::numeric, 4) AS value FROM unlearn.evaluate('area');
 
 -- Lineage: which models contain patient 20?  (Patient 1 is malignant, so
@@ -92,6 +92,36 @@ INSERT INTO patients SELECT 570, mean_radius, mean_texture, mean_perimeter, mean
 SELECT count(*) AS models_with_570 FROM unlearn.lineage_of('patients', 570);
 SELECT name, version, rows_trained FROM unlearn.retrain('diagnosis');
 SELECT * FROM unlearn.lineage_of('patients', 570);
+
+-- ERASURE: patient 20 asks to be forgotten.  A plain DELETE takes the row
+-- out of every model it trained, in the same transaction.
+SELECT name, version, rows, round(weights.weight::numeric, 6) AS weight_of_worst_area
+  FROM unlearn.models, unlearn.weights(name) weights
+ WHERE name = 'diagnosis' AND weights.term = 'worst_area';
+DELETE FROM patients WHERE id = 20;
+SELECT * FROM unlearn.lineage_of('patients', 20);
+SELECT name, version, rows, rows_erased, error_bound,
+       round(weights.weight::numeric, 6) AS weight_of_worst_area
+  FROM unlearn.models, unlearn.weights(name) weights
+ WHERE name = 'diagnosis' AND weights.term = 'worst_area';
+-- The ridge model is updated exactly: it equals one trained afresh on the
+-- rows it still holds (same preprocessing: raw features; patient 570 came
+-- after it was trained, so it is not among them).
+SELECT name FROM unlearn.create_model('area_check', 'patients', 'mean_area',
+       ARRAY['mean_radius', 'mean_texture'], 'linear',
+       '{"where": "benign = 1 AND id < 570", "standardize": false}');
+SELECT max(abs(a.weight - c.weight)) / max(abs(c.weight)) AS relative_difference
+  FROM unlearn.weights('area') a JOIN unlearn.weights('area_check') c USING (term);
+SELECT unlearn.drop_model('area_check');
+
+-- Rectification: patient 1's corrected measurement replaces the old one in
+-- the model that trained on it (the benign-only model never saw patient 1).
+UPDATE patients SET mean_radius = mean_radius + 0.5 WHERE id = 1;
+
+-- The erasure log: who, when, which models, how — never the key or values.
+SELECT logged_at::time(0) AS at, current_user_name AS by, event, model_name,
+       version_before, version_after, rows, method
+  FROM unlearn.erasure_log ORDER BY seq;
 
 -- The catalog.
 SELECT name, type, source, target, rows, version, state FROM unlearn.models;

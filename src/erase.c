@@ -729,6 +729,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 				ncame = 0,
 				cap = 0;
 	int64		changed = 0,
+				behind = 0,
 				unusable = 0,
 				left = 0;
 	double	   *x;
@@ -775,7 +776,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		if (!encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_fp) ||
 			old_fp != stored)
 		{
-			unusable++;			/* changed while erasure was not active */
+			behind++;			/* changed while erasure was not active */
 			continue;
 		}
 		if (!new->tts_isnull[enc->key_attnum - 1])
@@ -828,12 +829,12 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	ExecDropSingleTupleTableSlot(old);
 	ExecDropSingleTupleTableSlot(new);
 
-	if (unusable > 0)
+	if (behind + unusable > 0)
 	{
-		needs_retrain(m, relid, 0, changed + unusable, "rectification",
+		needs_retrain(m, relid, 0, changed + behind, "rectification",
 					  psprintf(INT64_FORMAT " updated rows cannot be applied to the model as they stand "
 							   "(changed while erasure was not active, a value it cannot take, or a row filter).",
-							   unusable));
+							   behind + unusable));
 		return;
 	}
 	if (changed == 0)
