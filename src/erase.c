@@ -45,6 +45,7 @@
 #include "linalg.h"
 #include "removal.h"
 #include "spi_cache.h"
+#include "unlearn.h"
 #include "solver.h"
 
 #define DELETE_TRIGGER		"unlearn_erase_delete"
@@ -283,6 +284,8 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	if (n == 0)
 		return false;
 
+	/* A refresh reports progress only if it runs long. */
+	unlearn_progress_start();
 	fit = solver_fit(dataset_from_rows(d, X, Y, n), m->loss, &m->options, m->name,
 					 s->theta);
 	diff = palloc(sizeof(double) * d);
@@ -528,6 +531,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	double	   *Y;
 	int64	   *fps;
 	bool	   *ok;
+	bool	   *found;
 	int			k = 0,
 				changed = 0,
 				i;
@@ -581,20 +585,32 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 
 	lineage_remove(m->model_id, keys, n);
 
-	/* Keep the rows that were in lineage, in place, in X and Y. */
+	/*
+	 * Keep the rows that were in lineage, in place, in X and Y.  The
+	 * removals came back sorted by key, not in row order: mark the rows
+	 * first, then compact front to back, so no row is overwritten before
+	 * it is moved.
+	 */
+	found = palloc0(sizeof(bool) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		int			row = keys[i].row;
 
 		if (!keys[i].found)
 			continue;
+		found[row] = true;
 		if (!ok[row] || fps[row] != keys[i].fingerprint)
 			changed++;
-		if (row != k)
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (!found[i])
+			continue;
+		if (i != k)
 		{
-			memmove(&X[(Size) k * m->nterms], &X[(Size) row * m->nterms],
+			memmove(&X[(Size) k * m->nterms], &X[(Size) i * m->nterms],
 					sizeof(double) * m->nterms);
-			Y[k] = Y[row];
+			Y[k] = Y[i];
 		}
 		k++;
 	}

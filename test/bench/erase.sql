@@ -38,3 +38,7 @@ BEGIN
     PERFORM unlearn.drop_model(model || '_ref');
 END
 $$;
+
+-- Every table then starts its DELETEs as bench does, after a checkpoint: a
+-- page's first change writes a full-page image, on the plain twin too.
+CHECKPOINT;
