@@ -47,6 +47,7 @@
 #include "utils/snapmgr.h"
 
 #include "dataset.h"
+#include "lineage.h"
 #include "unlearn.h"
 
 /* Checks that a relation can be a model's source; raises errors otherwise. */
@@ -472,20 +473,6 @@ add_lineage_entry(Dataset *ds, int64 fingerprint)
 	e->fingerprint = fingerprint;
 }
 
-/* Orders lineage entries by key, then key text (qsort callback). */
-static int
-compare_entries(const void *a, const void *b)
-{
-	const LineageEntry *ea = a;
-	const LineageEntry *eb = b;
-
-	if (ea->key != eb->key)
-		return ea->key < eb->key ? -1 : 1;
-	if (ea->key_text == NULL || eb->key_text == NULL)
-		return 0;
-	return strcmp(ea->key_text, eb->key_text);
-}
-
 /* Smallest and largest segment for row blocks; sizes double in between. */
 #define SEGMENT_MIN_BYTES	((Size) 1024 * 1024)
 #define SEGMENT_MAX_BYTES	((Size) 64 * 1024 * 1024)
@@ -771,7 +758,7 @@ dataset_load(const DatasetSpec *spec)
 		ds->in_memory = false;
 	}
 
-	qsort(ds->entries, ds->nentries, sizeof(LineageEntry), compare_entries);
+	qsort(ds->entries, ds->nentries, sizeof(LineageEntry), lineage_compare_entries);
 	return ds;
 }
 

@@ -26,22 +26,6 @@ typedef struct EncoderLevel
 	int			term;
 } EncoderLevel;
 
-/* Hash of a level's text (dynahash callback). */
-static uint32
-level_hash(const void *key, Size keysize)
-{
-	const char *s = *(char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-/* Equality of two level texts (dynahash callback; 0 means equal). */
-static int
-level_match(const void *key1, const void *key2, Size keysize)
-{
-	return strcmp(*(char *const *) key1, *(char *const *) key2);
-}
-
 /* The attribute number and base type of a column by name, or false. */
 static bool
 find_column(TupleDesc desc, const char *name, AttrNumber *attnum, Oid *type)
@@ -123,17 +107,8 @@ encoder_create(StoredModel *model, TupleDesc desc)
 		}
 		col->categorical = true;
 		if (col->levels == NULL)
-		{
-			HASHCTL		ctl;
-
-			ctl.keysize = sizeof(char *);
-			ctl.entrysize = sizeof(EncoderLevel);
-			ctl.hash = level_hash;
-			ctl.match = level_match;
-			ctl.hcxt = CurrentMemoryContext;
-			col->levels = hash_create("unlearn encoder levels", 16, &ctl,
-									  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-		}
+			col->levels = features_level_table("unlearn encoder levels",
+											   sizeof(EncoderLevel), CurrentMemoryContext);
 		{
 			EncoderLevel *lev;
 			bool		found;

@@ -703,20 +703,6 @@ rowset_add(RowSet *rs, const double *x, double y)
 	rs->y[rs->n++] = y;
 }
 
-/* Orders lineage entries by key, then key text (qsort callback). */
-static int
-compare_entries(const void *a, const void *b)
-{
-	const LineageEntry *ea = a;
-	const LineageEntry *eb = b;
-
-	if (ea->key != eb->key)
-		return ea->key < eb->key ? -1 : 1;
-	if (ea->key_text == NULL || eb->key_text == NULL)
-		return 0;
-	return strcmp(ea->key_text, eb->key_text);
-}
-
 /*
  * Rectifies one model for an UPDATE statement: every training row whose
  * key, features or target changed leaves with its old values and comes
@@ -859,7 +845,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	lineage_remove(m->model_id, gone, ngone);
 	if (ncame > 0)
 	{
-		qsort(came, ncame, sizeof(LineageEntry), compare_entries);
+		qsort(came, ncame, sizeof(LineageEntry), lineage_compare_entries);
 		lineage_insert(m->model_id, came, ncame);
 	}
 	change.X = out.X;

@@ -120,6 +120,21 @@ level_match(const void *key1, const void *key2, Size keysize)
 	return strcmp(*(char *const *) key1, *(char *const *) key2);
 }
 
+/* A hash table keyed by a level's text, in memory context cxt. */
+HTAB *
+features_level_table(const char *name, Size entrysize, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = entrysize;
+	ctl.hash = level_hash;
+	ctl.match = level_match;
+	ctl.hcxt = cxt;
+	return hash_create(name, 16, &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
+
 /* Sets up one feature column after its type was accepted. */
 static void
 init_column(FeatureSet *fs, FeatureColumn *col, Form_pg_attribute attr,
@@ -133,15 +148,7 @@ init_column(FeatureSet *fs, FeatureColumn *col, Form_pg_attribute attr,
 	col->scale = 1.0;
 	if (kind == COLUMN_CATEGORICAL)
 	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(char *);
-		ctl.entrysize = sizeof(LevelEntry);
-		ctl.hash = level_hash;
-		ctl.match = level_match;
-		ctl.hcxt = fs->cxt;
-		col->levels = hash_create("unlearn levels", 64, &ctl,
-								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+		col->levels = features_level_table("unlearn levels", sizeof(LevelEntry), fs->cxt);
 		col->maxlevels = 16;
 		col->level_text = MemoryContextAlloc(fs->cxt, sizeof(char *) * col->maxlevels);
 		col->level_count = MemoryContextAllocZero(fs->cxt, sizeof(int64) * col->maxlevels);

@@ -74,6 +74,12 @@ typedef struct FeatureSet
 	MemoryContext cxt;			/* where level dictionaries live */
 } FeatureSet;
 
+/*
+ * A hash table keyed by a level's text (a char * as the first field of
+ * entries of entrysize bytes), in memory context cxt.
+ */
+extern HTAB *features_level_table(const char *name, Size entrysize, MemoryContext cxt);
+
 /* Classifies a column type; false if it cannot be a feature. */
 extern bool feature_kind_of_type(Oid typid, ColumnKind *kind);
 

@@ -603,3 +603,17 @@ lineage_insert(int32 model_id, const LineageEntry *entries, int n)
 	}
 	SPI_finish();
 }
+
+/* Orders lineage entries by key, then key text (a qsort comparator). */
+int
+lineage_compare_entries(const void *a, const void *b)
+{
+	const LineageEntry *ea = a;
+	const LineageEntry *eb = b;
+
+	if (ea->key != eb->key)
+		return ea->key < eb->key ? -1 : 1;
+	if (ea->key_text == NULL || eb->key_text == NULL)
+		return 0;
+	return strcmp(ea->key_text, eb->key_text);
+}

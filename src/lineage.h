@@ -52,6 +52,9 @@ extern void lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys);
  */
 extern void lineage_insert(int32 model_id, const LineageEntry *entries, int n);
 
+/* Orders lineage entries by key, then key text (a qsort comparator). */
+extern int	lineage_compare_entries(const void *a, const void *b);
+
 /*
  * Every key in a model's lineage, sorted by (key, key_text), as entries
  * (fingerprints included); *n receives their number.

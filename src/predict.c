@@ -76,22 +76,6 @@ typedef struct PredictState
 	TupleDesc	rowdesc;
 } PredictState;
 
-/* Hash of a level's text (dynahash callback). */
-static uint32
-level_hash(const void *key, Size keysize)
-{
-	const char *s = *(char *const *) key;
-
-	return hash_bytes((const unsigned char *) s, strlen(s));
-}
-
-/* Equality of two level texts (dynahash callback; 0 means equal). */
-static int
-level_match(const void *key1, const void *key2, Size keysize)
-{
-	return strcmp(*(char *const *) key1, *(char *const *) key2);
-}
-
 /* The column entry of a feature, added if new. */
 static PredictColumn *
 column_for(PredictState *st, const char *name, bool categorical)
@@ -107,17 +91,8 @@ column_for(PredictState *st, const char *name, bool categorical)
 	col->name = pstrdup(name);
 	col->categorical = categorical;
 	if (categorical)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(char *);
-		ctl.entrysize = sizeof(PredictLevel);
-		ctl.hash = level_hash;
-		ctl.match = level_match;
-		ctl.hcxt = CurrentMemoryContext;
-		col->levels = hash_create("unlearn predict levels", 16, &ctl,
-								  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
-	}
+		col->levels = features_level_table("unlearn predict levels", sizeof(PredictLevel),
+										   CurrentMemoryContext);
 	return col;
 }
 
