@@ -53,7 +53,7 @@ CREATE TABLE unlearn.model (
     iterations      integer NOT NULL,
     -- erasure state: sufficient statistics of the current rows
     xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty)
-    gram            float8[] NOT NULL,     -- X'X (logistic: the residual bound)
+    gram            float8[] NOT NULL,     -- X'X (logistic: bound, refresh; ridge: empty)
     theta_ref       float8[] NOT NULL,     -- logistic: where hessian was evaluated
     max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit

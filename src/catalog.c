@@ -170,7 +170,10 @@ catalog_insert_model(const TrainedModel *m)
 	values[15] = Float8GetDatum(m->fit->rcond);
 	values[16] = Int32GetDatum(m->fit->iterations);
 	values[17] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
-	values[18] = PointerGetDatum(float8_array_build(m->fit->gram, d, d));
+	/* X'X serves the logistic bound and refresh only: ridge stores none. */
+	values[18] = PointerGetDatum(m->loss->binary_labels ?
+								 float8_array_build(m->fit->gram, d, d) :
+								 construct_empty_array(FLOAT8OID));
 	values[19] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
 	values[20] = Float8GetDatum(m->fit->max_row_norm);
 	values[21] = Float8GetDatum(m->fit->gradient_scale);
@@ -224,7 +227,9 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 	values[11] = Float8GetDatum(m->fit->rcond);
 	values[12] = Int32GetDatum(m->fit->iterations);
 	values[13] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
-	values[14] = PointerGetDatum(float8_array_build(m->fit->gram, d, d));
+	values[14] = PointerGetDatum(m->loss->binary_labels ?
+								 float8_array_build(m->fit->gram, d, d) :
+								 construct_empty_array(FLOAT8OID));
 	values[15] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
 	values[16] = Float8GetDatum(m->fit->max_row_norm);
 	values[17] = Float8GetDatum(m->fit->gradient_scale);
@@ -432,10 +437,13 @@ catalog_models_row(FunctionCallInfo fcinfo, const char *name)
 	return HeapTupleGetDatum(result);
 }
 
-/* A float8[] column of the current SPI row, copied, checked to have n values. */
+/*
+ * A float8[] column of the current SPI row, copied, checked to have n
+ * values; NULL for an empty array when empty_ok.
+ */
 static double *
 spi_vector(HeapTuple tup, TupleDesc desc, int col, int n, MemoryContext cxt,
-		   const char *what)
+		   const char *what, bool empty_ok)
 {
 	bool		isnull;
 	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
@@ -446,6 +454,8 @@ spi_vector(HeapTuple tup, TupleDesc desc, int col, int n, MemoryContext cxt,
 
 	if (isnull)
 		elog(ERROR, "model state %s is NULL", what);
+	if (empty_ok && ARR_NDIM(DatumGetArrayTypeP(d)) == 0)
+		return NULL;
 	old = MemoryContextSwitchTo(cxt);
 	v = float8_array_values(DatumGetArrayTypeP(d), what, &rows, &cols);
 	MemoryContextSwitchTo(old);
@@ -480,11 +490,11 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	desc = SPI_tuptable->tupdesc;
 	memset(s, 0, sizeof(RemovalState));
 	s->d = d;
-	s->theta = spi_vector(tup, desc, 1, d, cxt, "theta");
-	s->hessian = spi_vector(tup, desc, 2, d * d, cxt, "hessian");
-	s->xty = spi_vector(tup, desc, 3, d, cxt, "xty");
-	s->gram = spi_vector(tup, desc, 4, d * d, cxt, "gram");
-	s->theta_ref = spi_vector(tup, desc, 5, d, cxt, "theta_ref");
+	s->theta = spi_vector(tup, desc, 1, d, cxt, "theta", false);
+	s->hessian = spi_vector(tup, desc, 2, d * d, cxt, "hessian", false);
+	s->xty = spi_vector(tup, desc, 3, d, cxt, "xty", false);
+	s->gram = spi_vector(tup, desc, 4, d * d, cxt, "gram", true);
+	s->theta_ref = spi_vector(tup, desc, 5, d, cxt, "theta_ref", false);
 	s->max_row_norm = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
 	s->error_bound = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
@@ -512,11 +522,14 @@ catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
 		values[3] = PointerGetDatum(float8_array_build(s->theta, 0, s->d));
 		values[4] = PointerGetDatum(float8_array_build(s->hessian, s->d, s->d));
 		values[5] = PointerGetDatum(float8_array_build(s->xty, 0, s->d));
-		values[6] = PointerGetDatum(float8_array_build(s->gram, s->d, s->d));
 		values[7] = Float8GetDatum(s->error_bound);
 		values[8] = PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d));
 		values[9] = Float8GetDatum(s->max_row_norm);
 		memset(nulls + 3, ' ', 7);
+		if (s->gram)
+			values[6] = PointerGetDatum(float8_array_build(s->gram, s->d, s->d));
+		else
+			nulls[6] = 'n';		/* none to keep (ridge): the empty one stays */
 	}
 	SPI_connect();
 	spi_run("UPDATE unlearn.model SET theta = coalesce($4, theta),"

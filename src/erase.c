@@ -473,7 +473,8 @@ apply_change(StoredModel *m, Encoder *enc, Relation rel, RowChange *change,
 		drop_entries(s.theta_ref, d, dead);
 		drop_entries(s.xty, d, dead);
 		drop_square(s.hessian, d, dead, kept);
-		drop_square(s.gram, d, dead, kept);
+		if (s.gram)
+			drop_square(s.gram, d, dead, kept);
 		s.d = kept;
 	}
 

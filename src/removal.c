@@ -165,8 +165,6 @@ removal_ridge(RemovalState *s, const RowChange *c)
 	memcpy(s->hessian, H, sizeof(double) * d * d);
 	memcpy(s->xty, xty, sizeof(double) * d);
 	memcpy(s->theta, theta, sizeof(double) * d);
-	add_outer(s->gram, d, c->X, c->k, NULL, -1.0);
-	add_outer(s->gram, d, c->XA, c->a, NULL, 1.0);
 	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
 	return true;
 }
@@ -189,6 +187,8 @@ removal_logistic(RemovalState *s, const RowChange *c)
 				xv;
 	int			i;
 
+	if (s->gram == NULL)
+		elog(ERROR, "logistic model state has no Gram matrix");
 	memcpy(H, s->hessian, sizeof(double) * d * d);
 	memcpy(G, s->gram, sizeof(double) * d * d);
 

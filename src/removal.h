@@ -16,7 +16,7 @@ typedef struct RemovalState
 	double	   *theta;
 	double	   *hessian;		/* ridge: X'X + l2 I'; logistic: at theta_ref */
 	double	   *xty;			/* X'y of the current rows */
-	double	   *gram;			/* X'X of the current rows */
+	double	   *gram;			/* X'X of the current rows (logistic; NULL for ridge) */
 	double	   *theta_ref;		/* logistic: where hessian was evaluated */
 	double		max_row_norm;	/* M: bound on every |x_i| */
 	double		error_bound;	/* B: bound on |grad L(theta)| */
