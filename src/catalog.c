@@ -138,17 +138,50 @@ insert_terms(int32 model_id, const TrainedModel *m)
 			6, types, values, NULL, SPI_OK_INSERT, false);
 }
 
+/* Number of fit parameters fit_values fills. */
+#define NFIT 14
+
+/*
+ * The fit of a trained model as statement parameters, in the order the
+ * INSERT and UPDATE below both use: n_params, theta, hessian, rows_trained,
+ * rows_skipped, objective, gradient_norm, rcond, iterations, xty, gram,
+ * theta_ref, max_row_norm, gradient_scale.
+ */
+static void
+fit_values(const TrainedModel *m, Oid *types, Datum *values)
+{
+	static const Oid fit_types[NFIT] = {INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
+		INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID,
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID};
+	int			d = m->fit->nterms;
+
+	memcpy(types, fit_types, sizeof(fit_types));
+	values[0] = Int32GetDatum(d);
+	values[1] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
+	values[2] = PointerGetDatum(float8_array_build(m->fit->hessian, d, d));
+	values[3] = Int64GetDatum(m->rows_trained);
+	values[4] = Int64GetDatum(m->rows_skipped);
+	values[5] = Float8GetDatum(m->fit->objective);
+	values[6] = Float8GetDatum(m->fit->gradient_norm);
+	values[7] = Float8GetDatum(m->fit->rcond);
+	values[8] = Int32GetDatum(m->fit->iterations);
+	values[9] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
+	/* X'X serves the logistic bound and refresh only: ridge stores none. */
+	values[10] = PointerGetDatum(m->loss->binary_labels ?
+								 float8_array_build(m->fit->gram, d, d) :
+								 construct_empty_array(FLOAT8OID));
+	values[11] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
+	values[12] = Float8GetDatum(m->fit->max_row_norm);
+	values[13] = Float8GetDatum(m->fit->gradient_scale);
+}
+
 /* Inserts a new model and its terms; returns its model_id. */
 int32
 catalog_insert_model(const TrainedModel *m)
 {
-	int			d = m->fit->nterms;
-	Oid			types[22] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
-		TEXTOID, TEXTARRAYOID, JSONBOID, INT4OID, FLOAT8ARRAYOID,
-		FLOAT8ARRAYOID, INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-		INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID,
-	FLOAT8OID};
-	Datum		values[22];
+	Oid			types[8 + NFIT] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
+	TEXTOID, TEXTARRAYOID, JSONBOID};
+	Datum		values[8 + NFIT];
 	bool		isnull;
 	int32		model_id;
 
@@ -160,23 +193,7 @@ catalog_insert_model(const TrainedModel *m)
 	values[5] = CStringGetTextDatum(m->target_column);
 	values[6] = PointerGetDatum(m->feature_columns);
 	values[7] = JsonbPGetDatum(m->options);
-	values[8] = Int32GetDatum(d);
-	values[9] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
-	values[10] = PointerGetDatum(float8_array_build(m->fit->hessian, d, d));
-	values[11] = Int64GetDatum(m->rows_trained);
-	values[12] = Int64GetDatum(m->rows_skipped);
-	values[13] = Float8GetDatum(m->fit->objective);
-	values[14] = Float8GetDatum(m->fit->gradient_norm);
-	values[15] = Float8GetDatum(m->fit->rcond);
-	values[16] = Int32GetDatum(m->fit->iterations);
-	values[17] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
-	/* X'X serves the logistic bound and refresh only: ridge stores none. */
-	values[18] = PointerGetDatum(m->loss->binary_labels ?
-								 float8_array_build(m->fit->gram, d, d) :
-								 construct_empty_array(FLOAT8OID));
-	values[19] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
-	values[20] = Float8GetDatum(m->fit->max_row_norm);
-	values[21] = Float8GetDatum(m->fit->gradient_scale);
+	fit_values(m, &types[8], &values[8]);
 
 	SPI_connect();
 	spi_run("INSERT INTO unlearn.model (name, model_type, source, key_column,"
@@ -187,7 +204,7 @@ catalog_insert_model(const TrainedModel *m)
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $15)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
-			22, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
+			8 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -204,12 +221,8 @@ catalog_insert_model(const TrainedModel *m)
 void
 catalog_replace_fit(int32 model_id, const TrainedModel *m)
 {
-	int			d = m->fit->nterms;
-	Oid			types[18] = {INT4OID, TEXTOID, REGTYPEOID, TEXTARRAYOID, INT4OID,
-		FLOAT8ARRAYOID, FLOAT8ARRAYOID, INT8OID, INT8OID, FLOAT8OID,
-		FLOAT8OID, FLOAT8OID, INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID};
-	Datum		values[18];
+	Oid			types[4 + NFIT] = {INT4OID, TEXTOID, REGTYPEOID, TEXTARRAYOID};
+	Datum		values[4 + NFIT];
 	Oid			idtype[1] = {INT4OID};
 	Datum		idvalue[1] = {Int32GetDatum(model_id)};
 
@@ -217,22 +230,7 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 	values[1] = CStringGetTextDatum(m->key_column);
 	values[2] = ObjectIdGetDatum(m->key_type);
 	values[3] = PointerGetDatum(m->feature_columns);
-	values[4] = Int32GetDatum(d);
-	values[5] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
-	values[6] = PointerGetDatum(float8_array_build(m->fit->hessian, d, d));
-	values[7] = Int64GetDatum(m->rows_trained);
-	values[8] = Int64GetDatum(m->rows_skipped);
-	values[9] = Float8GetDatum(m->fit->objective);
-	values[10] = Float8GetDatum(m->fit->gradient_norm);
-	values[11] = Float8GetDatum(m->fit->rcond);
-	values[12] = Int32GetDatum(m->fit->iterations);
-	values[13] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
-	values[14] = PointerGetDatum(m->loss->binary_labels ?
-								 float8_array_build(m->fit->gram, d, d) :
-								 construct_empty_array(FLOAT8OID));
-	values[15] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
-	values[16] = Float8GetDatum(m->fit->max_row_norm);
-	values[17] = Float8GetDatum(m->fit->gradient_scale);
+	fit_values(m, &types[4], &values[4]);
 
 	SPI_connect();
 	spi_run("UPDATE unlearn.model SET key_column = $2, key_type = $3,"
@@ -243,7 +241,7 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" max_row_norm = $17, gradient_scale = $18, error_bound = $11,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
-			18, types, values, NULL, SPI_OK_UPDATE, false);
+			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	insert_terms(model_id, m);

@@ -634,6 +634,33 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	apply_change(m, enc, rel, &change, k, k, "erasure");
 }
 
+static void rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
+						  Tuplestorestate *news);
+
+/*
+ * Applies a statement's changed rows to every model of the table, in
+ * model_id order, in a memory context of their own: erasure of the rows
+ * in olds, or, with news (the same rows after an UPDATE), rectification.
+ */
+static void
+change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ListCell   *lc;
+
+	foreach(lc, models_of(RelationGetRelid(rel)))
+	{
+		if (news)
+			rectify_model(lfirst(lc), rel, olds, news);
+		else
+			erase_from_model(lfirst(lc), rel, olds);
+	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(cxt);
+}
+
 PG_FUNCTION_INFO_V1(unlearn_erase_on_delete);
 
 /* AFTER DELETE FOR EACH STATEMENT: erase the deleted rows from every model. */
@@ -641,10 +668,6 @@ Datum
 unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
-	MemoryContext cxt;
-	MemoryContext old;
-	ListCell   *lc;
-	List	   *names;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_DELETE(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
@@ -653,14 +676,7 @@ unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
-								ALLOCSET_DEFAULT_SIZES);
-	old = MemoryContextSwitchTo(cxt);
-	names = models_of(RelationGetRelid(trig->tg_relation));
-	foreach(lc, names)
-		erase_from_model(lfirst(lc), trig->tg_relation, trig->tg_oldtable);
-	MemoryContextSwitchTo(old);
-	MemoryContextDelete(cxt);
+	change_models(trig->tg_relation, trig->tg_oldtable, NULL);
 	return PointerGetDatum(NULL);
 }
 
@@ -869,10 +885,6 @@ Datum
 unlearn_erase_on_update(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
-	MemoryContext cxt;
-	MemoryContext oldcxt;
-	ListCell   *lc;
-	List	   *names;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
@@ -880,14 +892,7 @@ unlearn_erase_on_update(PG_FUNCTION_ARGS)
 		elog(ERROR, "unlearn._erase_on_update must fire AFTER UPDATE FOR EACH STATEMENT with OLD and NEW TABLEs");
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn rectification",
-								ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
-	names = models_of(RelationGetRelid(trig->tg_relation));
-	foreach(lc, names)
-		rectify_model(lfirst(lc), trig->tg_relation, trig->tg_oldtable, trig->tg_newtable);
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(cxt);
+	change_models(trig->tg_relation, trig->tg_oldtable, trig->tg_newtable);
 	return PointerGetDatum(NULL);
 }
 
@@ -903,13 +908,8 @@ Datum
 unlearn_erase_on_apply(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
-	Relation	rel;
-	MemoryContext cxt;
-	MemoryContext oldcxt;
 	Tuplestorestate *olds;
 	Tuplestorestate *news = NULL;
-	ListCell   *lc;
-	List	   *names;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
 		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
@@ -918,10 +918,6 @@ unlearn_erase_on_apply(PG_FUNCTION_ARGS)
 	if (!IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);
 
-	rel = trig->tg_relation;
-	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn apply",
-								ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(cxt);
 	olds = tuplestore_begin_heap(false, false, work_mem);
 	tuplestore_puttuple(olds, trig->tg_trigtuple);
 	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
@@ -929,19 +925,10 @@ unlearn_erase_on_apply(PG_FUNCTION_ARGS)
 		news = tuplestore_begin_heap(false, false, work_mem);
 		tuplestore_puttuple(news, trig->tg_newtuple);
 	}
-	names = models_of(RelationGetRelid(rel));
-	foreach(lc, names)
-	{
-		if (news)
-			rectify_model(lfirst(lc), rel, olds, news);
-		else
-			erase_from_model(lfirst(lc), rel, olds);
-	}
+	change_models(trig->tg_relation, olds, news);
 	tuplestore_end(olds);
 	if (news)
 		tuplestore_end(news);
-	MemoryContextSwitchTo(oldcxt);
-	MemoryContextDelete(cxt);
 	return PointerGetDatum(NULL);
 }
 
