@@ -9,10 +9,15 @@
 # WORK is a private directory (owned by the cluster's OS user) holding a
 # copy of the sources the suites read, the data directory and the logs.
 # stop_cluster removes all of it; callers arrange `trap stop_cluster EXIT`.
+#
+# UNLEARN_PRIVATE_PG=DIR installs the extension into a private copy of
+# PostgreSQL 15 under DIR (made on first use) and runs the cluster from it,
+# leaving the system installation alone: for runs from several work trees
+# at once, which would otherwise replace each other's unlearn.so.
 
 PG_MAJOR=15
-PGBIN=/usr/lib/postgresql/$PG_MAJOR/bin
-PG_CONFIG=$PGBIN/pg_config
+PG_CONFIG=/usr/lib/postgresql/$PG_MAJOR/bin/pg_config
+PGBIN=${UNLEARN_PRIVATE_PG:+$UNLEARN_PRIVATE_PG}/usr/lib/postgresql/$PG_MAJOR/bin
 UNLEARN_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 UNLEARN_OS_USER=${UNLEARN_OS_USER:-unlearn}
 UNLEARN_PORT=${UNLEARN_PORT:-55432}
@@ -56,7 +61,24 @@ ensure_packages() {
 build_and_install() {
 	echo "== building and installing unlearn"
 	make -s -C "$UNLEARN_ROOT" PG_CONFIG="$PG_CONFIG" >/dev/null
-	as_root make -s -C "$UNLEARN_ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null
+	if [ -n "${UNLEARN_PRIVATE_PG:-}" ]; then
+		copy_postgresql "$UNLEARN_PRIVATE_PG"
+		make -s -C "$UNLEARN_ROOT" PG_CONFIG="$PG_CONFIG" DESTDIR="$UNLEARN_PRIVATE_PG" install >/dev/null
+	else
+		as_root make -s -C "$UNLEARN_ROOT" PG_CONFIG="$PG_CONFIG" install >/dev/null
+	fi
+}
+
+# Copies PostgreSQL's binaries, libraries and share files under DIR, laid
+# out as in /usr, so the copied server finds its own lib and share dirs.
+copy_postgresql() {
+	local dir=$1 sub
+	[ -x "$dir/usr/lib/postgresql/$PG_MAJOR/bin/postgres" ] && return 0
+	for sub in lib/postgresql/$PG_MAJOR share/postgresql/$PG_MAJOR; do
+		mkdir -p "$dir/usr/$(dirname "$sub")"
+		cp -a "/usr/$sub" "$dir/usr/$sub"
+	done
+	chmod -R a+rX "$dir"
 }
 
 # Creates the unprivileged OS user for the cluster when running as root.
