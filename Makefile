@@ -9,7 +9,8 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/options.o src/features.o src/dataset.o src/loss_linear.o \
               src/loss_logistic.o src/solver.o src/catalog.o src/lineage.o \
               src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o \
-              src/spi_cache.o
+              src/spi_cache.o src/source_models.o \
+              src/erasure_state.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 

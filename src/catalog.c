@@ -10,7 +10,17 @@
 
 #include <math.h>
 
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "executor/spi.h"
 #include "funcapi.h"
 #include "miscadmin.h"
@@ -503,7 +513,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 /* Saves a model after rows left it; returns its new version. */
 int64
 catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
-					 const char *state)
+					 const char *state, TransactionId *xmin, ItemPointer ctid)
 {
 	Oid			types[10] = {INT4OID, INT8OID, TEXTOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID};
@@ -537,11 +547,106 @@ catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
 			" n_params = coalesce(array_length($4, 1), n_params),"
 			" max_row_norm = coalesce($10, max_row_norm),"
 			" rows_erased = rows_erased + $2, state = $3, version = version + 1,"
-			" updated_at = now() WHERE model_id = $1 RETURNING version",
+			" updated_at = now() WHERE model_id = $1 RETURNING version, xmin, ctid",
 			10, types, values, nulls, SPI_OK_UPDATE_RETURNING, false);
 	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										  1, &isnull));
+	if (xmin)
+		*xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 2, &isnull));
+	if (ctid)
+		*ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0],
+												   SPI_tuptable->tupdesc, 3, &isnull));
 	SPI_finish();
+	return version;
+}
+
+/* Column number of a column of unlearn.model; an error if it is missing. */
+static AttrNumber
+model_attnum(Relation rel, const char *column)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), column);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "table unlearn.model has no column \"%s\"", column);
+	return attnum;
+}
+
+/*
+ * Saves a ready model after rows left it, as catalog_save_removal does,
+ * but straight through the table AM: the caller holds the row locked at
+ * ctid, and the statement machinery (planning, constraint expressions
+ * parsed afresh every time) cost more than the write.  The values are
+ * the extension's own; the executor's index maintenance keeps the
+ * indexes.  Returns the new version and the new row's xmin and ctid.
+ */
+int64
+catalog_save_ready(ItemPointer ctid, const RemovalState *s, int64 removed,
+				   TransactionId *xmin, ItemPointer new_ctid)
+{
+	Relation	rel = table_open(get_relname_relid("model", get_namespace_oid("unlearn", false)),
+								 RowExclusiveLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			natts = desc->natts;
+	Datum	   *values = palloc0(sizeof(Datum) * natts);
+	bool	   *nulls = palloc0(sizeof(bool) * natts);
+	bool	   *replace = palloc0(sizeof(bool) * natts);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TupleTableSlot *new_slot;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	HeapTuple	old,
+				tup;
+	bool		isnull;
+	int64		version;
+	AttrNumber	a;
+
+	if (!table_tuple_fetch_row_version(rel, ctid, SnapshotAny, slot))
+		elog(ERROR, "locked model row (%u,%u) is missing",
+			 ItemPointerGetBlockNumber(ctid), ItemPointerGetOffsetNumber(ctid));
+	old = ExecFetchSlotHeapTuple(slot, false, NULL);
+
+#define SET_COLUMN(name, datum) \
+	(a = model_attnum(rel, name), values[a - 1] = (datum), replace[a - 1] = true)
+	SET_COLUMN("theta", PointerGetDatum(float8_array_build(s->theta, 0, s->d)));
+	SET_COLUMN("hessian", PointerGetDatum(float8_array_build(s->hessian, s->d, s->d)));
+	SET_COLUMN("xty", PointerGetDatum(float8_array_build(s->xty, 0, s->d)));
+	if (s->gram)
+		SET_COLUMN("gram", PointerGetDatum(float8_array_build(s->gram, s->d, s->d)));
+	SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d)));
+	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
+	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));
+	SET_COLUMN("n_params", Int32GetDatum(s->d));
+	a = model_attnum(rel, "rows_erased");
+	SET_COLUMN("rows_erased",
+			   Int64GetDatum(DatumGetInt64(heap_getattr(old, a, desc, &isnull)) + removed));
+	a = model_attnum(rel, "version");
+	version = DatumGetInt64(heap_getattr(old, a, desc, &isnull)) + 1;
+	SET_COLUMN("version", Int64GetDatum(version));
+	SET_COLUMN("state", CStringGetTextDatum("ready"));
+	SET_COLUMN("updated_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
+#undef SET_COLUMN
+
+	tup = heap_modify_tuple(old, desc, values, nulls, replace);
+	simple_heap_update(rel, ctid, tup);
+	if (!HeapTupleIsHeapOnly(tup))
+	{
+		estate = CreateExecutorState();
+		rri = makeNode(ResultRelInfo);
+		InitResultRelInfo(rri, rel, 1, NULL, 0);
+		ExecOpenIndices(rri, false);
+		new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
+		ExecStoreHeapTuple(tup, new_slot, false);
+		ExecInsertIndexTuples(rri, new_slot, estate, false, false, NULL, NIL);
+		ExecDropSingleTupleTableSlot(new_slot);
+		ExecCloseIndices(rri);
+		FreeExecutorState(estate);
+	}
+	*xmin = HeapTupleHeaderGetXmin(tup->t_data);
+	*new_ctid = tup->t_self;
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
 	return version;
 }
 

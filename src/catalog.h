@@ -11,6 +11,7 @@
 
 #include "fmgr.h"
 #include "utils/array.h"
+#include "storage/itemptr.h"
 #include "utils/jsonb.h"
 
 #include "loss.h"
@@ -97,10 +98,21 @@ extern void catalog_load_removal(int32 model_id, int d, struct RemovalState *s,
 
 /*
  * Saves a model after rows left it: the RemovalState (NULL to keep the
- * parameters), rows_erased += removed, state, a new version; returns it.
+ * parameters), rows_erased += removed, state, a new version; returns it,
+ * and the new row version's xmin and ctid where asked.
  */
 extern int64 catalog_save_removal(int32 model_id, const struct RemovalState *s,
-								  int64 removed, const char *state);
+								  int64 removed, const char *state,
+								  TransactionId *xmin, ItemPointer ctid);
+
+/*
+ * Saves a ready model after rows left it, as catalog_save_removal does,
+ * straight through the table AM, at the row version the caller locked
+ * (ctid); returns its new version, and the new row's xmin and ctid.
+ */
+extern int64 catalog_save_ready(ItemPointer ctid, const struct RemovalState *s,
+								int64 removed, TransactionId *xmin,
+								ItemPointer new_ctid);
 
 /*
  * Applies level-count changes to a model's categorical terms (delta per

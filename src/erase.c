@@ -47,6 +47,8 @@
 #include "spi_cache.h"
 #include "unlearn.h"
 #include "solver.h"
+#include "source_models.h"
+#include "erasure_state.h"
 
 #define DELETE_TRIGGER		"unlearn_erase_delete"
 #define UPDATE_TRIGGER		"unlearn_erase_update"
@@ -100,6 +102,7 @@ erase_ensure_triggers(Oid relid)
 	bool		have_apply_update = has_trigger(rel, APPLY_UPDATE_TRIGGER);
 
 	table_close(rel, NoLock);
+	source_models_changed(relid);
 	if (!have_delete)
 	{
 		run_sql(psprintf("CREATE TRIGGER " DELETE_TRIGGER " AFTER DELETE ON %s"
@@ -150,6 +153,7 @@ erase_drop_triggers_if_unused(Oid relid)
 
 	if (get_rel_name(relid) == NULL)
 		return;					/* the table itself is gone */
+	source_models_changed(relid);
 	SPI_connect();
 	if (spi_execute_cached("SELECT 1 FROM unlearn.model WHERE source = $1 LIMIT 1",
 							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
@@ -167,35 +171,6 @@ erase_drop_triggers_if_unused(Oid relid)
 	run_sql(psprintf("DROP TRIGGER IF EXISTS " TRUNCATE_TRIGGER " ON %s", qualified));
 }
 
-/* The names of the models trained on a relation, in model_id order. */
-static List *
-models_of(Oid relid)
-{
-	Oid			types[1] = {REGCLASSOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	MemoryContext cxt = CurrentMemoryContext;
-	List	   *names = NIL;
-	uint64		i;
-
-	SPI_connect();
-	if (spi_execute_cached("SELECT name FROM unlearn.model WHERE source = $1"
-							  " ORDER BY model_id",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the models of relation %u", relid);
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		names = lappend(names, TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[i],
-																 SPI_tuptable->tupdesc, 1,
-																 &isnull)));
-		MemoryContextSwitchTo(old);
-	}
-	SPI_finish();
-	return names;
-}
-
 /*
  * Marks a model as needing a retrain, with a log entry for the rows the
  * statement touched (erased of them: taken out of the model's count).
@@ -204,7 +179,8 @@ static void
 needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
 			  const char *event, const char *why)
 {
-	int64		version = catalog_save_removal(m->model_id, NULL, erased, "needs_retrain");
+	int64		version = catalog_save_removal(m->model_id, NULL, erased, "needs_retrain",
+												   NULL, NULL);
 
 	catalog_log_erasure(event, m->model_id, m->name, relid, m->version, version,
 						rows, "needs_retrain", get_float8_nan(), get_float8_nan());
@@ -422,28 +398,27 @@ parameter_error(const RemovalState *s)
  * retraining.  Writes the model, its terms and a log entry.
  */
 static void
-apply_change(StoredModel *m, Encoder *enc, Relation rel, RowChange *change,
+apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 			 int64 leaving, int64 rows, const char *event)
 {
+	StoredModel *m = em->m;
+	RemovalState *s = &em->s;
+	int64		version_before = m->version;
 	Oid			relid = RelationGetRelid(rel);
 	int			d = m->nterms;
 	int64	   *delta = palloc0(sizeof(int64) * d);
 	bool	   *dead = palloc0(sizeof(bool) * d);
 	int			ndead = 0;
-	RemovalState s;
-	double		gradient_scale;
-	int64		rows_now;
 	int64		version;
 	const char *method;
 	bool		applied;
 	int			i,
 				t;
 
-	catalog_load_removal(m->model_id, d, &s, &gradient_scale, &rows_now);
-	if (leaving >= rows_now)
+	if (leaving >= em->rows_now)
 	{
-		version = catalog_save_removal(m->model_id, NULL, leaving, "empty");
-		catalog_log_erasure(event, m->model_id, m->name, relid, m->version,
+		version = erasure_state_save(em, leaving, "empty", false);
+		catalog_log_erasure(event, m->model_id, m->name, relid, version_before,
 							version, rows, "empty", get_float8_nan(), get_float8_nan());
 		return;
 	}
@@ -469,26 +444,26 @@ apply_change(StoredModel *m, Encoder *enc, Relation rel, RowChange *change,
 
 		change->X = drop_columns(change->X, change->k, d, dead, kept);
 		change->XA = drop_columns(change->XA, change->a, d, dead, kept);
-		drop_entries(s.theta, d, dead);
-		drop_entries(s.theta_ref, d, dead);
-		drop_entries(s.xty, d, dead);
-		drop_square(s.hessian, d, dead, kept);
-		if (s.gram)
-			drop_square(s.gram, d, dead, kept);
-		s.d = kept;
+		drop_entries(s->theta, d, dead);
+		drop_entries(s->theta_ref, d, dead);
+		drop_entries(s->xty, d, dead);
+		drop_square(s->hessian, d, dead, kept);
+		if (s->gram)
+			drop_square(s->gram, d, dead, kept);
+		s->d = kept;
 	}
 
 	if (m->loss->binary_labels)
 	{
 		const char *why = NULL;
 
-		applied = removal_logistic(&s, change);
+		applied = removal_logistic(s, change);
 		method = "newton";
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
-		if (!applied || parameter_error(&s) > m->options.erasure_tol)
+		if (!applied || parameter_error(s) > m->options.erasure_tol)
 		{
 			method = "refresh";
-			if (!try_refresh(m, enc, rel, &s, dead, &why))
+			if (!try_refresh(m, enc, rel, s, dead, &why))
 			{
 				needs_retrain(m, relid, leaving, rows, event, why);
 				return;
@@ -498,7 +473,7 @@ apply_change(StoredModel *m, Encoder *enc, Relation rel, RowChange *change,
 	}
 	else
 	{
-		applied = removal_ridge(&s, change);
+		applied = removal_ridge(s, change);
 		method = "exact";
 	}
 	if (!applied)
@@ -507,10 +482,14 @@ apply_change(StoredModel *m, Encoder *enc, Relation rel, RowChange *change,
 					  "Without those rows its Hessian is singular or too ill-conditioned.");
 		return;
 	}
-	version = catalog_save_removal(m->model_id, &s, leaving, "ready");
+	/* Kept for the next statement: the terms as they are now written. */
+	for (t = 0; t < d && ndead == 0; t++)
+		if (m->terms[t].level_rows >= 0)
+			m->terms[t].level_rows += delta[t];
+	version = erasure_state_save(em, leaving, "ready", ndead == 0);
 	catalog_update_terms(m->model_id, d, delta, dead);
-	catalog_log_erasure(event, m->model_id, m->name, relid, m->version, version,
-						rows, method, s.step_norm, s.error_bound);
+	catalog_log_erasure(event, m->model_id, m->name, relid, version_before, version,
+						rows, method, s->step_norm, s->error_bound);
 }
 
 /*
@@ -522,7 +501,8 @@ static void
 erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 {
 	Oid			relid = RelationGetRelid(rel);
-	StoredModel *m = catalog_load_model(name, true);
+	ErasureModel em;
+	StoredModel *m;
 	Encoder    *enc;
 	TupleTableSlot *slot;
 	int			capacity = 64;
@@ -538,6 +518,9 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 				i;
 	RowChange	change;
 
+	if (!erasure_state_lock(name, &em))
+		return;					/* dropped meanwhile */
+	m = em.m;
 	if (strcmp(m->state, "ready") != 0)
 		return;					/* nothing left to take out until a retrain */
 
@@ -631,7 +614,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	change.XA = NULL;
 	change.yA = NULL;
 	change.a = 0;
-	apply_change(m, enc, rel, &change, k, k, "erasure");
+	apply_change(&em, enc, rel, &change, k, k, "erasure");
 }
 
 static void rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
@@ -650,7 +633,7 @@ change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	ListCell   *lc;
 
-	foreach(lc, models_of(RelationGetRelid(rel)))
+	foreach(lc, source_models(RelationGetRelid(rel)))
 	{
 		if (news)
 			rectify_model(lfirst(lc), rel, olds, news);
@@ -736,7 +719,8 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 			  Tuplestorestate *news)
 {
 	Oid			relid = RelationGetRelid(rel);
-	StoredModel *m = catalog_load_model(name, true);
+	ErasureModel em;
+	StoredModel *m;
 	Encoder    *enc;
 	TupleTableSlot *old;
 	TupleTableSlot *new;
@@ -754,6 +738,9 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	double	   *x;
 	RowChange	change;
 
+	if (!erasure_state_lock(name, &em))
+		return;					/* dropped meanwhile */
+	m = em.m;
 	if (strcmp(m->state, "ready") != 0)
 		return;
 	enc = encoder_create(m, RelationGetDescr(rel));
@@ -871,7 +858,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	change.XA = in.X;
 	change.yA = in.y;
 	change.a = in.n;
-	apply_change(m, enc, rel, &change, left, changed, "rectification");
+	apply_change(&em, enc, rel, &change, left, changed, "rectification");
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_update);
@@ -949,7 +936,7 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event))
 		elog(ERROR, "unlearn._erase_on_truncate must fire AFTER TRUNCATE");
 	relid = RelationGetRelid(trig->tg_relation);
-	names = models_of(relid);
+	names = source_models(relid);
 	foreach(lc, names)
 	{
 		StoredModel *m = catalog_load_model(lfirst(lc), true);
@@ -960,7 +947,8 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 
 		catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
 		lineage_delete(m->model_id);
-		version = catalog_save_removal(m->model_id, NULL, rows_now, "needs_retrain");
+		version = catalog_save_removal(m->model_id, NULL, rows_now, "needs_retrain",
+									   NULL, NULL);
 		catalog_log_erasure("truncate", m->model_id, m->name, relid, m->version, version,
 							rows_now, "needs_retrain", get_float8_nan(), get_float8_nan());
 	}

@@ -1,0 +1,249 @@
+/*-------------------------------------------------------------------------
+ *
+ * erasure_state.c
+ *	  A model's erasure state, locked and loaded, cached per backend.
+ *
+ * Every erasure locks its model's row, reads the model, its terms and its
+ * erasure state (parameters, Hessian, X'y, ...), and writes them back
+ * changed.  Reading them again on the next DELETE, through SPI and TOAST,
+ * cost more than the update itself; so what this backend last wrote is kept
+ * and used again while the model's row is still the version it wrote.
+ *
+ * The check is on the locked row: the same row version (its xmin and ctid)
+ * and the same model version.  Any other writer (a retrain, another
+ * backend's erasure, a rolled-back subtransaction of this one, whose row
+ * version is dead) leaves a different row version behind, and the next
+ * lock reads the model afresh.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "storage/itemptr.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "erasure_state.h"
+#include "spi_cache.h"
+
+/* Which row version of a model a state belongs to. */
+typedef struct RowVersion
+{
+	TransactionId xmin;
+	ItemPointerData ctid;
+	int64		version;
+} RowVersion;
+
+/* One kept model: its row version and a copy of its state. */
+typedef struct KeptState
+{
+	int32		model_id;		/* hash key */
+	RowVersion	row;
+	MemoryContext cxt;			/* holds em's contents */
+	ErasureModel em;
+} KeptState;
+
+static HTAB *kept_states = NULL;
+
+/* A copy of a string, or NULL. */
+static char *
+copy_string(const char *s)
+{
+	return s ? pstrdup(s) : NULL;
+}
+
+/* A copy of n doubles, or NULL. */
+static double *
+copy_doubles(const double *v, Size n)
+{
+	double	   *c;
+
+	if (v == NULL)
+		return NULL;
+	c = palloc(sizeof(double) * n);
+	memcpy(c, v, sizeof(double) * n);
+	return c;
+}
+
+/* A deep copy of a model and its state, in the current memory context. */
+static void
+copy_erasure_model(const ErasureModel *from, ErasureModel *to)
+{
+	const StoredModel *m = from->m;
+	StoredModel *c = palloc(sizeof(StoredModel));
+	int			d = from->s.d;
+	int			t;
+
+	*c = *m;
+	c->name = copy_string(m->name);
+	c->key_column = copy_string(m->key_column);
+	c->target_column = copy_string(m->target_column);
+	c->state = copy_string(m->state);
+	c->feature_columns = (ArrayType *) PG_DETOAST_DATUM_COPY(PointerGetDatum(m->feature_columns));
+	c->options_jsonb = (Jsonb *) PG_DETOAST_DATUM_COPY(PointerGetDatum(m->options_jsonb));
+	c->options.where = copy_string(m->options.where);
+	c->options.key = copy_string(m->options.key);
+	c->theta = copy_doubles(m->theta, m->nterms);
+	c->terms = palloc(sizeof(ModelTerm) * Max(m->nterms, 1));
+	for (t = 0; t < m->nterms; t++)
+	{
+		c->terms[t] = m->terms[t];
+		c->terms[t].column = copy_string(m->terms[t].column);
+		c->terms[t].level = copy_string(m->terms[t].level);
+	}
+	to->m = c;
+	to->s = from->s;
+	to->s.theta = copy_doubles(from->s.theta, d);
+	to->s.hessian = copy_doubles(from->s.hessian, (Size) d * d);
+	to->s.xty = copy_doubles(from->s.xty, d);
+	to->s.gram = copy_doubles(from->s.gram, (Size) d * d);
+	to->s.theta_ref = copy_doubles(from->s.theta_ref, d);
+	to->gradient_scale = from->gradient_scale;
+	to->rows_now = from->rows_now;
+}
+
+/* The kept-state table, created on first use. */
+static HTAB *
+kept_table(void)
+{
+	HASHCTL		ctl;
+
+	if (kept_states == NULL)
+	{
+		ctl.keysize = sizeof(int32);
+		ctl.entrysize = sizeof(KeptState);
+		ctl.hcxt = CacheMemoryContext;
+		kept_states = hash_create("unlearn erasure states", 16, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	return kept_states;
+}
+
+/* Forgets the kept state of a model. */
+static void
+forget(int32 model_id)
+{
+	KeptState  *k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
+
+	if (k == NULL)
+		return;
+	MemoryContextDelete(k->cxt);
+	hash_search(kept_states, &model_id, HASH_REMOVE, NULL);
+}
+
+/* Keeps a copy of a model's state as of a row version. */
+static void
+keep_state(const ErasureModel *em, const RowVersion *row)
+{
+	MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext,
+											  "unlearn kept erasure state",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	ErasureModel copy;
+	KeptState  *k;
+	int32		model_id = em->m->model_id;
+
+	copy_erasure_model(em, &copy);
+	MemoryContextSwitchTo(old);
+	forget(model_id);
+	k = hash_search(kept_table(), &model_id, HASH_ENTER, NULL);
+	k->row = *row;
+	k->cxt = cxt;
+	k->em = copy;
+}
+
+/* The row version in columns first.. of the current SPI row. */
+static RowVersion
+row_version(HeapTuple tup, TupleDesc desc, int first)
+{
+	RowVersion	r;
+	bool		isnull;
+
+	r.xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, first, &isnull));
+	r.ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, first + 1, &isnull));
+	r.version = DatumGetInt64(SPI_getbinval(tup, desc, first + 2, &isnull));
+	return r;
+}
+
+/*
+ * Locks a model's row FOR UPDATE and loads it with its erasure state into
+ * the current memory context; false if the model is gone.
+ */
+bool
+erasure_state_lock(const char *name, ErasureModel *em)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	int32		model_id;
+	RowVersion	row;
+	KeptState  *k;
+	bool		isnull;
+
+	SPI_connect();
+	if (spi_execute_cached("SELECT model_id, xmin, ctid, version FROM unlearn.model"
+						   " WHERE name = $1 FOR UPDATE",
+						   1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not lock model \"%s\"", name);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		return false;			/* dropped since the statement began */
+	}
+	model_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										   1, &isnull));
+	row = row_version(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	SPI_finish();
+
+	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
+	em->ctid = row.ctid;
+	if (k != NULL && TransactionIdEquals(k->row.xmin, row.xmin) &&
+		ItemPointerEquals(&k->row.ctid, &row.ctid) && k->row.version == row.version)
+	{
+		copy_erasure_model(&k->em, em);
+		em->ctid = row.ctid;
+		return true;
+	}
+	forget(model_id);
+
+	/* The row is locked: what these read is that very version. */
+	em->m = catalog_load_model(name, true);
+	catalog_load_removal(em->m->model_id, em->m->nterms, &em->s,
+						 &em->gradient_scale, &em->rows_now);
+	em->ctid = row.ctid;
+	if (strcmp(em->m->state, "ready") == 0)
+		keep_state(em, &row);
+	return true;
+}
+
+/*
+ * Saves a model after rows left it (catalog_save_removal) and returns its
+ * new version; with state "ready" and keep, em (whose m and s now describe
+ * the model after the change) is kept for the next statement.
+ */
+int64
+erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep)
+{
+	bool		ready = strcmp(state, "ready") == 0;
+	RowVersion	row;
+	int32		model_id = em->m->model_id;
+
+	forget(model_id);
+	if (ready)
+		row.version = catalog_save_ready(&em->ctid, &em->s, removed, &row.xmin, &row.ctid);
+	else
+		row.version = catalog_save_removal(model_id, NULL, removed, state,
+										   &row.xmin, &row.ctid);
+	if (!ready || !keep)
+		return row.version;
+
+	em->m->version = row.version;
+	em->m->theta = em->s.theta;
+	em->m->nterms = em->s.d;
+	em->rows_now -= removed;
+	keep_state(em, &row);
+	return row.version;
+}

@@ -1,0 +1,38 @@
+/*-------------------------------------------------------------------------
+ *
+ * erasure_state.h
+ *	  A model's erasure state, locked and loaded, cached per backend.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_ERASURE_STATE_H
+#define UNLEARN_ERASURE_STATE_H
+
+#include "catalog.h"
+#include "removal.h"
+
+/* A model locked for erasure, with what erasure changes in it. */
+typedef struct ErasureModel
+{
+	StoredModel *m;
+	RemovalState s;
+	double		gradient_scale; /* the tolerance unit of the logistic bound */
+	int64		rows_now;		/* rows the model holds */
+	ItemPointerData ctid;		/* where its locked row version is */
+} ErasureModel;
+
+/*
+ * Locks a model's row FOR UPDATE and loads it with its erasure state into
+ * the current memory context; false if the model is gone.
+ */
+extern bool erasure_state_lock(const char *name, ErasureModel *em);
+
+/*
+ * Saves a model after rows left it (catalog_save_removal) and returns its
+ * new version; with state "ready" and keep, em (whose m and s now describe
+ * the model after the change) is kept for the next statement.
+ */
+extern int64 erasure_state_save(ErasureModel *em, int64 removed, const char *state,
+								bool keep);
+
+#endif							/* UNLEARN_ERASURE_STATE_H */
