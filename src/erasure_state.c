@@ -19,16 +19,25 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/transam.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
 #include "storage/itemptr.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 
 #include "erasure_state.h"
-#include "spi_cache.h"
 
 /* Which row version of a model a state belongs to. */
 typedef struct RowVersion
@@ -156,17 +165,69 @@ keep_state(const ErasureModel *em, const RowVersion *row)
 	k->em = copy;
 }
 
-/* The row version in columns first.. of the current SPI row. */
-static RowVersion
-row_version(HeapTuple tup, TupleDesc desc, int first)
+/*
+ * Locks a model's row as SELECT ... FOR UPDATE would, straight through its
+ * name index and the table AM (a statement cost more than the erasure it
+ * serves): under READ COMMITTED the newest version, waiting for a writer;
+ * under REPEATABLE READ a version changed since the snapshot is a
+ * serialization failure.  False if there is no such model (dropped).
+ */
+static bool
+lock_model_row(const char *name, int32 *model_id, RowVersion *row)
 {
-	RowVersion	r;
-	bool		isnull;
+	Oid			nsp = get_namespace_oid("unlearn", false);
+	Relation	rel = table_open(get_relname_relid("model", nsp), RowShareLock);
+	Relation	index = index_open(get_relname_relid("model_name_key", nsp), AccessShareLock);
+	bool		xact_snapshot = IsolationUsesXactSnapshot();
+	Snapshot	snapshot = RegisterSnapshot(xact_snapshot ? GetTransactionSnapshot()
+											: GetLatestSnapshot());
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	IndexScanDesc scan;
+	ScanKeyData key;
+	ItemPointerData tid;
+	TM_FailureData tmfd;
+	TM_Result	result;
+	HeapTuple	tup;
+	bool		found,
+				isnull;
 
-	r.xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, first, &isnull));
-	r.ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, first + 1, &isnull));
-	r.version = DatumGetInt64(SPI_getbinval(tup, desc, first + 2, &isnull));
-	return r;
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(name));
+	key.sk_collation = index->rd_indcollation[0];
+	scan = index_beginscan(rel, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	tid = slot->tts_tid;
+	index_endscan(scan);
+	if (found)
+	{
+		result = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true),
+								  LockTupleExclusive, LockWaitBlock,
+								  xact_snapshot ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION,
+								  &tmfd);
+		if ((result == TM_Updated || result == TM_Deleted) && xact_snapshot)
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		if (result == TM_Deleted)
+			found = false;		/* dropped while we waited */
+		else if (result != TM_Ok)
+			elog(ERROR, "could not lock the row of model \"%s\" (%d)", name, (int) result);
+	}
+	if (found)
+	{
+		tup = ExecFetchSlotHeapTuple(slot, false, NULL);
+		*model_id = DatumGetInt32(heap_getattr(tup, get_attnum(RelationGetRelid(rel), "model_id"),
+											   RelationGetDescr(rel), &isnull));
+		row->version = DatumGetInt64(heap_getattr(tup, get_attnum(RelationGetRelid(rel), "version"),
+												  RelationGetDescr(rel), &isnull));
+		row->xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
+		row->ctid = slot->tts_tid;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(rel, NoLock);
+	return found;
 }
 
 /*
@@ -176,27 +237,12 @@ row_version(HeapTuple tup, TupleDesc desc, int first)
 bool
 erasure_state_lock(const char *name, ErasureModel *em)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
 	int32		model_id;
 	RowVersion	row;
 	KeptState  *k;
-	bool		isnull;
 
-	SPI_connect();
-	if (spi_execute_cached("SELECT model_id, xmin, ctid, version FROM unlearn.model"
-						   " WHERE name = $1 FOR UPDATE",
-						   1, types, values, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock model \"%s\"", name);
-	if (SPI_processed == 0)
-	{
-		SPI_finish();
+	if (!lock_model_row(name, &model_id, &row))
 		return false;			/* dropped since the statement began */
-	}
-	model_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-										   1, &isnull));
-	row = row_version(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	SPI_finish();
 
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
 	em->ctid = row.ctid;
