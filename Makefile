@@ -10,7 +10,7 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/loss_logistic.o src/solver.o src/catalog.o src/lineage.o \
               src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o \
               src/spi_cache.o src/source_models.o \
-              src/erasure_state.o
+              src/erasure_state.o src/tablerow.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 

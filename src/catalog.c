@@ -31,6 +31,7 @@
 #include "arrayutil.h"
 #include "catalog.h"
 #include "spi_cache.h"
+#include "tablerow.h"
 #include "removal.h"
 
 /*
@@ -575,26 +576,19 @@ model_attnum(Relation rel, const char *column)
 /*
  * Saves a ready model after rows left it, as catalog_save_removal does,
  * but straight through the table AM: the caller holds the row locked at
- * ctid, and the statement machinery (planning, constraint expressions
- * parsed afresh every time) cost more than the write.  The values are
- * the extension's own; the executor's index maintenance keeps the
- * indexes.  Returns the new version and the new row's xmin and ctid.
+ * ctid (see tablerow.c).  Returns the new version and the new row's xmin and ctid.
  */
 int64
 catalog_save_ready(ItemPointer ctid, const RemovalState *s, int64 removed,
 				   TransactionId *xmin, ItemPointer new_ctid)
 {
-	Relation	rel = table_open(get_relname_relid("model", get_namespace_oid("unlearn", false)),
-								 RowExclusiveLock);
+	Relation	rel = table_open(tablerow_relid("model"), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			natts = desc->natts;
 	Datum	   *values = palloc0(sizeof(Datum) * natts);
 	bool	   *nulls = palloc0(sizeof(bool) * natts);
 	bool	   *replace = palloc0(sizeof(bool) * natts);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	TupleTableSlot *new_slot;
-	EState	   *estate;
-	ResultRelInfo *rri;
 	HeapTuple	old,
 				tup;
 	bool		isnull;
@@ -628,20 +622,7 @@ catalog_save_ready(ItemPointer ctid, const RemovalState *s, int64 removed,
 #undef SET_COLUMN
 
 	tup = heap_modify_tuple(old, desc, values, nulls, replace);
-	simple_heap_update(rel, ctid, tup);
-	if (!HeapTupleIsHeapOnly(tup))
-	{
-		estate = CreateExecutorState();
-		rri = makeNode(ResultRelInfo);
-		InitResultRelInfo(rri, rel, 1, NULL, 0);
-		ExecOpenIndices(rri, false);
-		new_slot = MakeSingleTupleTableSlot(desc, &TTSOpsHeapTuple);
-		ExecStoreHeapTuple(tup, new_slot, false);
-		ExecInsertIndexTuples(rri, new_slot, estate, false, false, NULL, NIL);
-		ExecDropSingleTupleTableSlot(new_slot);
-		ExecCloseIndices(rri);
-		FreeExecutorState(estate);
-	}
+	tablerow_update(rel, ctid, tup);
 	*xmin = HeapTupleHeaderGetXmin(tup->t_data);
 	*new_ctid = tup->t_self;
 	ExecDropSingleTupleTableSlot(slot);

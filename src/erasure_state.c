@@ -38,6 +38,7 @@
 #include "utils/memutils.h"
 
 #include "erasure_state.h"
+#include "tablerow.h"
 
 /* Which row version of a model a state belongs to. */
 typedef struct RowVersion
@@ -175,12 +176,10 @@ keep_state(const ErasureModel *em, const RowVersion *row)
 static bool
 lock_model_row(const char *name, int32 *model_id, RowVersion *row)
 {
-	Oid			nsp = get_namespace_oid("unlearn", false);
-	Relation	rel = table_open(get_relname_relid("model", nsp), RowShareLock);
-	Relation	index = index_open(get_relname_relid("model_name_key", nsp), AccessShareLock);
+	Relation	rel = table_open(tablerow_relid("model"), RowShareLock);
+	Relation	index = index_open(tablerow_relid("model_name_key"), AccessShareLock);
 	bool		xact_snapshot = IsolationUsesXactSnapshot();
-	Snapshot	snapshot = RegisterSnapshot(xact_snapshot ? GetTransactionSnapshot()
-											: GetLatestSnapshot());
+	Snapshot	snapshot = tablerow_snapshot();
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData key;

@@ -19,7 +19,10 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -30,10 +33,13 @@
 #include "executor/spi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/snapmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 #include "lineage.h"
+#include "tablerow.h"
 #include "spi_cache.h"
 
 /* Column numbers of unlearn.lineage. */
@@ -258,20 +264,49 @@ entry_matches(const int64 *keys, Datum *texts, int i, const LineageRemoval *r)
 		strcmp(TextDatumGetCString(texts[i]), r->key_text) == 0;
 }
 
-/* Removes keys from a model's lineage; marks which were there. */
+/*
+ * The first chunk of a model whose bound is at least key, read through the
+ * primary key into slot; false if there is none.
+ */
+static bool
+first_chunk_from(Relation rel, Relation index, Snapshot snapshot, int32 model_id,
+				 int64 key, TupleTableSlot *slot)
+{
+	ScanKeyData keys[2];
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(model_id));
+	ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(key));
+	scan = index_beginscan(rel, index, snapshot, 2, 0);
+	index_rescan(scan, keys, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * Removes keys from a model's lineage; marks which were there.  Runs on
+ * every erasure, so chunks are read through the primary key and rewritten
+ * through the table AM (tablerow.c); the caller holds the model's row lock.
+ */
 void
 lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 {
+	Relation	rel = table_open(tablerow_relid("lineage"), RowExclusiveLock);
+	Relation	index = index_open(tablerow_relid("lineage_pkey"), AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	Snapshot	snapshot = tablerow_snapshot();
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	int			next = 0;
 
+	if (desc->natts != Natts_lineage)
+		elog(ERROR, "table unlearn.lineage has %d columns, expected %d",
+			 desc->natts, Natts_lineage);
 	qsort(keys, nkeys, sizeof(LineageRemoval), compare_removals);
-	SPI_connect();
 	while (next < nkeys)
 	{
-		Oid			types[2] = {INT4OID, INT8OID};
-		Datum		values[2] = {Int32GetDatum(model_id), Int64GetDatum(keys[next].key)};
 		HeapTuple	tup;
-		TupleDesc	desc;
 		bool		isnull;
 		int64		upper;
 		ArrayType  *karr;
@@ -285,26 +320,20 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 					removed = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		if (spi_execute_cached("SELECT upper_key, keys, fingerprints, key_texts"
-								  " FROM unlearn.lineage"
-								  " WHERE model_id = $1 AND upper_key >= $2"
-								  " ORDER BY upper_key LIMIT 1",
-								  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the lineage of model %d", model_id);
-		if (SPI_processed == 0)
+		if (!first_chunk_from(rel, index, snapshot, model_id, keys[next].key, slot))
 			break;				/* no chunk covers these keys: none is there */
-		tup = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		upper = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		karr = DatumGetArrayTypePCopy(SPI_getbinval(tup, desc, 2, &isnull));
+		tup = ExecFetchSlotHeapTuple(slot, false, NULL);
+		upper = DatumGetInt64(heap_getattr(tup, Anum_lineage_upper_key, desc, &isnull));
+		karr = DatumGetArrayTypePCopy(heap_getattr(tup, Anum_lineage_keys, desc, &isnull));
 		n = ArrayGetNItems(ARR_NDIM(karr), ARR_DIMS(karr));
 		ckeys = palloc(sizeof(int64) * Max(n, 1));
 		cfps = palloc(sizeof(int64) * Max(n, 1));
 		memcpy(ckeys, ARR_DATA_PTR(karr), sizeof(int64) * n);
-		memcpy(cfps, ARR_DATA_PTR(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull))),
+		memcpy(cfps, ARR_DATA_PTR(DatumGetArrayTypeP(heap_getattr(tup, Anum_lineage_fingerprints,
+																  desc, &isnull))),
 			   sizeof(int64) * n);
 		{
-			Datum		t = SPI_getbinval(tup, desc, 4, &isnull);
+			Datum		t = heap_getattr(tup, Anum_lineage_key_texts, desc, &isnull);
 			int			nt;
 
 			if (!isnull)
@@ -344,34 +373,30 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 			kept++;
 		}
 		if (kept == 0 && upper != PG_INT64_MAX)
-		{
-			if (spi_execute_cached("DELETE FROM unlearn.lineage"
-									  " WHERE model_id = $1 AND upper_key = $2",
-									  2, types, (Datum[]) {Int32GetDatum(model_id), Int64GetDatum(upper)},
-									  NULL, false, 0) != SPI_OK_DELETE)
-				elog(ERROR, "could not update the lineage of model %d", model_id);
-		}
+			simple_heap_delete(rel, &slot->tts_tid);
 		else
 		{
-			Oid			utypes[5] = {INT4OID, INT8OID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID};
-			Datum		uvalues[5];
-			char		unulls[5] = {' ', ' ', ' ', ' ', ctexts ? ' ' : 'n'};
+			Datum		values[Natts_lineage] = {0};
+			bool		nulls[Natts_lineage] = {0};
+			bool		replace[Natts_lineage] = {0};
 
-			uvalues[0] = Int32GetDatum(model_id);
-			uvalues[1] = Int64GetDatum(upper);
-			uvalues[2] = PointerGetDatum(int8_array(ckeys, kept));
-			uvalues[3] = PointerGetDatum(int8_array(cfps, kept));
-			uvalues[4] = ctexts ?
-				PointerGetDatum(construct_array(ctexts, kept, TEXTOID, -1, false, TYPALIGN_INT)) :
-				(Datum) 0;
-			if (spi_execute_cached("UPDATE unlearn.lineage"
-									  " SET keys = $3, fingerprints = $4, key_texts = $5"
-									  " WHERE model_id = $1 AND upper_key = $2",
-									  5, utypes, uvalues, unulls, false, 0) != SPI_OK_UPDATE)
-				elog(ERROR, "could not update the lineage of model %d", model_id);
+			values[Anum_lineage_keys - 1] = PointerGetDatum(int8_array(ckeys, kept));
+			values[Anum_lineage_fingerprints - 1] = PointerGetDatum(int8_array(cfps, kept));
+			replace[Anum_lineage_keys - 1] = replace[Anum_lineage_fingerprints - 1] = true;
+			if (ctexts)
+			{
+				values[Anum_lineage_key_texts - 1] =
+					PointerGetDatum(construct_array(ctexts, kept, TEXTOID, -1, false, TYPALIGN_INT));
+				replace[Anum_lineage_key_texts - 1] = true;
+			}
+			tablerow_update(rel, &slot->tts_tid, heap_modify_tuple(tup, desc, values, nulls, replace));
 		}
 	}
-	SPI_finish();
+	ExecDropSingleTupleTableSlot(slot);
+	UnregisterSnapshot(snapshot);
+	index_close(index, AccessShareLock);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
 }
 
 /* Every key in a model's lineage, sorted, with fingerprints. */

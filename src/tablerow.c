@@ -1,0 +1,76 @@
+/*-------------------------------------------------------------------------
+ *
+ * tablerow.c
+ *	  Direct row access to the extension's own tables on the erasure path.
+ *
+ * An erasure reads and rewrites a few rows of unlearn.model and
+ * unlearn.lineage.  As SQL statements, their planning, executor start-up
+ * and constraint expressions (parsed afresh on every statement) cost more
+ * than the erasure itself; these rows are written with values the
+ * extension built, through the table AM, with the executor's own index
+ * maintenance, like lineage_write does for training.  Callers hold the
+ * model's row lock, so no other writer touches these rows meanwhile.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "executor/executor.h"
+#include "nodes/execnodes.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "tablerow.h"
+
+/* OID of a relation (table or index) of schema unlearn; an error if missing. */
+Oid
+tablerow_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("unlearn", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation unlearn.%s is missing", name);
+	return relid;
+}
+
+/*
+ * The snapshot erasure reads its own tables with, registered: the newest
+ * (READ COMMITTED: the model row lock has serialized writers already), or
+ * the transaction's (REPEATABLE READ and SERIALIZABLE).
+ */
+Snapshot
+tablerow_snapshot(void)
+{
+	return RegisterSnapshot(IsolationUsesXactSnapshot() ? GetTransactionSnapshot()
+							: GetLatestSnapshot());
+}
+
+/* Replaces the row at otid with tup, keeping the table's indexes. */
+void
+tablerow_update(Relation rel, ItemPointer otid, HeapTuple tup)
+{
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+
+	simple_heap_update(rel, otid, tup);
+	if (!HeapTupleIsHeapOnly(tup))
+	{
+		/* Not a HOT update: every index gets an entry for the new version. */
+		estate = CreateExecutorState();
+		rri = makeNode(ResultRelInfo);
+		InitResultRelInfo(rri, rel, 1, NULL, 0);
+		ExecOpenIndices(rri, false);
+		slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+		ExecStoreHeapTuple(tup, slot, false);
+		ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+		ExecDropSingleTupleTableSlot(slot);
+		ExecCloseIndices(rri);
+		FreeExecutorState(estate);
+	}
+}
