@@ -628,10 +628,15 @@ static void rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 static void
 change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
 {
-	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
-											  ALLOCSET_DEFAULT_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
+	MemoryContext cxt;
+	MemoryContext old;
 	ListCell   *lc;
+
+	if (tuplestore_tuple_count(olds) == 0)
+		return;					/* the statement changed no row */
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
+								ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(cxt);
 
 	foreach(lc, source_models(RelationGetRelid(rel)))
 	{
