@@ -114,7 +114,8 @@ CREATE TABLE unlearn.erasure_log (
     session_user_name name NOT NULL DEFAULT session_user,
     current_user_name name NOT NULL DEFAULT current_user,
     transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
-    event           text NOT NULL CHECK (event IN ('erasure', 'rectification', 'truncate')),
+    event           text NOT NULL
+                    CHECK (event IN ('erasure', 'rectification', 'truncate', 'verify')),
     model_id        integer NOT NULL,
     model_name      text NOT NULL,
     source          regclass NOT NULL,
@@ -122,7 +123,8 @@ CREATE TABLE unlearn.erasure_log (
     version_after   bigint NOT NULL,
     rows            bigint NOT NULL,   -- rows taken out of the model
     method          text NOT NULL
-                    CHECK (method IN ('exact', 'newton', 'refresh', 'needs_retrain', 'empty')),
+                    CHECK (method IN ('exact', 'newton', 'refresh', 'needs_retrain', 'empty',
+                                      'verified', 'failed')),
     step_norm       float8,            -- |theta_after - theta_before|
     error_bound     float8             -- bound on the gradient residual after
 );
@@ -425,10 +427,29 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'unlearn_lineage_of'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+------------------------------------------------------------------------------
+-- Auditing
+------------------------------------------------------------------------------
+
+-- Fits a model afresh on its current rows with its own preprocessing,
+-- leaving it untouched, and reports its distance from that fit, the
+-- gradient of its objective on those rows and the bound it claims, and a
+-- verdict; the verification is logged (event "verify").
+CREATE FUNCTION unlearn.verify_model(model text,
+    OUT version bigint, OUT rows bigint, OUT rows_mismatched bigint,
+    OUT parameter_distance float8, OUT distance_bound float8,
+    OUT max_parameter_difference float8, OUT max_prediction_difference float8,
+    OUT gradient_norm float8, OUT relative_gradient float8,
+    OUT error_bound float8, OUT verdict text, OUT reason text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'unlearn_verify_model'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
 REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb),
     unlearn.retrain(text), unlearn.drop_model(text),
     unlearn.alter_model_owner(text, regrole),
     unlearn._model_source(text), unlearn._model_filter(text, record),
+    unlearn.verify_model(text),
     unlearn.predict(text, record), unlearn.predict(text, float8[]),
     unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
     unlearn._predict_support(internal),
@@ -445,7 +466,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
 --   predict  predict, predict_proba (and the planner's _predict_columns),
 --            evaluate (with its helpers)
 --   read     the models view, weights, lineage, lineage_of
---   audit    the erasure log
+--   audit    the erasure log, verify_model
 -- The sets do not overlap, so revoking one leaves the others whole.  The
 -- ACLs of the objects are the only record.
 ------------------------------------------------------------------------------
@@ -491,6 +512,8 @@ BEGIN
                       unlearn.lineage_of(regclass, anyelement)';
         tables := 'unlearn.models';
     WHEN 'audit' THEN
+        -- verify_log() and subject_digest() belong here with the audit trail.
+        functions := 'unlearn.verify_model(text)';
         tables := 'unlearn.erasure_log';
     END CASE;
     IF functions IS NOT NULL THEN

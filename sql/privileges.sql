@@ -73,6 +73,7 @@ SELECT r.rolname,
                               'EXECUTE') AS train,
        has_function_privilege(r.oid, 'unlearn.predict(text, float8[])', 'EXECUTE') AS predict,
        has_function_privilege(r.oid, 'unlearn.weights(text)', 'EXECUTE') AS read,
+       has_function_privilege(r.oid, 'unlearn.verify_model(text)', 'EXECUTE') AS audit,
        has_table_privilege(r.oid, 'unlearn.erasure_log', 'SELECT') AS reads_log,
        has_table_privilege(r.oid, 'unlearn.model', 'SELECT') AS reads_model_table
   FROM pg_roles r WHERE r.rolname LIKE 'regress_unlearn_%' ORDER BY 1;
@@ -167,6 +168,7 @@ SELECT priv_try($$SELECT theta FROM unlearn.model$$);
 SELECT priv_try($$SELECT * FROM unlearn.lineage('spend')$$);
 SELECT priv_try($$SELECT * FROM unlearn.lineage_of('people', 7)$$);
 SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
+SELECT priv_try($$SELECT * FROM unlearn.verify_model('spend')$$);
 SELECT priv_try($$SELECT unlearn.create_model('v', 'visitors', 'age')$$);
 RESET ROLE;
 
@@ -210,6 +212,7 @@ SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend')$$);
 SELECT priv_try($$SELECT unlearn.retrain('spend')$$);
 SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
 SELECT priv_try($$SELECT hessian FROM unlearn.model$$);
+SELECT priv_try($$SELECT * FROM unlearn.verify_model('spend')$$);
 RESET ROLE;
 
 ------------------------------------------------------------------------------
@@ -219,6 +222,9 @@ RESET ROLE;
 DELETE FROM people WHERE id = 3;
 SET ROLE regress_unlearn_auditor;
 SELECT event, model_name, method, rows FROM unlearn.erasure_log ORDER BY seq;
+SELECT verdict, rows, rows_mismatched FROM unlearn.verify_model('spend');
+SELECT event, model_name, method, current_user_name FROM unlearn.erasure_log
+ WHERE event = 'verify';
 -- The log is read-only for auditors too; parameters and lineage are not theirs.
 SELECT priv_try($$DELETE FROM unlearn.erasure_log$$);
 SELECT priv_try($$UPDATE unlearn.erasure_log SET rows = 0$$);
