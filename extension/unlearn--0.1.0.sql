@@ -22,6 +22,11 @@ REVOKE ALL ON FUNCTION unlearn.build_info() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION unlearn.version() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION unlearn.build_info() TO PUBLIC;
 
+-- Everyone may look names up in the schema (so version() is callable);
+-- every other object is revoked from PUBLIC below and granted by
+-- capability (unlearn.grant_train, grant_predict, grant_read, grant_audit).
+GRANT USAGE ON SCHEMA unlearn TO PUBLIC;
+
 ------------------------------------------------------------------------------
 -- Model storage.  All three tables are extension members registered with
 -- pg_extension_config_dump, so pg_dump keeps their rows; nobody but the
@@ -61,7 +66,7 @@ CREATE TABLE unlearn.model (
     version         bigint NOT NULL DEFAULT 1,
     state           text NOT NULL DEFAULT 'ready'
                     CHECK (state IN ('ready', 'needs_retrain', 'empty')),
-    owner           name NOT NULL DEFAULT current_user,
+    owner           regrole NOT NULL,      -- the role that created it
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
 );
@@ -109,7 +114,8 @@ CREATE TABLE unlearn.erasure_log (
     session_user_name name NOT NULL DEFAULT session_user,
     current_user_name name NOT NULL DEFAULT current_user,
     transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
-    event           text NOT NULL CHECK (event IN ('erasure', 'rectification', 'truncate')),
+    event           text NOT NULL
+                    CHECK (event IN ('erasure', 'rectification', 'truncate', 'verify')),
     model_id        integer NOT NULL,
     model_name      text NOT NULL,
     source          regclass NOT NULL,
@@ -117,7 +123,8 @@ CREATE TABLE unlearn.erasure_log (
     version_after   bigint NOT NULL,
     rows            bigint NOT NULL,   -- rows taken out of the model
     method          text NOT NULL
-                    CHECK (method IN ('exact', 'newton', 'refresh', 'needs_retrain', 'empty')),
+                    CHECK (method IN ('exact', 'newton', 'refresh', 'needs_retrain', 'empty',
+                                      'verified', 'failed')),
     step_norm       float8,            -- |theta_after - theta_before|
     error_bound     float8             -- bound on the gradient residual after
 );
@@ -222,6 +229,12 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'unlearn_drop_model'
 LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
 
+-- Gives a model to another role (the caller must be able to act as both).
+CREATE FUNCTION unlearn.alter_model_owner(model text, new_owner regrole)
+RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_alter_model_owner'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
 ------------------------------------------------------------------------------
 -- Prediction: the model is read once per statement.
 ------------------------------------------------------------------------------
@@ -273,12 +286,13 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
 -- The parameters of a model: one row per term.  weight is the parameter
 -- as fitted (on scaled inputs); raw_weight is the same model expressed on
--- the source columns' own units.
+-- the source columns' own units.  SECURITY DEFINER: a role granted it
+-- reads parameters without rights on the model tables.
 CREATE FUNCTION unlearn.weights(model text,
     OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
 RETURNS SETOF record
-LANGUAGE sql STABLE STRICT
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH m AS (
@@ -300,10 +314,30 @@ AS $$
      ORDER BY t.position
 $$;
 
+-- What evaluate needs to know of a model: its type, source and target
+-- (NULLs for a model that does not exist).  No parameters.
+CREATE FUNCTION unlearn._model_source(model text,
+    OUT model_type text, OUT source regclass, OUT target text)
+RETURNS record
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.model_type, m.source, m.target_column FROM unlearn.model m WHERE m.name = $1
+$$;
+
+-- Whether a row of a model's source passes its "where" filter (true
+-- without one), evaluated with the rights of the model's owner, never the
+-- caller's.
+CREATE FUNCTION unlearn._model_filter(model text, input record)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'unlearn_model_filter'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
 -- Quality of a model on the current rows of its source that pass its
 -- "where" filter, or on every row of another relation with the same
 -- columns.  Rows whose target or prediction is NULL are left out.
 -- logistic: rows, accuracy, log_loss, auc; linear: rows, rmse, r2.
+-- It reads the rows with the caller's rights, and predicts with them.
 CREATE FUNCTION unlearn.evaluate(model text, relation regclass DEFAULT NULL,
     OUT metric text, OUT value float8)
 RETURNS SETOF record
@@ -316,27 +350,26 @@ DECLARE
     rows_sql text;
     target_type regtype;
 BEGIN
-    SELECT mm.model_type, mm.source, mm.target_column, mm.options
-      INTO m FROM unlearn.model mm WHERE mm.name = model;
-    IF NOT FOUND THEN
+    SELECT s.model_type, s.source, s.target INTO m FROM unlearn._model_source(model) s;
+    IF m.source IS NULL THEN
         RAISE EXCEPTION 'model "%" does not exist', model
             USING ERRCODE = 'undefined_object';
     END IF;
     SELECT a.atttypid INTO target_type FROM pg_attribute a
      WHERE a.attrelid = coalesce(relation, m.source)
-       AND a.attname = m.target_column AND NOT a.attisdropped;
+       AND a.attname = m.target AND NOT a.attisdropped;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'relation "%" has no column "%", the target of model "%"',
-            coalesce(relation, m.source), m.target_column, model
+            coalesce(relation, m.source), m.target, model
             USING ERRCODE = 'undefined_column';
     END IF;
     rows_sql := format(
-        'SELECT unlearn.%s(%L, t) AS p, (t.%I)%s::float8 AS y FROM ONLY %s AS t WHERE (%s)',
+        'SELECT unlearn.%s(%L, t) AS p, (t.%I)%s::float8 AS y FROM ONLY %s AS t WHERE %s',
         CASE m.model_type WHEN 'logistic' THEN 'predict_proba' ELSE 'predict' END,
-        model, m.target_column,
+        model, m.target,
         CASE WHEN target_type = 'boolean'::regtype THEN '::int' ELSE '' END,
         coalesce(relation, m.source)::text,
-        CASE WHEN relation IS NULL THEN coalesce(m.options->>'where', 'true')
+        CASE WHEN relation IS NULL THEN format('unlearn._model_filter(%L, t)', model)
              ELSE 'true' END);
     IF m.model_type = 'logistic' THEN
         RETURN QUERY EXECUTE format($q$
@@ -375,7 +408,7 @@ $fn$;
 CREATE FUNCTION unlearn.lineage(model text,
     OUT key text, OUT fingerprint bigint)
 RETURNS SETOF record
-LANGUAGE sql STABLE STRICT
+LANGUAGE sql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT coalesce(e.key_text, e.k::text), e.f
@@ -394,8 +427,29 @@ RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'unlearn_lineage_of'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
+------------------------------------------------------------------------------
+-- Auditing
+------------------------------------------------------------------------------
+
+-- Fits a model afresh on its current rows with its own preprocessing,
+-- leaving it untouched, and reports its distance from that fit, the
+-- gradient of its objective on those rows and the bound it claims, and a
+-- verdict; the verification is logged (event "verify").
+CREATE FUNCTION unlearn.verify_model(model text,
+    OUT version bigint, OUT rows bigint, OUT rows_mismatched bigint,
+    OUT parameter_distance float8, OUT distance_bound float8,
+    OUT max_parameter_difference float8, OUT max_prediction_difference float8,
+    OUT gradient_norm float8, OUT relative_gradient float8,
+    OUT error_bound float8, OUT verdict text, OUT reason text)
+RETURNS record
+AS 'MODULE_PATHNAME', 'unlearn_verify_model'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+
 REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb),
     unlearn.retrain(text), unlearn.drop_model(text),
+    unlearn.alter_model_owner(text, regrole),
+    unlearn._model_source(text), unlearn._model_filter(text, record),
+    unlearn.verify_model(text),
     unlearn.predict(text, record), unlearn.predict(text, float8[]),
     unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
     unlearn._predict_support(internal),
@@ -403,4 +457,117 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
     unlearn.weights(text), unlearn.lineage(text),
     unlearn.evaluate(text, regclass),
     unlearn.lineage_of(regclass, anyelement)
+    FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Capabilities.  Four separate sets of privileges, granted to a role (or a
+-- group role) by a superuser or the extension's owner:
+--   train    create_model, retrain, drop_model, alter_model_owner
+--   predict  predict, predict_proba (and the planner's _predict_columns),
+--            evaluate (with its helpers)
+--   read     the models view, weights, lineage, lineage_of
+--   audit    the erasure log, verify_model
+-- The sets do not overlap, so revoking one leaves the others whole.  The
+-- ACLs of the objects are the only record.
+------------------------------------------------------------------------------
+
+-- Grants (grant_it) or revokes one capability's privileges.
+CREATE FUNCTION unlearn._capability(capability text, grantee regrole, grant_it boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    functions text;
+    tables text;
+    verb text := CASE WHEN grant_it THEN 'GRANT' ELSE 'REVOKE' END;
+    direction text := CASE WHEN grant_it THEN 'TO' ELSE 'FROM' END;
+BEGIN
+    IF NOT pg_has_role((SELECT e.extowner FROM pg_extension e WHERE e.extname = 'unlearn'),
+                       'USAGE') THEN
+        RAISE EXCEPTION 'permission denied to % capability "%"', lower(verb), capability
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Only superusers and the owner of extension unlearn manage capabilities.';
+    END IF;
+    IF grantee IS NULL THEN
+        RAISE EXCEPTION 'role must not be null' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF grantee = 0 THEN
+        RAISE EXCEPTION 'capabilities are granted to roles, not to PUBLIC'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    CASE capability
+    WHEN 'train' THEN
+        functions := 'unlearn.create_model(text, regclass, text, text[], text, jsonb),
+                      unlearn.retrain(text), unlearn.drop_model(text),
+                      unlearn.alter_model_owner(text, regrole)';
+    WHEN 'predict' THEN
+        functions := 'unlearn.predict(text, record), unlearn.predict(text, float8[]),
+                      unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
+                      unlearn._predict_columns(text, int4, int4, "any"),
+                      unlearn.evaluate(text, regclass), unlearn._model_source(text),
+                      unlearn._model_filter(text, record)';
+    WHEN 'read' THEN
+        functions := 'unlearn.weights(text), unlearn.lineage(text),
+                      unlearn.lineage_of(regclass, anyelement)';
+        tables := 'unlearn.models';
+    WHEN 'audit' THEN
+        -- verify_log() and subject_digest() belong here with the audit trail.
+        functions := 'unlearn.verify_model(text)';
+        tables := 'unlearn.erasure_log';
+    END CASE;
+    IF functions IS NOT NULL THEN
+        EXECUTE format('%s EXECUTE ON FUNCTION %s %s %s', verb, functions, direction, grantee);
+    END IF;
+    IF tables IS NOT NULL THEN
+        EXECUTE format('%s SELECT ON %s %s %s', verb, tables, direction, grantee);
+    END IF;
+END
+$fn$;
+
+-- Lets a role train models, and retrain, drop and give away its own.
+CREATE FUNCTION unlearn.grant_train(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('train', $1, true) $$;
+
+-- Lets a role predict with models (over data it may read) and evaluate them.
+CREATE FUNCTION unlearn.grant_predict(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('predict', $1, true) $$;
+
+-- Lets a role read models' parameters and lineage.
+CREATE FUNCTION unlearn.grant_read(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('read', $1, true) $$;
+
+-- Lets a role read the erasure log and verify models.
+CREATE FUNCTION unlearn.grant_audit(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('audit', $1, true) $$;
+
+-- Takes the train capability back.
+CREATE FUNCTION unlearn.revoke_train(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('train', $1, false) $$;
+
+-- Takes the predict capability back.
+CREATE FUNCTION unlearn.revoke_predict(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('predict', $1, false) $$;
+
+-- Takes the read capability back.
+CREATE FUNCTION unlearn.revoke_read(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('read', $1, false) $$;
+
+-- Takes the audit capability back.
+CREATE FUNCTION unlearn.revoke_audit(role regrole) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, pg_temp
+AS $$ SELECT unlearn._capability('audit', $1, false) $$;
+
+REVOKE ALL ON FUNCTION unlearn._capability(text, regrole, boolean),
+    unlearn.grant_train(regrole), unlearn.grant_predict(regrole),
+    unlearn.grant_read(regrole), unlearn.grant_audit(regrole),
+    unlearn.revoke_train(regrole), unlearn.revoke_predict(regrole),
+    unlearn.revoke_read(regrole), unlearn.revoke_audit(regrole)
     FROM PUBLIC;

@@ -276,7 +276,7 @@ RESET min_parallel_table_scan_size;
 
 -- The catalog view.
 SELECT name, type, source, target, parameters, rows, version, state,
-       gradient_norm < 1e-3 AS converged, owner = current_user AS owned
+       gradient_norm < 1e-3 AS converged, owner = current_user::regrole AS owned
   FROM unlearn.models ORDER BY name;
 
 -- drop_model takes terms and lineage with it.

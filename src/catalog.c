@@ -190,9 +190,9 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 int32
 catalog_insert_model(const TrainedModel *m)
 {
-	Oid			types[8 + NFIT] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
+	Oid			types[9 + NFIT] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
 	TEXTOID, TEXTARRAYOID, JSONBOID};
-	Datum		values[8 + NFIT];
+	Datum		values[9 + NFIT];
 	bool		isnull;
 	int32		model_id;
 
@@ -205,17 +205,19 @@ catalog_insert_model(const TrainedModel *m)
 	values[6] = PointerGetDatum(m->feature_columns);
 	values[7] = JsonbPGetDatum(m->options);
 	fit_values(m, &types[8], &values[8]);
+	types[8 + NFIT] = REGROLEOID;
+	values[8 + NFIT] = ObjectIdGetDatum(m->owner);
 
 	SPI_connect();
 	spi_run("INSERT INTO unlearn.model (name, model_type, source, key_column,"
 			" key_type, target_column, feature_columns, options, n_params, theta,"
 			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
-			" gradient_scale, error_bound)"
+			" gradient_scale, error_bound, owner)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $15)"
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $15, $23)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
-			8 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
+			9 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
 	if (SPI_processed == 0)
 		ereport(ERROR,

@@ -63,6 +63,7 @@ typedef struct TrainedModel
 	int64		rows_trained;
 	int64		rows_skipped;
 	ModelTerm  *terms;			/* fit->nterms of them */
+	Oid			owner;			/* the role that created it */
 } TrainedModel;
 
 /* Whether a model of that name exists. */

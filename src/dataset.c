@@ -11,9 +11,10 @@
  * index build.
  *
  * Rows are read with a plain table scan (no SPI), filtered by the
- * compiled "where" expression, and stored as dense blocks of term vectors
- * when they fit in unlearn.train_memory; otherwise every solver pass
- * re-scans the table under the same snapshot.
+ * compiled "where" expression (run with the rights of the model's owner,
+ * in a security-restricted operation), and stored as dense blocks of term
+ * vectors when they fit in unlearn.train_memory; otherwise every solver
+ * pass re-scans the table under the same snapshot.
  *
  *-------------------------------------------------------------------------
  */
@@ -48,6 +49,7 @@
 
 #include "dataset.h"
 #include "lineage.h"
+#include "privileges.h"
 #include "unlearn.h"
 
 /* Checks that a relation can be a model's source; raises errors otherwise. */
@@ -300,20 +302,23 @@ where_error_context(void *arg)
 }
 
 /*
- * Compiles the "where" option into a qual over the source's rows and
- * returns its canonical text.  The text is parsed, with
- * standard_conforming_strings on whatever the session says, as the WHERE
- * clause of "SELECT 1 FROM ONLY source", and the statement must come back
- * with nothing but that clause; subqueries and volatile functions are
- * refused so that a retrain sees the same rows.  The canonical text is the
- * analysed expression printed back with every name schema-qualified (as
- * pg_dump prints expressions): it means the same under any search_path,
- * and it is what the model stores and later re-reads.
+ * Compiles a "where" option into a qual over rel's rows, in estate, and
+ * sets *canonical (unless NULL) to its canonical text.  The text is
+ * parsed, with standard_conforming_strings on whatever the session says,
+ * as the WHERE clause of "SELECT 1 FROM ONLY source", and the statement
+ * must come back with nothing but that clause; subqueries and volatile
+ * functions are refused so that a retrain sees the same rows.  The
+ * canonical text is the analysed expression printed back with every name
+ * schema-qualified (as pg_dump prints expressions): it means the same
+ * under any search_path, and it is what the model stores and later
+ * re-reads, with search_path pinned (stored = true).  The caller runs
+ * this as the role the filter belongs to (constant folding may call its
+ * functions).
  */
-static char *
-compile_filter(Dataset *ds, const char *where)
+ExprState *
+dataset_compile_filter(Relation rel, const char *where, bool stored,
+					   EState *estate, char **canonical)
 {
-	Relation	rel = ds->rel;
 	StringInfoData sql;
 	List	   *raw;
 	RawStmt    *rawstmt;
@@ -321,13 +326,17 @@ compile_filter(Dataset *ds, const char *where)
 	Query	   *query;
 	Node	   *qual;
 	ErrorContextCallback errcallback;
-	char	   *canonical;
+	ExprState  *filter;
 	int			save_nestlevel;
 
 	save_nestlevel = NewGUCNestLevel();
 	(void) set_config_option("standard_conforming_strings", "on",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
+	if (stored)
+		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
 
 	errcallback.callback = where_error_context;
 	errcallback.arg = (void *) where;
@@ -370,18 +379,21 @@ compile_filter(Dataset *ds, const char *where)
 				 errmsg("option \"where\" must not call volatile functions"),
 				 errdetail("A retrain must see the same rows.")));
 
-	(void) set_config_option("search_path", "", PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	canonical = deparse_expression(qual,
-								   deparse_context_for(RelationGetRelationName(rel),
-													   RelationGetRelid(rel)),
-								   false, false);
+	if (canonical)
+	{
+		(void) set_config_option("search_path", "", PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		*canonical = deparse_expression(qual,
+										deparse_context_for(RelationGetRelationName(rel),
+															RelationGetRelid(rel)),
+										false, false);
+	}
 	AtEOXact_GUC(true, save_nestlevel);
 
 	qual = (Node *) expression_planner((Expr *) qual);
-	ds->filter = ExecPrepareQual(make_ands_implicit((Expr *) qual), ds->estate);
+	filter = ExecPrepareQual(make_ands_implicit((Expr *) qual), estate);
 	error_context_stack = errcallback.previous;
-	return canonical;
+	return filter;
 }
 
 /* Whether the slot's row passes the filter (always, without one). */
@@ -389,13 +401,16 @@ static bool
 row_passes_filter(Dataset *ds)
 {
 	ExprContext *econtext;
+	PrivilegeSwitch s;
 	bool		pass;
 
 	if (ds->filter == NULL)
 		return true;
 	econtext = GetPerTupleExprContext(ds->estate);
 	econtext->ecxt_scantuple = ds->slot;
+	privileges_enter_role(&s, ds->filter_owner);
 	pass = ExecQual(ds->filter, econtext);
+	privileges_leave(&s);
 	ResetExprContext(econtext);
 	return pass;
 }
@@ -725,8 +740,17 @@ dataset_load(const DatasetSpec *spec)
 
 	ds->estate = CreateExecutorState();
 	ds->slot = table_slot_create(ds->rel, NULL);
+	/* The filter runs with its owner's rights (compiling may run it too). */
+	ds->filter_owner = spec->filter_owner;
 	if (opts->where)
-		opts->where = compile_filter(ds, opts->where);
+	{
+		PrivilegeSwitch s;
+
+		privileges_enter_role(&s, ds->filter_owner);
+		ds->filter = dataset_compile_filter(ds->rel, opts->where, spec->filter_stored,
+											ds->estate, &opts->where);
+		privileges_leave(&s);
+	}
 
 	/* Writers are locked out: the latest snapshot is the one to train on. */
 	ds->snapshot = RegisterSnapshot(GetLatestSnapshot());

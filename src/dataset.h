@@ -47,6 +47,8 @@ typedef struct DatasetSpec
 	bool		logistic;		/* labels must be 0/1 */
 	TrainOptions *options;
 	const char *model_name;		/* for progress messages */
+	Oid			filter_owner;	/* the role the "where" filter runs as */
+	bool		filter_stored;	/* options->where is a model's stored text */
 } DatasetSpec;
 
 /* The training rows of one model. */
@@ -71,6 +73,7 @@ typedef struct Dataset
 	/* row filter */
 	EState	   *estate;
 	ExprState  *filter;
+	Oid			filter_owner;	/* runs as this role */
 	TupleTableSlot *slot;
 	FmgrInfo	key_out;
 
@@ -116,6 +119,14 @@ extern Dataset *dataset_load(const DatasetSpec *spec);
  * nterms; y), for the solver; it takes the arrays over.
  */
 extern Dataset *dataset_from_rows(int nterms, double *X, double *y, int64 nrows);
+
+/*
+ * Compiles a "where" option over rel's rows into estate; *canonical (if
+ * not NULL) receives its stored form.  stored: where is such a stored
+ * form (parsed with search_path pinned).
+ */
+extern ExprState *dataset_compile_filter(Relation rel, const char *where, bool stored,
+										 EState *estate, char **canonical);
 
 /* Starts a pass over the training rows. */
 extern void dataset_begin_pass(Dataset *ds);

@@ -36,6 +36,7 @@
 #include "arrayutil.h"
 #include "catalog.h"
 #include "features.h"
+#include "privileges.h"
 
 /* A level of a categorical column and the term it switches on. */
 typedef struct PredictLevel
@@ -96,13 +97,23 @@ column_for(PredictState *st, const char *name, bool categorical)
 	return col;
 }
 
-/* Loads a model into a new PredictState in the current memory context. */
+/*
+ * Loads a model into a new PredictState in the current memory context.
+ * The model is read as the extension's owner; the caller must be allowed
+ * to read what it was trained on.
+ */
 static PredictState *
 load_state(const char *name)
 {
-	StoredModel *m = catalog_load_model(name, false);
+	PrivilegeSwitch s;
+	StoredModel *m;
 	PredictState *st = palloc0(sizeof(PredictState));
 	int			t;
+
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(name, false);
+	privileges_leave(&s);
+	privileges_check_use(m);
 
 	if (strcmp(m->state, "ready") != 0)
 		ereport(ERROR,
@@ -581,6 +592,8 @@ unlearn_predict_support(PG_FUNCTION_ARGS)
 	bool		proba;
 	List	   *args;
 	FuncExpr   *rewritten;
+	PrivilegeSwitch s;
+	bool		exists;
 	int			i;
 
 	if (!IsA(rawreq, SupportRequestSimplify))
@@ -601,7 +614,10 @@ unlearn_predict_support(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(NULL);
 
 	model = TextDatumGetCString(name->constvalue);
-	if (!catalog_model_exists(model))
+	privileges_enter_catalog(&s);
+	exists = catalog_model_exists(model);
+	privileges_leave(&s);
+	if (!exists)
 		PG_RETURN_POINTER(NULL);
 	st = load_state(model);
 	proba = strcmp(get_func_name(call->funcid), "predict_proba") == 0;

@@ -30,6 +30,7 @@
 #include "dataset.h"
 #include "erase.h"
 #include "lineage.h"
+#include "privileges.h"
 #include "solver.h"
 #include "unlearn.h"
 
@@ -132,12 +133,14 @@ feature_names(const FeatureSet *fs)
 
 /*
  * Trains a model and writes it: a new model when model_id is 0, else a
- * replacement fit of that model.  Returns the model_id.
+ * replacement fit of that model.  The rows are read with the caller's
+ * rights checked, the filter runs as the model's owner, and the model is
+ * written as the extension's owner.  Returns the model_id.
  */
 static int32
 train_and_store(const char *name, Oid relid, const char *target,
 				ArrayType *features, const LossFunctions *loss,
-				TrainOptions *opts, int32 model_id)
+				TrainOptions *opts, int32 model_id, Oid owner)
 {
 	MemoryContext train_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"unlearn training",
@@ -146,6 +149,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	DatasetSpec spec;
 	Dataset    *ds;
 	TrainedModel m;
+	PrivilegeSwitch s;
 
 	lock_source(relid);			/* again, if the caller did: harmless */
 	unlearn_progress_start();
@@ -156,6 +160,8 @@ train_and_store(const char *name, Oid relid, const char *target,
 	spec.logistic = loss->binary_labels;
 	spec.options = opts;
 	spec.model_name = name;
+	spec.filter_owner = owner;
+	spec.filter_stored = model_id != 0;
 	ds = dataset_load(&spec);
 
 	memset(&m, 0, sizeof(m));
@@ -171,7 +177,9 @@ train_and_store(const char *name, Oid relid, const char *target,
 	m.rows_trained = ds->nrows;
 	m.rows_skipped = ds->nskipped;
 	m.terms = terms_of(ds->fs);
+	m.owner = owner;
 
+	privileges_enter_catalog(&s);
 	if (model_id == 0)
 		model_id = catalog_insert_model(&m);
 	else
@@ -182,10 +190,24 @@ train_and_store(const char *name, Oid relid, const char *target,
 	lineage_write(model_id, ds->entries, ds->nentries);
 	dataset_close(ds);
 	erase_ensure_triggers(relid);
+	privileges_leave(&s);
 
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(train_cxt);
 	return model_id;
+}
+
+/* The unlearn.models row of a model, read as the extension's owner. */
+static Datum
+models_row(FunctionCallInfo fcinfo, const char *name)
+{
+	PrivilegeSwitch s;
+	Datum		row;
+
+	privileges_enter_catalog(&s);
+	row = catalog_models_row(fcinfo, name);
+	privileges_leave(&s);
+	return row;
 }
 
 PG_FUNCTION_INFO_V1(unlearn_create_model);
@@ -198,6 +220,8 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	char	   *type;
 	const LossFunctions *loss;
 	TrainOptions opts;
+	PrivilegeSwitch s;
+	bool		exists;
 
 	require_argument(fcinfo, 0, "model name");
 	require_argument(fcinfo, 1, "source table");
@@ -219,43 +243,62 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
 	/* The caller's rights on the source come first; then writers wait. */
 	lock_source(PG_GETARG_OID(1));
-	if (catalog_model_exists(name))
+	privileges_enter_catalog(&s);
+	exists = catalog_model_exists(name);
+	privileges_leave(&s);
+	if (exists)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("model \"%s\" already exists", name)));
 
+	/* The model belongs to the role that creates it. */
 	train_and_store(name, PG_GETARG_OID(1), text_to_cstring(PG_GETARG_TEXT_PP(2)),
 					PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
-					loss, &opts, 0);
-	PG_RETURN_DATUM(catalog_models_row(fcinfo, name));
+					loss, &opts, 0, GetUserId());
+	PG_RETURN_DATUM(models_row(fcinfo, name));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_retrain);
 
-/* retrain(model): a fresh fit on the current rows, same configuration. */
+/*
+ * retrain(model): a fresh fit on the current rows, same configuration;
+ * for the model's owner (or a role that has its privileges).
+ */
 Datum
 unlearn_retrain(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	StoredModel *m = catalog_load_model(name, true);
+	Oid			owner = privileges_check_owner(name);
+	PrivilegeSwitch s;
+	StoredModel *m;
 
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(name, true);
+	privileges_leave(&s);
+	if (m->options.where != NULL)
+		privileges_check_owner_exists(name, owner);
 	train_and_store(name, m->source, m->target_column, m->feature_columns,
-					m->loss, &m->options, m->model_id);
-	PG_RETURN_DATUM(catalog_models_row(fcinfo, name));
+					m->loss, &m->options, m->model_id, owner);
+	PG_RETURN_DATUM(models_row(fcinfo, name));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_drop_model);
 
-/* drop_model(model): the model, its terms and its lineage. */
+/* drop_model(model): the model, its terms and its lineage; for its owner. */
 Datum
 unlearn_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			source = catalog_delete_model(name);
+	PrivilegeSwitch s;
+	Oid			source;
 
+	(void) privileges_check_owner(name);
+	privileges_enter_catalog(&s);
+	source = catalog_delete_model(name);
 	if (!OidIsValid(source))
 		catalog_missing_model(name);
 	erase_drop_triggers_if_unused(source);
+	privileges_leave(&s);
 	PG_RETURN_VOID();
 }
 
@@ -294,11 +337,14 @@ unlearn_lineage_of(PG_FUNCTION_ARGS)
 	char	  **names;
 	int64	   *versions;
 	Oid		   *key_types;
+	PrivilegeSwitch s;
+	bool		found;
 	uint64		n,
 				i;
 
 	InitMaterializedSRF(fcinfo, 0);
 
+	privileges_enter_catalog(&s);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT model_id, name, version, key_type"
 							  " FROM unlearn.model WHERE source = $1 ORDER BY name",
@@ -324,6 +370,7 @@ unlearn_lineage_of(PG_FUNCTION_ARGS)
 		key_types[i] = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
 	}
 	SPI_finish();
+	privileges_leave(&s);
 
 	for (i = 0; i < n; i++)
 	{
@@ -342,7 +389,10 @@ unlearn_lineage_of(PG_FUNCTION_ARGS)
 			fmgr_info(outfunc, &key_out);
 		}
 		key64 = dataset_key_value(key_types[i], typed, &key_out, &key_text);
-		if (lineage_lookup(ids[i], key64, key_text, &fingerprint))
+		privileges_enter_catalog(&s);
+		found = lineage_lookup(ids[i], key64, key_text, &fingerprint);
+		privileges_leave(&s);
+		if (found)
 		{
 			Datum		row[2];
 			bool		nulls[2] = {false, false};

@@ -1,0 +1,330 @@
+--
+-- Privileges: four capabilities -- train, predict, read, audit -- granted
+-- by unlearn.grant_* and taken back by unlearn.revoke_*.  Every boundary
+-- is tried as the restricted role; each denial shows its SQLSTATE.
+--
+CREATE EXTENSION unlearn;
+
+-- Runs a statement and shows its error: SQLSTATE, message, detail and
+-- hint; 'ok' if there was none.
+CREATE FUNCTION priv_try(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+    hint text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
+    RETURN SQLSTATE || ': ' || SQLERRM
+        || CASE WHEN detail <> '' THEN E'\nDETAIL: ' || detail ELSE '' END
+        || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
+END
+$$;
+
+CREATE FUNCTION priv_u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
+AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
+CREATE TABLE people (id int PRIMARY KEY, age float8, income float8, region text,
+                     spend float8, bought int);
+INSERT INTO people
+SELECT g, 20 + 50 * priv_u(g, 1), 1000 + 9000 * priv_u(g, 2), (ARRAY['north', 'south', 'west'])[1 + g % 3],
+       10 + 0.5 * (20 + 50 * priv_u(g, 1)) + 0.002 * (1000 + 9000 * priv_u(g, 2)) + (g % 3) + priv_u(g, 3),
+       (priv_u(g, 4) < 1 / (1 + exp(-(4 * priv_u(g, 1) - 2 + 3 * priv_u(g, 2) - 1.5))))::int
+  FROM generate_series(1, 60) g;
+-- Other rows with the same feature columns.
+CREATE TABLE visitors (id int PRIMARY KEY, age float8, income float8, region text);
+INSERT INTO visitors SELECT g, 30 + g, 2000 + 100 * g, 'west' FROM generate_series(1, 5) g;
+-- Something only superusers may read.
+CREATE TABLE secrets (note text);
+INSERT INTO secrets VALUES ('the launch code');
+
+CREATE ROLE regress_unlearn_trainer;
+CREATE ROLE regress_unlearn_colleague;
+CREATE ROLE regress_unlearn_predictor;
+CREATE ROLE regress_unlearn_reader;
+CREATE ROLE regress_unlearn_auditor;
+CREATE ROLE regress_unlearn_nobody;
+
+-- Out of the box only version() and build_info() are open to everyone.
+SET ROLE regress_unlearn_nobody;
+SELECT unlearn.version() IS NOT NULL AS version_for_all;
+SELECT priv_try($$SELECT unlearn.create_model('m', 'people', 'spend')$$);
+SELECT priv_try($$SELECT unlearn.predict('m', ARRAY[1]::float8[])$$);
+SELECT priv_try($$SELECT * FROM unlearn.models$$);
+SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
+-- Nor can anyone hand out capabilities but a superuser or the extension's owner.
+SELECT priv_try($$SELECT unlearn.grant_train('regress_unlearn_nobody')$$);
+SELECT priv_try($$SELECT unlearn._capability('train', 'regress_unlearn_nobody', true)$$);
+RESET ROLE;
+
+-- Granting.
+SELECT unlearn.grant_train('regress_unlearn_trainer');
+SELECT unlearn.grant_train('regress_unlearn_colleague');
+SELECT unlearn.grant_predict('regress_unlearn_predictor');
+SELECT unlearn.grant_read('regress_unlearn_reader');
+SELECT unlearn.grant_audit('regress_unlearn_auditor');
+SELECT priv_try($$SELECT unlearn.grant_read(NULL)$$);
+SELECT priv_try($$SELECT unlearn.grant_read('-')$$);
+SELECT priv_try($$SELECT unlearn.grant_read('regress_unlearn_no_such_role')$$);
+
+-- Who may do what: the ACLs are the record.
+SELECT r.rolname,
+       has_function_privilege(r.oid, 'unlearn.create_model(text, regclass, text, text[], text, jsonb)',
+                              'EXECUTE') AS train,
+       has_function_privilege(r.oid, 'unlearn.predict(text, float8[])', 'EXECUTE') AS predict,
+       has_function_privilege(r.oid, 'unlearn.weights(text)', 'EXECUTE') AS read,
+       has_function_privilege(r.oid, 'unlearn.verify_model(text)', 'EXECUTE') AS audit,
+       has_table_privilege(r.oid, 'unlearn.erasure_log', 'SELECT') AS reads_log,
+       has_table_privilege(r.oid, 'unlearn.model', 'SELECT') AS reads_model_table
+  FROM pg_roles r WHERE r.rolname LIKE 'regress_unlearn_%' ORDER BY 1;
+
+------------------------------------------------------------------------------
+-- Train
+------------------------------------------------------------------------------
+
+-- Training checks the caller's rights on the source before anything else:
+-- SELECT, and a right that allows holding writers off.
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT unlearn.create_model('spend', 'people', 'spend', ARRAY['age', 'income', 'region'])$$);
+RESET ROLE;
+GRANT SELECT ON people TO regress_unlearn_trainer;
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT unlearn.create_model('spend', 'people', 'spend', ARRAY['age', 'income', 'region'])$$);
+RESET ROLE;
+GRANT DELETE ON people TO regress_unlearn_trainer;
+SET ROLE regress_unlearn_trainer;
+-- The model belongs to the role that creates it.
+SELECT name, owner, version
+  FROM unlearn.create_model('spend', 'people', 'spend', ARRAY['age', 'income', 'region']);
+SELECT name, owner
+  FROM unlearn.create_model('buyer', 'people', 'bought', ARRAY['age', 'income', 'region'],
+                            'logistic');
+SELECT name, version FROM unlearn.retrain('spend');
+-- Training does not include reading parameters, predicting, or the log ...
+SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
+SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
+-- ... nor any right on the extension's tables.
+SELECT priv_try($$SELECT theta FROM unlearn.model$$);
+SELECT priv_try($$UPDATE unlearn.model SET theta = theta$$);
+SELECT priv_try($$DELETE FROM unlearn.lineage$$);
+SELECT priv_try($$INSERT INTO unlearn.model_term VALUES (1, 99, 'x', NULL, 0, 1, NULL)$$);
+RESET ROLE;
+
+-- A model is its owner's: another trainer may not retrain, drop or give
+-- it away ...
+GRANT SELECT, DELETE ON people TO regress_unlearn_colleague;
+SET ROLE regress_unlearn_colleague;
+SELECT priv_try($$SELECT unlearn.retrain('spend')$$);
+SELECT priv_try($$SELECT unlearn.drop_model('spend')$$);
+SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_colleague')$$);
+SELECT priv_try($$SELECT unlearn.drop_model('no_such_model')$$);
+RESET ROLE;
+-- ... unless it has the owner's privileges (membership, as for tables).
+GRANT regress_unlearn_trainer TO regress_unlearn_colleague;
+SET ROLE regress_unlearn_colleague;
+SELECT name, version FROM unlearn.retrain('spend');
+-- Giving a model away needs the privileges of the new owner too.
+SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_reader')$$);
+SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_colleague');
+RESET ROLE;
+REVOKE regress_unlearn_trainer FROM regress_unlearn_colleague;
+SELECT name, owner FROM unlearn.models ORDER BY name;
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT unlearn.drop_model('spend')$$);
+RESET ROLE;
+-- Superusers always may.
+SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', '-')$$);
+SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_trainer');
+SELECT name, owner FROM unlearn.models ORDER BY name;
+
+------------------------------------------------------------------------------
+-- Predict
+------------------------------------------------------------------------------
+
+SELECT model_id AS spend_id FROM unlearn.model WHERE name = 'spend' \gset
+CREATE TABLE superuser_view AS
+SELECT id, unlearn.predict('spend', p) AS spend, unlearn.predict_proba('buyer', p) AS buys
+  FROM people p;
+GRANT SELECT ON visitors, superuser_view TO regress_unlearn_predictor;
+
+-- A model is used only over data its user may read: predicting needs
+-- SELECT on the model's source, whatever the input -- rows of the source,
+-- rows of another table, a vector, or the planner's column form called
+-- by hand.  (A vector probe would otherwise reveal a linear model's
+-- parameters in d + 1 calls.)
+SET ROLE regress_unlearn_predictor;
+SELECT priv_try($$SELECT unlearn.predict('spend', p) FROM people p$$);
+SELECT priv_try($$SELECT unlearn.predict_proba('buyer', v) FROM visitors v$$);
+SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+                                                    40::float8, 5000::float8, 'west'::text)$$,
+                  :spend_id));
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend')$$);
+-- Predicting never includes parameters, lineage, the log, or training.
+SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
+SELECT priv_try($$SELECT * FROM unlearn.models$$);
+SELECT priv_try($$SELECT theta FROM unlearn.model$$);
+SELECT priv_try($$SELECT * FROM unlearn.lineage('spend')$$);
+SELECT priv_try($$SELECT * FROM unlearn.lineage_of('people', 7)$$);
+SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
+SELECT priv_try($$SELECT * FROM unlearn.verify_model('spend')$$);
+SELECT priv_try($$SELECT unlearn.create_model('v', 'visitors', 'age')$$);
+RESET ROLE;
+
+GRANT SELECT ON people TO regress_unlearn_predictor;
+SET ROLE regress_unlearn_predictor;
+-- Now every form works, and gives what a superuser gets.
+EXPLAIN (VERBOSE, COSTS OFF) SELECT unlearn.predict('spend', p) FROM people p;
+SELECT count(*) AS rows,
+       max(abs(unlearn.predict('spend', p) - s.spend)) = 0 AS same_values,
+       max(abs(unlearn.predict_proba('buyer', p) - s.buys)) = 0 AS same_probabilities
+  FROM people p JOIN superuser_view s USING (id);
+SELECT count(*) AS visitors_scored FROM visitors v
+ WHERE unlearn.predict_proba('buyer', v) BETWEEN 0 AND 1;
+SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[]) IS NOT NULL AS vector_predicts;
+SELECT metric FROM unlearn.evaluate('spend') ORDER BY metric;
+RESET ROLE;
+
+-- Column privileges do as well: SELECT on the target and every feature.
+REVOKE SELECT ON people FROM regress_unlearn_predictor;
+GRANT SELECT (age, income, region, spend) ON people TO regress_unlearn_predictor;
+SET ROLE regress_unlearn_predictor;
+SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[]) IS NOT NULL AS vector_predicts;
+SELECT count(*) AS visitors_scored FROM visitors v WHERE unlearn.predict('spend', v) > 0;
+-- 'buyer' learned from "bought", which this role may not read.
+SELECT priv_try($$SELECT unlearn.predict_proba('buyer', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+RESET ROLE;
+REVOKE SELECT (age, income, region, spend) ON people FROM regress_unlearn_predictor;
+
+------------------------------------------------------------------------------
+-- Read
+------------------------------------------------------------------------------
+
+SET ROLE regress_unlearn_reader;
+SELECT name, type, owner, state FROM unlearn.models ORDER BY name;
+SELECT term, weight IS NOT NULL AS has_weight FROM unlearn.weights('spend');
+SELECT count(*) AS lineage_rows FROM unlearn.lineage('spend');
+SELECT * FROM unlearn.lineage_of('people', 7);
+-- Reading parameters is not predicting, training, or auditing.
+SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend')$$);
+SELECT priv_try($$SELECT unlearn.retrain('spend')$$);
+SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
+SELECT priv_try($$SELECT hessian FROM unlearn.model$$);
+SELECT priv_try($$SELECT * FROM unlearn.verify_model('spend')$$);
+RESET ROLE;
+
+------------------------------------------------------------------------------
+-- Audit
+------------------------------------------------------------------------------
+
+DELETE FROM people WHERE id = 3;
+SET ROLE regress_unlearn_auditor;
+SELECT event, model_name, method, rows FROM unlearn.erasure_log ORDER BY seq;
+SELECT verdict, rows, rows_mismatched FROM unlearn.verify_model('spend');
+SELECT event, model_name, method, current_user_name FROM unlearn.erasure_log
+ WHERE event = 'verify';
+-- The log is read-only for auditors too; parameters and lineage are not theirs.
+SELECT priv_try($$DELETE FROM unlearn.erasure_log$$);
+SELECT priv_try($$UPDATE unlearn.erasure_log SET rows = 0$$);
+SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
+SELECT priv_try($$SELECT * FROM unlearn.lineage_of('people', 7)$$);
+SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+RESET ROLE;
+
+-- Capabilities are independent: revoking one leaves the others.
+SELECT unlearn.grant_read('regress_unlearn_auditor');
+SELECT unlearn.revoke_read('regress_unlearn_auditor');
+SET ROLE regress_unlearn_auditor;
+SELECT count(*) > 0 AS still_reads_log FROM unlearn.erasure_log;
+SELECT priv_try($$SELECT * FROM unlearn.models$$);
+RESET ROLE;
+SELECT unlearn.revoke_predict('regress_unlearn_predictor');
+GRANT SELECT ON people TO regress_unlearn_predictor;
+SET ROLE regress_unlearn_predictor;
+SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+RESET ROLE;
+
+------------------------------------------------------------------------------
+-- A stored filter runs with its owner's rights, in a security-restricted
+-- operation -- never with the rights of whoever retrains or evaluates the
+-- model.
+------------------------------------------------------------------------------
+
+CREATE SCHEMA regress_trojan AUTHORIZATION regress_unlearn_trainer;
+SET ROLE regress_unlearn_trainer;
+CREATE FUNCTION regress_trojan.adult(age float8) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN age >= 30; END $$;
+SELECT name, rows_trained FROM unlearn.create_model('adults', 'people', 'spend', ARRAY['age'],
+                                                    'linear', '{"where": "regress_trojan.adult(age)"}');
+-- The owner then turns its function into a trojan that reads what only a
+-- superuser may read.
+CREATE OR REPLACE FUNCTION regress_trojan.adult(age float8) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RAISE NOTICE 'the filter read "%"', (SELECT note FROM public.secrets LIMIT 1);
+    RETURN age >= 30;
+END $$;
+RESET ROLE;
+-- A superuser retraining or evaluating the model does not lend it rights.
+SELECT priv_try($$SELECT unlearn.retrain('adults')$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('adults')$$);
+-- Nor can it leave the restricted operation.
+SET ROLE regress_unlearn_trainer;
+CREATE OR REPLACE FUNCTION regress_trojan.adult(age float8) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    PERFORM set_config('role', 'none', true);
+    RETURN age >= 30;
+END $$;
+RESET ROLE;
+SELECT priv_try($$SELECT unlearn.retrain('adults')$$);
+SET ROLE regress_unlearn_trainer;
+CREATE OR REPLACE FUNCTION regress_trojan.adult(age float8) RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN age >= 30; END $$;
+RESET ROLE;
+SELECT name, version, rows_trained FROM unlearn.retrain('adults');
+SELECT metric FROM unlearn.evaluate('adults') ORDER BY metric;
+
+-- Filters cannot read other rows or tables as anyone: no subqueries.
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT unlearn.create_model('sneaky', 'people', 'spend', ARRAY['age'], 'linear',
+                                         '{"where": "EXISTS (SELECT 1 FROM public.secrets)"}')$$);
+RESET ROLE;
+
+-- A model whose owner was dropped: its filter has no one to run as, until
+-- a superuser gives it a new owner.
+CREATE ROLE regress_unlearn_leaver;
+SELECT unlearn.grant_train('regress_unlearn_leaver');
+GRANT SELECT, DELETE ON people TO regress_unlearn_leaver;
+SET ROLE regress_unlearn_leaver;
+SELECT name FROM unlearn.create_model('orphan', 'people', 'spend', ARRAY['age'], 'linear',
+                                      '{"where": "age < 60"}');
+RESET ROLE;
+SELECT unlearn.revoke_train('regress_unlearn_leaver');
+REVOKE ALL ON people FROM regress_unlearn_leaver;
+DROP ROLE regress_unlearn_leaver;
+SELECT priv_try($$SELECT unlearn.retrain('orphan')$$);
+SELECT unlearn.alter_model_owner('orphan', 'regress_unlearn_trainer');
+SELECT name, owner, version FROM unlearn.retrain('orphan');
+
+-- Install script hygiene: every SECURITY DEFINER function pins search_path,
+-- and nothing but version() and build_info() is executable by PUBLIC.
+SELECT p.oid::regprocedure AS security_definer, p.proconfig
+  FROM pg_proc p WHERE p.pronamespace = 'unlearn'::regnamespace AND p.prosecdef
+ ORDER BY p.oid::regprocedure::text;
+SELECT p.oid::regprocedure AS executable_by_public
+  FROM pg_proc p WHERE p.pronamespace = 'unlearn'::regnamespace
+   AND has_function_privilege('public', p.oid, 'EXECUTE')
+ ORDER BY p.oid::regprocedure::text;
+
+-- Clean up.
+SELECT count(unlearn.drop_model(name)) FROM unlearn.models;
+DROP EXTENSION unlearn;
+DROP SCHEMA regress_trojan CASCADE;
+DROP TABLE people, visitors, secrets, superuser_view;
+DROP ROLE regress_unlearn_trainer, regress_unlearn_colleague, regress_unlearn_predictor,
+    regress_unlearn_reader, regress_unlearn_auditor, regress_unlearn_nobody;
+DROP FUNCTION priv_try(text);
+DROP FUNCTION priv_u(int, int);

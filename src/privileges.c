@@ -1,0 +1,328 @@
+/*-------------------------------------------------------------------------
+ *
+ * privileges.c
+ *	  Who may do what with a model.
+ *
+ * The extension's tables are closed to everyone but their owner (the
+ * extension's owner).  A role granted a capability (unlearn.grant_train,
+ * grant_predict, grant_read, grant_audit, in the install script) may
+ * EXECUTE the functions of that capability, and those functions read and
+ * write the tables on its behalf: the C code switches to the extension's
+ * owner around the catalog work, as PostgreSQL's RI triggers switch to a
+ * table's owner, in a security-restricted operation with search_path
+ * pinned, and checks the caller's own rights before it does so.
+ *
+ * A model belongs to the role that created it.  Its stored "where"
+ * filter runs with that role's rights, never with those of whoever
+ * retrains or evaluates the model (as PostgreSQL runs an index expression
+ * or a materialized view's query as the table's owner), so a filter
+ * cannot borrow a superuser's rights.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "dataset.h"
+#include "privileges.h"
+
+/* The owner of the extension: the role its functions and tables belong to. */
+static Oid
+extension_owner(void)
+{
+	Oid			extension = get_extension_oid("unlearn", false);
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner;
+
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extension));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "extension unlearn has no catalog entry");
+	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return owner;
+}
+
+/* Becomes the extension's owner for catalog work, search_path pinned. */
+void
+privileges_enter_catalog(PrivilegeSwitch *s)
+{
+	Oid			owner = extension_owner();
+
+	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
+	s->guc_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	SetUserIdAndSecContext(owner, s->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* Becomes role, in a security-restricted operation, settings untouched. */
+void
+privileges_enter_role(PrivilegeSwitch *s, Oid role)
+{
+	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
+	s->guc_nestlevel = 0;
+	SetUserIdAndSecContext(role, s->saved_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* Returns to the user, security context and settings saved. */
+void
+privileges_leave(PrivilegeSwitch *s)
+{
+	SetUserIdAndSecContext(s->saved_userid, s->saved_sec_context);
+	if (s->guc_nestlevel > 0)
+		AtEOXact_GUC(true, s->guc_nestlevel);
+}
+
+/*
+ * The owner of a model, read as the extension's owner (with its row
+ * locked FOR UPDATE when lock is true); a missing model is an error.
+ */
+static Oid
+model_owner(const char *model, bool lock)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(model)};
+	PrivilegeSwitch s;
+	bool		isnull;
+	Oid			owner = InvalidOid;
+	bool		found;
+
+	privileges_enter_catalog(&s);
+	SPI_connect();
+	if (SPI_execute_with_args(lock ?
+							  "SELECT owner FROM unlearn.model WHERE name = $1 FOR UPDATE" :
+							  "SELECT owner FROM unlearn.model WHERE name = $1",
+							  1, types, values, NULL, !lock, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the owner of model \"%s\"", model);
+	found = SPI_processed == 1;
+	if (found)
+		owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+											   SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	privileges_leave(&s);
+	if (!found)
+		catalog_missing_model(model);
+	return owner;
+}
+
+/* Locks a model's row and checks the caller may act as its owner. */
+Oid
+privileges_check_owner(const char *model)
+{
+	Oid			owner = model_owner(model, true);
+
+	if (!has_privs_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be owner of model \"%s\"", model)));
+	return owner;
+}
+
+/* Raises an error if a model's owner (whose rights its filter runs with) is gone. */
+void
+privileges_check_owner_exists(const char *model, Oid owner)
+{
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("owner of model \"%s\" no longer exists", model),
+				 errdetail("Its filter runs with its owner's rights."),
+				 errhint("Give it a new owner with unlearn.alter_model_owner.")));
+}
+
+/* Whether the user may read a column of rel (or the whole of rel). */
+static bool
+may_read_column(Oid relid, const char *column, Oid user)
+{
+	AttrNumber	attnum = get_attnum(relid, column);
+
+	return attnum != InvalidAttrNumber &&
+		pg_attribute_aclcheck(relid, attnum, user, ACL_SELECT) == ACLCHECK_OK;
+}
+
+/* Raises an error unless the current user may read what m was trained on. */
+void
+privileges_check_use(const StoredModel *m)
+{
+	Oid			user = GetUserId();
+	const char *relname = get_rel_name(m->source);
+	Datum	   *names;
+	int			n,
+				i;
+
+	if (superuser())
+		return;
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for model \"%s\"", m->name),
+				 errdetail("Its source table no longer exists; only a superuser may use it.")));
+	if (pg_class_aclcheck(m->source, user, ACL_SELECT) == ACLCHECK_OK)
+		return;
+	deconstruct_array(m->feature_columns, TEXTOID, -1, false, TYPALIGN_INT,
+					  &names, NULL, &n);
+	for (i = -1; i < n; i++)
+	{
+		if (!may_read_column(m->source,
+							 i < 0 ? m->target_column : TextDatumGetCString(names[i]),
+							 user))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied for model \"%s\"", m->name),
+					 errdetail("Using a model needs SELECT on its source table \"%s\", or on its target and feature columns.",
+							   relname)));
+	}
+}
+
+PG_FUNCTION_INFO_V1(unlearn_alter_model_owner);
+
+/*
+ * alter_model_owner(model, new_owner): as ALTER ... OWNER TO, the caller
+ * must be able to act as both the current and the new owner (superusers
+ * can).
+ */
+Datum
+unlearn_alter_model_owner(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	Oid			new_owner = PG_GETARG_OID(1);
+	Oid			types[2] = {TEXTOID, REGROLEOID};
+	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(new_owner)};
+	PrivilegeSwitch s;
+
+	if (!OidIsValid(new_owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the owner of a model must be a role, not PUBLIC")));
+	(void) privileges_check_owner(model);
+	if (!has_privs_of_role(GetUserId(), new_owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("must be able to act as role \"%s\"",
+						GetUserNameFromId(new_owner, false))));
+	privileges_enter_catalog(&s);
+	SPI_connect();
+	if (SPI_execute_with_args("UPDATE unlearn.model SET owner = $2 WHERE name = $1",
+							  2, types, values, NULL, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not change the owner of model \"%s\"", model);
+	SPI_finish();
+	privileges_leave(&s);
+	PG_RETURN_VOID();
+}
+
+/* What _model_filter keeps between calls: one model's compiled filter. */
+typedef struct FilterCache
+{
+	char	   *model;
+	Oid			source_type;	/* row type of the source */
+	Oid			owner;
+	ExprState  *filter;			/* NULL: the model has no filter */
+	EState	   *estate;
+	TupleTableSlot *slot;
+} FilterCache;
+
+/* Loads and compiles a model's filter into a new cache in fn_mcxt. */
+static FilterCache *
+load_filter(FunctionCallInfo fcinfo, const char *model)
+{
+	MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+	FilterCache *cache = palloc0(sizeof(FilterCache));
+	PrivilegeSwitch s;
+	StoredModel *m;
+	Relation	rel;
+
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(model, false);
+	privileges_leave(&s);
+	privileges_check_use(m);
+	cache->model = m->name;
+	cache->source_type = get_rel_type_id(m->source);
+	if (m->options.where != NULL)
+	{
+		cache->owner = model_owner(model, false);
+		privileges_check_owner_exists(model, cache->owner);
+		rel = table_open(m->source, AccessShareLock);
+		cache->estate = CreateExecutorState();
+		privileges_enter_role(&s, cache->owner);
+		cache->filter = dataset_compile_filter(rel, m->options.where, true,
+											   cache->estate, NULL);
+		privileges_leave(&s);
+		cache->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+											   &TTSOpsHeapTuple);
+		table_close(rel, NoLock);
+	}
+	MemoryContextSwitchTo(old);
+	return cache;
+}
+
+PG_FUNCTION_INFO_V1(unlearn_model_filter);
+
+/*
+ * _model_filter(model, row): whether a row of the model's source passes
+ * the model's "where" filter (true without one), evaluated as the model's
+ * owner in a security-restricted operation.  evaluate() uses it.
+ */
+Datum
+unlearn_model_filter(PG_FUNCTION_ARGS)
+{
+	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
+	FilterCache *cache = (FilterCache *) fcinfo->flinfo->fn_extra;
+	HeapTupleData tuple;
+	ExprContext *econtext;
+	PrivilegeSwitch s;
+	bool		pass;
+
+	if (cache == NULL || strcmp(cache->model, model) != 0)
+		fcinfo->flinfo->fn_extra = cache = load_filter(fcinfo, model);
+	if (HeapTupleHeaderGetTypeId(row) != cache->source_type)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("input row is not a row of the source of model \"%s\"", model)));
+	if (cache->filter == NULL)
+		PG_RETURN_BOOL(true);
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	ExecStoreHeapTuple(&tuple, cache->slot, false);
+	econtext = GetPerTupleExprContext(cache->estate);
+	econtext->ecxt_scantuple = cache->slot;
+	privileges_enter_role(&s, cache->owner);
+	pass = ExecQual(cache->filter, econtext);
+	privileges_leave(&s);
+	ResetExprContext(econtext);
+	ExecClearTuple(cache->slot);
+	PG_RETURN_BOOL(pass);
+}

@@ -1,0 +1,373 @@
+/*-------------------------------------------------------------------------
+ *
+ * verify.c
+ *	  verify_model: the auditor's independent check of a live model
+ *	  against a fresh fit on its current rows.
+ *
+ * The rows are the model's lineage as its source holds them now, encoded
+ * with the live model's own preprocessing (its stored centering, scaling
+ * and one-hot levels, as an erasure or a refresh encodes them), and
+ * fitted from scratch with the model's options.  That fresh fit is what
+ * exact erasures would have produced, so the two are compared apples to
+ * apples: parameters, predictions on those rows, and the gradient of the
+ * objective at the live parameters, which is independent of everything
+ * the model stores but its parameters and preprocessing.
+ *
+ * The model's row is locked for the duration, so no erasure of it can
+ * fall between reading its lineage and reading its rows.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include <float.h>
+
+#include "access/relation.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/float.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "catalog.h"
+#include "encoder.h"
+#include "linalg.h"
+#include "lineage.h"
+#include "privileges.h"
+#include "solver.h"
+#include "unlearn.h"
+
+/* A ridge model claims exactness: its distance to a fresh fit is rounding. */
+#define RIDGE_DISTANCE_BOUND	1e-9
+
+/* A gradient below this fraction of |grad L(0)| is rounding, not error. */
+#define GRADIENT_ROUNDING		1e-9
+
+/* The verify_model result columns. */
+#define VERIFY_COLUMNS			12
+
+/* The model's current rows, encoded with its stored preprocessing. */
+typedef struct VerifyRows
+{
+	int			d;
+	int64		n;
+	double	   *X;				/* n x d, row-major */
+	double	   *y;
+	int64		npositive;
+	int64		mismatched;		/* lineage rows missing or changed */
+} VerifyRows;
+
+/*
+ * Reads the rows of the model's lineage from its source: a row whose key
+ * is in lineage and whose values still have the recorded fingerprint is
+ * used; lineage rows missing from the source, or changed, are counted.
+ */
+static void
+collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
+{
+	Encoder    *enc = encoder_create(m, RelationGetDescr(rel));
+	PrivilegeSwitch s;
+	LineageEntry *keys;
+	int64		nkeys;
+	bool	   *seen;
+	int64		cap = 1024;
+	int64		i;
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	Snapshot	snapshot;
+
+	if (enc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" can no longer read its source", m->name),
+				 errdetail("A column it was trained on is gone."),
+				 errhint("Run unlearn.retrain('%s').", m->name)));
+	privileges_enter_catalog(&s);
+	keys = lineage_load(m->model_id, &nkeys);
+	privileges_leave(&s);
+	seen = palloc0(sizeof(bool) * Max(nkeys, 1));
+
+	memset(rows, 0, sizeof(VerifyRows));
+	rows->d = m->nterms;
+	rows->X = palloc(sizeof(double) * rows->d * cap);
+	rows->y = palloc(sizeof(double) * cap);
+
+	slot = table_slot_create(rel, NULL);
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		LineageEntry probe;
+		LineageEntry *hit;
+		int64		fingerprint;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (slot->tts_isnull[enc->key_attnum - 1])
+			continue;
+		probe.key = encoder_key(enc, slot->tts_values, &probe.key_text);
+		hit = bsearch(&probe, keys, nkeys, sizeof(LineageEntry), lineage_compare_entries);
+		if (hit == NULL)
+			continue;			/* not a row of this model */
+		seen[hit - keys] = true;
+		if (rows->n == cap)
+		{
+			cap *= 2;
+			rows->X = repalloc_huge(rows->X, sizeof(double) * rows->d * cap);
+			rows->y = repalloc_huge(rows->y, sizeof(double) * cap);
+		}
+		if (!encoder_encode(enc, slot->tts_values, slot->tts_isnull,
+							&rows->X[(Size) rows->n * rows->d], &rows->y[rows->n],
+							&fingerprint) ||
+			fingerprint != hit->fingerprint)
+		{
+			rows->mismatched++;
+			continue;
+		}
+		if (rows->y[rows->n] == 1.0)
+			rows->npositive++;
+		rows->n++;
+	}
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(slot);
+	for (i = 0; i < nkeys; i++)
+		if (!seen[i])
+			rows->mismatched++;
+}
+
+/* Largest |prediction(theta_a) - prediction(theta_b)| over the rows. */
+static double
+max_prediction_difference(const VerifyRows *rows, const LossFunctions *loss,
+						  const double *theta_a, const double *theta_b)
+{
+	double	   *za = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *zb = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double		worst = 0.0;
+	int64		start;
+
+	for (start = 0; start < rows->n; start += DATASET_BLOCK_ROWS)
+	{
+		int			count = (int) Min(rows->n - start, DATASET_BLOCK_ROWS);
+		const double *X = &rows->X[(Size) start * rows->d];
+		int			i;
+
+		linalg_rows_matvec(X, count, rows->d, theta_a, za);
+		linalg_rows_matvec(X, count, rows->d, theta_b, zb);
+		for (i = 0; i < count; i++)
+			worst = Max(worst, fabs(loss->predict(za[i]) - loss->predict(zb[i])));
+	}
+	return worst;
+}
+
+/* Writes the verification to the erasure log: the one place it is logged. */
+static void
+log_verification(const StoredModel *m, int64 rows, bool ok, double distance,
+				 double error_bound)
+{
+	PrivilegeSwitch s;
+
+	privileges_enter_catalog(&s);
+	catalog_log_erasure("verify", m->model_id, m->name, m->source, m->version,
+						m->version, rows, ok ? "verified" : "failed", distance,
+						error_bound);
+	privileges_leave(&s);
+}
+
+/* Raises an error unless a model is in a state that can be verified. */
+static void
+check_verifiable(const StoredModel *m)
+{
+	if (strcmp(m->state, "empty") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" has no rows to verify", m->name),
+				 errdetail("Every row it was trained on has been erased.")));
+	if (strcmp(m->state, "ready") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" must be retrained before it can be verified", m->name),
+				 errdetail("Its state is \"%s\".", m->state),
+				 errhint("Run unlearn.retrain('%s').", m->name)));
+}
+
+/* The bound on its gradient a model claims (unlearn.model.error_bound). */
+static double
+claimed_bound(int32 model_id)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(model_id)};
+	PrivilegeSwitch s;
+	bool		isnull;
+	double		bound;
+
+	privileges_enter_catalog(&s);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT error_bound FROM unlearn.model WHERE model_id = $1",
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read the error bound of model %d", model_id);
+	bound = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										 1, &isnull));
+	SPI_finish();
+	privileges_leave(&s);
+	return bound;
+}
+
+/* What verify_model reports. */
+typedef struct Verification
+{
+	double		distance;		/* |theta - theta_fresh| / |theta_fresh| */
+	double		distance_bound; /* what the model's claims allow for it */
+	double		max_difference; /* max_i |dtheta_i| / max_i |theta_fresh_i| */
+	double		max_prediction; /* max over rows of the prediction difference */
+	double		gradient_norm;	/* |grad L(theta)| on the rows */
+	double		relative_gradient;	/* ... / max(1, |grad L(0)|) */
+	double		abs_distance;	/* |theta - theta_fresh| */
+	const char *reason;			/* why it failed, or NULL */
+} Verification;
+
+/* Fits the rows afresh and compares the live model with the fit. */
+static void
+compare_with_fresh_fit(StoredModel *m, VerifyRows *rows, double error_bound,
+					   Verification *v)
+{
+	int			d = rows->d;
+	Dataset    *ds = dataset_from_rows(d, rows->X, rows->y, rows->n);
+	double	   *zero = palloc0(sizeof(double) * d);
+	double	   *gradient = palloc(sizeof(double) * d);
+	double	   *diff = palloc(sizeof(double) * d);
+	double		scale,
+				fresh_norm,
+				fresh_max = 0.0,
+				diff_max = 0.0,
+				lambda_min,
+				rounding;
+	FitResult  *fresh;
+	int			j;
+
+	/* A fresh start, at the labels' log-odds when both classes remain. */
+	ds->npositive = rows->npositive;
+	fresh = solver_fit(ds, m->loss, &m->options, m->name,
+					   rows->npositive > 0 && rows->npositive < rows->n ? NULL : zero);
+
+	(void) solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, zero,
+						   gradient, NULL);
+	scale = Max(1.0, linalg_norm2(gradient, d));
+	(void) solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, m->theta,
+						   gradient, NULL);
+	v->gradient_norm = linalg_norm2(gradient, d);
+	v->relative_gradient = v->gradient_norm / scale;
+
+	for (j = 0; j < d; j++)
+	{
+		diff[j] = m->theta[j] - fresh->theta[j];
+		diff_max = Max(diff_max, fabs(diff[j]));
+		fresh_max = Max(fresh_max, fabs(fresh->theta[j]));
+	}
+	fresh_norm = Max(linalg_norm2(fresh->theta, d), DBL_MIN);
+	v->abs_distance = linalg_norm2(diff, d);
+	v->distance = v->abs_distance / fresh_norm;
+	v->max_difference = diff_max / Max(fresh_max, DBL_MIN);
+	v->max_prediction = max_prediction_difference(rows, m->loss, m->theta, fresh->theta);
+
+	/*
+	 * What the model claims: ridge, exactness; logistic, |grad L| <= B, so
+	 * |theta - theta*| <= B / lambda_min(H), lambda_min estimated as the
+	 * erasure step does (rcond * |H|_1), plus the fresh fit's own residual.
+	 */
+	rounding = GRADIENT_ROUNDING * scale;
+	lambda_min = fresh->rcond * linalg_sym_norm1(fresh->hessian, d);
+	if (m->loss->constant_hessian)
+		v->distance_bound = RIDGE_DISTANCE_BOUND;
+	else
+		v->distance_bound = (error_bound + rounding + fresh->gradient_norm) /
+			(lambda_min * fresh_norm);
+
+	if (v->gradient_norm > error_bound + rounding)
+		v->reason = "its gradient on its rows exceeds the bound it claims";
+	else if (v->distance > v->distance_bound)
+		v->reason = "its parameters are farther from a fresh fit than it claims";
+}
+
+PG_FUNCTION_INFO_V1(unlearn_verify_model);
+
+/*
+ * verify_model(model): fits the model afresh on its current rows with its
+ * own preprocessing, without touching it, and reports how far the live
+ * model is from that fit next to what it claims; logs the verification.
+ */
+Datum
+unlearn_verify_model(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	PrivilegeSwitch s;
+	StoredModel *m;
+	Relation	rel;
+	VerifyRows	rows;
+	Verification v;
+	double		error_bound;
+	TupleDesc	desc;
+	Datum		values[VERIFY_COLUMNS];
+	bool		nulls[VERIFY_COLUMNS];
+	int			c;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE ||
+		desc->natts != VERIFY_COLUMNS)
+		elog(ERROR, "verify_model called in a wrong context");
+
+	/* The model, locked: its erasures wait until the verification ends. */
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(name, true);
+	privileges_leave(&s);
+	check_verifiable(m);
+	error_bound = claimed_bound(m->model_id);
+	unlearn_progress_start();
+	rel = try_table_open(m->source, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("source table of model \"%s\" no longer exists", m->name)));
+	collect_rows(m, rel, &rows);
+	table_close(rel, AccessShareLock);
+
+	memset(&v, 0, sizeof(v));
+	memset(nulls, false, sizeof(nulls));
+	if (rows.n > 0)
+		compare_with_fresh_fit(m, &rows, error_bound, &v);
+	else
+	{
+		v.abs_distance = get_float8_nan();
+		for (c = 3; c <= 8; c++)
+			nulls[c] = true;
+	}
+	if (rows.mismatched > 0)
+		v.reason = psprintf(INT64_FORMAT " rows of its lineage are missing from its source or have changed",
+							rows.mismatched);
+
+	values[0] = Int64GetDatum(m->version);
+	values[1] = Int64GetDatum(rows.n);
+	values[2] = Int64GetDatum(rows.mismatched);
+	values[3] = Float8GetDatum(v.distance);
+	values[4] = Float8GetDatum(v.distance_bound);
+	values[5] = Float8GetDatum(v.max_difference);
+	values[6] = Float8GetDatum(v.max_prediction);
+	values[7] = Float8GetDatum(v.gradient_norm);
+	values[8] = Float8GetDatum(v.relative_gradient);
+	values[9] = Float8GetDatum(error_bound);
+	values[10] = CStringGetTextDatum(v.reason == NULL ? "ok" : "failed");
+	values[11] = v.reason ? CStringGetTextDatum(v.reason) : (Datum) 0;
+	nulls[11] = v.reason == NULL;
+
+	log_verification(m, rows.n, v.reason == NULL, v.abs_distance, error_bound);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
