@@ -505,9 +505,9 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	StoredModel *m;
 	Encoder    *enc;
 	TupleTableSlot *slot;
-	int			capacity = 64;
+	int			capacity = (int) Min(Max(tuplestore_tuple_count(rows), 1), 1 << 20);
 	int			n = 0;
-	LineageRemoval *keys = palloc(sizeof(LineageRemoval) * capacity);
+	LineageRemoval *keys = palloc_extended(sizeof(LineageRemoval) * capacity, MCXT_ALLOC_HUGE);
 	double	   *X;
 	double	   *Y;
 	int64	   *fps;
@@ -526,10 +526,10 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 
 	enc = encoder_create(m, RelationGetDescr(rel));
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	X = palloc(sizeof(double) * m->nterms * capacity);
-	Y = palloc(sizeof(double) * capacity);
-	fps = palloc(sizeof(int64) * capacity);
-	ok = palloc(sizeof(bool) * capacity);
+	X = palloc_extended(sizeof(double) * m->nterms * capacity, MCXT_ALLOC_HUGE);
+	Y = palloc_extended(sizeof(double) * capacity, MCXT_ALLOC_HUGE);
+	fps = palloc_extended(sizeof(int64) * capacity, MCXT_ALLOC_HUGE);
+	ok = palloc_extended(sizeof(bool) * capacity, MCXT_ALLOC_HUGE);
 
 	/* Every deleted row: its key, and what it would give the model. */
 	tuplestore_rescan(rows);
