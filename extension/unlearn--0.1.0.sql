@@ -60,6 +60,10 @@ CREATE TABLE unlearn.model (
     xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty)
     gram            float8[] NOT NULL,     -- X'X (logistic: bound, refresh; ridge: empty)
     theta_ref       float8[] NOT NULL,     -- logistic: where hessian was evaluated
+    -- rows erased (+1) or added (-1) since hessian and gram were stored,
+    -- one per row: the sign, then the row's terms; they are folded into
+    -- hessian and gram every few erasures (removal.c)
+    pending         float8[] NOT NULL DEFAULT '{}',
     max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
     error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now

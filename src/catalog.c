@@ -252,7 +252,7 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" objective = $10, gradient_norm = $11, rcond = $12,"
 			" iterations = $13, xty = $14, gram = $15, theta_ref = $16,"
 			" max_row_norm = $17, gradient_scale = $18, error_bound = $11,"
-			" version = version + 1, state = 'ready', updated_at = now()"
+			" pending = '{}', version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
@@ -492,7 +492,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 
 	SPI_connect();
 	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
-			" gradient_scale, rows_trained - rows_erased"
+			" gradient_scale, rows_trained - rows_erased, pending"
 			" FROM unlearn.model WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_SELECT, false);
 	if (SPI_processed != 1)
@@ -510,6 +510,24 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	s->error_bound = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
 	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	{
+		ArrayType  *p = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 10, &isnull));
+		int			rows,
+					cols;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		if (ARR_NDIM(p) != 0)
+		{
+			s->pending = float8_array_values(p, "pending", &rows, &cols);
+			if (cols != d + 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_CORRUPTED),
+						 errmsg("stored state of a model is corrupt"),
+						 errdetail("Its pending rows have %d values, not %d.", cols, d + 1)));
+			s->npending = rows;
+		}
+		MemoryContextSwitchTo(old);
+	}
 	SPI_finish();
 }
 
@@ -605,10 +623,20 @@ catalog_save_ready(ItemPointer ctid, const RemovalState *s, int64 removed,
 #define SET_COLUMN(name, datum) \
 	(a = model_attnum(rel, name), values[a - 1] = (datum), replace[a - 1] = true)
 	SET_COLUMN("theta", PointerGetDatum(float8_array_build(s->theta, 0, s->d)));
-	SET_COLUMN("hessian", PointerGetDatum(float8_array_build(s->hessian, s->d, s->d)));
 	SET_COLUMN("xty", PointerGetDatum(float8_array_build(s->xty, 0, s->d)));
-	if (s->gram)
-		SET_COLUMN("gram", PointerGetDatum(float8_array_build(s->gram, s->d, s->d)));
+	if (s->rebase)
+	{
+		/* The Hessian and X'X as they are now; no row is pending. */
+		SET_COLUMN("hessian", PointerGetDatum(float8_array_build(s->hessian, s->d, s->d)));
+		if (s->gram)
+			SET_COLUMN("gram", PointerGetDatum(float8_array_build(s->gram, s->d, s->d)));
+		SET_COLUMN("pending", PointerGetDatum(construct_empty_array(FLOAT8OID)));
+	}
+	else if (s->npending > 0)
+		SET_COLUMN("pending", PointerGetDatum(float8_array_build(s->pending, s->npending,
+																   s->d + 1)));
+	else
+		SET_COLUMN("pending", PointerGetDatum(construct_empty_array(FLOAT8OID)));
 	SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
 	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));

@@ -273,6 +273,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
 	memcpy(s->gram, fit->gram, sizeof(double) * d * d);
 	memcpy(s->xty, fit->xty, sizeof(double) * d);
+	removal_rebase(s);			/* new matrices: stored as they are */
 	s->max_row_norm = fit->max_row_norm;
 	s->error_bound = fit->gradient_norm;
 	return true;
@@ -451,6 +452,7 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 		if (s->gram)
 			drop_square(s->gram, d, dead, kept);
 		s->d = kept;
+		removal_rebase(s);		/* the stored matrices and pending rows had those terms */
 	}
 
 	if (m->loss->binary_labels)

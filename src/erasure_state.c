@@ -112,6 +112,10 @@ copy_erasure_model(const ErasureModel *from, ErasureModel *to)
 	to->s.xty = copy_doubles(from->s.xty, d);
 	to->s.gram = copy_doubles(from->s.gram, (Size) d * d);
 	to->s.theta_ref = copy_doubles(from->s.theta_ref, d);
+	to->s.factor = copy_doubles(from->s.factor, (Size) d * d);
+	to->s.pending = NULL;
+	if (from->s.npending > 0)
+		to->s.pending = copy_doubles(from->s.pending, (Size) from->s.npending * (d + 1));
 	to->gradient_scale = from->gradient_scale;
 	to->rows_now = from->rows_now;
 }
@@ -258,6 +262,7 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	em->m = catalog_load_model(name, true);
 	catalog_load_removal(em->m->model_id, em->m->nterms, &em->s,
 						 &em->gradient_scale, &em->rows_now);
+	removal_apply_pending(&em->s, em->m->loss->binary_labels);
 	em->ctid = row.ctid;
 	if (strcmp(em->m->state, "ready") == 0)
 		keep_state(em, &row);
@@ -289,6 +294,9 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	em->m->theta = em->s.theta;
 	em->m->nterms = em->s.d;
 	em->rows_now -= removed;
+	if (em->s.rebase)
+		em->s.npending = 0;
+	em->s.rebase = false;
 	keep_state(em, &row);
 	return row.version;
 }

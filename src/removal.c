@@ -21,11 +21,27 @@
  * this bound from erasure to erasure; the caller refreshes the model (a
  * full pass, theta_ref = theta, B = |g|) before B passes the tolerance.
  *
+ * Storage and cost.  Writing the d x d Hessian (and X'X) back on every
+ * erasure cost more than everything else at large d, and refactoring it
+ * O(d^3).  So the stored hessian and gram stay as they are for a few
+ * erasures (pending_limit: about 2 sqrt(d)), and the rows changed since
+ * are stored instead, as "pending" rows (d + 1 values each), which a
+ * loader applies (removal_apply_pending).  The working state keeps the
+ * current matrices and their Cholesky factor, which a removed row
+ * downdates and an added row updates (O(d^2) each, LINPACK style, checked
+ * with LAPACK's condition estimate); at every rebase, when the pending
+ * rows reach the limit, the factor is made afresh from the current matrix
+ * so rounding does not pile up, and ridge refines theta once with the
+ * explicit matrix.  Exactness is unchanged: the matrices are the sums
+ * over the current rows either way.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include <math.h>
+
+#include "utils/memutils.h"
 
 #include "linalg.h"
 #include "removal.h"
@@ -110,78 +126,228 @@ gram_norm(const double *G, int d, const double *u)
 	return q > 0 ? sqrt(q) : 0.0;
 }
 
-/*
- * Factors a copy of H with the condition check of unlearn.min_rcond;
- * NULL if H is not positive definite or too ill-conditioned.
- */
-static double *
-factor_or_null(RemovalState *s, const double *H)
+/* Rows a state carries pending before its matrices are stored again. */
+static int
+pending_limit(int d)
 {
-	int			d = s->d;
-	double	   *U = palloc(sizeof(double) * d * d);
-
-	memcpy(U, H, sizeof(double) * d * d);
-	if (!linalg_all_finite(U, (Size) d * d))
-		return NULL;
-	s->hessian_norm1 = linalg_sym_norm1(U, d);
-	if (linalg_cholesky_try(U, d) != 0)
-		return NULL;
-	s->rcond = linalg_cholesky_rcond(U, d, s->hessian_norm1);
-	if (!(s->rcond >= unlearn_min_rcond))
-		return NULL;
-	return U;
+	return Max(4, (int) ceil(2.0 * sqrt((double) d)));
 }
 
-/* Ridge: removes k rows and adds a, exactly; false (nothing changed) if H goes bad. */
+/* An array of n doubles in the memory context of like (kept state stays whole). */
+static double *
+alloc_like(const void *like, Size n)
+{
+	return MemoryContextAlloc(GetMemoryChunkContext((void *) like), sizeof(double) * n);
+}
+
+/*
+ * Factors s->hessian into s->factor with the condition check of
+ * unlearn.min_rcond (s->rcond, s->hessian_norm1 set); false if it is not
+ * positive definite or too ill-conditioned.
+ */
+static bool
+factor_afresh(RemovalState *s)
+{
+	int			d = s->d;
+
+	if (s->factor == NULL)
+		s->factor = alloc_like(s->hessian, (Size) d * d);
+	if (!linalg_all_finite(s->hessian, (Size) d * d))
+		return false;
+	memcpy(s->factor, s->hessian, sizeof(double) * d * d);
+	s->hessian_norm1 = linalg_sym_norm1(s->hessian, d);
+	if (linalg_cholesky_try(s->factor, d) != 0)
+	{
+		pfree(s->factor);
+		s->factor = NULL;
+		return false;
+	}
+	s->rcond = linalg_cholesky_rcond(s->factor, d, s->hessian_norm1);
+	return s->rcond >= unlearn_min_rcond;
+}
+
+/*
+ * Changes the Hessian by sign * sum_i w_i x_i x_i' over k rows (w NULL:
+ * all 1), and its factor with it: row by row when that is cheaper than a
+ * new factorization, else the factor is dropped to be made afresh.  A
+ * downdate that would leave the factor indefinite drops it too.
+ */
+static void
+change_hessian(RemovalState *s, const double *X, int k, const double *w, double sign)
+{
+	int			d = s->d;
+	double	   *u;
+	int			i,
+				j;
+
+	if (k == 0)
+		return;
+	add_outer(s->hessian, d, X, k, w, sign);
+	if (s->factor == NULL)
+		return;
+	if ((Size) k * 6 > (Size) d)
+	{
+		pfree(s->factor);		/* k rank-1 changes cost more than a refactor */
+		s->factor = NULL;
+		return;
+	}
+	u = palloc(sizeof(double) * d);
+	for (i = 0; i < k; i++)
+	{
+		double		scale = w ? sqrt(w[i]) : 1.0;
+
+		for (j = 0; j < d; j++)
+			u[j] = scale * X[(Size) i * d + j];
+		if (sign > 0)
+			linalg_cholesky_update(s->factor, d, u);
+		else if (!linalg_cholesky_downdate(s->factor, d, u))
+		{
+			pfree(s->factor);
+			s->factor = NULL;
+			break;
+		}
+	}
+	pfree(u);
+}
+
+/*
+ * After the Hessian changed: a factor made afresh if there is none (or a
+ * rebase is due), else the updated one, with the condition check; false
+ * if the Hessian is not positive definite or too ill-conditioned.
+ */
+static bool
+check_factor(RemovalState *s)
+{
+	if (s->factor == NULL || s->rebase)
+		return factor_afresh(s);
+	s->hessian_norm1 = linalg_sym_norm1(s->hessian, s->d);
+	s->rcond = linalg_cholesky_rcond(s->factor, s->d, s->hessian_norm1);
+	if (s->rcond >= unlearn_min_rcond)
+		return true;
+	return factor_afresh(s);	/* the updated factor may only have drifted */
+}
+
+/* Appends k rows with a sign to the pending rows; a rebase when they are many. */
+static void
+add_pending(RemovalState *s, const double *X, int k, double sign)
+{
+	int			d = s->d;
+	int			i;
+
+	if (k == 0 || s->rebase)
+		return;
+	if (s->npending + k > pending_limit(d))
+	{
+		s->rebase = true;
+		return;
+	}
+	if (s->pending == NULL)
+		s->pending = alloc_like(s->theta, (Size) pending_limit(d) * (d + 1));
+	else if (GetMemoryChunkSpace(s->pending) < sizeof(double) * pending_limit(d) * (d + 1))
+		s->pending = repalloc(s->pending, sizeof(double) * pending_limit(d) * (d + 1));
+	for (i = 0; i < k; i++)
+	{
+		double	   *row = &s->pending[(Size) (s->npending + i) * (d + 1)];
+
+		row[0] = sign > 0 ? -1.0 : 1.0;	/* +1: a row taken out */
+		memcpy(&row[1], &X[(Size) i * d], sizeof(double) * d);
+	}
+	s->npending += k;
+}
+
+/*
+ * Marks a state whose hessian and gram were replaced outright (a refresh,
+ * dropped terms): stored as they are, nothing pending, factored afresh.
+ */
+void
+removal_rebase(RemovalState *s)
+{
+	s->rebase = true;
+	s->npending = 0;
+	if (s->factor)
+		pfree(s->factor);
+	s->factor = NULL;
+}
+
+/*
+ * Brings a loaded state's hessian and gram (as stored) up to date with its
+ * pending rows; logistic weights them at theta_ref.
+ */
+void
+removal_apply_pending(RemovalState *s, bool logistic)
+{
+	int			d = s->d;
+	double	   *x = palloc(sizeof(double) * d);
+	double		w = 1.0;
+	int			i;
+
+	for (i = 0; i < s->npending; i++)
+	{
+		const double *row = &s->pending[(Size) i * (d + 1)];
+
+		memcpy(x, &row[1], sizeof(double) * d);
+		if (logistic)
+		{
+			double		z = linalg_dot(x, s->theta_ref, d);
+			double		e = exp(-fabs(z));
+
+			w = e / ((1.0 + e) * (1.0 + e));
+		}
+		add_outer(s->hessian, d, x, 1, &w, -row[0]);
+		if (s->gram)
+			add_outer(s->gram, d, x, 1, NULL, -row[0]);
+	}
+	pfree(x);
+}
+
+/* Ridge: removes k rows and adds a, exactly; false if H goes bad (theta unchanged). */
 bool
 removal_ridge(RemovalState *s, const RowChange *c)
 {
 	int			d = s->d;
-	double	   *H = palloc(sizeof(double) * d * d);
-	double	   *xty = palloc(sizeof(double) * d);
-	double	   *U;
 	double	   *theta = palloc(sizeof(double) * d);
+	double	   *r = palloc(sizeof(double) * d);
 	int			i;
 
-	memcpy(H, s->hessian, sizeof(double) * d * d);
-	memcpy(xty, s->xty, sizeof(double) * d);
-	add_outer(H, d, c->X, c->k, NULL, -1.0);
-	add_outer(H, d, c->XA, c->a, NULL, 1.0);
-	add_xty(xty, d, c->X, c->y, c->k, -1.0);
-	add_xty(xty, d, c->XA, c->yA, c->a, 1.0);
-
-	U = factor_or_null(s, H);
-	if (U == NULL)
+	add_pending(s, c->X, c->k, -1.0);
+	add_pending(s, c->XA, c->a, 1.0);
+	change_hessian(s, c->X, c->k, NULL, -1.0);
+	change_hessian(s, c->XA, c->a, NULL, 1.0);
+	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
+	add_xty(s->xty, d, c->XA, c->yA, c->a, 1.0);
+	if (!check_factor(s))
 		return false;
-	memcpy(theta, xty, sizeof(double) * d);
-	linalg_cholesky_solve(U, d, theta, 1);
+
+	/* theta = H^-1 X'y, refined once with the explicit H. */
+	memcpy(theta, s->xty, sizeof(double) * d);
+	linalg_cholesky_solve(s->factor, d, theta, 1);
+	linalg_sym_matvec(s->hessian, d, theta, r);
+	for (i = 0; i < d; i++)
+		r[i] = s->xty[i] - r[i];
+	linalg_cholesky_solve(s->factor, d, r, 1);
+	for (i = 0; i < d; i++)
+		theta[i] += r[i];
 
 	for (i = 0; i < d; i++)
-		theta[i] -= s->theta[i];
-	s->step_norm = linalg_norm2(theta, d);
-	for (i = 0; i < d; i++)
-		theta[i] += s->theta[i];
-
-	memcpy(s->hessian, H, sizeof(double) * d * d);
-	memcpy(s->xty, xty, sizeof(double) * d);
+		r[i] = theta[i] - s->theta[i];
+	s->step_norm = linalg_norm2(r, d);
 	memcpy(s->theta, theta, sizeof(double) * d);
 	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
+	if (s->rebase)
+		s->npending = 0;
 	return true;
 }
 
-/* Logistic: one Newton step for the change; false (nothing changed) if H goes bad. */
+/* Logistic: one Newton step for the change; false if H goes bad (theta unchanged). */
 bool
 removal_logistic(RemovalState *s, const RowChange *c)
 {
 	int			d = s->d;
 	int			n = Max(Max(c->k, c->a), 1);
-	double	   *H = palloc(sizeof(double) * d * d);
-	double	   *G = palloc(sizeof(double) * d * d);
 	double	   *r = palloc(sizeof(double) * n);
 	double	   *w = palloc(sizeof(double) * n);
 	double	   *v = palloc0(sizeof(double) * d);
 	double	   *drift = palloc(sizeof(double) * d);
-	double	   *U;
 	double		M,
 				xd,
 				xv;
@@ -189,15 +355,15 @@ removal_logistic(RemovalState *s, const RowChange *c)
 
 	if (s->gram == NULL)
 		elog(ERROR, "logistic model state has no Gram matrix");
-	memcpy(H, s->hessian, sizeof(double) * d * d);
-	memcpy(G, s->gram, sizeof(double) * d * d);
+	add_pending(s, c->X, c->k, -1.0);
+	add_pending(s, c->XA, c->a, 1.0);
 
 	/* Removed rows: their gradient at theta, their Hessian terms at theta_ref. */
 	logistic_terms(c->X, c->y, c->k, d, s->theta, r, s->theta_ref, w);
 	if (c->k > 0)
 		linalg_rows_tmatvec_add(c->X, c->k, d, r, v);	/* v = D for now */
-	add_outer(H, d, c->X, c->k, w, -1.0);
-	add_outer(G, d, c->X, c->k, NULL, -1.0);
+	change_hessian(s, c->X, c->k, w, -1.0);
+	add_outer(s->gram, d, c->X, c->k, NULL, -1.0);
 
 	/* Added rows: the same, with the opposite sign. */
 	logistic_terms(c->XA, c->yA, c->a, d, s->theta, r, s->theta_ref, w);
@@ -205,20 +371,21 @@ removal_logistic(RemovalState *s, const RowChange *c)
 		r[i] = -r[i];
 	if (c->a > 0)
 		linalg_rows_tmatvec_add(c->XA, c->a, d, r, v);
-	add_outer(H, d, c->XA, c->a, w, 1.0);
-	add_outer(G, d, c->XA, c->a, NULL, 1.0);
+	change_hessian(s, c->XA, c->a, w, 1.0);
+	add_outer(s->gram, d, c->XA, c->a, NULL, 1.0);
+	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
+	add_xty(s->xty, d, c->XA, c->yA, c->a, 1.0);
 
-	U = factor_or_null(s, H);
-	if (U == NULL)
+	if (!check_factor(s))
 		return false;
-	linalg_cholesky_solve(U, d, v, 1);	/* v = H~^-1 D */
+	linalg_cholesky_solve(s->factor, d, v, 1);	/* v = H~^-1 D */
 
 	/* The bound, over the resulting rows (M must cover the added ones). */
 	M = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
 	for (i = 0; i < d; i++)
 		drift[i] = s->theta[i] - s->theta_ref[i];
-	xd = gram_norm(G, d, drift);
-	xv = gram_norm(G, d, v);
+	xd = gram_norm(s->gram, d, drift);
+	xv = gram_norm(s->gram, d, v);
 	s->error_bound += LOGISTIC_W_LIPSCHITZ * M * xd * xv +
 		0.5 * LOGISTIC_W_LIPSCHITZ * M * xv * xv;
 	s->step_norm = linalg_norm2(v, d);
@@ -226,9 +393,7 @@ removal_logistic(RemovalState *s, const RowChange *c)
 
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
-	memcpy(s->hessian, H, sizeof(double) * d * d);
-	memcpy(s->gram, G, sizeof(double) * d * d);
-	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
-	add_xty(s->xty, d, c->XA, c->yA, c->a, 1.0);
+	if (s->rebase)
+		s->npending = 0;
 	return true;
 }

@@ -20,6 +20,10 @@ typedef struct RemovalState
 	double	   *theta_ref;		/* logistic: where hessian was evaluated */
 	double		max_row_norm;	/* M: bound on every |x_i| */
 	double		error_bound;	/* B: bound on |grad L(theta)| */
+	double	   *factor;			/* Cholesky factor of hessian, or NULL: not made yet */
+	double	   *pending;		/* rows changed since hessian/gram were stored: */
+	int			npending;		/* npending x (d + 1), sign (+1 out, -1 in), terms */
+	bool		rebase;			/* out: store hessian and gram, pending emptied */
 	double		rcond;			/* out: condition estimate of the new Hessian */
 	double		hessian_norm1;	/* out: its 1-norm */
 	double		step_norm;		/* out: |theta_new - theta_old| */
@@ -57,5 +61,17 @@ extern bool removal_ridge(RemovalState *s, const RowChange *c);
  * remaining Hessian is not positive definite or too ill-conditioned.
  */
 extern bool removal_logistic(RemovalState *s, const RowChange *c);
+
+/*
+ * Brings a loaded state's hessian and gram (as stored) up to date with its
+ * pending rows; logistic weights them at theta_ref.
+ */
+extern void removal_apply_pending(RemovalState *s, bool logistic);
+
+/*
+ * Marks a state whose hessian and gram were replaced outright (a refresh,
+ * dropped terms): stored as they are, nothing pending, factored afresh.
+ */
+extern void removal_rebase(RemovalState *s);
 
 #endif							/* UNLEARN_REMOVAL_H */
