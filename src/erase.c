@@ -524,7 +524,10 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 		return;					/* dropped meanwhile */
 	m = em.m;
 	if (strcmp(m->state, "ready") != 0)
+	{
+		erasure_state_release(&em);
 		return;					/* nothing left to take out until a retrain */
+	}
 
 	enc = encoder_create(m, RelationGetDescr(rel));
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
@@ -601,7 +604,10 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 		k++;
 	}
 	if (k == 0)
+	{
+		erasure_state_release(&em);
 		return;					/* none of these rows trained this model */
+	}
 	if (changed > 0)
 	{
 		needs_retrain(m, relid, k, k, "erasure",
@@ -749,7 +755,10 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		return;					/* dropped meanwhile */
 	m = em.m;
 	if (strcmp(m->state, "ready") != 0)
+	{
+		erasure_state_release(&em);
 		return;
+	}
 	enc = encoder_create(m, RelationGetDescr(rel));
 	if (enc == NULL)
 	{
@@ -851,7 +860,10 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		return;
 	}
 	if (changed == 0)
+	{
+		erasure_state_release(&em);
 		return;
+	}
 
 	lineage_remove(m->model_id, gone, ngone);
 	if (ncame > 0)

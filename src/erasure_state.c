@@ -48,77 +48,24 @@ typedef struct RowVersion
 	int64		version;
 } RowVersion;
 
-/* One kept model: its row version and a copy of its state. */
+/*
+ * One kept model: its state, in a memory context of its own, and the row
+ * version it belongs to.  A statement takes the state itself, not a copy
+ * (at d = 200 the copies cost more than the erasure): while it holds it,
+ * valid is false, and only a save (or a release of an unchanged state)
+ * makes it valid again, so a statement that failed half-way leaves
+ * nothing behind that could be used.
+ */
 typedef struct KeptState
 {
 	int32		model_id;		/* hash key */
+	bool		valid;			/* em is the state of row */
 	RowVersion	row;
 	MemoryContext cxt;			/* holds em's contents */
 	ErasureModel em;
 } KeptState;
 
 static HTAB *kept_states = NULL;
-
-/* A copy of a string, or NULL. */
-static char *
-copy_string(const char *s)
-{
-	return s ? pstrdup(s) : NULL;
-}
-
-/* A copy of n doubles, or NULL. */
-static double *
-copy_doubles(const double *v, Size n)
-{
-	double	   *c;
-
-	if (v == NULL)
-		return NULL;
-	c = palloc(sizeof(double) * n);
-	memcpy(c, v, sizeof(double) * n);
-	return c;
-}
-
-/* A deep copy of a model and its state, in the current memory context. */
-static void
-copy_erasure_model(const ErasureModel *from, ErasureModel *to)
-{
-	const StoredModel *m = from->m;
-	StoredModel *c = palloc(sizeof(StoredModel));
-	int			d = from->s.d;
-	int			t;
-
-	*c = *m;
-	c->name = copy_string(m->name);
-	c->key_column = copy_string(m->key_column);
-	c->target_column = copy_string(m->target_column);
-	c->state = copy_string(m->state);
-	c->feature_columns = (ArrayType *) PG_DETOAST_DATUM_COPY(PointerGetDatum(m->feature_columns));
-	c->options_jsonb = (Jsonb *) PG_DETOAST_DATUM_COPY(PointerGetDatum(m->options_jsonb));
-	c->options.where = copy_string(m->options.where);
-	c->options.key = copy_string(m->options.key);
-	c->theta = copy_doubles(m->theta, m->nterms);
-	c->terms = palloc(sizeof(ModelTerm) * Max(m->nterms, 1));
-	for (t = 0; t < m->nterms; t++)
-	{
-		c->terms[t] = m->terms[t];
-		c->terms[t].column = copy_string(m->terms[t].column);
-		c->terms[t].level = copy_string(m->terms[t].level);
-	}
-	to->m = c;
-	to->s = from->s;
-	to->s.theta = copy_doubles(from->s.theta, d);
-	to->s.hessian = copy_doubles(from->s.hessian, (Size) d * d);
-	to->s.xty = copy_doubles(from->s.xty, d);
-	to->s.gram = copy_doubles(from->s.gram, (Size) d * d);
-	to->s.theta_ref = copy_doubles(from->s.theta_ref, d);
-	to->s.factor = copy_doubles(from->s.factor, (Size) d * d);
-	to->s.pending = NULL;
-	if (from->s.npending > 0)
-		to->s.pending = copy_doubles(from->s.pending, (Size) from->s.npending * (d + 1));
-	to->gradient_scale = from->gradient_scale;
-	to->rows_now = from->rows_now;
-}
 
 /* The kept-state table, created on first use. */
 static HTAB *
@@ -147,27 +94,6 @@ forget(int32 model_id)
 		return;
 	MemoryContextDelete(k->cxt);
 	hash_search(kept_states, &model_id, HASH_REMOVE, NULL);
-}
-
-/* Keeps a copy of a model's state as of a row version. */
-static void
-keep_state(const ErasureModel *em, const RowVersion *row)
-{
-	MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext,
-											  "unlearn kept erasure state",
-											  ALLOCSET_SMALL_SIZES);
-	MemoryContext old = MemoryContextSwitchTo(cxt);
-	ErasureModel copy;
-	KeptState  *k;
-	int32		model_id = em->m->model_id;
-
-	copy_erasure_model(em, &copy);
-	MemoryContextSwitchTo(old);
-	forget(model_id);
-	k = hash_search(kept_table(), &model_id, HASH_ENTER, NULL);
-	k->row = *row;
-	k->cxt = cxt;
-	k->em = copy;
 }
 
 /*
@@ -234,8 +160,11 @@ lock_model_row(const char *name, int32 *model_id, RowVersion *row)
 }
 
 /*
- * Locks a model's row FOR UPDATE and loads it with its erasure state into
- * the current memory context; false if the model is gone.
+ * Locks a model's row FOR UPDATE and hands over its erasure state, kept
+ * from this backend's last statement on the model or loaded; false if the
+ * model is gone.  The state lives in a memory context of its own, and
+ * what replaces parts of it must be allocated there (see removal.c); the
+ * caller ends with erasure_state_save or erasure_state_release.
  */
 bool
 erasure_state_lock(const char *name, ErasureModel *em)
@@ -243,30 +172,52 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	int32		model_id;
 	RowVersion	row;
 	KeptState  *k;
+	MemoryContext cxt,
+				old;
 
 	if (!lock_model_row(name, &model_id, &row))
 		return false;			/* dropped since the statement began */
 
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
-	em->ctid = row.ctid;
-	if (k != NULL && TransactionIdEquals(k->row.xmin, row.xmin) &&
+	if (k != NULL && k->valid && TransactionIdEquals(k->row.xmin, row.xmin) &&
 		ItemPointerEquals(&k->row.ctid, &row.ctid) && k->row.version == row.version)
 	{
-		copy_erasure_model(&k->em, em);
+		k->valid = false;
+		*em = k->em;
 		em->ctid = row.ctid;
 		return true;
 	}
 	forget(model_id);
 
 	/* The row is locked: what these read is that very version. */
+	cxt = AllocSetContextCreate(CacheMemoryContext, "unlearn kept erasure state",
+								ALLOCSET_DEFAULT_SIZES);
+	k = hash_search(kept_table(), &model_id, HASH_ENTER, NULL);
+	k->valid = false;
+	k->row = row;
+	k->cxt = cxt;
+	old = MemoryContextSwitchTo(cxt);
 	em->m = catalog_load_model(name, true);
 	catalog_load_removal(em->m->model_id, em->m->nterms, &em->s,
 						 &em->gradient_scale, &em->rows_now);
 	removal_apply_pending(&em->s, em->m->loss->binary_labels);
+	MemoryContextSwitchTo(old);
 	em->ctid = row.ctid;
-	if (strcmp(em->m->state, "ready") == 0)
-		keep_state(em, &row);
+	k->em = *em;
 	return true;
+}
+
+/* Gives back a state the statement did not change. */
+void
+erasure_state_release(ErasureModel *em)
+{
+	int32		model_id = em->m->model_id;
+	KeptState  *k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
+
+	if (k == NULL)
+		return;
+	k->em = *em;
+	k->valid = true;
 }
 
 /*
@@ -280,16 +231,18 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	bool		ready = strcmp(state, "ready") == 0;
 	RowVersion	row;
 	int32		model_id = em->m->model_id;
+	KeptState  *k;
 
-	forget(model_id);
-	if (ready)
-		row.version = catalog_save_ready(&em->ctid, &em->s, removed, &row.xmin, &row.ctid);
-	else
-		row.version = catalog_save_removal(model_id, NULL, removed, state,
-										   &row.xmin, &row.ctid);
-	if (!ready || !keep)
+	/*
+	 * A state not kept stays invalid, and is freed at the model's next lock:
+	 * the caller still reads it (its name, for the log entry).
+	 */
+	if (!ready)
+		return catalog_save_removal(model_id, NULL, removed, state, NULL, NULL);
+	row.version = catalog_save_ready(&em->ctid, &em->s, removed, &row.xmin, &row.ctid);
+	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
+	if (!keep || k == NULL)
 		return row.version;
-
 	em->m->version = row.version;
 	em->m->theta = em->s.theta;
 	em->m->nterms = em->s.d;
@@ -297,6 +250,8 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	if (em->s.rebase)
 		em->s.npending = 0;
 	em->s.rebase = false;
-	keep_state(em, &row);
+	k->em = *em;
+	k->row = row;
+	k->valid = true;
 	return row.version;
 }

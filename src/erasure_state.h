@@ -22,10 +22,16 @@ typedef struct ErasureModel
 } ErasureModel;
 
 /*
- * Locks a model's row FOR UPDATE and loads it with its erasure state into
- * the current memory context; false if the model is gone.
+ * Locks a model's row FOR UPDATE and hands over its erasure state (kept
+ * from this backend's last statement on it, or loaded); false if the model
+ * is gone.  Arrays that replace parts of the state must be allocated in
+ * its memory context; the caller ends with erasure_state_save or
+ * erasure_state_release.
  */
 extern bool erasure_state_lock(const char *name, ErasureModel *em);
+
+/* Gives back a state the statement did not change. */
+extern void erasure_state_release(ErasureModel *em);
 
 /*
  * Saves a model after rows left it (catalog_save_removal) and returns its
