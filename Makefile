@@ -9,13 +9,13 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/options.o src/features.o src/dataset.o src/loss_linear.o \
               src/loss_logistic.o src/solver.o src/catalog.o src/lineage.o \
               src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o \
-              src/spi_cache.o
+              src/spi_cache.o src/audit.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
-REGRESS     = install linalg train train_errors wdbc erase
+REGRESS     = install linalg train train_errors wdbc erase audit
 ISOLATION   = train_concurrency erase_concurrency
 
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters

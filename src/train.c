@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "audit.h"
 #include "catalog.h"
 #include "dataset.h"
 #include "erase.h"
@@ -227,6 +228,7 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	train_and_store(name, PG_GETARG_OID(1), text_to_cstring(PG_GETARG_TEXT_PP(2)),
 					PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
 					loss, &opts, 0);
+	audit_log_model("create", name, NULL);
 	PG_RETURN_DATUM(catalog_models_row(fcinfo, name));
 }
 
@@ -238,9 +240,11 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	StoredModel *m = catalog_load_model(name, true);
+	AuditModelState *before = audit_model_state(name);
 
 	train_and_store(name, m->source, m->target_column, m->feature_columns,
 					m->loss, &m->options, m->model_id);
+	audit_log_model("retrain", name, before);
 	PG_RETURN_DATUM(catalog_models_row(fcinfo, name));
 }
 
@@ -251,10 +255,13 @@ Datum
 unlearn_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			source = catalog_delete_model(name);
+	AuditModelState *before = audit_model_state(name);
+	Oid			source;
 
-	if (!OidIsValid(source))
+	if (before == NULL)
 		catalog_missing_model(name);
+	source = catalog_delete_model(name);
+	audit_log_model("drop", name, before);
 	erase_drop_triggers_if_unused(source);
 	PG_RETURN_VOID();
 }
