@@ -464,7 +464,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
 -- C writer is checked against (see README, "Auditing").
 CREATE FUNCTION unlearn.log_entry_text(entry unlearn.erasure_log)
 RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT string_agg(coalesce(octet_length(convert_to(f.v, 'UTF8')) || ':' || f.v || ',', '-,'),

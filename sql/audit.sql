@@ -69,6 +69,11 @@ SELECT unlearn.subject_digest('patients', 42) = key_digests[1] AS as_int,
        unlearn.subject_digest('patients', 42::bigint) = key_digests[1] AS as_bigint,
        unlearn.subject_digest('patients', 43) = key_digests[1] AS other_key
   FROM unlearn.erasure_log ORDER BY seq DESC LIMIT 1;
+-- Also in a parallel worker.
+SET force_parallel_mode = on;
+SELECT unlearn.subject_digest('patients', '42') = key_digests[1] AS in_worker
+  FROM unlearn.erasure_log WHERE seq = 4;
+RESET force_parallel_mode;
 -- The digest is HMAC-SHA256 of the key's text: 32 bytes, not its plain hash.
 SELECT length(unlearn.subject_digest('patients', 42)) AS bytes,
        unlearn.subject_digest('patients', 42) <> sha256('42') AS keyed;

@@ -173,12 +173,13 @@ to_bytea(const uint8 *bytes, size_t len)
 }
 
 /*
- * Runs a statement on the extension's tables as their owner (the role
- * that created the extension): the log and the secrets grant nothing.
+ * Runs a statement that writes the extension's tables, as their owner
+ * (the role that created the extension): the log and the secrets grant
+ * nothing to anyone.
  */
 static int
 spi_as_owner(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
-			 const char *nulls, bool read_only)
+			 const char *nulls)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -186,7 +187,7 @@ spi_as_owner(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = spi_execute_cached(sql, nargs, types, values, nulls, read_only, 0);
+	rc = spi_execute_cached(sql, nargs, types, values, nulls, false, 0);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return rc;
 }
@@ -278,11 +279,11 @@ new_secret(uint8 *secret)
 	if (current > 0 &&
 		spi_as_owner(owner, "UPDATE unlearn.secret SET retired_at = now() WHERE key_id < $1"
 					 " AND retired_at IS NULL",
-					 1, types, values, NULL, false) != SPI_OK_UPDATE)
+					 1, types, values, NULL) != SPI_OK_UPDATE)
 		elog(ERROR, "could not retire the digest key");
 	if (spi_as_owner(owner, "INSERT INTO unlearn.secret (key_id, secret, created_at)"
 					 " VALUES ($1, $2, now())",
-					 2, types, values, NULL, false) != SPI_OK_INSERT)
+					 2, types, values, NULL) != SPI_OK_INSERT)
 		elog(ERROR, "could not store the digest key");
 	SPI_finish();
 	return (int32) current + 1;
@@ -530,7 +531,7 @@ audit_log(const AuditEntry *e)
 					 " key_digests, prev_hash, entry_hash)"
 					 " VALUES ($1, $2, $3::name, $4::name, $5, $6, $7, $8, $9, $10, $11, $12,"
 					 " $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
-					 22, types, values, nulls, false) != SPI_OK_INSERT)
+					 22, types, values, nulls) != SPI_OK_INSERT)
 		elog(ERROR, "could not append to the erasure log");
 	SPI_finish();
 
@@ -715,14 +716,24 @@ source_key_type(Oid relid)
 	Oid			types[1] = {REGCLASSOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	Oid			key_type = InvalidOid;
+	Oid			save_userid;
+	int			save_sec_context;
 	Relation	rel;
 	Oid			pk;
+	int			rc;
 
+	/*
+	 * As the owner, as spi_as_owner does, but without a kept plan: that
+	 * sets a setting, which a parallel worker may not.
+	 */
 	SPI_connect();
-	if (spi_as_owner(extension_owner(),
-					 "SELECT key_type FROM unlearn.model WHERE source = $1"
-					 " ORDER BY model_id LIMIT 1",
-					 1, types, values, NULL, true) != SPI_OK_SELECT)
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(extension_owner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	rc = SPI_execute_with_args("SELECT key_type FROM unlearn.model WHERE source = $1"
+							   " ORDER BY model_id LIMIT 1",
+							   1, types, values, NULL, true, 1);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "could not read the models of relation %u", relid);
 	if (SPI_processed > 0)
 	{
