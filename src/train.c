@@ -255,9 +255,12 @@ Datum
 unlearn_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	AuditModelState *before = audit_model_state(name);
+	AuditModelState *before;
 	Oid			source;
 
+	/* The log's lock before the model's, as erasure takes them. */
+	audit_lock();
+	before = audit_model_state(name);
 	if (before == NULL)
 		catalog_missing_model(name);
 	source = catalog_delete_model(name);
