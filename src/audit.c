@@ -46,7 +46,6 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
@@ -60,9 +59,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
-#include "arrayutil.h"
 #include "audit.h"
-#include "dataset.h"
 #include "linalg.h"
 #include "spi_cache.h"
 
