@@ -94,11 +94,14 @@ SELECT name, version, rows_trained FROM unlearn.retrain('diagnosis');
 SELECT * FROM unlearn.lineage_of('patients', 570);
 
 -- ERASURE: patient 20 asks to be forgotten.  A plain DELETE takes the row
--- out of every model it trained, in the same transaction.
+-- out of every model it trained, in the same transaction; the request's
+-- reference goes into the log.
 SELECT name, version, rows, round(weights.weight::numeric, 6) AS weight_of_worst_area
   FROM unlearn.models, unlearn.weights(name) weights
  WHERE name = 'diagnosis' AND weights.term = 'worst_area';
+SET unlearn.request_reference = 'DSR-2024-0020';
 DELETE FROM patients WHERE id = 20;
+RESET unlearn.request_reference;
 SELECT * FROM unlearn.lineage_of('patients', 20);
 SELECT name, version, rows, rows_erased, error_bound,
        round(weights.weight::numeric, 6) AS weight_of_worst_area
@@ -119,9 +122,17 @@ SELECT unlearn.drop_model('area_check');
 UPDATE patients SET mean_radius = mean_radius + 0.5 WHERE id = 1;
 
 -- The erasure log: who, when, which models, how — never the key or values.
-SELECT logged_at::time(0) AS at, current_user_name AS by, event, model_name,
-       version_before, version_after, rows, method
+SELECT seq, logged_at::time(0) AS at, current_user_name AS by, event, model_name,
+       version_before, version_after, rows, method, cardinality(key_digests) AS keys
   FROM unlearn.erasure_log ORDER BY seq;
+
+-- The auditor: was patient 20 erased from every model, and when?  No model
+-- holds the row; the log, searched by the key's keyed digest, says when.
+SELECT * FROM unlearn.lineage_of('patients', 20);
+SELECT seq, logged_at::time(0) AS at, event, model_name, request_reference
+  FROM unlearn.subject_log('patients', 20);
+-- And the log is as it was written: its hash chain verifies.
+SELECT ok, entries, first_bad_seq FROM unlearn.verify_log();
 
 -- The catalog.
 SELECT name, type, source, target, rows, version, state FROM unlearn.models;

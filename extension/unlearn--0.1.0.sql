@@ -107,32 +107,74 @@ CREATE TABLE unlearn.lineage (
     PRIMARY KEY (model_id, upper_key)
 );
 
--- One entry per model and statement that changed it through its source:
--- who, when, which transaction, what happened and how.  Never a key or a
--- row's values.  (The tamper-evident chain and keyed digests come with the
--- audit trail.)
+-- The erasure log: one entry per model and statement that changed it
+-- through its source, and per model created, retrained or dropped.  Who,
+-- when, which transaction, what happened and how; the SHA-256 of the
+-- parameters before and after; keyed digests (HMAC-SHA256) of the erased
+-- rows' keys, never a key or a row's values.  Each entry's hash covers its
+-- content and the previous entry's hash (see unlearn.log_entry_text): the
+-- writer (src/audit.c) computes it under a lock, so the entries form one
+-- chain in seq order.  Append-only: no privilege but SELECT is ever
+-- granted, and triggers refuse UPDATE, DELETE and TRUNCATE.
 CREATE SEQUENCE unlearn.erasure_log_seq AS bigint;
 CREATE TABLE unlearn.erasure_log (
-    seq             bigint PRIMARY KEY DEFAULT nextval('unlearn.erasure_log_seq'),
-    logged_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
-    session_user_name name NOT NULL DEFAULT session_user,
-    current_user_name name NOT NULL DEFAULT current_user,
-    transaction_id  xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    seq             bigint PRIMARY KEY,
+    logged_at       timestamptz NOT NULL,
+    session_user_name name NOT NULL,
+    current_user_name name NOT NULL,   -- the role that made the change
+    transaction_id  xid8 NOT NULL,
     event           text NOT NULL
-                    CHECK (event IN ('erasure', 'rectification', 'truncate', 'verify')),
+                    CHECK (event IN ('erasure', 'rectification', 'truncate', 'refresh',
+                                     'retrain', 'create', 'drop', 'verify')),
     model_id        integer NOT NULL,
     model_name      text NOT NULL,
-    source          regclass NOT NULL,
-    version_before  bigint NOT NULL,
-    version_after   bigint NOT NULL,
-    rows            bigint NOT NULL,   -- rows taken out of the model
-    method          text NOT NULL
+    source          text,              -- schema-qualified name at the time
+    version_before  bigint,            -- NULL for create
+    version_after   bigint,            -- NULL for drop
+    rows            bigint NOT NULL,   -- rows taken out, changed, or trained on
+    method          text
                     CHECK (method IN ('exact', 'newton', 'refresh', 'needs_retrain', 'empty',
-                                      'verified', 'failed')),
+                                      'train', 'retrain', 'verified', 'failed')),
     step_norm       float8,            -- |theta_after - theta_before|
-    error_bound     float8             -- bound on the gradient residual after
+    error_bound     float8,            -- bound on the gradient residual after
+    params_hash_before bytea CHECK (length(params_hash_before) = 32),
+    params_hash_after  bytea CHECK (length(params_hash_after) = 32),
+    request_reference text,            -- the setting unlearn.request_reference
+    key_id          integer,           -- the digest key (unlearn.secret) used
+    key_digests     bytea[],           -- HMAC-SHA256 of each erased row's key
+    prev_hash       bytea NOT NULL CHECK (length(prev_hash) = 32),
+    entry_hash      bytea NOT NULL CHECK (length(entry_hash) = 32),
+    CHECK ((key_id IS NULL) = (key_digests IS NULL))
+);
+-- Digests are random bytes: compression would only cost time.
+ALTER TABLE unlearn.erasure_log ALTER COLUMN key_digests SET STORAGE EXTERNAL;
+
+-- Refuses UPDATE, DELETE and TRUNCATE of the erasure log.
+CREATE FUNCTION unlearn._log_append_only()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_log_append_only'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION unlearn._log_append_only() FROM PUBLIC;
+
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON unlearn.erasure_log
+    FOR EACH ROW EXECUTE FUNCTION unlearn._log_append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON unlearn.erasure_log
+    FOR EACH STATEMENT EXECUTE FUNCTION unlearn._log_append_only();
+ALTER TABLE unlearn.erasure_log ENABLE ALWAYS TRIGGER append_only;
+ALTER TABLE unlearn.erasure_log ENABLE ALWAYS TRIGGER append_only_truncate;
+
+-- The keys of the digests in the log: 32 random bytes each, made on first
+-- use (not by this script: a restored dump brings its own rows, which an
+-- install-time row would collide with) and by rotate_secret.  The highest
+-- key_id is current; older keys stay to check older entries.
+CREATE TABLE unlearn.secret (
+    key_id      integer PRIMARY KEY CHECK (key_id > 0),
+    secret      bytea NOT NULL CHECK (length(secret) = 32),
+    created_at  timestamptz NOT NULL,
+    retired_at  timestamptz
 );
 
+SELECT pg_catalog.pg_extension_config_dump('unlearn.secret', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model', '');
@@ -141,7 +183,8 @@ SELECT pg_catalog.pg_extension_config_dump('unlearn.model_term', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage', '');
 
 REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
-    unlearn.model_id_seq, unlearn.erasure_log, unlearn.erasure_log_seq FROM PUBLIC;
+    unlearn.model_id_seq, unlearn.erasure_log, unlearn.erasure_log_seq,
+    unlearn.secret FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Erasure: statement-level triggers on every source table with a model.
@@ -516,9 +559,12 @@ BEGIN
                       unlearn.lineage_of(regclass, anyelement)';
         tables := 'unlearn.models';
     WHEN 'audit' THEN
-        -- verify_log() and subject_digest() belong here with the audit trail.
-        functions := 'unlearn.verify_model(text)';
-        tables := 'unlearn.erasure_log';
+        functions := 'unlearn.verify_model(text), unlearn.verify_log(bigint, bytea),
+                      unlearn.log_entry_text(unlearn.erasure_log),
+                      unlearn.subject_digest(regclass, anycompatible),
+                      unlearn.subject_digest(regclass, anycompatible, integer),
+                      unlearn.subject_log(regclass, anycompatible)';
+        tables := 'unlearn.erasure_log, unlearn.digest_keys';
     END CASE;
     IF functions IS NOT NULL THEN
         EXECUTE format('%s EXECUTE ON FUNCTION %s %s %s', verb, functions, direction, grantee);
@@ -574,4 +620,173 @@ REVOKE ALL ON FUNCTION unlearn._capability(text, regrole, boolean),
     unlearn.grant_read(regrole), unlearn.grant_audit(regrole),
     unlearn.revoke_train(regrole), unlearn.revoke_predict(regrole),
     unlearn.revoke_read(regrole), unlearn.revoke_audit(regrole)
+    FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Audit: the erasure log's canonical text and its check, the digests of
+-- data subjects' keys, the digest keys.
+------------------------------------------------------------------------------
+
+-- The canonical text of a log entry, whose SHA-256 is its entry_hash: its
+-- fields in column order after a format tag, each written as its length
+-- in UTF-8 bytes, ':', the text and ',' (NULL as '-,').  Integers are in
+-- decimal, logged_at in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ, floats as the
+-- hex of their IEEE 754 bits (float8send), hashes as lowercase hex, the
+-- key digests as their hex concatenated.  This SQL is the reference the
+-- C writer is checked against (see README, "Auditing").
+CREATE FUNCTION unlearn.log_entry_text(entry unlearn.erasure_log)
+RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT string_agg(coalesce(octet_length(convert_to(f.v, 'UTF8')) || ':' || f.v || ',', '-,'),
+                      '' ORDER BY f.i)
+      FROM unnest(ARRAY[
+               'unlearn.erasure_log v1',
+               encode($1.prev_hash, 'hex'),
+               $1.seq::text,
+               to_char($1.logged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               $1.session_user_name::text,
+               $1.current_user_name::text,
+               $1.transaction_id::text,
+               $1.event,
+               $1.model_id::text,
+               $1.model_name,
+               $1.source,
+               $1.version_before::text,
+               $1.version_after::text,
+               $1.rows::text,
+               $1.method,
+               encode(float8send($1.step_norm), 'hex'),
+               encode(float8send($1.error_bound), 'hex'),
+               encode($1.params_hash_before, 'hex'),
+               encode($1.params_hash_after, 'hex'),
+               $1.request_reference,
+               $1.key_id::text,
+               CASE WHEN $1.key_digests IS NOT NULL THEN
+                   coalesce((SELECT string_agg(encode(d.digest, 'hex'), '' ORDER BY d.o)
+                               FROM unnest($1.key_digests) WITH ORDINALITY AS d(digest, o)), '')
+               END]) WITH ORDINALITY AS f(v, i)
+$$;
+
+-- Recomputes the chain from the first entry in seq order: each entry must
+-- hash to its entry_hash and name the entry before it in prev_hash (the
+-- first: 32 zero bytes).  With an anchor (a seq and the entry_hash it had
+-- when it was copied out of the database), that entry must still be there
+-- with that hash.  Returns ok, or the first entry that is wrong and why.
+CREATE FUNCTION unlearn.verify_log(anchor_seq bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
+    OUT ok boolean, OUT entries bigint, OUT first_bad_seq bigint, OUT detail text)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+DECLARE
+    bad record;
+    last record;
+    anchored bytea;
+BEGIN
+    IF (anchor_seq IS NULL) <> (anchor_hash IS NULL) THEN
+        RAISE EXCEPTION 'an anchor needs both a sequence number and a hash'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF length(anchor_hash) <> 32 THEN
+        RAISE EXCEPTION 'anchor hash must be 32 bytes long, not %', length(anchor_hash)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT count(*) INTO entries FROM unlearn.erasure_log;
+    SELECT c.* INTO bad
+      FROM (SELECT l.seq,
+                   lag(l.seq) OVER w AS prev_seq,
+                   l.prev_hash = coalesce(lag(l.entry_hash) OVER w,
+                                          '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+                       AS linked,
+                   l.entry_hash = sha256(convert_to(unlearn.log_entry_text(l), 'UTF8')) AS intact
+              FROM unlearn.erasure_log l
+            WINDOW w AS (ORDER BY l.seq)) c
+     WHERE NOT (c.linked AND c.intact)
+     ORDER BY c.seq
+     LIMIT 1;
+    IF FOUND THEN
+        ok := false;
+        first_bad_seq := bad.seq;
+        detail := CASE
+            WHEN NOT bad.intact THEN
+                format('entry %s does not match its hash: its content was changed', bad.seq)
+            WHEN bad.prev_seq IS NULL THEN
+                format('entry %s is the first entry but does not start the chain: entries before it were removed',
+                       bad.seq)
+            ELSE
+                format('entry %s does not follow entry %s: an entry between them was removed, an entry was changed, or entries were reordered',
+                       bad.seq, bad.prev_seq)
+            END;
+        RETURN;
+    END IF;
+    IF anchor_seq IS NOT NULL THEN
+        SELECT l.entry_hash INTO anchored FROM unlearn.erasure_log l WHERE l.seq = anchor_seq;
+        IF NOT FOUND OR anchored <> anchor_hash THEN
+            ok := false;
+            first_bad_seq := anchor_seq;
+            detail := CASE WHEN NOT FOUND
+                THEN format('entry %s, the anchor, is missing', anchor_seq)
+                ELSE format('entry %s does not have the anchor''s hash', anchor_seq) END;
+            RETURN;
+        END IF;
+    END IF;
+    SELECT l.seq, l.entry_hash INTO last FROM unlearn.erasure_log l ORDER BY l.seq DESC LIMIT 1;
+    ok := true;
+    detail := CASE WHEN entries = 0 THEN 'the log is empty'
+        ELSE format('%s entries chained, the last is entry %s with hash %s',
+                    entries, last.seq, encode(last.entry_hash, 'hex')) END;
+    RETURN;
+END
+$fn$;
+
+-- The digest the log holds for a data subject's key in source: HMAC-SHA256
+-- under the current digest key, or under key_id.  A key given as text is
+-- read as the source's key type first.
+CREATE FUNCTION unlearn.subject_digest(source regclass, key anycompatible)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'unlearn_subject_digest'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION unlearn.subject_digest(source regclass, key anycompatible, key_id integer)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'unlearn_subject_digest'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- The log entries that erased or rectified that key, under every digest
+-- key: "when was this person erased, from which models".
+CREATE FUNCTION unlearn.subject_log(source regclass, key anycompatible)
+RETURNS SETOF unlearn.erasure_log
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH d AS MATERIALIZED (
+        SELECT k.key_id, unlearn.subject_digest($1, $2, k.key_id) AS digest
+          FROM (SELECT DISTINCT e.key_id FROM unlearn.erasure_log e
+                 WHERE e.key_id IS NOT NULL) k)
+    SELECT l.*
+      FROM unlearn.erasure_log l JOIN d ON d.key_id = l.key_id
+     WHERE d.digest = ANY (l.key_digests)
+     ORDER BY l.seq
+$$;
+
+-- A new digest key, current from now on; the older ones are kept (retired)
+-- so that older entries stay checkable.  Returns its key_id.
+CREATE FUNCTION unlearn.rotate_secret()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'unlearn_rotate_secret'
+LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
+-- The digest keys, without the secrets.
+CREATE VIEW unlearn.digest_keys AS
+SELECT s.key_id, s.created_at, s.retired_at FROM unlearn.secret s;
+
+REVOKE ALL ON unlearn.digest_keys FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn.log_entry_text(unlearn.erasure_log),
+    unlearn.verify_log(bigint, bytea),
+    unlearn.subject_digest(regclass, anycompatible),
+    unlearn.subject_digest(regclass, anycompatible, integer),
+    unlearn.subject_log(regclass, anycompatible),
+    unlearn.rotate_secret()
     FROM PUBLIC;

@@ -49,7 +49,7 @@ SELECT count(*) AS in_lineage FROM unlearn.lineage_of('pts', 7);
 -- 37 rows in one statement: one update per model.
 DELETE FROM pts WHERE id BETWEEN 100 AND 136;
 SELECT model_name, rows, method, version_after - version_before AS versions
-  FROM unlearn.erasure_log ORDER BY seq;
+  FROM unlearn.erasure_log WHERE event = 'erasure' ORDER BY seq;
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
 -- What the Newton step leaves undone is a small part of the erasure's shift.
@@ -109,7 +109,7 @@ SELECT name FROM unlearn.create_model('loose', 'pts', 'label', ARRAY['a', 'b', '
                                       '{"standardize": false, "erasure_tol": 0.5}');
 CREATE TABLE loose_before AS SELECT * FROM unlearn.weights('loose');
 DELETE FROM pts WHERE id IN (260, 261, 262);
-SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'loose';
+SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'loose' AND event = 'erasure';
 -- The bound holds: the true gradient of the remaining rows' objective,
 -- recomputed in SQL, is within what the model claims.
 SELECT unlearn_test.gradient_norm('loose') <= error_bound AS bound_holds,
@@ -137,7 +137,8 @@ DELETE FROM bigpts WHERE id = 77;
 SELECT unlearn_test.gradient_norm('big') <= error_bound AS bound_holds
   FROM unlearn.models WHERE name = 'big';
 DELETE FROM bigpts WHERE id BETWEEN 1000 AND 1099;
-SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'big' ORDER BY seq;
+SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'big' AND event = 'erasure'
+ ORDER BY seq;
 -- After a refresh the model is at the optimum of its remaining rows.
 SELECT unlearn_test.relative_gradient('big') < 1e-9 AS refreshed_at_optimum;
 SELECT name FROM unlearn.create_model('big_ref', 'bigpts', 'label', NULL, 'logistic',
@@ -275,8 +276,10 @@ SELECT name, state FROM unlearn.retrain('ridge');
 SELECT name, state FROM unlearn.retrain('logit');
 
 -- The log never holds a key or a row's values.
-SELECT event, model_name, source, rows, method, version_after = version_before + 1 AS next_version
-  FROM unlearn.erasure_log WHERE model_name IN ('ridge', 'logit') ORDER BY seq;
+SELECT event, model_name, source::regclass AS source, rows, method,
+       version_after = version_before + 1 AS next_version
+  FROM unlearn.erasure_log WHERE model_name IN ('ridge', 'logit')
+   AND event IN ('erasure', 'rectification') ORDER BY seq;
 
 -- A model whose stored state is corrupt stops the DELETE with a clear error
 -- rather than erasing wrongly (drop or retrain the model to go on).

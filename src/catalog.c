@@ -661,49 +661,6 @@ catalog_save_ready(ItemPointer ctid, const RemovalState *s, int64 removed,
 	return version;
 }
 
-/* Appends an erasure log entry. */
-void
-catalog_log_erasure(const char *event, int32 model_id, const char *model,
-					Oid source, int64 version_before, int64 version_after,
-					int64 rows, const char *method, double step_norm,
-					double error_bound)
-{
-	Oid			types[11] = {TEXTOID, INT4OID, TEXTOID, REGCLASSOID, INT8OID, INT8OID,
-	INT8OID, TEXTOID, FLOAT8OID, FLOAT8OID, NAMEOID};
-	Datum		values[11];
-	char		nulls[11] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-
-	values[0] = CStringGetTextDatum(event);
-	values[1] = Int32GetDatum(model_id);
-	values[2] = CStringGetTextDatum(model);
-	values[3] = ObjectIdGetDatum(source);
-	values[4] = Int64GetDatum(version_before);
-	values[5] = Int64GetDatum(version_after);
-	values[6] = Int64GetDatum(rows);
-	values[7] = CStringGetTextDatum(method);
-	values[8] = Float8GetDatum(step_norm);
-	values[9] = Float8GetDatum(error_bound);
-	/*
-	 * Who made the change: the role in force outside the SECURITY DEFINER
-	 * trigger (SET ROLE counts; the function's owner does not).
-	 */
-	values[10] = CStringGetDatum(GetUserNameFromId(GetOuterUserId(), false));
-	if (!isfinite(step_norm))
-		nulls[8] = 'n';
-	if (!isfinite(error_bound))
-		nulls[9] = 'n';
-	SPI_connect();
-	spi_run("INSERT INTO unlearn.erasure_log (event, model_id, model_name, source,"
-			" version_before, version_after, rows, method, step_norm, error_bound,"
-			" current_user_name)"
-			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-			11, types, values, nulls, SPI_OK_INSERT, false);
-	SPI_finish();
-	elog(LOG, "unlearn: %s of " INT64_FORMAT " rows from model \"%s\" (version "
-		 INT64_FORMAT " -> " INT64_FORMAT "), method %s",
-		 event, rows, model, version_before, version_after, method);
-}
-
 /* Applies level-count changes to a model's terms and deletes dead ones. */
 void
 catalog_update_terms(int32 model_id, int d, const int64 *delta, const bool *dead)

@@ -122,12 +122,6 @@ extern int64 catalog_save_ready(ItemPointer ctid, const struct RemovalState *s,
 extern void catalog_update_terms(int32 model_id, int d, const int64 *delta,
 								 const bool *dead);
 
-/* Appends an erasure log entry. */
-extern void catalog_log_erasure(const char *event, int32 model_id, const char *model,
-								Oid source, int64 version_before, int64 version_after,
-								int64 rows, const char *method, double step_norm,
-								double error_bound);
-
 /* Raises the error for a model that does not exist. */
 extern void catalog_missing_model(const char *name) pg_attribute_noreturn();
 

@@ -38,6 +38,7 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
+#include "audit.h"
 #include "catalog.h"
 #include "encoder.h"
 #include "erase.h"
@@ -173,17 +174,18 @@ erase_drop_triggers_if_unused(Oid relid)
 
 /*
  * Marks a model as needing a retrain, with a log entry for the rows the
- * statement touched (erased of them: taken out of the model's count).
+ * statement touched (erased of them: taken out of the model's count;
+ * keys: those taken out of lineage, or NULL).
  */
 static void
 needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
-			  const char *event, const char *why)
+			  const char *event, const char *why, const LineageRemoval *keys, int nkeys)
 {
 	int64		version = catalog_save_removal(m->model_id, NULL, erased, "needs_retrain",
 												   NULL, NULL);
 
-	catalog_log_erasure(event, m->model_id, m->name, relid, m->version, version,
-						rows, "needs_retrain", get_float8_nan(), get_float8_nan());
+	audit_log_change(event, m, relid, version, rows, "needs_retrain", NULL, 0,
+					 get_float8_nan(), get_float8_nan(), keys, nkeys);
 	ereport(WARNING,
 			(errmsg("model \"%s\" must be retrained", m->name),
 			 errdetail("%s", why),
@@ -400,11 +402,12 @@ parameter_error(const RemovalState *s)
  */
 static void
 apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
-			 int64 leaving, int64 rows, const char *event)
+			 int64 leaving, int64 rows, const char *event,
+			 const LineageRemoval *keys, int nkeys)
 {
 	StoredModel *m = em->m;
 	RemovalState *s = &em->s;
-	int64		version_before = m->version;
+	StoredModel before = *m;	/* as loaded: what the log entry starts from */
 	Oid			relid = RelationGetRelid(rel);
 	int			d = m->nterms;
 	int64	   *delta = palloc0(sizeof(int64) * d);
@@ -416,11 +419,13 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 	int			i,
 				t;
 
+	before.theta = palloc(sizeof(double) * m->nterms);	/* m's own may alias s->theta */
+	memcpy(before.theta, m->theta, sizeof(double) * m->nterms);
 	if (leaving >= em->rows_now)
 	{
 		version = erasure_state_save(em, leaving, "empty", false);
-		catalog_log_erasure(event, m->model_id, m->name, relid, version_before,
-							version, rows, "empty", get_float8_nan(), get_float8_nan());
+		audit_log_change(event, &before, relid, version, rows, "empty", NULL, 0,
+						 get_float8_nan(), get_float8_nan(), keys, nkeys);
 		return;
 	}
 
@@ -467,7 +472,7 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 			method = "refresh";
 			if (!try_refresh(m, enc, rel, s, dead, &why))
 			{
-				needs_retrain(m, relid, leaving, rows, event, why);
+				needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
 				return;
 			}
 			applied = true;
@@ -480,8 +485,9 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 	}
 	if (!applied)
 	{
-		needs_retrain(m, relid, leaving, rows, event,
-					  "Without those rows its Hessian is singular or too ill-conditioned.");
+		needs_retrain(&before, relid, leaving, rows, event,
+					  "Without those rows its Hessian is singular or too ill-conditioned.",
+					  keys, nkeys);
 		return;
 	}
 	/* Kept for the next statement: the terms as they are now written. */
@@ -490,8 +496,8 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 			m->terms[t].level_rows += delta[t];
 	version = erasure_state_save(em, leaving, "ready", ndead == 0);
 	catalog_update_terms(m->model_id, d, delta, dead);
-	catalog_log_erasure(event, m->model_id, m->name, relid, version_before, version,
-						rows, method, s->step_norm, s->error_bound);
+	audit_log_change(event, &before, relid, version, rows, method, s->theta, s->d,
+					 s->step_norm, s->error_bound, keys, nkeys);
 }
 
 /*
@@ -568,7 +574,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	if (enc == NULL)
 	{
 		needs_retrain(m, relid, 0, 0, "erasure",
-					  "A column the model uses is gone from its source.");
+					  "A column the model uses is gone from its source.", NULL, 0);
 		return;
 	}
 
@@ -612,7 +618,8 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	{
 		needs_retrain(m, relid, k, k, "erasure",
 					  psprintf("%d deleted rows differ from the values the model was trained on; "
-							   "they were changed while erasure was not active.", changed));
+							   "they were changed while erasure was not active.", changed),
+					  keys, n);
 		return;
 	}
 
@@ -622,7 +629,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	change.XA = NULL;
 	change.yA = NULL;
 	change.a = 0;
-	apply_change(&em, enc, rel, &change, k, k, "erasure");
+	apply_change(&em, enc, rel, &change, k, k, "erasure", keys, n);
 }
 
 static void rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
@@ -638,6 +645,7 @@ change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
 {
 	MemoryContext cxt;
 	MemoryContext old;
+	List	   *names;
 	ListCell   *lc;
 
 	if (tuplestore_tuple_count(olds) == 0)
@@ -645,8 +653,12 @@ change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
+	names = source_models(RelationGetRelid(rel));
 
-	foreach(lc, source_models(RelationGetRelid(rel)))
+	/* The log's lock before any model's: writers queue in one order. */
+	if (names != NIL)
+		audit_lock();
+	foreach(lc, names)
 	{
 		if (news)
 			rectify_model(lfirst(lc), rel, olds, news);
@@ -763,7 +775,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	if (enc == NULL)
 	{
 		needs_retrain(m, relid, 0, 0, "rectification",
-					  "A column the model uses is gone from its source.");
+					  "A column the model uses is gone from its source.", NULL, 0);
 		return;
 	}
 	out.d = in.d = m->nterms;
@@ -856,7 +868,8 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		needs_retrain(m, relid, 0, changed + behind, "rectification",
 					  psprintf(INT64_FORMAT " updated rows cannot be applied to the model as they stand "
 							   "(changed while erasure was not active, a value it cannot take, or a row filter).",
-							   behind + unusable));
+							   behind + unusable),
+					  NULL, 0);
 		return;
 	}
 	if (changed == 0)
@@ -877,7 +890,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	change.XA = in.X;
 	change.yA = in.y;
 	change.a = in.n;
-	apply_change(&em, enc, rel, &change, left, changed, "rectification");
+	apply_change(&em, enc, rel, &change, left, changed, "rectification", gone, ngone);
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_update);
@@ -956,6 +969,8 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 		elog(ERROR, "unlearn._erase_on_truncate must fire AFTER TRUNCATE");
 	relid = RelationGetRelid(trig->tg_relation);
 	names = source_models(relid);
+	if (names != NIL)
+		audit_lock();
 	foreach(lc, names)
 	{
 		StoredModel *m = catalog_load_model(lfirst(lc), true);
@@ -968,8 +983,8 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 		lineage_delete(m->model_id);
 		version = catalog_save_removal(m->model_id, NULL, rows_now, "needs_retrain",
 									   NULL, NULL);
-		catalog_log_erasure("truncate", m->model_id, m->name, relid, m->version, version,
-							rows_now, "needs_retrain", get_float8_nan(), get_float8_nan());
+		audit_log_change("truncate", m, relid, version, rows_now, "needs_retrain", NULL, 0,
+						 get_float8_nan(), get_float8_nan(), NULL, 0);
 	}
 	return PointerGetDatum(NULL);
 }

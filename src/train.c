@@ -26,6 +26,7 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
+#include "audit.h"
 #include "catalog.h"
 #include "dataset.h"
 #include "erase.h"
@@ -255,6 +256,9 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	train_and_store(name, PG_GETARG_OID(1), text_to_cstring(PG_GETARG_TEXT_PP(2)),
 					PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
 					loss, &opts, 0, GetUserId());
+	privileges_enter_catalog(&s);
+	audit_log_model("create", name, NULL);
+	privileges_leave(&s);
 	PG_RETURN_DATUM(models_row(fcinfo, name));
 }
 
@@ -271,14 +275,19 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 	Oid			owner = privileges_check_owner(name);
 	PrivilegeSwitch s;
 	StoredModel *m;
+	AuditModelState *before;
 
 	privileges_enter_catalog(&s);
 	m = catalog_load_model(name, true);
+	before = audit_model_state(name);
 	privileges_leave(&s);
 	if (m->options.where != NULL)
 		privileges_check_owner_exists(name, owner);
 	train_and_store(name, m->source, m->target_column, m->feature_columns,
 					m->loss, &m->options, m->model_id, owner);
+	privileges_enter_catalog(&s);
+	audit_log_model("retrain", name, before);
+	privileges_leave(&s);
 	PG_RETURN_DATUM(models_row(fcinfo, name));
 }
 
@@ -290,13 +299,18 @@ unlearn_drop_model(PG_FUNCTION_ARGS)
 {
 	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	PrivilegeSwitch s;
+	AuditModelState *before;
 	Oid			source;
 
 	(void) privileges_check_owner(name);
 	privileges_enter_catalog(&s);
-	source = catalog_delete_model(name);
-	if (!OidIsValid(source))
+	/* The log's lock before the model's, as erasure takes them. */
+	audit_lock();
+	before = audit_model_state(name);
+	if (before == NULL)
 		catalog_missing_model(name);
+	source = catalog_delete_model(name);
+	audit_log_model("drop", name, before);
 	erase_drop_triggers_if_unused(source);
 	privileges_leave(&s);
 	PG_RETURN_VOID();

@@ -16,6 +16,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
+#include "audit.h"
 #include "unlearn.h"
 
 PG_MODULE_MAGIC;
@@ -72,6 +73,7 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
+	audit_define_settings();
 	MarkGUCPrefixReserved("unlearn");
 	openblas_set_num_threads(unlearn_blas_threads);
 }

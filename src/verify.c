@@ -38,6 +38,7 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "audit.h"
 #include "catalog.h"
 #include "encoder.h"
 #include "linalg.h"
@@ -176,10 +177,24 @@ log_verification(const StoredModel *m, int64 rows, bool ok, double distance,
 {
 	PrivilegeSwitch s;
 
+	AuditEntry	e = {0};
+	uint8		hash[AUDIT_HASH_LEN];
+
+	audit_params_hash(m->theta, m->nterms, hash);
+	e.event = "verify";
+	e.model_id = m->model_id;
+	e.model_name = m->name;
+	e.source = m->source;
+	e.version_before = m->version;
+	e.version_after = m->version;
+	e.rows = rows;
+	e.method = ok ? "verified" : "failed";
+	e.step_norm = distance;
+	e.error_bound = error_bound;
+	e.params_before = hash;
+	e.params_after = hash;
 	privileges_enter_catalog(&s);
-	catalog_log_erasure("verify", m->model_id, m->name, m->source, m->version,
-						m->version, rows, ok ? "verified" : "failed", distance,
-						error_bound);
+	audit_log(&e);
 	privileges_leave(&s);
 }
 

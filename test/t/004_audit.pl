@@ -1,0 +1,184 @@
+# The audit trail on a cluster of its own: every entry reaches the server
+# log (rolled-back ones too) and no key does; an auditor outside the
+# database recomputes the chain from an export; concurrent erasures keep
+# one chain; the log, its chain and the digest keys survive
+# pg_dump/pg_restore, append-only triggers included.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('audit');
+$node->init;
+# Only what the server logs by itself: no statement texts.
+$node->append_conf('postgresql.conf', "log_statement = 'none'");
+$node->start;
+
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION unlearn;
+	CREATE TABLE patients (id int PRIMARY KEY, a float8, b float8, y float8);
+	INSERT INTO patients SELECT g, g % 13, (g * 7) % 11, g % 13 + 0.5 * ((g * 7) % 11) + g % 3
+	  FROM generate_series(1, 4000) g;
+	CREATE TABLE people (email text PRIMARY KEY, x float8, y float8);
+	INSERT INTO people SELECT 'person' || g || '@example.com', g % 7, g % 5 + g % 7
+	  FROM generate_series(1, 300) g;
+	INSERT INTO people VALUES ('alice@example.com', 3, 4);
+	SELECT unlearn.create_model('dosage', 'patients', 'y', ARRAY['a', 'b'], 'linear');
+	SELECT unlearn.create_model('contacts', 'people', 'y', ARRAY['x'], 'linear');
+	SET unlearn.request_reference = 'DSR-7';
+	DELETE FROM people WHERE email = 'alice@example.com';
+	DELETE FROM patients WHERE id IN (10, 11, 12);
+	UPDATE patients SET a = a + 1 WHERE id = 13;
+});
+# A rolled-back erasure: no entry, a line in the server log.
+$node->safe_psql('postgres', q{
+	BEGIN;
+	DELETE FROM patients WHERE id = 20;
+	ROLLBACK;
+});
+
+my $log = slurp_file($node->logfile);
+my @entries = split /\n/, $node->safe_psql('postgres',
+	q{SELECT seq || ' ' || encode(entry_hash, 'hex') FROM unlearn.erasure_log ORDER BY seq});
+is(scalar(@entries), 5, 'five entries: two models created, two erasures, a rectification');
+my $logged = 0;
+foreach my $e (@entries)
+{
+	my ($seq, $hash) = split / /, $e;
+	$logged++ if $log =~ /unlearn: erasure_log entry $seq \(hash $hash, transaction \d+\)/;
+}
+is($logged, scalar(@entries), 'every entry is in the server log with its seq and hash');
+my ($max_seq) = $node->safe_psql('postgres', 'SELECT max(seq) FROM unlearn.erasure_log');
+my $rolled_back = $max_seq + 1;
+like($log, qr/unlearn: erasure_log entry $rolled_back \(hash [0-9a-f]{64}, transaction \d+\): erasure of 1 rows/,
+	'a rolled-back entry leaves its trace in the server log');
+unlike($log, qr/alice/, 'no erased key reaches the server log');
+unlike($log, qr/STATEMENT:/, 'no statement text (which may name a key) is logged with an entry');
+
+# An auditor outside the database: export the log, recompute every hash
+# from the documented canonical text with Python's hashlib.
+SKIP:
+{
+	skip 'no python3', 1 unless -x '/usr/bin/python3';
+	my $csv = $node->basedir . '/log.csv';
+	$node->safe_psql('postgres', qq{
+		SET timezone = 'UTC';
+		COPY (SELECT seq, prev_hash, entry_hash, logged_at, session_user_name, current_user_name,
+		             transaction_id, event, model_id, model_name, source, version_before,
+		             version_after, rows, method, step_norm, error_bound, params_hash_before,
+		             params_hash_after, request_reference, key_id, key_digests
+		        FROM unlearn.erasure_log ORDER BY seq) TO '$csv' WITH (FORMAT csv, FORCE_QUOTE *)});
+	my $script = $node->basedir . '/verify.py';
+	open(my $fh, '>', $script) or die;
+	print $fh <<'PY';
+import csv, datetime, hashlib, struct, sys
+
+def field(v):
+    if v is None:
+        return b'-,'
+    b = v.encode('utf-8')
+    return str(len(b)).encode() + b':' + b + b','
+
+def hexbytes(v):            # bytea in hex output: \x...
+    return None if v is None else v[2:]
+
+def floathex(v):
+    return None if v is None else struct.pack('>d', float(v)).hex()
+
+def utc(v):                 # 2026-01-02 03:04:05.123456+00
+    t = datetime.datetime.fromisoformat(v.replace('+00', '+00:00'))
+    return t.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.%fZ')
+
+def digests(v):             # {"\\x..","\\x.."}
+    if v is None:
+        return None
+    items = [i.strip('"') for i in v[1:-1].split(',') if i]
+    return ''.join(i.replace('\\\\x', '').replace('\\x', '') for i in items)
+
+prev = '00' * 32
+n = 0
+with open(sys.argv[1], newline='', encoding='utf-8') as f:
+    for r in csv.reader(f):
+        r = [None if x == '' else x for x in r]
+        (seq, prev_hash, entry_hash, logged_at, su, cu, xid, event, model_id, model_name,
+         source, vb, va, rows, method, step, bound, pb, pa, ref, key_id, kd) = r
+        if hexbytes(prev_hash) != prev:
+            sys.exit('entry %s does not follow the one before' % seq)
+        text = b''.join(field(x) for x in [
+            'unlearn.erasure_log v1', hexbytes(prev_hash), seq, utc(logged_at), su, cu, xid,
+            event, model_id, model_name, source, vb, va, rows, method, floathex(step),
+            floathex(bound), hexbytes(pb), hexbytes(pa), ref, key_id, digests(kd)])
+        if hashlib.sha256(text).hexdigest() != hexbytes(entry_hash):
+            sys.exit('entry %s does not match its hash' % seq)
+        prev = hexbytes(entry_hash)
+        n += 1
+print('ok %d' % n)
+PY
+	close($fh);
+	my ($out, $err);
+	IPC::Run::run([ '/usr/bin/python3', $script, $csv ], '>', \$out, '2>', \$err);
+	is($out, "ok 5\n", 'the chain recomputed outside the database') or diag($err);
+}
+
+# Concurrent erasures on two tables (and so two models) under READ
+# COMMITTED and REPEATABLE READ: the writers queue on the log's lock, so
+# the entries form one chain, each entry naming a different predecessor.
+my $dir = $node->basedir;
+open(my $f1, '>', "$dir/patients.sql") or die;
+print $f1 "\\set id random(100, 4000)\nDELETE FROM patients WHERE id = :id;\n";
+close($f1);
+open(my $f2, '>', "$dir/people.sql") or die;
+print $f2 "\\set id random(1, 300)\nDELETE FROM people WHERE email = 'person' || :id || '\@example.com';\n";
+close($f2);
+foreach my $isolation ('read committed', 'repeatable read')
+{
+	local $ENV{PGOPTIONS} = '-c default_transaction_isolation=' . ($isolation =~ s/ /\\ /r);
+	$node->command_ok(
+		[ 'pgbench', '-n', '-c', '4', '-j', '2', '-t', '40', '--max-tries', '50',
+		  '-f', "$dir/patients.sql", '-f', "$dir/people.sql", $node->connstr('postgres') ],
+		"concurrent erasures under $isolation");
+}
+is($node->safe_psql('postgres', q{
+		SELECT ok, entries > 100 FROM unlearn.verify_log()}),
+	't|t', 'the log verifies after concurrent erasures');
+is($node->safe_psql('postgres',
+		q{SELECT count(*) - count(DISTINCT prev_hash) FROM unlearn.erasure_log}),
+	'0', 'no two entries follow the same entry: one chain, no fork');
+
+# pg_dump and pg_restore: the entries, the chain, the sequence and the digest
+# keys come back; the append-only triggers are recreated by CREATE EXTENSION.
+my $digest_sql = q{SELECT encode(unlearn.subject_digest('people', 'alice@example.com', 1), 'hex')};
+my $head_sql = q{SELECT seq || ' ' || encode(entry_hash, 'hex') FROM unlearn.erasure_log
+                  ORDER BY seq DESC LIMIT 1};
+my $digest = $node->safe_psql('postgres', $digest_sql);
+my $head = $node->safe_psql('postgres', $head_sql);
+my $dump = "$dir/audit.dump";
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('postgres'), '-f', $dump ],
+	'pg_dump of a database with an erasure log');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok([ 'pg_restore', '-e', '-d', $node->connstr('restored'), $dump ],
+	'pg_restore without errors (the digest keys do not collide)');
+is($node->safe_psql('restored', $head_sql), $head, 'restored log: same head entry and hash');
+is($node->safe_psql('restored', 'SELECT ok FROM unlearn.verify_log()'), 't',
+	'restored log: the chain verifies');
+is($node->safe_psql('restored', $digest_sql), $digest, 'restored digest keys: same digests');
+is($node->safe_psql('restored', q{
+		SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger
+		 WHERE tgrelid = 'unlearn.erasure_log'::regclass AND NOT tgisinternal}),
+	'append_only:A,append_only_truncate:A', 'restored log: append-only triggers, enabled always');
+my ($ret, $out, $err) = $node->psql('restored', 'DELETE FROM unlearn.erasure_log');
+like($err, qr/cannot delete from unlearn\.erasure_log/, 'restored log: still append-only');
+# New entries chain onto the restored head.
+$node->safe_psql('restored', q{DELETE FROM patients WHERE id = 50});
+my ($head_seq) = split / /, $head;
+is($node->safe_psql('restored', qq{
+		SELECT l.seq > $head_seq, l.prev_hash = h.entry_hash
+		  FROM unlearn.erasure_log l, unlearn.erasure_log h
+		 WHERE h.seq = $head_seq ORDER BY l.seq DESC LIMIT 1}),
+	't|t', 'a new entry after restore follows the restored head');
+is($node->safe_psql('restored', 'SELECT ok FROM unlearn.verify_log()'), 't',
+	'the restored and extended log verifies');
+
+$node->stop;
+done_testing();
