@@ -81,6 +81,7 @@ CREATE INDEX model_source_idx ON unlearn.model (source);
 ALTER TABLE unlearn.model ALTER COLUMN theta SET STORAGE EXTERNAL;
 ALTER TABLE unlearn.model ALTER COLUMN hessian SET STORAGE EXTERNAL;
 ALTER TABLE unlearn.model ALTER COLUMN gram SET STORAGE EXTERNAL;
+ALTER TABLE unlearn.model ALTER COLUMN pending SET STORAGE EXTERNAL;
 
 -- One row per parameter: what it multiplies and how the input is scaled.
 CREATE TABLE unlearn.model_term (
