@@ -111,9 +111,9 @@ extern int64 catalog_save_removal(int32 model_id, const struct RemovalState *s,
  * straight through the table AM, at the row version the caller locked
  * (ctid); returns its new version, and the new row's xmin and ctid.
  */
-extern int64 catalog_save_ready(ItemPointer ctid, const struct RemovalState *s,
-								int64 removed, TransactionId *xmin,
-								ItemPointer new_ctid);
+extern int64 catalog_save_ready(int32 model_id, ItemPointer ctid,
+								const struct RemovalState *s, int64 removed,
+								TransactionId *xmin, ItemPointer new_ctid);
 
 /*
  * Applies level-count changes to a model's categorical terms (delta per

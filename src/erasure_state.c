@@ -239,7 +239,7 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	 */
 	if (!ready)
 		return catalog_save_removal(model_id, NULL, removed, state, NULL, NULL);
-	row.version = catalog_save_ready(&em->ctid, &em->s, removed, &row.xmin, &row.ctid);
+	row.version = catalog_save_ready(model_id, &em->ctid, &em->s, removed, &row.xmin, &row.ctid);
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
 	if (!keep || k == NULL)
 		return row.version;
@@ -249,6 +249,7 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	em->rows_now -= removed;
 	if (em->s.rebase)
 		em->s.npending = 0;
+	em->s.nstored = em->s.npending;
 	em->s.rebase = false;
 	k->em = *em;
 	k->row = row;
