@@ -525,53 +525,28 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	}
 }
 
-/* Saves a model after rows left it; returns its new version. */
+/*
+ * Marks a model whose rows left it without a new fit (needs_retrain,
+ * empty): rows_erased += removed, the state, a new version; returns it.
+ */
 int64
-catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
-					 const char *state, TransactionId *xmin, ItemPointer ctid)
+catalog_set_state(int32 model_id, int64 removed, const char *state)
 {
-	Oid			types[10] = {INT4OID, INT8OID, TEXTOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID};
-	Datum		values[10];
-	char		nulls[10] = {' ', ' ', ' ', 'n', 'n', 'n', 'n', 'n', 'n', 'n'};
+	Oid			types[3] = {INT4OID, INT8OID, TEXTOID};
+	Datum		values[3];
 	int64		version;
 	bool		isnull;
 
 	values[0] = Int32GetDatum(model_id);
 	values[1] = Int64GetDatum(removed);
 	values[2] = CStringGetTextDatum(state);
-	if (s)
-	{
-		values[3] = PointerGetDatum(float8_array_build(s->theta, 0, s->d));
-		values[4] = PointerGetDatum(float8_array_build(s->hessian, s->d, s->d));
-		values[5] = PointerGetDatum(float8_array_build(s->xty, 0, s->d));
-		values[7] = Float8GetDatum(s->error_bound);
-		values[8] = PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d));
-		values[9] = Float8GetDatum(s->max_row_norm);
-		memset(nulls + 3, ' ', 7);
-		if (s->gram)
-			values[6] = PointerGetDatum(float8_array_build(s->gram, s->d, s->d));
-		else
-			nulls[6] = 'n';		/* none to keep (ridge): the empty one stays */
-	}
 	SPI_connect();
-	spi_run("UPDATE unlearn.model SET theta = coalesce($4, theta),"
-			" hessian = coalesce($5, hessian), xty = coalesce($6, xty),"
-			" gram = coalesce($7, gram), error_bound = coalesce($8, error_bound),"
-			" theta_ref = coalesce($9, theta_ref),"
-			" n_params = coalesce(array_length($4, 1), n_params),"
-			" max_row_norm = coalesce($10, max_row_norm),"
-			" rows_erased = rows_erased + $2, state = $3, version = version + 1,"
-			" updated_at = now() WHERE model_id = $1 RETURNING version, xmin, ctid",
-			10, types, values, nulls, SPI_OK_UPDATE_RETURNING, false);
+	spi_run("UPDATE unlearn.model SET rows_erased = rows_erased + $2, state = $3,"
+			" version = version + 1, updated_at = now()"
+			" WHERE model_id = $1 RETURNING version",
+			3, types, values, NULL, SPI_OK_UPDATE_RETURNING, false);
 	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										  1, &isnull));
-	if (xmin)
-		*xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 2, &isnull));
-	if (ctid)
-		*ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 3, &isnull));
 	SPI_finish();
 	return version;
 }
@@ -588,9 +563,10 @@ model_attnum(Relation rel, const char *column)
 }
 
 /*
- * Saves a ready model after rows left it, as catalog_save_removal does,
- * but straight through the table AM: the caller holds the row locked at
- * ctid (see tablerow.c).  Returns the new version and the new row's xmin and ctid.
+ * Saves a ready model after rows left it: its new state from s, straight
+ * through the table AM (see tablerow.c), at the row version the caller
+ * holds locked (ctid).  Returns the new version and the new row's xmin
+ * and ctid.
  */
 int64
 catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,

@@ -221,9 +221,10 @@ erasure_state_release(ErasureModel *em)
 }
 
 /*
- * Saves a model after rows left it (catalog_save_removal) and returns its
- * new version; with state "ready" and keep, em (whose m and s now describe
- * the model after the change) is kept for the next statement.
+ * Saves a model after rows left it (catalog_save_ready, or
+ * catalog_set_state for another state) and returns its new version; with
+ * state "ready" and keep, em (whose m and s now describe the model after
+ * the change) is kept for the next statement.
  */
 int64
 erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep)
@@ -238,7 +239,7 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	 * the caller still reads it (its name, for the log entry).
 	 */
 	if (!ready)
-		return catalog_save_removal(model_id, NULL, removed, state, NULL, NULL);
+		return catalog_set_state(model_id, removed, state);
 	row.version = catalog_save_ready(model_id, &em->ctid, &em->s, removed, &row.xmin, &row.ctid);
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
 	if (!keep || k == NULL)
