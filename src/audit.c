@@ -40,7 +40,6 @@
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
-#include "common/hmac.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
@@ -60,6 +59,7 @@
 #include "utils/xid8.h"
 
 #include "audit.h"
+#include "hmac_sha256.h"
 #include "linalg.h"
 #include "spi_cache.h"
 #include "tablerow.h"
@@ -303,11 +303,51 @@ read_secret(int32 key_id, Snapshot snapshot, int32 *found_id, uint8 *secret)
 	return true;
 }
 
-/* Orders 32-byte digests bytewise (a qsort comparator). */
+/* A digest's place in the sort: its first 8 bytes as a number, and where it is. */
+typedef struct DigestOrder
+{
+	uint64		prefix;			/* bytes 0..7, big-endian: bytewise order */
+	const uint8 *digest;
+} DigestOrder;
+
+/* Orders digests bytewise, by their prefix first (a qsort comparator). */
 static int
 compare_digests(const void *a, const void *b)
 {
-	return memcmp(a, b, AUDIT_HASH_LEN);
+	const DigestOrder *da = a;
+	const DigestOrder *db = b;
+
+	if (da->prefix != db->prefix)
+		return da->prefix < db->prefix ? -1 : 1;
+	return memcmp(da->digest, db->digest, AUDIT_HASH_LEN);
+}
+
+/*
+ * Sorts n 32-byte digests bytewise in place.  Sorting small records of a
+ * number and a pointer, not the digests themselves, keeps a bulk erasure
+ * of many keys cheap.
+ */
+static void
+sort_digests(uint8 *digests, int n)
+{
+	DigestOrder *order = palloc(sizeof(DigestOrder) * Max(n, 1));
+	uint8	   *sorted = palloc((Size) AUDIT_HASH_LEN * Max(n, 1));
+	int			i,
+				j;
+
+	for (i = 0; i < n; i++)
+	{
+		order[i].prefix = 0;
+		for (j = 0; j < 8; j++)
+			order[i].prefix = (order[i].prefix << 8) | digests[(Size) i * AUDIT_HASH_LEN + j];
+		order[i].digest = &digests[(Size) i * AUDIT_HASH_LEN];
+	}
+	qsort(order, n, sizeof(DigestOrder), compare_digests);
+	for (i = 0; i < n; i++)
+		memcpy(&sorted[(Size) i * AUDIT_HASH_LEN], order[i].digest, AUDIT_HASH_LEN);
+	memcpy(digests, sorted, (Size) AUDIT_HASH_LEN * n);
+	pfree(order);
+	pfree(sorted);
 }
 
 /*
@@ -317,22 +357,17 @@ compare_digests(const void *a, const void *b)
 static void
 key_digests(const uint8 *secret, char **keys, int n, uint8 *out)
 {
-	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	HmacSha256Key key;
 	int			i;
 
-	if (ctx == NULL)
-		elog(ERROR, "out of memory");
+	hmac_sha256_key(&key, secret, AUDIT_SECRET_LEN);
 	for (i = 0; i < n; i++)
 	{
 		char	   *utf8 = pg_server_to_any(keys[i], strlen(keys[i]), PG_UTF8);
 
-		if (pg_hmac_init(ctx, secret, AUDIT_SECRET_LEN) < 0 ||
-			pg_hmac_update(ctx, (const uint8 *) utf8, strlen(utf8)) < 0 ||
-			pg_hmac_final(ctx, out + (Size) i * AUDIT_HASH_LEN, AUDIT_HASH_LEN) < 0)
-			elog(ERROR, "could not compute HMAC-SHA256: %s", pg_hmac_error(ctx));
+		hmac_sha256(&key, (const uint8 *) utf8, strlen(utf8), out + (Size) i * AUDIT_HASH_LEN);
 	}
-	pg_hmac_free(ctx);
-	qsort(out, n, AUDIT_HASH_LEN, compare_digests);
+	sort_digests(out, n);
 }
 
 /* Appends one field of an entry's canonical text: "len:value," or "-,". */

@@ -20,6 +20,7 @@
 #include "utils/builtins.h"
 
 #include "arrayutil.h"
+#include "hmac_sha256.h"
 #include "linalg.h"
 #include "unlearn.h"
 
@@ -505,4 +506,22 @@ unlearn_test_linalg_selftest(PG_FUNCTION_ARGS)
 	check_many_rank1(&res, &rng, 1e-4, 1e-9);
 	check_refused_downdate(&res, &rng);
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(unlearn_test_hmac_sha256);
+
+/* HMAC-SHA256 of a message under a key, as the erasure log computes it. */
+Datum
+unlearn_test_hmac_sha256(PG_FUNCTION_ARGS)
+{
+	bytea	   *secret = PG_GETARG_BYTEA_PP(0);
+	bytea	   *message = PG_GETARG_BYTEA_PP(1);
+	bytea	   *result = palloc(VARHDRSZ + SHA256_DIGEST);
+	HmacSha256Key key;
+
+	hmac_sha256_key(&key, (const uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret));
+	hmac_sha256(&key, (const uint8 *) VARDATA_ANY(message), VARSIZE_ANY_EXHDR(message),
+				(uint8 *) VARDATA(result));
+	SET_VARSIZE(result, VARHDRSZ + SHA256_DIGEST);
+	PG_RETURN_BYTEA_P(result);
 }
