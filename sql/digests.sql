@@ -1,8 +1,7 @@
 --
--- The HMAC-SHA256 the erasure log stores for each erased key (its own
--- SHA-256, set up once per key, src/hmac_sha256.c) against RFC 4231's
--- vectors, against HMAC built in SQL from PostgreSQL's sha256() (OpenSSL),
--- and the log's stored digests against that.
+-- The HMAC-SHA256 the erasure log stores for each erased key, as the
+-- writer computes it, against RFC 4231's vectors and against HMAC built in
+-- SQL from sha256(); and the log's stored digests against that.
 --
 CREATE EXTENSION unlearn;
 CREATE SCHEMA unlearn_test;

@@ -40,6 +40,7 @@
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "common/cryptohash.h"
+#include "common/hmac.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
@@ -59,7 +60,6 @@
 #include "utils/xid8.h"
 
 #include "audit.h"
-#include "hmac_sha256.h"
 #include "linalg.h"
 #include "spi_cache.h"
 #include "tablerow.h"
@@ -357,17 +357,37 @@ sort_digests(uint8 *digests, int n)
 static void
 key_digests(const uint8 *secret, char **keys, int n, uint8 *out)
 {
-	HmacSha256Key key;
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
 	int			i;
 
-	hmac_sha256_key(&key, secret, AUDIT_SECRET_LEN);
+	if (ctx == NULL)
+		elog(ERROR, "out of memory");
 	for (i = 0; i < n; i++)
 	{
 		char	   *utf8 = pg_server_to_any(keys[i], strlen(keys[i]), PG_UTF8);
 
-		hmac_sha256(&key, (const uint8 *) utf8, strlen(utf8), out + (Size) i * AUDIT_HASH_LEN);
+		if (pg_hmac_init(ctx, secret, AUDIT_SECRET_LEN) < 0 ||
+			pg_hmac_update(ctx, (const uint8 *) utf8, strlen(utf8)) < 0 ||
+			pg_hmac_final(ctx, out + (Size) i * AUDIT_HASH_LEN, AUDIT_HASH_LEN) < 0)
+			elog(ERROR, "could not compute HMAC-SHA256: %s", pg_hmac_error(ctx));
 	}
+	pg_hmac_free(ctx);
 	sort_digests(out, n);
+}
+
+/* HMAC-SHA256 of a message under a key of any length, as digests are made. */
+void
+audit_hmac(const uint8 *key, size_t keylen, const uint8 *message, size_t len, uint8 *out)
+{
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+
+	if (ctx == NULL)
+		elog(ERROR, "out of memory");
+	if (pg_hmac_init(ctx, key, keylen) < 0 ||
+		pg_hmac_update(ctx, message, len) < 0 ||
+		pg_hmac_final(ctx, out, AUDIT_HASH_LEN) < 0)
+		elog(ERROR, "could not compute HMAC-SHA256: %s", pg_hmac_error(ctx));
+	pg_hmac_free(ctx);
 }
 
 /* Appends one field of an entry's canonical text: "len:value," or "-,". */

@@ -59,6 +59,10 @@ extern void audit_lock(void);
 /* Appends an entry to the erasure log (and to the server log). */
 extern void audit_log(const AuditEntry *e);
 
+/* HMAC-SHA256 of a message under a key of any length, as digests are made. */
+extern void audit_hmac(const uint8 *key, size_t keylen, const uint8 *message, size_t len,
+					   uint8 *out);
+
 /* SHA-256 of a parameter vector: its float8 values, big-endian, in order. */
 extern void audit_params_hash(const double *theta, int n, uint8 *out);
 

@@ -20,7 +20,7 @@
 #include "utils/builtins.h"
 
 #include "arrayutil.h"
-#include "hmac_sha256.h"
+#include "audit.h"
 #include "linalg.h"
 #include "unlearn.h"
 
@@ -516,12 +516,11 @@ unlearn_test_hmac_sha256(PG_FUNCTION_ARGS)
 {
 	bytea	   *secret = PG_GETARG_BYTEA_PP(0);
 	bytea	   *message = PG_GETARG_BYTEA_PP(1);
-	bytea	   *result = palloc(VARHDRSZ + SHA256_DIGEST);
-	HmacSha256Key key;
+	bytea	   *result = palloc(VARHDRSZ + AUDIT_HASH_LEN);
 
-	hmac_sha256_key(&key, (const uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret));
-	hmac_sha256(&key, (const uint8 *) VARDATA_ANY(message), VARSIZE_ANY_EXHDR(message),
-				(uint8 *) VARDATA(result));
-	SET_VARSIZE(result, VARHDRSZ + SHA256_DIGEST);
+	audit_hmac((const uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret),
+			   (const uint8 *) VARDATA_ANY(message), VARSIZE_ANY_EXHDR(message),
+			   (uint8 *) VARDATA(result));
+	SET_VARSIZE(result, VARHDRSZ + AUDIT_HASH_LEN);
 	PG_RETURN_BYTEA_P(result);
 }
