@@ -268,19 +268,19 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION unlearn.retrain(model text)
 RETURNS unlearn.models
 AS 'MODULE_PATHNAME', 'unlearn_retrain'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- Drops a model with its terms and lineage.
 CREATE FUNCTION unlearn.drop_model(model text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'unlearn_drop_model'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- Gives a model to another role (the caller must be able to act as both).
 CREATE FUNCTION unlearn.alter_model_owner(model text, new_owner regrole)
 RETURNS void
 AS 'MODULE_PATHNAME', 'unlearn_alter_model_owner'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 ------------------------------------------------------------------------------
 -- Prediction: the model is read once per statement.
@@ -490,7 +490,7 @@ CREATE FUNCTION unlearn.verify_model(model text,
     OUT error_bound float8, OUT verdict text, OUT reason text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'unlearn_verify_model'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb),
     unlearn.retrain(text), unlearn.drop_model(text),

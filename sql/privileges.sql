@@ -137,6 +137,11 @@ RESET ROLE;
 SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', '-')$$);
 SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_trainer');
 SELECT name, owner FROM unlearn.models ORDER BY name;
+-- A NULL argument is an error, not a silent NULL.
+SELECT priv_try($$SELECT unlearn.retrain(NULL)$$);
+SELECT priv_try($$SELECT unlearn.drop_model(NULL)$$);
+SELECT priv_try($$SELECT unlearn.alter_model_owner(NULL, 'regress_unlearn_trainer')$$);
+SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', NULL)$$);
 
 ------------------------------------------------------------------------------
 -- Predict
@@ -184,6 +189,22 @@ SELECT count(*) AS visitors_scored FROM visitors v
  WHERE unlearn.predict_proba('buyer', v) BETWEEN 0 AND 1;
 SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[]) IS NOT NULL AS vector_predicts;
 SELECT metric FROM unlearn.evaluate('spend') ORDER BY metric;
+-- The column form written by hand: values of the wrong kind, and a mode
+-- or model id that is not the planner's, are errors.
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+                                                    'abc'::text, 5000::float8, 'west'::text)$$,
+                  :spend_id));
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+                                                    40::float8, 5000::float8, point(1, 2))$$,
+                  :spend_id));
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 7, '(0,1)'::tid,
+                                                    40::float8, 5000::float8, 'west'::text)$$,
+                  :spend_id));
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, NULL, '(0,1)'::tid,
+                                                    40::float8, 5000::float8, 'west'::text)$$,
+                  :spend_id));
+SELECT unlearn._predict_columns('spend', :spend_id, 0, '(0,1)'::tid,
+                                40::float8, 5000::float8, 'west'::text) IS NOT NULL AS by_hand;
 RESET ROLE;
 
 -- Column privileges do as well: SELECT on the target and every feature.

@@ -43,6 +43,7 @@
 
 #include "dataset.h"
 #include "privileges.h"
+#include "unlearn.h"
 
 /* The owner of the extension: the role its functions and tables belong to. */
 static Oid
@@ -214,12 +215,18 @@ PG_FUNCTION_INFO_V1(unlearn_alter_model_owner);
 Datum
 unlearn_alter_model_owner(PG_FUNCTION_ARGS)
 {
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			new_owner = PG_GETARG_OID(1);
+	char	   *model;
+	Oid			new_owner;
 	Oid			types[2] = {TEXTOID, REGROLEOID};
-	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(new_owner)};
+	Datum		values[2];
 	PrivilegeSwitch s;
 
+	unlearn_require_argument(fcinfo, 0, "model name");
+	unlearn_require_argument(fcinfo, 1, "new owner");
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	new_owner = PG_GETARG_OID(1);
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = ObjectIdGetDatum(new_owner);
 	if (!OidIsValid(new_owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -324,7 +324,7 @@ PG_FUNCTION_INFO_V1(unlearn_verify_model);
 Datum
 unlearn_verify_model(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	PrivilegeSwitch s;
 	StoredModel *m;
 	Relation	rel;
@@ -336,6 +336,8 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	bool		nulls[VERIFY_COLUMNS];
 	int			c;
 
+	unlearn_require_argument(fcinfo, 0, "model name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE ||
 		desc->natts != VERIFY_COLUMNS)
 		elog(ERROR, "verify_model called in a wrong context");
