@@ -166,6 +166,11 @@ SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'
                                                     40::float8, 5000::float8, 'west'::text)$$,
                   :spend_id));
 SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend')$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend', 'visitors')$$);
+-- Nothing else tells it what a model was trained on.
+SELECT priv_try($$SELECT * FROM unlearn._model_source('spend')$$);
+-- A model name that does not exist is told apart, as a table's would be.
+SELECT priv_try($$SELECT unlearn.predict('no_such_model', ARRAY[1]::float8[])$$);
 -- Predicting never includes parameters, lineage, the log, or training.
 SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
 SELECT priv_try($$SELECT * FROM unlearn.models$$);
@@ -308,6 +313,43 @@ RESET ROLE;
 SELECT name, version, rows_trained FROM unlearn.retrain('adults');
 SELECT metric FROM unlearn.evaluate('adults') ORDER BY metric;
 
+-- A filter runs with search_path pinned, whoever runs it: a caller's
+-- operator cannot slip into a function the filter calls and run with the
+-- owner's rights.  The owner's filter reads a table of its own ...
+SET ROLE regress_unlearn_trainer;
+CREATE TABLE regress_trojan.vip (id int);
+INSERT INTO regress_trojan.vip VALUES (1), (5), (9);
+CREATE FUNCTION regress_trojan.is_vip(i int) RETURNS boolean LANGUAGE plpgsql STABLE AS
+$$ BEGIN RETURN EXISTS (SELECT 1 FROM regress_trojan.vip v WHERE v.id = i); END $$;
+SELECT name, rows_trained FROM unlearn.create_model('not_vip', 'people', 'spend', ARRAY['age'],
+                                                    'linear', '{"where": "NOT regress_trojan.is_vip(id)"}');
+RESET ROLE;
+-- ... which a predicting role may not read, and tries to through its own "=".
+SELECT unlearn.grant_predict('regress_unlearn_predictor');
+CREATE TABLE loot (who name, id int);
+GRANT INSERT ON loot TO PUBLIC;
+CREATE SCHEMA regress_evil AUTHORIZATION regress_unlearn_predictor;
+SET ROLE regress_unlearn_predictor;
+SELECT priv_try($$SELECT * FROM regress_trojan.vip$$);
+CREATE FUNCTION regress_evil.steal(a int, b int) RETURNS boolean LANGUAGE plpgsql AS
+$$ BEGIN
+    INSERT INTO public.loot SELECT current_user, v.id FROM regress_trojan.vip v;
+    RETURN a OPERATOR(pg_catalog.=) b;
+END $$;
+CREATE OPERATOR regress_evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = regress_evil.steal);
+GRANT USAGE ON SCHEMA regress_evil TO PUBLIC;
+SET search_path = regress_evil, pg_catalog, public;
+SELECT priv_try($$SELECT unlearn._model_filter('not_vip', p) FROM public.people p
+                   WHERE p.id OPERATOR(pg_catalog.=) 2$$);
+SELECT metric FROM unlearn.evaluate('not_vip') ORDER BY metric;
+RESET search_path;
+RESET ROLE;
+-- Nor through a superuser who retrains the model with that search_path.
+SET search_path = regress_evil, pg_catalog, public;
+SELECT name, rows_trained FROM unlearn.retrain('not_vip');
+RESET search_path;
+SELECT count(*) AS stolen FROM loot;
+
 -- Filters cannot read other rows or tables as anyone: no subqueries.
 SET ROLE regress_unlearn_trainer;
 SELECT priv_try($$SELECT unlearn.create_model('sneaky', 'people', 'spend', ARRAY['age'], 'linear',
@@ -344,7 +386,8 @@ SELECT p.oid::regprocedure AS executable_by_public
 SELECT count(unlearn.drop_model(name)) FROM unlearn.models;
 DROP EXTENSION unlearn;
 DROP SCHEMA regress_trojan CASCADE;
-DROP TABLE people, visitors, secrets, superuser_view;
+DROP SCHEMA regress_evil CASCADE;
+DROP TABLE people, visitors, secrets, superuser_view, loot;
 DROP ROLE regress_unlearn_trainer, regress_unlearn_colleague, regress_unlearn_predictor,
     regress_unlearn_reader, regress_unlearn_auditor, regress_unlearn_nobody;
 DROP FUNCTION priv_try(text);

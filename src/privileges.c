@@ -16,7 +16,9 @@
  * filter runs with that role's rights, never with those of whoever
  * retrains or evaluates the model (as PostgreSQL runs an index expression
  * or a materialized view's query as the table's owner), so a filter
- * cannot borrow a superuser's rights.
+ * cannot borrow a superuser's rights; and with search_path pinned, so a
+ * caller's operator or function cannot slip into it and borrow the
+ * owner's.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,10 +28,10 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
-#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -41,9 +43,11 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "dataset.h"
 #include "privileges.h"
 #include "unlearn.h"
+
+/* The search_path code stored by one role runs under when another calls it. */
+#define PINNED_SEARCH_PATH	"pg_catalog, pg_temp"
 
 /* The owner of the extension: the role its functions and tables belong to. */
 static Oid
@@ -68,6 +72,18 @@ extension_owner(void)
 	return owner;
 }
 
+/* Pins search_path to pg_catalog, pg_temp; returns the GUC nest level to undo. */
+static int
+pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", PINNED_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nestlevel;
+}
+
 /* Becomes the extension's owner for catalog work, search_path pinned. */
 void
 privileges_enter_catalog(PrivilegeSwitch *s)
@@ -75,24 +91,37 @@ privileges_enter_catalog(PrivilegeSwitch *s)
 	Oid			owner = extension_owner();
 
 	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
-	s->guc_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	s->guc_nestlevel = pin_search_path();
 	SetUserIdAndSecContext(owner, s->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 }
 
-/* Becomes role, in a security-restricted operation, settings untouched. */
+/*
+ * Becomes role, in a security-restricted operation with search_path
+ * pinned: code that role stored must not resolve a name in a schema the
+ * caller chose (a caller's operator or function would run with role's
+ * rights).  A caller that runs such code row by row pins the path once
+ * around the loop (privileges_pin_search_path); then this only switches
+ * the user.
+ */
 void
 privileges_enter_role(PrivilegeSwitch *s, Oid role)
 {
 	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
-	s->guc_nestlevel = 0;
+	s->guc_nestlevel = strcmp(namespace_search_path, PINNED_SEARCH_PATH) == 0 ?
+		0 : pin_search_path();
 	SetUserIdAndSecContext(role, s->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* Pins search_path to pg_catalog, pg_temp, user unchanged, until privileges_leave. */
+void
+privileges_pin_search_path(PrivilegeSwitch *s)
+{
+	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
+	s->guc_nestlevel = pin_search_path();
 }
 
 /* Returns to the user, security context and settings saved. */
@@ -159,6 +188,16 @@ privileges_check_owner_exists(const char *model, Oid owner)
 				 errmsg("owner of model \"%s\" no longer exists", model),
 				 errdetail("Its filter runs with its owner's rights."),
 				 errhint("Give it a new owner with unlearn.alter_model_owner.")));
+}
+
+/* The role a model's filter runs as: its owner, who must still exist. */
+Oid
+privileges_filter_owner(const char *model)
+{
+	Oid			owner = model_owner(model, false);
+
+	privileges_check_owner_exists(model, owner);
+	return owner;
 }
 
 /* Whether the user may read a column of rel (or the whole of rel). */
@@ -245,91 +284,4 @@ unlearn_alter_model_owner(PG_FUNCTION_ARGS)
 	SPI_finish();
 	privileges_leave(&s);
 	PG_RETURN_VOID();
-}
-
-/* What _model_filter keeps between calls: one model's compiled filter. */
-typedef struct FilterCache
-{
-	char	   *model;
-	Oid			source_type;	/* row type of the source */
-	Oid			owner;
-	ExprState  *filter;			/* NULL: the model has no filter */
-	EState	   *estate;
-	TupleTableSlot *slot;
-} FilterCache;
-
-/* Loads and compiles a model's filter into a new cache in fn_mcxt. */
-static FilterCache *
-load_filter(FunctionCallInfo fcinfo, const char *model)
-{
-	MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	FilterCache *cache = palloc0(sizeof(FilterCache));
-	PrivilegeSwitch s;
-	StoredModel *m;
-	Relation	rel;
-
-	privileges_enter_catalog(&s);
-	m = catalog_load_model(model, false);
-	privileges_leave(&s);
-	privileges_check_use(m);
-	cache->model = m->name;
-	cache->source_type = get_rel_type_id(m->source);
-	if (m->options.where != NULL)
-	{
-		cache->owner = model_owner(model, false);
-		privileges_check_owner_exists(model, cache->owner);
-		rel = table_open(m->source, AccessShareLock);
-		cache->estate = CreateExecutorState();
-		privileges_enter_role(&s, cache->owner);
-		cache->filter = dataset_compile_filter(rel, m->options.where, true,
-											   cache->estate, NULL);
-		privileges_leave(&s);
-		cache->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
-											   &TTSOpsHeapTuple);
-		table_close(rel, NoLock);
-	}
-	MemoryContextSwitchTo(old);
-	return cache;
-}
-
-PG_FUNCTION_INFO_V1(unlearn_model_filter);
-
-/*
- * _model_filter(model, row): whether a row of the model's source passes
- * the model's "where" filter (true without one), evaluated as the model's
- * owner in a security-restricted operation.  evaluate() uses it.
- */
-Datum
-unlearn_model_filter(PG_FUNCTION_ARGS)
-{
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
-	FilterCache *cache = (FilterCache *) fcinfo->flinfo->fn_extra;
-	HeapTupleData tuple;
-	ExprContext *econtext;
-	PrivilegeSwitch s;
-	bool		pass;
-
-	if (cache == NULL || strcmp(cache->model, model) != 0)
-		fcinfo->flinfo->fn_extra = cache = load_filter(fcinfo, model);
-	if (HeapTupleHeaderGetTypeId(row) != cache->source_type)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("input row is not a row of the source of model \"%s\"", model)));
-	if (cache->filter == NULL)
-		PG_RETURN_BOOL(true);
-
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	ExecStoreHeapTuple(&tuple, cache->slot, false);
-	econtext = GetPerTupleExprContext(cache->estate);
-	econtext->ecxt_scantuple = cache->slot;
-	privileges_enter_role(&s, cache->owner);
-	pass = ExecQual(cache->filter, econtext);
-	privileges_leave(&s);
-	ResetExprContext(econtext);
-	ExecClearTuple(cache->slot);
-	PG_RETURN_BOOL(pass);
 }

@@ -28,10 +28,17 @@ typedef struct PrivilegeSwitch
 extern void privileges_enter_catalog(PrivilegeSwitch *s);
 
 /*
- * Becomes role in a security-restricted operation (settings untouched):
- * for running an expression that role stored, such as a model's filter.
+ * Becomes role in a security-restricted operation with search_path pinned
+ * to pg_catalog, pg_temp: for running an expression that role stored,
+ * such as a model's filter, whoever calls.
  */
 extern void privileges_enter_role(PrivilegeSwitch *s, Oid role);
+
+/*
+ * Pins search_path to pg_catalog, pg_temp (the user stays): around a loop
+ * that enters a role row by row, which then does not pin it each time.
+ */
+extern void privileges_pin_search_path(PrivilegeSwitch *s);
 
 /* Returns to the user, security context and settings saved. */
 extern void privileges_leave(PrivilegeSwitch *s);
@@ -45,6 +52,9 @@ extern Oid	privileges_check_owner(const char *model);
 
 /* Raises an error if a model's owner (whose rights its filter runs with) is gone. */
 extern void privileges_check_owner_exists(const char *model, Oid owner);
+
+/* The role a model's filter runs as: its owner, who must still exist. */
+extern Oid	privileges_filter_owner(const char *model);
 
 /*
  * Raises an error unless the current user may read what a model was
