@@ -143,6 +143,18 @@ SELECT priv_try($$SELECT unlearn.drop_model(NULL)$$);
 SELECT priv_try($$SELECT unlearn.alter_model_owner(NULL, 'regress_unlearn_trainer')$$);
 SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', NULL)$$);
 
+-- A table given by OID skips the name look-up, not the schema's USAGE.
+CREATE SCHEMA regress_hidden;
+CREATE TABLE regress_hidden.h (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO regress_hidden.h SELECT g, g, 5 * g + priv_u(g, 1) FROM generate_series(1, 20) g;
+GRANT SELECT, DELETE ON regress_hidden.h TO regress_unlearn_trainer;
+SELECT 'regress_hidden.h'::regclass::oid AS hidden_oid \gset
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT count(*) FROM regress_hidden.h$$);
+SELECT priv_try(format($$SELECT unlearn.create_model('hidden', %s::oid::regclass, 'y')$$,
+                       :hidden_oid));
+RESET ROLE;
+
 ------------------------------------------------------------------------------
 -- Predict
 ------------------------------------------------------------------------------
@@ -210,6 +222,33 @@ SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, NULL, '(0,
                   :spend_id));
 SELECT unlearn._predict_columns('spend', :spend_id, 0, '(0,1)'::tid,
                                 40::float8, 5000::float8, 'west'::text) IS NOT NULL AS by_hand;
+RESET ROLE;
+
+-- Using a model needs USAGE on its source's schema too.
+SELECT name FROM unlearn.create_model('hidden', 'regress_hidden.h', 'y');
+GRANT SELECT ON regress_hidden.h TO regress_unlearn_predictor;
+SET ROLE regress_unlearn_predictor;
+SELECT priv_try($$SELECT unlearn.predict('hidden', ARRAY[3]::float8[])$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('hidden')$$);
+RESET ROLE;
+
+-- Nor may a role use a model of a table that row-level security hides
+-- rows of from it (as it may not train one): the model learnt from them,
+-- and d + 1 probes would read it off.
+CREATE TABLE tenant_rows (id int PRIMARY KEY, tenant name, x float8, y float8);
+INSERT INTO tenant_rows
+SELECT g, CASE WHEN g <= 20 THEN 'regress_unlearn_predictor' ELSE 'other' END, g,
+       CASE WHEN g <= 20 THEN 2 * g ELSE 100 - 3 * g END
+  FROM generate_series(1, 40) g;
+ALTER TABLE tenant_rows ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON tenant_rows USING (tenant = current_user);
+GRANT SELECT ON tenant_rows TO regress_unlearn_predictor;
+SELECT name, rows_trained FROM unlearn.create_model('tenants', 'tenant_rows', 'y', ARRAY['x']);
+SET ROLE regress_unlearn_predictor;
+SELECT count(*) AS rows_visible FROM tenant_rows;
+SELECT priv_try($$SELECT unlearn.predict('tenants', ARRAY[1]::float8[])$$);
+SELECT priv_try($$SELECT unlearn.predict('tenants', t) FROM tenant_rows t$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('tenants')$$);
 RESET ROLE;
 
 -- Column privileges do as well: SELECT on the target and every feature.
@@ -387,7 +426,8 @@ SELECT count(unlearn.drop_model(name)) FROM unlearn.models;
 DROP EXTENSION unlearn;
 DROP SCHEMA regress_trojan CASCADE;
 DROP SCHEMA regress_evil CASCADE;
-DROP TABLE people, visitors, secrets, superuser_view, loot;
+DROP SCHEMA regress_hidden CASCADE;
+DROP TABLE people, visitors, secrets, superuser_view, tenant_rows, loot;
 DROP ROLE regress_unlearn_trainer, regress_unlearn_colleague, regress_unlearn_predictor,
     regress_unlearn_reader, regress_unlearn_auditor, regress_unlearn_nobody;
 DROP FUNCTION priv_try(text);

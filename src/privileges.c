@@ -41,6 +41,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
 #include "privileges.h"
@@ -210,12 +211,18 @@ may_read_column(Oid relid, const char *column, Oid user)
 		pg_attribute_aclcheck(relid, attnum, user, ACL_SELECT) == ACLCHECK_OK;
 }
 
-/* Raises an error unless the current user may read what m was trained on. */
+/*
+ * Raises an error unless the current user may read what m was trained on:
+ * USAGE on the source's schema, SELECT on the source (or its target and
+ * feature columns), and no row-level security hiding rows of it.
+ */
 void
 privileges_check_use(const StoredModel *m)
 {
 	Oid			user = GetUserId();
 	const char *relname = get_rel_name(m->source);
+	Oid			namespace;
+	AclResult	aclresult;
 	Datum	   *names;
 	int			n,
 				i;
@@ -227,21 +234,32 @@ privileges_check_use(const StoredModel *m)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for model \"%s\"", m->name),
 				 errdetail("Its source table no longer exists; only a superuser may use it.")));
-	if (pg_class_aclcheck(m->source, user, ACL_SELECT) == ACLCHECK_OK)
-		return;
-	deconstruct_array(m->feature_columns, TEXTOID, -1, false, TYPALIGN_INT,
-					  &names, NULL, &n);
-	for (i = -1; i < n; i++)
+	namespace = get_rel_namespace(m->source);
+	aclresult = pg_namespace_aclcheck(namespace, user, ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_SCHEMA, get_namespace_name(namespace));
+	if (pg_class_aclcheck(m->source, user, ACL_SELECT) != ACLCHECK_OK)
 	{
-		if (!may_read_column(m->source,
-							 i < 0 ? m->target_column : TextDatumGetCString(names[i]),
-							 user))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for model \"%s\"", m->name),
-					 errdetail("Using a model needs SELECT on its source table \"%s\", or on its target and feature columns.",
-							   relname)));
+		deconstruct_array(m->feature_columns, TEXTOID, -1, false, TYPALIGN_INT,
+						  &names, NULL, &n);
+		for (i = -1; i < n; i++)
+		{
+			if (!may_read_column(m->source,
+								 i < 0 ? m->target_column : TextDatumGetCString(names[i]),
+								 user))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied for model \"%s\"", m->name),
+						 errdetail("Using a model needs SELECT on its source table \"%s\", or on its target and feature columns.",
+								   relname)));
+		}
 	}
+	if (check_enable_rls(m->source, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot use model \"%s\", whose source \"%s\" has row-level security for this user",
+						m->name, relname),
+				 errdetail("The model learnt from rows the user cannot see.")));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_alter_model_owner);

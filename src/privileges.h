@@ -58,9 +58,11 @@ extern Oid	privileges_filter_owner(const char *model);
 
 /*
  * Raises an error unless the current user may read what a model was
- * trained on: SELECT on its source, or on its target and every feature
- * column.  Prediction checks this, so that probing a model reveals
- * nothing its user could not compute from the rows themselves.
+ * trained on: USAGE on its source's schema, SELECT on its source (or on
+ * its target and every feature column), and no row-level security on it
+ * for the user.  Prediction and evaluate check this, so that probing a
+ * model reveals nothing its user could not compute from the rows
+ * themselves.
  */
 extern void privileges_check_use(const StoredModel *m);
 

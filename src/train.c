@@ -37,7 +37,9 @@
 
 /*
  * Checks the source and the caller's rights on it, then locks out its
- * writers.  Reading needs SELECT; holding writers off needs what LOCK
+ * writers.  Naming it needs USAGE on its schema (also when it is given by
+ * OID, which skips the name look-up that checks it); reading needs
+ * SELECT; holding writers off needs what LOCK
  * TABLE ... IN SHARE ROW EXCLUSIVE MODE needs (UPDATE, DELETE or
  * TRUNCATE), so a read-only user cannot stall a table.  SHARE ROW
  * EXCLUSIVE (not just SHARE) because the erasure triggers may have to be
@@ -47,9 +49,14 @@
 static void
 lock_source(Oid relid)
 {
+	Oid			namespace;
 	AclResult	aclresult;
 
 	dataset_check_source(relid);
+	namespace = get_rel_namespace(relid);
+	aclresult = pg_namespace_aclcheck(namespace, GetUserId(), ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_SCHEMA, get_namespace_name(namespace));
 	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (aclresult == ACLCHECK_OK)
 		aclresult = pg_class_aclcheck(relid, GetUserId(),
