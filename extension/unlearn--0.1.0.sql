@@ -3,6 +3,46 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION unlearn" to load this file. \quit
 
+-- Schema unlearn must be trustworthy before anything is created in it:
+-- CREATE EXTENSION makes it when it is missing (owned by the installing
+-- superuser), but uses one that exists, and objects another role placed
+-- there beforehand would be found, by name, by this script and by every
+-- caller of the extension's functions.  So an existing schema must belong
+-- to a superuser (a dump restored by another superuser brings its own),
+-- and no other role may create objects in it.
+DO $$
+DECLARE
+    owner_name name;
+    owner_is_superuser boolean;
+    open_to name;
+BEGIN
+    SELECT r.rolname, r.rolsuper INTO owner_name, owner_is_superuser
+      FROM pg_catalog.pg_namespace n
+      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'unlearn';
+    IF NOT owner_is_superuser THEN
+        RAISE EXCEPTION 'schema "unlearn" belongs to role "%", not to a superuser', owner_name
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Objects that role made in the schema would run with the rights of the extension''s users.',
+                  HINT = 'Drop or rename the schema and run CREATE EXTENSION again: it creates the schema.';
+    END IF;
+    SELECT coalesce(r.rolname, 'public') INTO open_to
+      FROM pg_catalog.pg_namespace n
+     CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'unlearn'
+       AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+       AND NOT coalesce(r.rolsuper, false)
+     LIMIT 1;
+    IF open_to IS NOT NULL THEN
+        RAISE EXCEPTION 'role "%" may create objects in schema "unlearn"', open_to
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Objects that role made in the schema would run with the rights of the extension''s users.',
+                  HINT = 'Drop or rename the schema and run CREATE EXTENSION again: it creates the schema.';
+    END IF;
+END
+$$;
+
 COMMENT ON SCHEMA unlearn IS 'unlearn: in-database models that forget erased rows';
 
 -- Version of the loaded shared library; equals the extension version.
