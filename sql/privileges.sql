@@ -411,6 +411,52 @@ SELECT priv_try($$SELECT unlearn.retrain('orphan')$$);
 SELECT unlearn.alter_model_owner('orphan', 'regress_unlearn_trainer');
 SELECT name, owner, version FROM unlearn.retrain('orphan');
 
+------------------------------------------------------------------------------
+-- The erasure triggers are recognised by function and event, not by name.
+------------------------------------------------------------------------------
+
+-- A table's owner holding one of their names with a trigger of its own
+-- does not switch erasure off: training refuses the table.
+CREATE TABLE decoy (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO decoy SELECT g, g, 3 * g + priv_u(g, 1) FROM generate_series(1, 30) g;
+ALTER TABLE decoy OWNER TO regress_unlearn_colleague;
+GRANT SELECT, DELETE ON decoy TO regress_unlearn_trainer;
+CREATE FUNCTION decoy_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+SET ROLE regress_unlearn_colleague;
+CREATE TRIGGER unlearn_erase_delete AFTER DELETE ON decoy
+    FOR EACH STATEMENT EXECUTE FUNCTION decoy_noop();
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT unlearn.create_model('decoyed', 'decoy', 'y')$$);
+RESET ROLE;
+SELECT count(*) AS decoyed_models FROM unlearn.models WHERE name = 'decoyed';
+SET ROLE regress_unlearn_colleague;
+DROP TRIGGER unlearn_erase_delete ON decoy;
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT name, rows_trained FROM unlearn.create_model('decoyed', 'decoy', 'y');
+RESET ROLE;
+-- A disabled erasure trigger is enabled again by the next training.
+SET ROLE regress_unlearn_colleague;
+ALTER TABLE decoy DISABLE TRIGGER unlearn_erase_delete;
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT name, version FROM unlearn.retrain('decoyed');
+RESET ROLE;
+SELECT tgname, tgfoid::regproc, tgenabled FROM pg_trigger
+ WHERE tgrelid = 'decoy'::regclass ORDER BY tgname;
+-- Dropping the last model drops unlearn's triggers only: the owner's own
+-- trigger under one of their names stays.
+SET ROLE regress_unlearn_colleague;
+DROP TRIGGER unlearn_erase_truncate ON decoy;
+CREATE TRIGGER unlearn_erase_truncate AFTER TRUNCATE ON decoy
+    FOR EACH STATEMENT EXECUTE FUNCTION decoy_noop();
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT unlearn.drop_model('decoyed');
+RESET ROLE;
+SELECT tgname, tgfoid::regproc FROM pg_trigger WHERE tgrelid = 'decoy'::regclass ORDER BY tgname;
+
 -- Install script hygiene: every SECURITY DEFINER function pins search_path,
 -- and nothing but version() and build_info() is executable by PUBLIC.
 SELECT p.oid::regprocedure AS security_definer, p.proconfig
@@ -427,7 +473,8 @@ DROP EXTENSION unlearn;
 DROP SCHEMA regress_trojan CASCADE;
 DROP SCHEMA regress_evil CASCADE;
 DROP SCHEMA regress_hidden CASCADE;
-DROP TABLE people, visitors, secrets, superuser_view, tenant_rows, loot;
+DROP TABLE people, visitors, secrets, superuser_view, tenant_rows, loot, decoy;
+DROP FUNCTION decoy_noop();
 DROP ROLE regress_unlearn_trainer, regress_unlearn_colleague, regress_unlearn_predictor,
     regress_unlearn_reader, regress_unlearn_auditor, regress_unlearn_nobody;
 DROP FUNCTION priv_try(text);
