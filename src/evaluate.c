@@ -36,6 +36,9 @@
 /* Rows fetched from the caller's query at a time. */
 #define EVALUATE_BATCH	1000
 
+/* The most rows one float8[] of the metrics query holds. */
+#define EVALUATE_MAX_ROWS	((int) ((MaxAllocSize - 1024) / sizeof(float8)))
+
 /* The metrics of a logistic model over v(p, y): probabilities and labels. */
 #define LOGISTIC_METRICS \
 	"WITH v AS (SELECT p, y FROM unnest($1::float8[], $2::float8[]) AS v(p, y))," \
@@ -134,11 +137,12 @@ add_pair(ScoredRows *rows, Datum p, Datum y)
 {
 	if (rows->n == rows->cap)
 	{
-		if (rows->cap >= (int) (MaxAllocHugeSize / sizeof(Datum) / 2))
+		if (rows->cap == EVALUATE_MAX_ROWS)
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("too many rows to evaluate")));
-		rows->cap *= 2;
+					 errmsg("too many rows to evaluate"),
+					 errdetail("At most %d rows can be evaluated at once.", EVALUATE_MAX_ROWS)));
+		rows->cap = Min(rows->cap * 2, EVALUATE_MAX_ROWS);
 		rows->p = repalloc_huge(rows->p, sizeof(Datum) * rows->cap);
 		rows->y = repalloc_huge(rows->y, sizeof(Datum) * rows->cap);
 	}
