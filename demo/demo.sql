@@ -133,6 +133,12 @@ SELECT seq, logged_at::time(0) AS at, event, model_name, request_reference
   FROM unlearn.subject_log('patients', 20);
 -- And the log is as it was written: its hash chain verifies.
 SELECT ok, entries, first_bad_seq FROM unlearn.verify_log();
+-- And each model, fitted again from scratch on the rows it holds, agrees
+-- with the live one: exactly (ridge), or within the bound it claims.
+SELECT 'area' AS model, verdict, rows, parameter_distance < 1e-9 AS exact
+  FROM unlearn.verify_model('area');
+SELECT 'diagnosis' AS model, verdict, rows, parameter_distance <= distance_bound AS within_bound
+  FROM unlearn.verify_model('diagnosis');
 
 -- The catalog.
 SELECT name, type, source, target, rows, version, state FROM unlearn.models;

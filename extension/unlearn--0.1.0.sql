@@ -100,10 +100,6 @@ CREATE TABLE unlearn.model (
     xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty)
     gram            float8[] NOT NULL,     -- X'X (logistic: bound, refresh; ridge: empty)
     theta_ref       float8[] NOT NULL,     -- logistic: where hessian was evaluated
-    -- rows erased (+1) or added (-1) since hessian and gram were stored,
-    -- one per row: the sign, then the row's terms; they are folded into
-    -- hessian and gram every few erasures (removal.c)
-    pending         float8[] NOT NULL DEFAULT '{}',
     max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
     error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now
@@ -146,6 +142,18 @@ CREATE TABLE unlearn.lineage (
     key_texts    text[],
     PRIMARY KEY (model_id, upper_key)
 );
+
+-- Rows erased (sign +1) or added (-1) since a model's hessian and gram
+-- were stored, in order: the sign, then the row's terms.  An erasure adds
+-- its rows here instead of rewriting the d x d matrices; every so many
+-- (removal.c) the matrices are stored again and these rows go.
+CREATE TABLE unlearn.model_pending (
+    model_id     integer NOT NULL,
+    seq          integer NOT NULL,
+    terms        float8[] NOT NULL,
+    PRIMARY KEY (model_id, seq)
+);
+ALTER TABLE unlearn.model_pending ALTER COLUMN terms SET STORAGE EXTERNAL;
 
 -- The erasure log: one entry per model and statement that changed it
 -- through its source, and per model created, retrained or dropped.  Who,
@@ -221,9 +229,10 @@ SELECT pg_catalog.pg_extension_config_dump('unlearn.model', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_term', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.model_pending', '');
 
 REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
-    unlearn.model_id_seq, unlearn.erasure_log, unlearn.erasure_log_seq,
+    unlearn.model_pending, unlearn.model_id_seq, unlearn.erasure_log, unlearn.erasure_log_seq,
     unlearn.secret FROM PUBLIC;
 
 ------------------------------------------------------------------------------

@@ -74,24 +74,28 @@ SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS log
 
 -- Between rewrites of its Hessian a model stores only the rows erased
 -- since ("pending"); the next session to erase applies them first.
-SELECT name, coalesce(array_length(pending, 1), 0) AS pending
-  FROM unlearn.model WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT name, (SELECT count(*) FROM unlearn.model_pending p
+               WHERE p.model_id = m.model_id) AS pending
+  FROM unlearn.model m WHERE name IN ('ridge', 'logit') ORDER BY name;
 DELETE FROM pts WHERE id = 190;
 DELETE FROM pts WHERE id = 191;
-SELECT name, coalesce(array_length(pending, 1), 0) AS pending
-  FROM unlearn.model WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT name, (SELECT count(*) FROM unlearn.model_pending p
+               WHERE p.model_id = m.model_id) AS pending
+  FROM unlearn.model m WHERE name IN ('ridge', 'logit') ORDER BY name;
 \c
 DELETE FROM pts WHERE id = 192;
-SELECT name, coalesce(array_length(pending, 1), 0) AS pending
-  FROM unlearn.model WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT name, (SELECT count(*) FROM unlearn.model_pending p
+               WHERE p.model_id = m.model_id) AS pending
+  FROM unlearn.model m WHERE name IN ('ridge', 'logit') ORDER BY name;
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
 -- A rollback leaves the stored state as it was, pending rows included.
 BEGIN;
 DELETE FROM pts WHERE id = 193;
 ROLLBACK;
-SELECT name, coalesce(array_length(pending, 1), 0) AS pending
-  FROM unlearn.model WHERE name IN ('ridge', 'logit') ORDER BY name;
+SELECT name, (SELECT count(*) FROM unlearn.model_pending p
+               WHERE p.model_id = m.model_id) AS pending
+  FROM unlearn.model m WHERE name IN ('ridge', 'logit') ORDER BY name;
 DELETE FROM pts WHERE id = 194;
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 

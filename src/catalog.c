@@ -32,6 +32,7 @@
 #include "catalog.h"
 #include "spi_cache.h"
 #include "tablerow.h"
+#include "pending.h"
 #include "removal.h"
 
 /*
@@ -252,9 +253,11 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" objective = $10, gradient_norm = $11, rcond = $12,"
 			" iterations = $13, xty = $14, gram = $15, theta_ref = $16,"
 			" max_row_norm = $17, gradient_scale = $18, error_bound = $11,"
-			" pending = '{}', version = version + 1, state = 'ready', updated_at = now()"
+			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
+	spi_run("DELETE FROM unlearn.model_pending WHERE model_id = $1",
+			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	insert_terms(model_id, m);
@@ -286,6 +289,8 @@ catalog_delete_model(const char *name)
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	spi_run("DELETE FROM unlearn.lineage WHERE model_id = $1",
+			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
+	spi_run("DELETE FROM unlearn.model_pending WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	SPI_finish();
 	return source;
@@ -492,7 +497,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 
 	SPI_connect();
 	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
-			" gradient_scale, rows_trained - rows_erased, pending"
+			" gradient_scale, rows_trained - rows_erased"
 			" FROM unlearn.model WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_SELECT, false);
 	if (SPI_processed != 1)
@@ -510,74 +515,38 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	s->error_bound = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
 	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	SPI_finish();
 	{
-		ArrayType  *p = DatumGetArrayTypeP(SPI_getbinval(tup, desc, 10, &isnull));
-		int			rows,
-					cols;
 		MemoryContext old = MemoryContextSwitchTo(cxt);
 
-		if (ARR_NDIM(p) != 0)
-		{
-			s->pending = float8_array_values(p, "pending", &rows, &cols);
-			if (cols != d + 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_CORRUPTED),
-						 errmsg("stored state of a model is corrupt"),
-						 errdetail("Its pending rows have %d values, not %d.", cols, d + 1)));
-			s->npending = rows;
-		}
+		s->pending = pending_load(model_id, d, &s->npending);
+		s->nstored = s->npending;
 		MemoryContextSwitchTo(old);
 	}
-	SPI_finish();
 }
 
-/* Saves a model after rows left it; returns its new version. */
+/*
+ * Marks a model whose rows left it without a new fit (needs_retrain,
+ * empty): rows_erased += removed, the state, a new version; returns it.
+ */
 int64
-catalog_save_removal(int32 model_id, const RemovalState *s, int64 removed,
-					 const char *state, TransactionId *xmin, ItemPointer ctid)
+catalog_set_state(int32 model_id, int64 removed, const char *state)
 {
-	Oid			types[10] = {INT4OID, INT8OID, TEXTOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
-	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8ARRAYOID, FLOAT8OID};
-	Datum		values[10];
-	char		nulls[10] = {' ', ' ', ' ', 'n', 'n', 'n', 'n', 'n', 'n', 'n'};
+	Oid			types[3] = {INT4OID, INT8OID, TEXTOID};
+	Datum		values[3];
 	int64		version;
 	bool		isnull;
 
 	values[0] = Int32GetDatum(model_id);
 	values[1] = Int64GetDatum(removed);
 	values[2] = CStringGetTextDatum(state);
-	if (s)
-	{
-		values[3] = PointerGetDatum(float8_array_build(s->theta, 0, s->d));
-		values[4] = PointerGetDatum(float8_array_build(s->hessian, s->d, s->d));
-		values[5] = PointerGetDatum(float8_array_build(s->xty, 0, s->d));
-		values[7] = Float8GetDatum(s->error_bound);
-		values[8] = PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d));
-		values[9] = Float8GetDatum(s->max_row_norm);
-		memset(nulls + 3, ' ', 7);
-		if (s->gram)
-			values[6] = PointerGetDatum(float8_array_build(s->gram, s->d, s->d));
-		else
-			nulls[6] = 'n';		/* none to keep (ridge): the empty one stays */
-	}
 	SPI_connect();
-	spi_run("UPDATE unlearn.model SET theta = coalesce($4, theta),"
-			" hessian = coalesce($5, hessian), xty = coalesce($6, xty),"
-			" gram = coalesce($7, gram), error_bound = coalesce($8, error_bound),"
-			" theta_ref = coalesce($9, theta_ref),"
-			" n_params = coalesce(array_length($4, 1), n_params),"
-			" max_row_norm = coalesce($10, max_row_norm),"
-			" rows_erased = rows_erased + $2, state = $3, version = version + 1,"
-			" updated_at = now() WHERE model_id = $1 RETURNING version, xmin, ctid",
-			10, types, values, nulls, SPI_OK_UPDATE_RETURNING, false);
+	spi_run("UPDATE unlearn.model SET rows_erased = rows_erased + $2, state = $3,"
+			" version = version + 1, updated_at = now()"
+			" WHERE model_id = $1 RETURNING version",
+			3, types, values, NULL, SPI_OK_UPDATE_RETURNING, false);
 	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										  1, &isnull));
-	if (xmin)
-		*xmin = DatumGetTransactionId(SPI_getbinval(SPI_tuptable->vals[0],
-													SPI_tuptable->tupdesc, 2, &isnull));
-	if (ctid)
-		*ctid = *(ItemPointer) DatumGetPointer(SPI_getbinval(SPI_tuptable->vals[0],
-												   SPI_tuptable->tupdesc, 3, &isnull));
 	SPI_finish();
 	return version;
 }
@@ -594,13 +563,14 @@ model_attnum(Relation rel, const char *column)
 }
 
 /*
- * Saves a ready model after rows left it, as catalog_save_removal does,
- * but straight through the table AM: the caller holds the row locked at
- * ctid (see tablerow.c).  Returns the new version and the new row's xmin and ctid.
+ * Saves a ready model after rows left it: its new state from s, straight
+ * through the table AM (see tablerow.c), at the row version the caller
+ * holds locked (ctid).  Returns the new version and the new row's xmin
+ * and ctid.
  */
 int64
-catalog_save_ready(ItemPointer ctid, const RemovalState *s, int64 removed,
-				   TransactionId *xmin, ItemPointer new_ctid)
+catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
+				   int64 removed, TransactionId *xmin, ItemPointer new_ctid)
 {
 	Relation	rel = table_open(tablerow_relid("model"), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -630,13 +600,11 @@ catalog_save_ready(ItemPointer ctid, const RemovalState *s, int64 removed,
 		SET_COLUMN("hessian", PointerGetDatum(float8_array_build(s->hessian, s->d, s->d)));
 		if (s->gram)
 			SET_COLUMN("gram", PointerGetDatum(float8_array_build(s->gram, s->d, s->d)));
-		SET_COLUMN("pending", PointerGetDatum(construct_empty_array(FLOAT8OID)));
+		pending_clear(model_id);
 	}
-	else if (s->npending > 0)
-		SET_COLUMN("pending", PointerGetDatum(float8_array_build(s->pending, s->npending,
-																   s->d + 1)));
 	else
-		SET_COLUMN("pending", PointerGetDatum(construct_empty_array(FLOAT8OID)));
+		pending_append(model_id, s->nstored, &s->pending[(Size) s->nstored * (s->d + 1)],
+					   s->npending - s->nstored, s->d);
 	SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
 	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));

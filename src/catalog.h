@@ -98,22 +98,19 @@ extern void catalog_load_removal(int32 model_id, int d, struct RemovalState *s,
 								 double *gradient_scale, int64 *rows_now);
 
 /*
- * Saves a model after rows left it: the RemovalState (NULL to keep the
- * parameters), rows_erased += removed, state, a new version; returns it,
- * and the new row version's xmin and ctid where asked.
+ * Marks a model whose rows left it without a new fit (needs_retrain,
+ * empty): rows_erased += removed, the state, a new version; returns it.
  */
-extern int64 catalog_save_removal(int32 model_id, const struct RemovalState *s,
-								  int64 removed, const char *state,
-								  TransactionId *xmin, ItemPointer ctid);
+extern int64 catalog_set_state(int32 model_id, int64 removed, const char *state);
 
 /*
- * Saves a ready model after rows left it, as catalog_save_removal does,
+ * Saves a ready model after rows left it: its new state from s,
  * straight through the table AM, at the row version the caller locked
  * (ctid); returns its new version, and the new row's xmin and ctid.
  */
-extern int64 catalog_save_ready(ItemPointer ctid, const struct RemovalState *s,
-								int64 removed, TransactionId *xmin,
-								ItemPointer new_ctid);
+extern int64 catalog_save_ready(int32 model_id, ItemPointer ctid,
+								const struct RemovalState *s, int64 removed,
+								TransactionId *xmin, ItemPointer new_ctid);
 
 /*
  * Applies level-count changes to a model's categorical terms (delta per

@@ -26,20 +26,27 @@ typedef struct EncoderLevel
 	int			term;
 } EncoderLevel;
 
-/* The attribute number and base type of a column by name, or false. */
+/*
+ * The attribute number and base type of a column by name, or false.  The
+ * search starts at *hint (where the last one was found, updated): a
+ * model's columns mostly come in table order, so building an encoder
+ * costs O(columns), not O(columns^2) comparisons.
+ */
 static bool
-find_column(TupleDesc desc, const char *name, AttrNumber *attnum, Oid *type)
+find_column(TupleDesc desc, const char *name, int *hint, AttrNumber *attnum, Oid *type)
 {
-	int			i;
+	int			k;
 
-	for (i = 0; i < desc->natts; i++)
+	for (k = 0; k < desc->natts; k++)
 	{
+		int			i = (*hint + k) % desc->natts;
 		Form_pg_attribute attr = TupleDescAttr(desc, i);
 
 		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
 		{
 			*attnum = attr->attnum;
 			*type = getBaseType(attr->atttypid);
+			*hint = i + 1;
 			return true;
 		}
 	}
@@ -53,6 +60,7 @@ encoder_create(StoredModel *model, TupleDesc desc)
 	Encoder    *enc = palloc0(sizeof(Encoder));
 	Datum	   *names;
 	int			nnames;
+	int			hint = 0;
 	int			j,
 				t;
 
@@ -66,8 +74,8 @@ encoder_create(StoredModel *model, TupleDesc desc)
 	enc->center = palloc(sizeof(double) * model->nterms);
 	enc->scale = palloc(sizeof(double) * model->nterms);
 
-	if (!find_column(desc, model->target_column, &enc->target_attnum, &enc->target_type) ||
-		!find_column(desc, model->key_column, &enc->key_attnum, &enc->key_type))
+	if (!find_column(desc, model->target_column, &hint, &enc->target_attnum, &enc->target_type) ||
+		!find_column(desc, model->key_column, &hint, &enc->key_attnum, &enc->key_type))
 		return NULL;
 	if (!dataset_key_is_integer(enc->key_type))
 	{
@@ -83,9 +91,10 @@ encoder_create(StoredModel *model, TupleDesc desc)
 		EncoderColumn *col = &enc->cols[j];
 
 		col->name = TextDatumGetCString(names[j]);
-		if (!find_column(desc, col->name, &col->attnum, &col->type))
+		if (!find_column(desc, col->name, &hint, &col->attnum, &col->type))
 			return NULL;
 	}
+	hint = 0;
 	for (t = 0; t < model->nterms; t++)
 	{
 		ModelTerm  *term = &model->terms[t];
@@ -95,9 +104,17 @@ encoder_create(StoredModel *model, TupleDesc desc)
 		enc->scale[t] = term->scale;
 		if (term->column == NULL)
 			continue;
-		for (j = 0; j < nnames; j++)
-			if (strcmp(enc->cols[j].name, term->column) == 0)
-				col = &enc->cols[j];
+		/* Terms come in column order: search on from the last column found. */
+		for (j = 0; j < nnames && col == NULL; j++)
+		{
+			EncoderColumn *c = &enc->cols[(hint + j) % nnames];
+
+			if (strcmp(c->name, term->column) == 0)
+			{
+				col = c;
+				hint = (hint + j) % nnames;
+			}
+		}
 		if (col == NULL)
 			return NULL;
 		if (term->level == NULL)

@@ -248,8 +248,7 @@ static void
 needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
 			  const char *event, const char *why, const LineageRemoval *keys, int nkeys)
 {
-	int64		version = catalog_save_removal(m->model_id, NULL, erased, "needs_retrain",
-												   NULL, NULL);
+	int64		version = catalog_set_state(m->model_id, erased, "needs_retrain");
 
 	audit_log_change(event, m, relid, version, rows, "needs_retrain", NULL, 0,
 					 get_float8_nan(), get_float8_nan(), keys, nkeys);
@@ -1048,8 +1047,7 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 
 		catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
 		lineage_delete(m->model_id);
-		version = catalog_save_removal(m->model_id, NULL, rows_now, "needs_retrain",
-									   NULL, NULL);
+		version = catalog_set_state(m->model_id, rows_now, "needs_retrain");
 		audit_log_change("truncate", m, relid, version, rows_now, "needs_retrain", NULL, 0,
 						 get_float8_nan(), get_float8_nan(), NULL, 0);
 	}

@@ -221,9 +221,10 @@ erasure_state_release(ErasureModel *em)
 }
 
 /*
- * Saves a model after rows left it (catalog_save_removal) and returns its
- * new version; with state "ready" and keep, em (whose m and s now describe
- * the model after the change) is kept for the next statement.
+ * Saves a model after rows left it (catalog_save_ready, or
+ * catalog_set_state for another state) and returns its new version; with
+ * state "ready" and keep, em (whose m and s now describe the model after
+ * the change) is kept for the next statement.
  */
 int64
 erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep)
@@ -238,8 +239,8 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	 * the caller still reads it (its name, for the log entry).
 	 */
 	if (!ready)
-		return catalog_save_removal(model_id, NULL, removed, state, NULL, NULL);
-	row.version = catalog_save_ready(&em->ctid, &em->s, removed, &row.xmin, &row.ctid);
+		return catalog_set_state(model_id, removed, state);
+	row.version = catalog_save_ready(model_id, &em->ctid, &em->s, removed, &row.xmin, &row.ctid);
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
 	if (!keep || k == NULL)
 		return row.version;
@@ -249,6 +250,7 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	em->rows_now -= removed;
 	if (em->s.rebase)
 		em->s.npending = 0;
+	em->s.nstored = em->s.npending;
 	em->s.rebase = false;
 	k->em = *em;
 	k->row = row;

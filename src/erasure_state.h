@@ -34,9 +34,10 @@ extern bool erasure_state_lock(const char *name, ErasureModel *em);
 extern void erasure_state_release(ErasureModel *em);
 
 /*
- * Saves a model after rows left it (catalog_save_removal) and returns its
- * new version; with state "ready" and keep, em (whose m and s now describe
- * the model after the change) is kept for the next statement.
+ * Saves a model after rows left it (catalog_save_ready, or
+ * catalog_set_state for another state) and returns its new version; with
+ * state "ready" and keep, em (whose m and s now describe the model after
+ * the change) is kept for the next statement.
  */
 extern int64 erasure_state_save(ErasureModel *em, int64 removed, const char *state,
 								bool keep);

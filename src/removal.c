@@ -24,9 +24,9 @@
  * Storage and cost.  Writing the d x d Hessian (and X'X) back on every
  * erasure cost more than everything else at large d, and refactoring it
  * O(d^3).  So the stored hessian and gram stay as they are for a few
- * erasures (pending_limit: about 2 sqrt(d)), and the rows changed since
- * are stored instead, as "pending" rows (d + 1 values each), which a
- * loader applies (removal_apply_pending).  The working state keeps the
+ * erasures (pending_limit: d, within [8, 256]), and the rows changed since
+ * are stored instead, one small row each in unlearn.model_pending (the
+ * sign, then the terms), which a loader applies (removal_apply_pending).  The working state keeps the
  * current matrices and their Cholesky factor, which a removed row
  * downdates and an added row updates (O(d^2) each, LINPACK style, checked
  * with LAPACK's condition estimate); at every rebase, when the pending
@@ -126,11 +126,15 @@ gram_norm(const double *G, int d, const double *u)
 	return q > 0 ? sqrt(q) : 0.0;
 }
 
-/* Rows a state carries pending before its matrices are stored again. */
+/*
+ * Rows a state carries pending before its matrices are stored again: d
+ * (a rebase writes d^2 values and refactors in O(d^3), a pending row costs
+ * d values and a rank-1 change in O(d^2)), within [8, 256].
+ */
 static int
 pending_limit(int d)
 {
-	return Max(4, (int) ceil(2.0 * sqrt((double) d)));
+	return Max(8, Min(d, 256));
 }
 
 /* An array of n doubles in the memory context of like (kept state stays whole). */

@@ -23,6 +23,7 @@ typedef struct RemovalState
 	double	   *factor;			/* Cholesky factor of hessian, or NULL: not made yet */
 	double	   *pending;		/* rows changed since hessian/gram were stored: */
 	int			npending;		/* npending x (d + 1), sign (+1 out, -1 in), terms */
+	int			nstored;		/* how many of them unlearn.model_pending holds */
 	bool		rebase;			/* out: store hessian and gram, pending emptied */
 	double		rcond;			/* out: condition estimate of the new Hessian */
 	double		hessian_norm1;	/* out: its 1-norm */

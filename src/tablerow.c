@@ -50,27 +50,40 @@ tablerow_snapshot(void)
 							: GetLatestSnapshot());
 }
 
+/* Adds index entries for a new row version tup to every index of rel. */
+static void
+insert_index_entries(Relation rel, HeapTuple tup)
+{
+	EState	   *estate = CreateExecutorState();
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	TupleTableSlot *slot;
+
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	ExecOpenIndices(rri, false);
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tup, slot, false);
+	ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	FreeExecutorState(estate);
+}
+
 /* Replaces the row at otid with tup, keeping the table's indexes. */
 void
 tablerow_update(Relation rel, ItemPointer otid, HeapTuple tup)
 {
-	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
-
 	simple_heap_update(rel, otid, tup);
 	if (!HeapTupleIsHeapOnly(tup))
-	{
-		/* Not a HOT update: every index gets an entry for the new version. */
-		estate = CreateExecutorState();
-		rri = makeNode(ResultRelInfo);
-		InitResultRelInfo(rri, rel, 1, NULL, 0);
-		ExecOpenIndices(rri, false);
-		slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
-		ExecStoreHeapTuple(tup, slot, false);
-		ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL);
-		ExecDropSingleTupleTableSlot(slot);
-		ExecCloseIndices(rri);
-		FreeExecutorState(estate);
-	}
+		insert_index_entries(rel, tup);	/* not HOT: a new entry everywhere */
+}
+
+/* Inserts a row of values, keeping the table's indexes. */
+void
+tablerow_insert(Relation rel, Datum *values, bool *nulls)
+{
+	HeapTuple	tup = heap_form_tuple(RelationGetDescr(rel), values, nulls);
+
+	simple_heap_insert(rel, tup);
+	insert_index_entries(rel, tup);
+	heap_freetuple(tup);
 }

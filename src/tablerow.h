@@ -26,4 +26,7 @@ extern Snapshot tablerow_snapshot(void);
 /* Replaces the row at otid with tup, keeping the table's indexes. */
 extern void tablerow_update(Relation rel, ItemPointer otid, HeapTuple tup);
 
+/* Inserts a row of values, keeping the table's indexes. */
+extern void tablerow_insert(Relation rel, Datum *values, bool *nulls);
+
 #endif							/* UNLEARN_TABLEROW_H */
