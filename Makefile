@@ -11,14 +11,14 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o \
               src/spi_cache.o src/source_models.o \
               src/erasure_state.o src/tablerow.o src/privileges.o src/verify.o \
-              src/audit.o src/pending.o
+              src/audit.o src/pending.o src/evaluate.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
 REGRESS     = install linalg train train_errors wdbc erase audit privileges verify audit_roles digests
-ISOLATION   = train_concurrency erase_concurrency audit_chain
+ISOLATION   = train_concurrency erase_concurrency audit_chain verify_concurrency
 
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters
 # unused by design (PG_FUNCTION_ARGS, inline list helpers) and the signed/

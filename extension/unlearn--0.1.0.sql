@@ -3,6 +3,46 @@
 -- complain if script is sourced in psql, rather than via CREATE EXTENSION
 \echo Use "CREATE EXTENSION unlearn" to load this file. \quit
 
+-- Schema unlearn must be trustworthy before anything is created in it:
+-- CREATE EXTENSION makes it when it is missing (owned by the installing
+-- superuser), but uses one that exists, and objects another role placed
+-- there beforehand would be found, by name, by this script and by every
+-- caller of the extension's functions.  So an existing schema must belong
+-- to a superuser (a dump restored by another superuser brings its own),
+-- and no other role may create objects in it.
+DO $$
+DECLARE
+    owner_name name;
+    owner_is_superuser boolean;
+    open_to name;
+BEGIN
+    SELECT r.rolname, r.rolsuper INTO owner_name, owner_is_superuser
+      FROM pg_catalog.pg_namespace n
+      JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'unlearn';
+    IF NOT owner_is_superuser THEN
+        RAISE EXCEPTION 'schema "unlearn" belongs to role "%", not to a superuser', owner_name
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Objects that role made in the schema would run with the rights of the extension''s users.',
+                  HINT = 'Drop or rename the schema and run CREATE EXTENSION again: it creates the schema.';
+    END IF;
+    SELECT coalesce(r.rolname, 'public') INTO open_to
+      FROM pg_catalog.pg_namespace n
+     CROSS JOIN LATERAL pg_catalog.aclexplode(n.nspacl) a
+      LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+     WHERE n.nspname OPERATOR(pg_catalog.=) 'unlearn'
+       AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+       AND NOT coalesce(r.rolsuper, false)
+     LIMIT 1;
+    IF open_to IS NOT NULL THEN
+        RAISE EXCEPTION 'role "%" may create objects in schema "unlearn"', open_to
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'Objects that role made in the schema would run with the rights of the extension''s users.',
+                  HINT = 'Drop or rename the schema and run CREATE EXTENSION again: it creates the schema.';
+    END IF;
+END
+$$;
+
 COMMENT ON SCHEMA unlearn IS 'unlearn: in-database models that forget erased rows';
 
 -- Version of the loaded shared library; equals the extension version.
@@ -277,19 +317,19 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 CREATE FUNCTION unlearn.retrain(model text)
 RETURNS unlearn.models
 AS 'MODULE_PATHNAME', 'unlearn_retrain'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- Drops a model with its terms and lineage.
 CREATE FUNCTION unlearn.drop_model(model text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'unlearn_drop_model'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 -- Gives a model to another role (the caller must be able to act as both).
 CREATE FUNCTION unlearn.alter_model_owner(model text, new_owner regrole)
 RETURNS void
 AS 'MODULE_PATHNAME', 'unlearn_alter_model_owner'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 ------------------------------------------------------------------------------
 -- Prediction: the model is read once per statement.
@@ -370,95 +410,18 @@ AS $$
      ORDER BY t.position
 $$;
 
--- What evaluate needs to know of a model: its type, source and target
--- (NULLs for a model that does not exist).  No parameters.
-CREATE FUNCTION unlearn._model_source(model text,
-    OUT model_type text, OUT source regclass, OUT target text)
-RETURNS record
-LANGUAGE sql STABLE STRICT SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT m.model_type, m.source, m.target_column FROM unlearn.model m WHERE m.name = $1
-$$;
-
--- Whether a row of a model's source passes its "where" filter (true
--- without one), evaluated with the rights of the model's owner, never the
--- caller's.
-CREATE FUNCTION unlearn._model_filter(model text, input record)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'unlearn_model_filter'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
-
 -- Quality of a model on the current rows of its source that pass its
 -- "where" filter, or on every row of another relation with the same
 -- columns.  Rows whose target or prediction is NULL are left out.
 -- logistic: rows, accuracy, log_loss, auc; linear: rows, rmse, r2.
--- It reads the rows with the caller's rights, and predicts with them.
+-- It reads the rows with the caller's rights, and predicts with them;
+-- the filter runs with the rights of the model's owner.  Only the metrics
+-- come out: which rows pass the filter does not.
 CREATE FUNCTION unlearn.evaluate(model text, relation regclass DEFAULT NULL,
     OUT metric text, OUT value float8)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE
-SET search_path = pg_catalog, pg_temp
-SET standard_conforming_strings = on
-AS $fn$
-DECLARE
-    m record;
-    rows_sql text;
-    target_type regtype;
-BEGIN
-    SELECT s.model_type, s.source, s.target INTO m FROM unlearn._model_source(model) s;
-    IF m.source IS NULL THEN
-        RAISE EXCEPTION 'model "%" does not exist', model
-            USING ERRCODE = 'undefined_object';
-    END IF;
-    SELECT a.atttypid INTO target_type FROM pg_attribute a
-     WHERE a.attrelid = coalesce(relation, m.source)
-       AND a.attname = m.target AND NOT a.attisdropped;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'relation "%" has no column "%", the target of model "%"',
-            coalesce(relation, m.source), m.target, model
-            USING ERRCODE = 'undefined_column';
-    END IF;
-    rows_sql := format(
-        'SELECT unlearn.%s(%L, t) AS p, (t.%I)%s::float8 AS y FROM ONLY %s AS t WHERE %s',
-        CASE m.model_type WHEN 'logistic' THEN 'predict_proba' ELSE 'predict' END,
-        model, m.target,
-        CASE WHEN target_type = 'boolean'::regtype THEN '::int' ELSE '' END,
-        coalesce(relation, m.source)::text,
-        CASE WHEN relation IS NULL THEN format('unlearn._model_filter(%L, t)', model)
-             ELSE 'true' END);
-    IF m.model_type = 'logistic' THEN
-        RETURN QUERY EXECUTE format($q$
-            WITH v AS (SELECT p, y FROM (%s) s WHERE p IS NOT NULL AND y IS NOT NULL),
-                 r AS (SELECT y, avg(rn) OVER (PARTITION BY p) AS rk
-                         FROM (SELECT p, y, row_number() OVER (ORDER BY p) AS rn FROM v) x)
-            SELECT 'rows', count(*)::float8 FROM v
-            UNION ALL
-            SELECT 'accuracy', avg(((p >= 0.5)::int = y)::int)::float8 FROM v
-            UNION ALL
-            SELECT 'log_loss', -avg(y * ln(greatest(p, 1e-15))
-                                    + (1 - y) * ln(greatest(1 - p, 1e-15))) FROM v
-            UNION ALL
-            SELECT 'auc', ((sum(rk) FILTER (WHERE y = 1)
-                            - count(*) FILTER (WHERE y = 1)
-                              * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)
-                           / nullif(count(*) FILTER (WHERE y = 1)
-                                    * count(*) FILTER (WHERE y = 0), 0))::float8
-              FROM r
-            $q$, rows_sql);
-    ELSE
-        RETURN QUERY EXECUTE format($q$
-            WITH v AS (SELECT p, y FROM (%s) s WHERE p IS NOT NULL AND y IS NOT NULL)
-            SELECT 'rows', count(*)::float8 FROM v
-            UNION ALL
-            SELECT 'rmse', sqrt(avg((p - y) * (p - y))) FROM v
-            UNION ALL
-            SELECT 'r2', 1 - sum((p - y) * (p - y))
-                             / nullif(sum((y - (SELECT avg(y) FROM v)) ^ 2), 0) FROM v
-            $q$, rows_sql);
-    END IF;
-END
-$fn$;
+AS 'MODULE_PATHNAME', 'unlearn_evaluate'
+LANGUAGE C STABLE;
 
 -- The keys (as text) and fingerprints of the rows in a model's lineage.
 CREATE FUNCTION unlearn.lineage(model text,
@@ -499,12 +462,11 @@ CREATE FUNCTION unlearn.verify_model(model text,
     OUT error_bound float8, OUT verdict text, OUT reason text)
 RETURNS record
 AS 'MODULE_PATHNAME', 'unlearn_verify_model'
-LANGUAGE C VOLATILE STRICT PARALLEL UNSAFE;
+LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb),
     unlearn.retrain(text), unlearn.drop_model(text),
     unlearn.alter_model_owner(text, regrole),
-    unlearn._model_source(text), unlearn._model_filter(text, record),
     unlearn.verify_model(text),
     unlearn.predict(text, record), unlearn.predict(text, float8[]),
     unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
@@ -520,7 +482,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
 -- group role) by a superuser or the extension's owner:
 --   train    create_model, retrain, drop_model, alter_model_owner
 --   predict  predict, predict_proba (and the planner's _predict_columns),
---            evaluate (with its helpers)
+--            evaluate
 --   read     the models view, weights, lineage, lineage_of
 --   audit    the erasure log, verify_model
 -- The sets do not overlap, so revoking one leaves the others whole.  The
@@ -561,8 +523,7 @@ BEGIN
         functions := 'unlearn.predict(text, record), unlearn.predict(text, float8[]),
                       unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
                       unlearn._predict_columns(text, int4, int4, "any"),
-                      unlearn.evaluate(text, regclass), unlearn._model_source(text),
-                      unlearn._model_filter(text, record)';
+                      unlearn.evaluate(text, regclass)';
     WHEN 'read' THEN
         functions := 'unlearn.weights(text), unlearn.lineage(text),
                       unlearn.lineage_of(regclass, anyelement)';

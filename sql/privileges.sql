@@ -137,6 +137,23 @@ RESET ROLE;
 SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', '-')$$);
 SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_trainer');
 SELECT name, owner FROM unlearn.models ORDER BY name;
+-- A NULL argument is an error, not a silent NULL.
+SELECT priv_try($$SELECT unlearn.retrain(NULL)$$);
+SELECT priv_try($$SELECT unlearn.drop_model(NULL)$$);
+SELECT priv_try($$SELECT unlearn.alter_model_owner(NULL, 'regress_unlearn_trainer')$$);
+SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', NULL)$$);
+
+-- A table given by OID skips the name look-up, not the schema's USAGE.
+CREATE SCHEMA regress_hidden;
+CREATE TABLE regress_hidden.h (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO regress_hidden.h SELECT g, g, 5 * g + priv_u(g, 1) FROM generate_series(1, 20) g;
+GRANT SELECT, DELETE ON regress_hidden.h TO regress_unlearn_trainer;
+SELECT 'regress_hidden.h'::regclass::oid AS hidden_oid \gset
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT count(*) FROM regress_hidden.h$$);
+SELECT priv_try(format($$SELECT unlearn.create_model('hidden', %s::oid::regclass, 'y')$$,
+                       :hidden_oid));
+RESET ROLE;
 
 ------------------------------------------------------------------------------
 -- Predict
@@ -161,6 +178,11 @@ SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'
                                                     40::float8, 5000::float8, 'west'::text)$$,
                   :spend_id));
 SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend')$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend', 'visitors')$$);
+-- Nothing else tells it what a model was trained on.
+SELECT priv_try($$SELECT * FROM unlearn._model_source('spend')$$);
+-- A model name that does not exist is told apart, as a table's would be.
+SELECT priv_try($$SELECT unlearn.predict('no_such_model', ARRAY[1]::float8[])$$);
 -- Predicting never includes parameters, lineage, the log, or training.
 SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
 SELECT priv_try($$SELECT * FROM unlearn.models$$);
@@ -184,6 +206,49 @@ SELECT count(*) AS visitors_scored FROM visitors v
  WHERE unlearn.predict_proba('buyer', v) BETWEEN 0 AND 1;
 SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[]) IS NOT NULL AS vector_predicts;
 SELECT metric FROM unlearn.evaluate('spend') ORDER BY metric;
+-- The column form written by hand: values of the wrong kind, and a mode
+-- or model id that is not the planner's, are errors.
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+                                                    'abc'::text, 5000::float8, 'west'::text)$$,
+                  :spend_id));
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+                                                    40::float8, 5000::float8, point(1, 2))$$,
+                  :spend_id));
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 7, '(0,1)'::tid,
+                                                    40::float8, 5000::float8, 'west'::text)$$,
+                  :spend_id));
+SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, NULL, '(0,1)'::tid,
+                                                    40::float8, 5000::float8, 'west'::text)$$,
+                  :spend_id));
+SELECT unlearn._predict_columns('spend', :spend_id, 0, '(0,1)'::tid,
+                                40::float8, 5000::float8, 'west'::text) IS NOT NULL AS by_hand;
+RESET ROLE;
+
+-- Using a model needs USAGE on its source's schema too.
+SELECT name FROM unlearn.create_model('hidden', 'regress_hidden.h', 'y');
+GRANT SELECT ON regress_hidden.h TO regress_unlearn_predictor;
+SET ROLE regress_unlearn_predictor;
+SELECT priv_try($$SELECT unlearn.predict('hidden', ARRAY[3]::float8[])$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('hidden')$$);
+RESET ROLE;
+
+-- Nor may a role use a model of a table that row-level security hides
+-- rows of from it (as it may not train one): the model learnt from them,
+-- and d + 1 probes would read it off.
+CREATE TABLE tenant_rows (id int PRIMARY KEY, tenant name, x float8, y float8);
+INSERT INTO tenant_rows
+SELECT g, CASE WHEN g <= 20 THEN 'regress_unlearn_predictor' ELSE 'other' END, g,
+       CASE WHEN g <= 20 THEN 2 * g ELSE 100 - 3 * g END
+  FROM generate_series(1, 40) g;
+ALTER TABLE tenant_rows ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_rows ON tenant_rows USING (tenant = current_user);
+GRANT SELECT ON tenant_rows TO regress_unlearn_predictor;
+SELECT name, rows_trained FROM unlearn.create_model('tenants', 'tenant_rows', 'y', ARRAY['x']);
+SET ROLE regress_unlearn_predictor;
+SELECT count(*) AS rows_visible FROM tenant_rows;
+SELECT priv_try($$SELECT unlearn.predict('tenants', ARRAY[1]::float8[])$$);
+SELECT priv_try($$SELECT unlearn.predict('tenants', t) FROM tenant_rows t$$);
+SELECT priv_try($$SELECT * FROM unlearn.evaluate('tenants')$$);
 RESET ROLE;
 
 -- Column privileges do as well: SELECT on the target and every feature.
@@ -287,6 +352,43 @@ RESET ROLE;
 SELECT name, version, rows_trained FROM unlearn.retrain('adults');
 SELECT metric FROM unlearn.evaluate('adults') ORDER BY metric;
 
+-- A filter runs with search_path pinned, whoever runs it: a caller's
+-- operator cannot slip into a function the filter calls and run with the
+-- owner's rights.  The owner's filter reads a table of its own ...
+SET ROLE regress_unlearn_trainer;
+CREATE TABLE regress_trojan.vip (id int);
+INSERT INTO regress_trojan.vip VALUES (1), (5), (9);
+CREATE FUNCTION regress_trojan.is_vip(i int) RETURNS boolean LANGUAGE plpgsql STABLE AS
+$$ BEGIN RETURN EXISTS (SELECT 1 FROM regress_trojan.vip v WHERE v.id = i); END $$;
+SELECT name, rows_trained FROM unlearn.create_model('not_vip', 'people', 'spend', ARRAY['age'],
+                                                    'linear', '{"where": "NOT regress_trojan.is_vip(id)"}');
+RESET ROLE;
+-- ... which a predicting role may not read, and tries to through its own "=".
+SELECT unlearn.grant_predict('regress_unlearn_predictor');
+CREATE TABLE loot (who name, id int);
+GRANT INSERT ON loot TO PUBLIC;
+CREATE SCHEMA regress_evil AUTHORIZATION regress_unlearn_predictor;
+SET ROLE regress_unlearn_predictor;
+SELECT priv_try($$SELECT * FROM regress_trojan.vip$$);
+CREATE FUNCTION regress_evil.steal(a int, b int) RETURNS boolean LANGUAGE plpgsql AS
+$$ BEGIN
+    INSERT INTO public.loot SELECT current_user, v.id FROM regress_trojan.vip v;
+    RETURN a OPERATOR(pg_catalog.=) b;
+END $$;
+CREATE OPERATOR regress_evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = regress_evil.steal);
+GRANT USAGE ON SCHEMA regress_evil TO PUBLIC;
+SET search_path = regress_evil, pg_catalog, public;
+SELECT priv_try($$SELECT unlearn._model_filter('not_vip', p) FROM public.people p
+                   WHERE p.id OPERATOR(pg_catalog.=) 2$$);
+SELECT metric FROM unlearn.evaluate('not_vip') ORDER BY metric;
+RESET search_path;
+RESET ROLE;
+-- Nor through a superuser who retrains the model with that search_path.
+SET search_path = regress_evil, pg_catalog, public;
+SELECT name, rows_trained FROM unlearn.retrain('not_vip');
+RESET search_path;
+SELECT count(*) AS stolen FROM loot;
+
 -- Filters cannot read other rows or tables as anyone: no subqueries.
 SET ROLE regress_unlearn_trainer;
 SELECT priv_try($$SELECT unlearn.create_model('sneaky', 'people', 'spend', ARRAY['age'], 'linear',
@@ -309,6 +411,52 @@ SELECT priv_try($$SELECT unlearn.retrain('orphan')$$);
 SELECT unlearn.alter_model_owner('orphan', 'regress_unlearn_trainer');
 SELECT name, owner, version FROM unlearn.retrain('orphan');
 
+------------------------------------------------------------------------------
+-- The erasure triggers are recognised by function and event, not by name.
+------------------------------------------------------------------------------
+
+-- A table's owner holding one of their names with a trigger of its own
+-- does not switch erasure off: training refuses the table.
+CREATE TABLE decoy (id int PRIMARY KEY, x float8, y float8);
+INSERT INTO decoy SELECT g, g, 3 * g + priv_u(g, 1) FROM generate_series(1, 30) g;
+ALTER TABLE decoy OWNER TO regress_unlearn_colleague;
+GRANT SELECT, DELETE ON decoy TO regress_unlearn_trainer;
+CREATE FUNCTION decoy_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+SET ROLE regress_unlearn_colleague;
+CREATE TRIGGER unlearn_erase_delete AFTER DELETE ON decoy
+    FOR EACH STATEMENT EXECUTE FUNCTION decoy_noop();
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT priv_try($$SELECT unlearn.create_model('decoyed', 'decoy', 'y')$$);
+RESET ROLE;
+SELECT count(*) AS decoyed_models FROM unlearn.models WHERE name = 'decoyed';
+SET ROLE regress_unlearn_colleague;
+DROP TRIGGER unlearn_erase_delete ON decoy;
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT name, rows_trained FROM unlearn.create_model('decoyed', 'decoy', 'y');
+RESET ROLE;
+-- A disabled erasure trigger is enabled again by the next training.
+SET ROLE regress_unlearn_colleague;
+ALTER TABLE decoy DISABLE TRIGGER unlearn_erase_delete;
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT name, version FROM unlearn.retrain('decoyed');
+RESET ROLE;
+SELECT tgname, tgfoid::regproc, tgenabled FROM pg_trigger
+ WHERE tgrelid = 'decoy'::regclass ORDER BY tgname;
+-- Dropping the last model drops unlearn's triggers only: the owner's own
+-- trigger under one of their names stays.
+SET ROLE regress_unlearn_colleague;
+DROP TRIGGER unlearn_erase_truncate ON decoy;
+CREATE TRIGGER unlearn_erase_truncate AFTER TRUNCATE ON decoy
+    FOR EACH STATEMENT EXECUTE FUNCTION decoy_noop();
+RESET ROLE;
+SET ROLE regress_unlearn_trainer;
+SELECT unlearn.drop_model('decoyed');
+RESET ROLE;
+SELECT tgname, tgfoid::regproc FROM pg_trigger WHERE tgrelid = 'decoy'::regclass ORDER BY tgname;
+
 -- Install script hygiene: every SECURITY DEFINER function pins search_path,
 -- and nothing but version() and build_info() is executable by PUBLIC.
 SELECT p.oid::regprocedure AS security_definer, p.proconfig
@@ -323,7 +471,10 @@ SELECT p.oid::regprocedure AS executable_by_public
 SELECT count(unlearn.drop_model(name)) FROM unlearn.models;
 DROP EXTENSION unlearn;
 DROP SCHEMA regress_trojan CASCADE;
-DROP TABLE people, visitors, secrets, superuser_view;
+DROP SCHEMA regress_evil CASCADE;
+DROP SCHEMA regress_hidden CASCADE;
+DROP TABLE people, visitors, secrets, superuser_view, tenant_rows, loot, decoy;
+DROP FUNCTION decoy_noop();
 DROP ROLE regress_unlearn_trainer, regress_unlearn_colleague, regress_unlearn_predictor,
     regress_unlearn_reader, regress_unlearn_auditor, regress_unlearn_nobody;
 DROP FUNCTION priv_try(text);

@@ -122,7 +122,7 @@ SELECT verdict, reason, rows, rows_mismatched FROM unlearn.verify_model('ridge')
 
 -- Bad inputs.
 SELECT verify_try($$SELECT unlearn.verify_model('no_such_model')$$);
-SELECT * FROM unlearn.verify_model(NULL);
+SELECT verify_try($$SELECT unlearn.verify_model(NULL)$$);
 -- A model that must be retrained, or has no rows left, has nothing to verify.
 SELECT name FROM unlearn.create_model('filtered', 'verify_pts', 'y', ARRAY['a'], 'linear',
                                       '{"where": "id < 40"}');

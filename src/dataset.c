@@ -12,9 +12,9 @@
  *
  * Rows are read with a plain table scan (no SPI), filtered by the
  * compiled "where" expression (run with the rights of the model's owner,
- * in a security-restricted operation), and stored as dense blocks of term
- * vectors when they fit in unlearn.train_memory; otherwise every solver
- * pass re-scans the table under the same snapshot.
+ * in a security-restricted operation with search_path pinned), and stored
+ * as dense blocks of term vectors when they fit in unlearn.train_memory;
+ * otherwise every solver pass re-scans the table under the same snapshot.
  *
  *-------------------------------------------------------------------------
  */
@@ -28,6 +28,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/catalog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "parser/parse_relation.h"
@@ -311,12 +312,13 @@ where_error_context(void *arg)
  * canonical text is the analysed expression printed back with every name
  * schema-qualified (as pg_dump prints expressions): it means the same
  * under any search_path, and it is what the model stores and later
- * re-reads, with search_path pinned (stored = true).  The caller runs
- * this as the role the filter belongs to (constant folding may call its
- * functions).
+ * re-reads (search_path NULL) under the pinned path.  A new filter is
+ * parsed under search_path, its author's.  The caller runs this as the
+ * role the filter belongs to, search_path pinned (constant folding may
+ * call its functions).
  */
 ExprState *
-dataset_compile_filter(Relation rel, const char *where, bool stored,
+dataset_compile_filter(Relation rel, const char *where, const char *search_path,
 					   EState *estate, char **canonical)
 {
 	StringInfoData sql;
@@ -333,8 +335,8 @@ dataset_compile_filter(Relation rel, const char *where, bool stored,
 	(void) set_config_option("standard_conforming_strings", "on",
 							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 							 true, 0, false);
-	if (stored)
-		(void) set_config_option("search_path", "pg_catalog, pg_temp",
+	if (search_path)
+		(void) set_config_option("search_path", search_path,
 								 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
 
@@ -558,6 +560,7 @@ first_pass(Dataset *ds)
 	TableScanDesc scan;
 	MemoryContext old;
 	AttrNumber	maxatt = ds->key_attnum;
+	PrivilegeSwitch pin;
 	int			j;
 
 	maxatt = Max(maxatt, ds->target_attnum);
@@ -568,6 +571,9 @@ first_pass(Dataset *ds)
 	ds->entries = palloc(sizeof(LineageEntry) * ds->maxentries);
 	ds->in_memory = true;
 
+	/* The filter's search_path, pinned once rather than row by row. */
+	if (ds->filter)
+		privileges_pin_search_path(&pin);
 	scan = table_beginscan_strat(ds->rel, ds->snapshot, 0, NULL, true, false);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, ds->slot))
 	{
@@ -626,6 +632,8 @@ first_pass(Dataset *ds)
 							 ds->model_name, ds->nrows);
 	}
 	table_endscan(scan);
+	if (ds->filter)
+		privileges_leave(&pin);
 	pfree(scratch);
 	pfree(text_hash);
 }
@@ -745,9 +753,10 @@ dataset_load(const DatasetSpec *spec)
 	if (opts->where)
 	{
 		PrivilegeSwitch s;
+		char	   *author_path = spec->filter_stored ? NULL : pstrdup(namespace_search_path);
 
 		privileges_enter_role(&s, ds->filter_owner);
-		ds->filter = dataset_compile_filter(ds->rel, opts->where, spec->filter_stored,
+		ds->filter = dataset_compile_filter(ds->rel, opts->where, author_path,
 											ds->estate, &opts->where);
 		privileges_leave(&s);
 	}
@@ -842,6 +851,7 @@ dataset_next_block(Dataset *ds)
 	DataBlock  *blk;
 	AttrNumber	maxatt;
 	MemoryContext old;
+	PrivilegeSwitch pin;
 	int			j;
 
 	CHECK_FOR_INTERRUPTS();
@@ -856,6 +866,8 @@ dataset_next_block(Dataset *ds)
 
 	blk = ds->stream_block;
 	blk->nrows = 0;
+	if (ds->filter)
+		privileges_pin_search_path(&pin);
 	while (blk->nrows < DATASET_BLOCK_ROWS)
 	{
 		/* A heap scan restarts if asked again after its end: stop there. */
@@ -880,6 +892,8 @@ dataset_next_block(Dataset *ds)
 		features_expand(ds->fs, ds->stream_raw, &blk->X[(Size) blk->nrows * ds->fs->nterms]);
 		blk->y[blk->nrows++] = ds->stream_raw[0];
 	}
+	if (ds->filter)
+		privileges_leave(&pin);
 	if (blk->nrows == 0)
 		return NULL;
 	return blk;

@@ -122,10 +122,13 @@ extern Dataset *dataset_from_rows(int nterms, double *X, double *y, int64 nrows)
 
 /*
  * Compiles a "where" option over rel's rows into estate; *canonical (if
- * not NULL) receives its stored form.  stored: where is such a stored
- * form (parsed with search_path pinned).
+ * not NULL) receives its stored form.  The caller runs it as the filter's
+ * owner (privileges_enter_role, search_path pinned); search_path is the
+ * path to parse a new filter's text with (its author's), NULL for a
+ * stored form, which names everything qualified.
  */
-extern ExprState *dataset_compile_filter(Relation rel, const char *where, bool stored,
+extern ExprState *dataset_compile_filter(Relation rel, const char *where,
+										 const char *search_path,
 										 EState *estate, char **canonical);
 
 /* Starts a pass over the training rows. */

@@ -24,10 +24,13 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "replication/worker_internal.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
@@ -76,81 +79,138 @@ run_sql(const char *sql)
 	SPI_finish();
 }
 
-/* Whether the relation has a trigger of that name. */
-static bool
-has_trigger(Relation rel, const char *name)
+/*
+ * The erasure triggers of a source table.  They are recognised by name,
+ * function and event together: a trigger of the table's owner that holds
+ * one of the names is not taken for unlearn's (it would leave erasure
+ * off), and is never dropped with the last model.
+ */
+typedef struct ErasureTrigger
+{
+	const char *name;
+	const char *function;		/* in schema unlearn, no arguments */
+	int16		type;			/* pg_trigger.tgtype: AFTER, level, event */
+	char		enabled;		/* pg_trigger.tgenabled */
+	const char *definition;		/* CREATE TRIGGER's text after "ON %s" */
+} ErasureTrigger;
+
+static const ErasureTrigger erasure_triggers[] = {
+	{DELETE_TRIGGER, "_erase_on_delete", TRIGGER_TYPE_DELETE, TRIGGER_FIRES_ALWAYS,
+	"REFERENCING OLD TABLE AS unlearn_old_rows FOR EACH STATEMENT"},
+	{UPDATE_TRIGGER, "_erase_on_update", TRIGGER_TYPE_UPDATE, TRIGGER_FIRES_ALWAYS,
+	"REFERENCING OLD TABLE AS unlearn_old_rows NEW TABLE AS unlearn_new_rows FOR EACH STATEMENT"},
+	{APPLY_DELETE_TRIGGER, "_erase_on_apply", TRIGGER_TYPE_ROW | TRIGGER_TYPE_DELETE,
+	TRIGGER_FIRES_ON_REPLICA, "FOR EACH ROW"},
+	{APPLY_UPDATE_TRIGGER, "_erase_on_apply", TRIGGER_TYPE_ROW | TRIGGER_TYPE_UPDATE,
+	TRIGGER_FIRES_ON_REPLICA, "FOR EACH ROW"},
+	{TRUNCATE_TRIGGER, "_erase_on_truncate", TRIGGER_TYPE_TRUNCATE, TRIGGER_FIRES_ALWAYS,
+	"FOR EACH STATEMENT"},
+};
+
+#define NUM_ERASURE_TRIGGERS lengthof(erasure_triggers)
+
+/* The OID of unlearn's trigger function of an erasure trigger. */
+static Oid
+trigger_function(const ErasureTrigger *et)
+{
+	return LookupFuncName(list_make2(makeString("unlearn"), makeString((char *) et->function)),
+						  0, NULL, false);
+}
+
+/*
+ * The trigger of rel that holds et's name, or NULL; *ours says whether it
+ * is unlearn's: et's function, fired AFTER at et's level on et's event.
+ */
+static Trigger *
+has_trigger(Relation rel, const ErasureTrigger *et, bool *ours)
 {
 	TriggerDesc *td = rel->trigdesc;
 	int			i;
 
 	for (i = 0; td && i < td->numtriggers; i++)
-		if (strcmp(td->triggers[i].tgname, name) == 0)
-			return true;
-	return false;
+	{
+		Trigger    *tg = &td->triggers[i];
+
+		if (strcmp(tg->tgname, et->name) == 0)
+		{
+			*ours = tg->tgfoid == trigger_function(et) && tg->tgtype == et->type;
+			return tg;
+		}
+	}
+	*ours = false;
+	return NULL;
 }
 
-/* Creates the erasure triggers on a source table unless it has them. */
+/* The ALTER TABLE ... ENABLE clause for a firing mode. */
+static const char *
+enable_clause(char enabled)
+{
+	return enabled == TRIGGER_FIRES_ON_REPLICA ? "ENABLE REPLICA" : "ENABLE ALWAYS";
+}
+
+/*
+ * Creates the erasure triggers on a source table unless it has them, and
+ * re-enables any that were disabled.  Another trigger holding one of
+ * their names is an error.
+ */
 void
 erase_ensure_triggers(Oid relid)
 {
 	Relation	rel = table_open(relid, NoLock);
 	char	   *qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 													   RelationGetRelationName(rel));
-	bool		have_delete = has_trigger(rel, DELETE_TRIGGER);
-	bool		have_update = has_trigger(rel, UPDATE_TRIGGER);
-	bool		have_truncate = has_trigger(rel, TRUNCATE_TRIGGER);
-	bool		have_apply_delete = has_trigger(rel, APPLY_DELETE_TRIGGER);
-	bool		have_apply_update = has_trigger(rel, APPLY_UPDATE_TRIGGER);
+	bool		present[NUM_ERASURE_TRIGGERS];
+	bool		enabled[NUM_ERASURE_TRIGGERS];
+	int			i;
 
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+	{
+		const ErasureTrigger *et = &erasure_triggers[i];
+		bool		ours;
+		Trigger    *tg = has_trigger(rel, et, &ours);
+
+		if (tg != NULL && !ours)
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("trigger \"%s\" of relation \"%s\" is not unlearn's erasure trigger",
+							et->name, RelationGetRelationName(rel)),
+					 errdetail("Models of the table need that name for the trigger that erases rows from them."),
+					 errhint("Drop or rename that trigger.")));
+		present[i] = tg != NULL;
+		enabled[i] = tg != NULL && tg->tgenabled == et->enabled;
+	}
 	table_close(rel, NoLock);
 	source_models_changed(relid);
-	if (!have_delete)
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
 	{
-		run_sql(psprintf("CREATE TRIGGER " DELETE_TRIGGER " AFTER DELETE ON %s"
-						 " REFERENCING OLD TABLE AS unlearn_old_rows"
-						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_delete()",
-						 qualified));
-		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " DELETE_TRIGGER, qualified));
-	}
-	if (!have_update)
-	{
-		run_sql(psprintf("CREATE TRIGGER " UPDATE_TRIGGER " AFTER UPDATE ON %s"
-						 " REFERENCING OLD TABLE AS unlearn_old_rows NEW TABLE AS unlearn_new_rows"
-						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_update()",
-						 qualified));
-		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " UPDATE_TRIGGER, qualified));
-	}
-	if (!have_apply_delete)
-	{
-		run_sql(psprintf("CREATE TRIGGER " APPLY_DELETE_TRIGGER " AFTER DELETE ON %s"
-						 " FOR EACH ROW EXECUTE FUNCTION unlearn._erase_on_apply()",
-						 qualified));
-		run_sql(psprintf("ALTER TABLE %s ENABLE REPLICA TRIGGER " APPLY_DELETE_TRIGGER, qualified));
-	}
-	if (!have_apply_update)
-	{
-		run_sql(psprintf("CREATE TRIGGER " APPLY_UPDATE_TRIGGER " AFTER UPDATE ON %s"
-						 " FOR EACH ROW EXECUTE FUNCTION unlearn._erase_on_apply()",
-						 qualified));
-		run_sql(psprintf("ALTER TABLE %s ENABLE REPLICA TRIGGER " APPLY_UPDATE_TRIGGER, qualified));
-	}
-	if (!have_truncate)
-	{
-		run_sql(psprintf("CREATE TRIGGER " TRUNCATE_TRIGGER " AFTER TRUNCATE ON %s"
-						 " FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_truncate()",
-						 qualified));
-		run_sql(psprintf("ALTER TABLE %s ENABLE ALWAYS TRIGGER " TRUNCATE_TRIGGER, qualified));
+		const ErasureTrigger *et = &erasure_triggers[i];
+
+		if (!present[i])
+			run_sql(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s EXECUTE FUNCTION unlearn.%s()",
+							 et->name,
+							 TRIGGER_FOR_DELETE(et->type) ? "DELETE" :
+							 TRIGGER_FOR_UPDATE(et->type) ? "UPDATE" : "TRUNCATE",
+							 qualified, et->definition, et->function));
+		if (!enabled[i])
+			run_sql(psprintf("ALTER TABLE %s %s TRIGGER %s",
+							 qualified, enable_clause(et->enabled), et->name));
 	}
 }
 
-/* Drops the erasure triggers of a source table that has no model left. */
+/*
+ * Drops the erasure triggers of a source table that has no model left;
+ * only unlearn's: a trigger of the same name but not unlearn's stays.
+ */
 void
 erase_drop_triggers_if_unused(Oid relid)
 {
 	Oid			types[1] = {REGCLASSOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
 	bool		used;
+	bool		drop[NUM_ERASURE_TRIGGERS];
 	char	   *qualified;
+	Relation	rel;
+	int			i;
 
 	if (get_rel_name(relid) == NULL)
 		return;					/* the table itself is gone */
@@ -163,13 +223,20 @@ erase_drop_triggers_if_unused(Oid relid)
 	SPI_finish();
 	if (used)
 		return;
-	qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-										   get_rel_name(relid));
-	run_sql(psprintf("DROP TRIGGER IF EXISTS " DELETE_TRIGGER " ON %s", qualified));
-	run_sql(psprintf("DROP TRIGGER IF EXISTS " UPDATE_TRIGGER " ON %s", qualified));
-	run_sql(psprintf("DROP TRIGGER IF EXISTS " APPLY_DELETE_TRIGGER " ON %s", qualified));
-	run_sql(psprintf("DROP TRIGGER IF EXISTS " APPLY_UPDATE_TRIGGER " ON %s", qualified));
-	run_sql(psprintf("DROP TRIGGER IF EXISTS " TRUNCATE_TRIGGER " ON %s", qualified));
+	/* DROP TRIGGER's lock, taken first rather than upgraded to. */
+	rel = table_open(relid, AccessExclusiveLock);
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+	{
+		bool		ours;
+
+		drop[i] = has_trigger(rel, &erasure_triggers[i], &ours) != NULL && ours;
+	}
+	qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										   RelationGetRelationName(rel));
+	table_close(rel, NoLock);
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+		if (drop[i])
+			run_sql(psprintf("DROP TRIGGER %s ON %s", erasure_triggers[i].name, qualified));
 }
 
 /*

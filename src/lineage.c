@@ -399,9 +399,12 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 	CommandCounterIncrement();
 }
 
-/* Every key in a model's lineage, sorted, with fingerprints. */
-LineageEntry *
-lineage_load(int32 model_id, int64 *n)
+/*
+ * Every key in a model's lineage, sorted, with fingerprints: under the
+ * active snapshot when read_only, else under a fresh one.
+ */
+static LineageEntry *
+load_entries(int32 model_id, int64 *n, bool read_only)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	Oid			types[1] = {INT4OID};
@@ -414,7 +417,7 @@ lineage_load(int32 model_id, int64 *n)
 	SPI_connect();
 	if (spi_execute_cached("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
 							  " WHERE model_id = $1 ORDER BY upper_key",
-							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+							  1, types, values, NULL, read_only, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the lineage of model %d", model_id);
 	for (c = 0; c < SPI_processed; c++)
 	{
@@ -450,6 +453,20 @@ lineage_load(int32 model_id, int64 *n)
 	SPI_finish();
 	*n = count;
 	return entries;
+}
+
+/* Every key in a model's lineage, sorted, with fingerprints. */
+LineageEntry *
+lineage_load(int32 model_id, int64 *n)
+{
+	return load_entries(model_id, n, false);
+}
+
+/* The same, as the active snapshot sees it. */
+LineageEntry *
+lineage_load_snapshot(int32 model_id, int64 *n)
+{
+	return load_entries(model_id, n, true);
 }
 
 /* Whether a key is among sorted entries (binary search). */

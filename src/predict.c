@@ -513,6 +513,34 @@ unlearn_predict_proba_vector(PG_FUNCTION_ARGS)
 #define MODE_PREDICT	0
 #define MODE_PROBA		1
 
+/*
+ * The base types of the column arguments of _predict_columns, in fn_mcxt,
+ * checked against the kinds of the model's columns (the planner's call
+ * fits; a call written by hand may not).
+ */
+static Oid *
+column_argument_types(FunctionCallInfo fcinfo, PredictState *st)
+{
+	Oid		   *types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid) * st->ncols);
+	int			i;
+
+	for (i = 0; i < st->ncols; i++)
+	{
+		PredictColumn *col = &st->cols[i];
+		ColumnKind	kind;
+
+		types[i] = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 4 + i));
+		if (!feature_kind_of_type(types[i], &kind) ||
+			(kind == COLUMN_CATEGORICAL) != col->categorical)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("the value for column \"%s\" has type %s, but model \"%s\" takes %s values",
+							col->name, feature_type_name(types[i]), st->model,
+							col->categorical ? "categorical (text or enum)" : "numeric or boolean")));
+	}
+	return types;
+}
+
 PG_FUNCTION_INFO_V1(unlearn_predict_columns);
 
 /*
@@ -526,9 +554,19 @@ unlearn_predict_columns(PG_FUNCTION_ARGS)
 {
 	PredictState *st;
 	PredictCache *cache;
+	int32		mode;
 	double		sum;
 	int			i;
 
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model id and prediction mode must not be null")));
+	mode = PG_GETARG_INT32(2);
+	if (mode != MODE_PREDICT && mode != MODE_PROBA)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid prediction mode %d", mode)));
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(3))
 		PG_RETURN_NULL();
 	st = get_state(fcinfo);
@@ -540,13 +578,8 @@ unlearn_predict_columns(PG_FUNCTION_ARGS)
 						st->model),
 				 errhint("Run the statement again.")));
 	if (cache->argtypes == NULL)
-	{
-		cache->argtypes = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
-											 sizeof(Oid) * st->ncols);
-		for (i = 0; i < st->ncols; i++)
-			cache->argtypes[i] = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 4 + i));
-	}
-	if (PG_GETARG_INT32(2) == MODE_PROBA)
+		cache->argtypes = column_argument_types(fcinfo, st);
+	if (mode == MODE_PROBA)
 		require_probabilities(st);
 
 	sum = st->z0;
@@ -554,7 +587,7 @@ unlearn_predict_columns(PG_FUNCTION_ARGS)
 		if (!add_column(st, &st->cols[i], PG_GETARG_DATUM(4 + i),
 						PG_ARGISNULL(4 + i), cache->argtypes[i], &sum))
 			PG_RETURN_NULL();
-	if (PG_GETARG_INT32(2) == MODE_PROBA)
+	if (mode == MODE_PROBA)
 		PG_RETURN_FLOAT8(st->loss->predict(sum));
 	PG_RETURN_FLOAT8(predicted_value(st, sum));
 }

@@ -16,7 +16,9 @@
  * filter runs with that role's rights, never with those of whoever
  * retrains or evaluates the model (as PostgreSQL runs an index expression
  * or a materialized view's query as the table's owner), so a filter
- * cannot borrow a superuser's rights.
+ * cannot borrow a superuser's rights; and with search_path pinned, so a
+ * caller's operator or function cannot slip into it and borrow the
+ * owner's.
  *
  *-------------------------------------------------------------------------
  */
@@ -26,10 +28,10 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
-#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -39,10 +41,14 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/rls.h"
 #include "utils/syscache.h"
 
-#include "dataset.h"
 #include "privileges.h"
+#include "unlearn.h"
+
+/* The search_path code stored by one role runs under when another calls it. */
+#define PINNED_SEARCH_PATH	"pg_catalog, pg_temp"
 
 /* The owner of the extension: the role its functions and tables belong to. */
 static Oid
@@ -67,6 +73,18 @@ extension_owner(void)
 	return owner;
 }
 
+/* Pins search_path to pg_catalog, pg_temp; returns the GUC nest level to undo. */
+static int
+pin_search_path(void)
+{
+	int			nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", PINNED_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+	return nestlevel;
+}
+
 /* Becomes the extension's owner for catalog work, search_path pinned. */
 void
 privileges_enter_catalog(PrivilegeSwitch *s)
@@ -74,24 +92,37 @@ privileges_enter_catalog(PrivilegeSwitch *s)
 	Oid			owner = extension_owner();
 
 	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
-	s->guc_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
-							 true, 0, false);
+	s->guc_nestlevel = pin_search_path();
 	SetUserIdAndSecContext(owner, s->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 }
 
-/* Becomes role, in a security-restricted operation, settings untouched. */
+/*
+ * Becomes role, in a security-restricted operation with search_path
+ * pinned: code that role stored must not resolve a name in a schema the
+ * caller chose (a caller's operator or function would run with role's
+ * rights).  A caller that runs such code row by row pins the path once
+ * around the loop (privileges_pin_search_path); then this only switches
+ * the user.
+ */
 void
 privileges_enter_role(PrivilegeSwitch *s, Oid role)
 {
 	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
-	s->guc_nestlevel = 0;
+	s->guc_nestlevel = strcmp(namespace_search_path, PINNED_SEARCH_PATH) == 0 ?
+		0 : pin_search_path();
 	SetUserIdAndSecContext(role, s->saved_sec_context |
 						   SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* Pins search_path to pg_catalog, pg_temp, user unchanged, until privileges_leave. */
+void
+privileges_pin_search_path(PrivilegeSwitch *s)
+{
+	GetUserIdAndSecContext(&s->saved_userid, &s->saved_sec_context);
+	s->guc_nestlevel = pin_search_path();
 }
 
 /* Returns to the user, security context and settings saved. */
@@ -160,6 +191,16 @@ privileges_check_owner_exists(const char *model, Oid owner)
 				 errhint("Give it a new owner with unlearn.alter_model_owner.")));
 }
 
+/* The role a model's filter runs as: its owner, who must still exist. */
+Oid
+privileges_filter_owner(const char *model)
+{
+	Oid			owner = model_owner(model, false);
+
+	privileges_check_owner_exists(model, owner);
+	return owner;
+}
+
 /* Whether the user may read a column of rel (or the whole of rel). */
 static bool
 may_read_column(Oid relid, const char *column, Oid user)
@@ -170,12 +211,18 @@ may_read_column(Oid relid, const char *column, Oid user)
 		pg_attribute_aclcheck(relid, attnum, user, ACL_SELECT) == ACLCHECK_OK;
 }
 
-/* Raises an error unless the current user may read what m was trained on. */
+/*
+ * Raises an error unless the current user may read what m was trained on:
+ * USAGE on the source's schema, SELECT on the source (or its target and
+ * feature columns), and no row-level security hiding rows of it.
+ */
 void
 privileges_check_use(const StoredModel *m)
 {
 	Oid			user = GetUserId();
 	const char *relname = get_rel_name(m->source);
+	Oid			namespace;
+	AclResult	aclresult;
 	Datum	   *names;
 	int			n,
 				i;
@@ -187,21 +234,32 @@ privileges_check_use(const StoredModel *m)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for model \"%s\"", m->name),
 				 errdetail("Its source table no longer exists; only a superuser may use it.")));
-	if (pg_class_aclcheck(m->source, user, ACL_SELECT) == ACLCHECK_OK)
-		return;
-	deconstruct_array(m->feature_columns, TEXTOID, -1, false, TYPALIGN_INT,
-					  &names, NULL, &n);
-	for (i = -1; i < n; i++)
+	namespace = get_rel_namespace(m->source);
+	aclresult = pg_namespace_aclcheck(namespace, user, ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_SCHEMA, get_namespace_name(namespace));
+	if (pg_class_aclcheck(m->source, user, ACL_SELECT) != ACLCHECK_OK)
 	{
-		if (!may_read_column(m->source,
-							 i < 0 ? m->target_column : TextDatumGetCString(names[i]),
-							 user))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied for model \"%s\"", m->name),
-					 errdetail("Using a model needs SELECT on its source table \"%s\", or on its target and feature columns.",
-							   relname)));
+		deconstruct_array(m->feature_columns, TEXTOID, -1, false, TYPALIGN_INT,
+						  &names, NULL, &n);
+		for (i = -1; i < n; i++)
+		{
+			if (!may_read_column(m->source,
+								 i < 0 ? m->target_column : TextDatumGetCString(names[i]),
+								 user))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("permission denied for model \"%s\"", m->name),
+						 errdetail("Using a model needs SELECT on its source table \"%s\", or on its target and feature columns.",
+								   relname)));
+		}
 	}
+	if (check_enable_rls(m->source, InvalidOid, false) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot use model \"%s\", whose source \"%s\" has row-level security for this user",
+						m->name, relname),
+				 errdetail("The model learnt from rows the user cannot see.")));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_alter_model_owner);
@@ -214,12 +272,18 @@ PG_FUNCTION_INFO_V1(unlearn_alter_model_owner);
 Datum
 unlearn_alter_model_owner(PG_FUNCTION_ARGS)
 {
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			new_owner = PG_GETARG_OID(1);
+	char	   *model;
+	Oid			new_owner;
 	Oid			types[2] = {TEXTOID, REGROLEOID};
-	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(new_owner)};
+	Datum		values[2];
 	PrivilegeSwitch s;
 
+	unlearn_require_argument(fcinfo, 0, "model name");
+	unlearn_require_argument(fcinfo, 1, "new owner");
+	model = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	new_owner = PG_GETARG_OID(1);
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = ObjectIdGetDatum(new_owner);
 	if (!OidIsValid(new_owner))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -238,91 +302,4 @@ unlearn_alter_model_owner(PG_FUNCTION_ARGS)
 	SPI_finish();
 	privileges_leave(&s);
 	PG_RETURN_VOID();
-}
-
-/* What _model_filter keeps between calls: one model's compiled filter. */
-typedef struct FilterCache
-{
-	char	   *model;
-	Oid			source_type;	/* row type of the source */
-	Oid			owner;
-	ExprState  *filter;			/* NULL: the model has no filter */
-	EState	   *estate;
-	TupleTableSlot *slot;
-} FilterCache;
-
-/* Loads and compiles a model's filter into a new cache in fn_mcxt. */
-static FilterCache *
-load_filter(FunctionCallInfo fcinfo, const char *model)
-{
-	MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
-	FilterCache *cache = palloc0(sizeof(FilterCache));
-	PrivilegeSwitch s;
-	StoredModel *m;
-	Relation	rel;
-
-	privileges_enter_catalog(&s);
-	m = catalog_load_model(model, false);
-	privileges_leave(&s);
-	privileges_check_use(m);
-	cache->model = m->name;
-	cache->source_type = get_rel_type_id(m->source);
-	if (m->options.where != NULL)
-	{
-		cache->owner = model_owner(model, false);
-		privileges_check_owner_exists(model, cache->owner);
-		rel = table_open(m->source, AccessShareLock);
-		cache->estate = CreateExecutorState();
-		privileges_enter_role(&s, cache->owner);
-		cache->filter = dataset_compile_filter(rel, m->options.where, true,
-											   cache->estate, NULL);
-		privileges_leave(&s);
-		cache->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
-											   &TTSOpsHeapTuple);
-		table_close(rel, NoLock);
-	}
-	MemoryContextSwitchTo(old);
-	return cache;
-}
-
-PG_FUNCTION_INFO_V1(unlearn_model_filter);
-
-/*
- * _model_filter(model, row): whether a row of the model's source passes
- * the model's "where" filter (true without one), evaluated as the model's
- * owner in a security-restricted operation.  evaluate() uses it.
- */
-Datum
-unlearn_model_filter(PG_FUNCTION_ARGS)
-{
-	char	   *model = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(1);
-	FilterCache *cache = (FilterCache *) fcinfo->flinfo->fn_extra;
-	HeapTupleData tuple;
-	ExprContext *econtext;
-	PrivilegeSwitch s;
-	bool		pass;
-
-	if (cache == NULL || strcmp(cache->model, model) != 0)
-		fcinfo->flinfo->fn_extra = cache = load_filter(fcinfo, model);
-	if (HeapTupleHeaderGetTypeId(row) != cache->source_type)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("input row is not a row of the source of model \"%s\"", model)));
-	if (cache->filter == NULL)
-		PG_RETURN_BOOL(true);
-
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	ExecStoreHeapTuple(&tuple, cache->slot, false);
-	econtext = GetPerTupleExprContext(cache->estate);
-	econtext->ecxt_scantuple = cache->slot;
-	privileges_enter_role(&s, cache->owner);
-	pass = ExecQual(cache->filter, econtext);
-	privileges_leave(&s);
-	ResetExprContext(econtext);
-	ExecClearTuple(cache->slot);
-	PG_RETURN_BOOL(pass);
 }

@@ -35,19 +35,11 @@
 #include "solver.h"
 #include "unlearn.h"
 
-/* Raises an error naming the argument if it is NULL. */
-static void
-require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
-{
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("%s must not be null", what)));
-}
-
 /*
  * Checks the source and the caller's rights on it, then locks out its
- * writers.  Reading needs SELECT; holding writers off needs what LOCK
+ * writers.  Naming it needs USAGE on its schema (also when it is given by
+ * OID, which skips the name look-up that checks it); reading needs
+ * SELECT; holding writers off needs what LOCK
  * TABLE ... IN SHARE ROW EXCLUSIVE MODE needs (UPDATE, DELETE or
  * TRUNCATE), so a read-only user cannot stall a table.  SHARE ROW
  * EXCLUSIVE (not just SHARE) because the erasure triggers may have to be
@@ -57,9 +49,14 @@ require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
 static void
 lock_source(Oid relid)
 {
+	Oid			namespace;
 	AclResult	aclresult;
 
 	dataset_check_source(relid);
+	namespace = get_rel_namespace(relid);
+	aclresult = pg_namespace_aclcheck(namespace, GetUserId(), ACL_USAGE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_SCHEMA, get_namespace_name(namespace));
 	aclresult = pg_class_aclcheck(relid, GetUserId(), ACL_SELECT);
 	if (aclresult == ACLCHECK_OK)
 		aclresult = pg_class_aclcheck(relid, GetUserId(),
@@ -224,10 +221,10 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	PrivilegeSwitch s;
 	bool		exists;
 
-	require_argument(fcinfo, 0, "model name");
-	require_argument(fcinfo, 1, "source table");
-	require_argument(fcinfo, 2, "target column");
-	require_argument(fcinfo, 4, "model type");
+	unlearn_require_argument(fcinfo, 0, "model name");
+	unlearn_require_argument(fcinfo, 1, "source table");
+	unlearn_require_argument(fcinfo, 2, "target column");
+	unlearn_require_argument(fcinfo, 4, "model type");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	type = text_to_cstring(PG_GETARG_TEXT_PP(4));
 
@@ -271,12 +268,15 @@ PG_FUNCTION_INFO_V1(unlearn_retrain);
 Datum
 unlearn_retrain(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	Oid			owner = privileges_check_owner(name);
+	char	   *name;
+	Oid			owner;
 	PrivilegeSwitch s;
 	StoredModel *m;
 	AuditModelState *before;
 
+	unlearn_require_argument(fcinfo, 0, "model name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	owner = privileges_check_owner(name);
 	privileges_enter_catalog(&s);
 	m = catalog_load_model(name, true);
 	before = audit_model_state(name);
@@ -297,11 +297,13 @@ PG_FUNCTION_INFO_V1(unlearn_drop_model);
 Datum
 unlearn_drop_model(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
 	PrivilegeSwitch s;
 	AuditModelState *before;
 	Oid			source;
 
+	unlearn_require_argument(fcinfo, 0, "model name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	(void) privileges_check_owner(name);
 	privileges_enter_catalog(&s);
 	/* The log's lock before the model's, as erasure takes them. */

@@ -106,6 +106,16 @@ unlearn_progress(const char *fmt,...)
 	ereport(NOTICE, (errmsg_internal("%s", buf)));
 }
 
+/* Raises a 22004 error naming the argument (what) if it is NULL. */
+void
+unlearn_require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be null", what)));
+}
+
 PG_FUNCTION_INFO_V1(unlearn_version);
 
 /* Version of the loaded shared library (must match the SQL script). */

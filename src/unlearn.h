@@ -8,6 +8,8 @@
 #ifndef UNLEARN_H
 #define UNLEARN_H
 
+#include "fmgr.h"
+
 #define UNLEARN_VERSION "0.1.0"
 
 /* unlearn.min_rcond: smallest reciprocal condition number accepted. */
@@ -27,5 +29,8 @@ extern void unlearn_progress_start(void);
 
 /* Sends a progress NOTICE if unlearn.progress_interval has passed. */
 extern void unlearn_progress(const char *fmt,...) pg_attribute_printf(1, 2);
+
+/* Raises a 22004 error naming the argument (what) if it is NULL. */
+extern void unlearn_require_argument(FunctionCallInfo fcinfo, int argno, const char *what);
 
 #endif							/* UNLEARN_H */

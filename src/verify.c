@@ -13,8 +13,13 @@
  * objective at the live parameters, which is independent of everything
  * the model stores but its parameters and preprocessing.
  *
- * The model's row is locked for the duration, so no erasure of it can
- * fall between reading its lineage and reading its rows.
+ * The model, its lineage and its source rows are read under one MVCC
+ * snapshot: an erasure changes all three in one transaction, so it is
+ * seen in all or none of them.  Nothing is locked (but the source, in
+ * ACCESS SHARE mode): an auditor's verification never holds up an
+ * erasure while it runs.  Its log entry, written at the end, takes the
+ * log's writer lock to the end of the transaction, as every log entry
+ * does.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +38,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/rel.h"
@@ -68,9 +74,10 @@ typedef struct VerifyRows
 } VerifyRows;
 
 /*
- * Reads the rows of the model's lineage from its source: a row whose key
- * is in lineage and whose values still have the recorded fingerprint is
- * used; lineage rows missing from the source, or changed, are counted.
+ * Reads the rows of the model's lineage from its source, both under the
+ * active snapshot: a row whose key is in lineage and whose values still
+ * have the recorded fingerprint is used; lineage rows missing from the
+ * source, or changed, are counted.
  */
 static void
 collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
@@ -84,7 +91,6 @@ collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
 	int64		i;
 	TupleTableSlot *slot;
 	TableScanDesc scan;
-	Snapshot	snapshot;
 
 	if (enc == NULL)
 		ereport(ERROR,
@@ -93,7 +99,7 @@ collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
 				 errdetail("A column it was trained on is gone."),
 				 errhint("Run unlearn.retrain('%s').", m->name)));
 	privileges_enter_catalog(&s);
-	keys = lineage_load(m->model_id, &nkeys);
+	keys = lineage_load_snapshot(m->model_id, &nkeys);
 	privileges_leave(&s);
 	seen = palloc0(sizeof(bool) * Max(nkeys, 1));
 
@@ -103,8 +109,7 @@ collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
 	rows->y = palloc(sizeof(double) * cap);
 
 	slot = table_slot_create(rel, NULL);
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
-	scan = table_beginscan(rel, snapshot, 0, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
 		LineageEntry probe;
@@ -139,7 +144,6 @@ collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
 		rows->n++;
 	}
 	table_endscan(scan);
-	UnregisterSnapshot(snapshot);
 	ExecDropSingleTupleTableSlot(slot);
 	for (i = 0; i < nkeys; i++)
 		if (!seen[i])
@@ -215,7 +219,10 @@ check_verifiable(const StoredModel *m)
 				 errhint("Run unlearn.retrain('%s').", m->name)));
 }
 
-/* The bound on its gradient a model claims (unlearn.model.error_bound). */
+/*
+ * The bound on its gradient a model claims (unlearn.model.error_bound),
+ * under the active snapshot.
+ */
 static double
 claimed_bound(int32 model_id)
 {
@@ -228,7 +235,7 @@ claimed_bound(int32 model_id)
 	privileges_enter_catalog(&s);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT error_bound FROM unlearn.model WHERE model_id = $1",
-							  1, types, values, NULL, false, 1) != SPI_OK_SELECT ||
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not read the error bound of model %d", model_id);
 	bound = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
@@ -324,7 +331,8 @@ PG_FUNCTION_INFO_V1(unlearn_verify_model);
 Datum
 unlearn_verify_model(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *name;
+	Snapshot	snapshot;
 	PrivilegeSwitch s;
 	StoredModel *m;
 	Relation	rel;
@@ -336,13 +344,25 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	bool		nulls[VERIFY_COLUMNS];
 	int			c;
 
+	unlearn_require_argument(fcinfo, 0, "model name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE ||
 		desc->natts != VERIFY_COLUMNS)
 		elog(ERROR, "verify_model called in a wrong context");
 
-	/* The model, locked: its erasures wait until the verification ends. */
+	/*
+	 * The model, its lineage and its rows: one snapshot, no lock but on
+	 * the source, taken first (a TRUNCATE is then either seen by the
+	 * snapshot or waits: it is not MVCC-safe).
+	 */
 	privileges_enter_catalog(&s);
-	m = catalog_load_model(name, true);
+	m = catalog_load_model(name, false);
+	privileges_leave(&s);
+	LockRelationOid(m->source, AccessShareLock);
+	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	PushActiveSnapshot(snapshot);
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(name, false);
 	privileges_leave(&s);
 	check_verifiable(m);
 	error_bound = claimed_bound(m->model_id);
@@ -354,6 +374,8 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 				 errmsg("source table of model \"%s\" no longer exists", m->name)));
 	collect_rows(m, rel, &rows);
 	table_close(rel, AccessShareLock);
+	PopActiveSnapshot();
+	UnregisterSnapshot(snapshot);
 
 	memset(&v, 0, sizeof(v));
 	memset(nulls, false, sizeof(nulls));

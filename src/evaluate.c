@@ -1,0 +1,295 @@
+/*-------------------------------------------------------------------------
+ *
+ * evaluate.c
+ *	  evaluate(model, relation): a model's quality on the current rows of
+ *	  its source that pass its filter, or on the rows of another relation.
+ *
+ * The rows are read with the caller's rights (an SPI query run as the
+ * caller, which predicts with the model), and the model's "where" filter
+ * runs with its owner's, in a security-restricted operation with
+ * search_path pinned, as at training.  Only the metrics leave: a
+ * function that told which rows pass the filter would let a caller probe
+ * it row by row, with the owner's rights.  Nothing about the model is
+ * revealed before the caller is found allowed to use it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "catalog.h"
+#include "dataset.h"
+#include "privileges.h"
+#include "unlearn.h"
+
+/* Rows fetched from the caller's query at a time. */
+#define EVALUATE_BATCH	1000
+
+/* The most rows one float8[] of the metrics query holds. */
+#define EVALUATE_MAX_ROWS	((int) ((MaxAllocSize - 1024) / sizeof(float8)))
+
+/* The metrics of a logistic model over v(p, y): probabilities and labels. */
+#define LOGISTIC_METRICS \
+	"WITH v AS (SELECT p, y FROM unnest($1::float8[], $2::float8[]) AS v(p, y))," \
+	" r AS (SELECT y, avg(rn) OVER (PARTITION BY p) AS rk" \
+	"         FROM (SELECT p, y, row_number() OVER (ORDER BY p) AS rn FROM v) x)" \
+	" SELECT 'rows', count(*)::float8 FROM v" \
+	" UNION ALL" \
+	" SELECT 'accuracy', avg(((p >= 0.5)::int = y)::int)::float8 FROM v" \
+	" UNION ALL" \
+	" SELECT 'log_loss', -avg(y * ln(greatest(p, 1e-15))" \
+	"                        + (1 - y) * ln(greatest(1 - p, 1e-15))) FROM v" \
+	" UNION ALL" \
+	" SELECT 'auc', ((sum(rk) FILTER (WHERE y = 1)" \
+	"                 - count(*) FILTER (WHERE y = 1)" \
+	"                   * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)" \
+	"                / nullif(count(*) FILTER (WHERE y = 1)" \
+	"                         * count(*) FILTER (WHERE y = 0), 0))::float8" \
+	"   FROM r"
+
+/* The metrics of a linear model over v(p, y): predictions and targets. */
+#define LINEAR_METRICS \
+	"WITH v AS (SELECT p, y FROM unnest($1::float8[], $2::float8[]) AS v(p, y))" \
+	" SELECT 'rows', count(*)::float8 FROM v" \
+	" UNION ALL" \
+	" SELECT 'rmse', sqrt(avg((p - y) * (p - y))) FROM v" \
+	" UNION ALL" \
+	" SELECT 'r2', 1 - sum((p - y) * (p - y))" \
+	"                  / nullif(sum((y - (SELECT avg(y) FROM v)) ^ 2), 0) FROM v"
+
+/* The (prediction, target) pairs evaluate scores. */
+typedef struct ScoredRows
+{
+	MemoryContext cxt;
+	Datum	   *p;
+	Datum	   *y;
+	int			n;
+	int			cap;
+} ScoredRows;
+
+/* A model's filter, compiled to run as its owner. */
+typedef struct ModelFilter
+{
+	Oid			owner;
+	ExprState  *qual;
+	EState	   *estate;
+	TupleTableSlot *slot;
+} ModelFilter;
+
+/* Compiles the stored filter of m (which has one) to run as its owner. */
+static ModelFilter *
+compile_filter(StoredModel *m)
+{
+	ModelFilter *f = palloc0(sizeof(ModelFilter));
+	PrivilegeSwitch s;
+	Relation	rel;
+
+	f->owner = privileges_filter_owner(m->name);
+	rel = table_open(m->source, AccessShareLock);
+	f->estate = CreateExecutorState();
+	privileges_enter_role(&s, f->owner);
+	f->qual = dataset_compile_filter(rel, m->options.where, NULL, f->estate, NULL);
+	privileges_leave(&s);
+	f->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
+									   &TTSOpsHeapTuple);
+	table_close(rel, NoLock);
+	return f;
+}
+
+/* Whether a row of the model's source passes its filter, run as its owner. */
+static bool
+filter_passes(ModelFilter *f, HeapTupleHeader row)
+{
+	HeapTupleData tuple;
+	ExprContext *econtext;
+	PrivilegeSwitch s;
+	bool		pass;
+
+	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = row;
+	ExecStoreHeapTuple(&tuple, f->slot, false);
+	econtext = GetPerTupleExprContext(f->estate);
+	econtext->ecxt_scantuple = f->slot;
+	privileges_enter_role(&s, f->owner);
+	pass = ExecQual(f->qual, econtext);
+	privileges_leave(&s);
+	ResetExprContext(econtext);
+	ExecClearTuple(f->slot);
+	return pass;
+}
+
+/* Appends a (prediction, target) pair. */
+static void
+add_pair(ScoredRows *rows, Datum p, Datum y)
+{
+	if (rows->n == rows->cap)
+	{
+		if (rows->cap == EVALUATE_MAX_ROWS)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("too many rows to evaluate"),
+					 errdetail("At most %d rows can be evaluated at once.", EVALUATE_MAX_ROWS)));
+		rows->cap = Min(rows->cap * 2, EVALUATE_MAX_ROWS);
+		rows->p = repalloc_huge(rows->p, sizeof(Datum) * rows->cap);
+		rows->y = repalloc_huge(rows->y, sizeof(Datum) * rows->cap);
+	}
+	rows->p[rows->n] = p;
+	rows->y[rows->n] = y;
+	rows->n++;
+}
+
+/*
+ * Collects the (prediction, target) pairs of the rows of relid, or (relid
+ * invalid) of the current rows of m's source that pass its filter, read
+ * by the caller through SPI.  Rows with a NULL prediction or target are
+ * left out.
+ */
+static void
+score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
+{
+	bool		own_rows = !OidIsValid(relid);
+	ModelFilter *filter = NULL;
+	const char *relname;
+	AttrNumber	target;
+	StringInfoData sql;
+	Portal		portal;
+
+	if (own_rows)
+		relid = m->source;
+	relname = get_rel_name(relid);
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	target = get_attnum(relid, m->target_column);
+	if (target == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("relation \"%s\" has no column \"%s\", the target of model \"%s\"",
+						relname, m->target_column, m->name)));
+	if (own_rows && m->options.where != NULL)
+		filter = compile_filter(m);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t), (t.%s)%s::float8%s FROM ONLY %s AS t",
+					 m->loss->binary_labels ? "predict_proba" : "predict",
+					 quote_literal_cstr(m->name), quote_identifier(m->target_column),
+					 getBaseType(get_atttype(relid, target)) == BOOLOID ? "::int" : "",
+					 filter ? ", t" : "",
+					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												relname));
+	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);
+	for (;;)
+	{
+		uint64		i;
+
+		SPI_cursor_fetch(portal, true, EVALUATE_BATCH);
+		if (SPI_processed == 0)
+			break;
+		for (i = 0; i < SPI_processed; i++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[i];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		pnull,
+						ynull,
+						rnull;
+			Datum		p = SPI_getbinval(tup, desc, 1, &pnull);
+			Datum		y = SPI_getbinval(tup, desc, 2, &ynull);
+
+			if (filter)
+			{
+				Datum		row = SPI_getbinval(tup, desc, 3, &rnull);
+
+				if (rnull || !filter_passes(filter, DatumGetHeapTupleHeader(row)))
+					continue;
+			}
+			if (!pnull && !ynull)
+			{
+				MemoryContext old = MemoryContextSwitchTo(rows->cxt);
+
+				/* by value where float8 is; else copied out of the batch */
+				add_pair(rows, Float8GetDatum(DatumGetFloat8(p)),
+						 Float8GetDatum(DatumGetFloat8(y)));
+				MemoryContextSwitchTo(old);
+			}
+		}
+		SPI_freetuptable(SPI_tuptable);
+	}
+	SPI_cursor_close(portal);
+}
+
+/* Computes the metrics of the pairs and puts them in the result set. */
+static void
+put_metrics(FunctionCallInfo fcinfo, StoredModel *m, ScoredRows *rows)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			types[2] = {FLOAT8ARRAYOID, FLOAT8ARRAYOID};
+	Datum		values[2];
+	uint64		i;
+
+	values[0] = PointerGetDatum(construct_array(rows->p, rows->n, FLOAT8OID, sizeof(float8),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(rows->y, rows->n, FLOAT8OID, sizeof(float8),
+												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args(m->loss->binary_labels ? LOGISTIC_METRICS : LINEAR_METRICS,
+							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not compute the metrics of model \"%s\"", m->name);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		Datum		row[2];
+		bool		nulls[2];
+
+		row[0] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &nulls[0]);
+		row[1] = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &nulls[1]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
+	}
+}
+
+PG_FUNCTION_INFO_V1(unlearn_evaluate);
+
+/*
+ * evaluate(model, relation): (metric, value) rows; logistic: rows,
+ * accuracy, log_loss, auc; linear: rows, rmse, r2.  For a caller who may
+ * use the model; everything runs with search_path pinned.
+ */
+Datum
+unlearn_evaluate(PG_FUNCTION_ARGS)
+{
+	PrivilegeSwitch pin;
+	PrivilegeSwitch s;
+	StoredModel *m;
+	ScoredRows	rows;
+
+	unlearn_require_argument(fcinfo, 0, "model name");
+	InitMaterializedSRF(fcinfo, 0);
+	privileges_pin_search_path(&pin);
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+	privileges_leave(&s);
+	privileges_check_use(m);
+
+	rows.cxt = CurrentMemoryContext;
+	rows.n = 0;
+	rows.cap = 1024;
+	rows.p = palloc(sizeof(Datum) * rows.cap);
+	rows.y = palloc(sizeof(Datum) * rows.cap);
+	SPI_connect();
+	score_rows(m, PG_ARGISNULL(1) ? InvalidOid : PG_GETARG_OID(1), &rows);
+	put_metrics(fcinfo, m, &rows);
+	SPI_finish();
+	privileges_leave(&pin);
+	return (Datum) 0;
+}
