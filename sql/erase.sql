@@ -259,13 +259,21 @@ SELECT name, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY
 UPDATE pts SET b = 0 WHERE id = 51;
 SELECT name, state FROM unlearn.retrain('ridge');
 SELECT name, state FROM unlearn.retrain('logit');
--- A model with a row filter is marked for retraining (the new row's
--- filter is not evaluated in place yet).
-SELECT name FROM unlearn.create_model('filtered', 'pts', 'y', ARRAY['a'], 'linear',
-                                      '{"where": "id < 100"}');
-UPDATE pts SET a = a - 0.5 WHERE id = 45;
-SELECT name, state FROM unlearn.models WHERE name = 'filtered';
-SELECT unlearn.drop_model('filtered');
+-- A model with a row filter: an updated training row that still passes
+-- it is rectified in place; one the filter now leaves out leaves the
+-- model.  Either way the model equals a fresh fit with the same filter.
+SELECT name FROM unlearn.create_model('filtered', 'pts', 'y', ARRAY['a', 'b'], 'linear',
+                                      '{"where": "b > 0", "standardize": false}');
+SELECT rows FROM unlearn.models WHERE name = 'filtered';
+UPDATE pts SET a = a - 0.5 WHERE id = (SELECT min(id) FROM pts WHERE b > 0.5);
+UPDATE pts SET b = -1 WHERE id = (SELECT max(id) FROM pts WHERE b > 0);
+SELECT name, state, rows FROM unlearn.models WHERE name = 'filtered';
+SELECT name FROM unlearn.create_model('filtered_ref', 'pts', 'y', ARRAY['a', 'b'], 'linear',
+                                      '{"where": "b > 0", "standardize": false}');
+SELECT unlearn_test.weight_difference('filtered', 'filtered_ref') < 1e-9 AS filtered_exact;
+SELECT method, rows FROM unlearn.erasure_log
+ WHERE model_name = 'filtered' AND event = 'rectification' ORDER BY seq;
+SELECT unlearn.drop_model('filtered'), unlearn.drop_model('filtered_ref');
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 
 -- A training row changed while erasure was not active: its deletion

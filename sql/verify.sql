@@ -126,7 +126,7 @@ SELECT verify_try($$SELECT unlearn.verify_model(NULL)$$);
 -- A model that must be retrained, or has no rows left, has nothing to verify.
 SELECT name FROM unlearn.create_model('filtered', 'verify_pts', 'y', ARRAY['a'], 'linear',
                                       '{"where": "id < 40"}');
-UPDATE verify_pts SET a = a + 1 WHERE id = 30;
+UPDATE verify_pts SET a = NULL WHERE id = 30;   -- a value it cannot take
 SELECT state FROM unlearn.models WHERE name = 'filtered';
 SELECT verify_try($$SELECT unlearn.verify_model('filtered')$$);
 SELECT name FROM unlearn.create_model('few', 'verify_pts', 'y', ARRAY['a'], 'linear',

@@ -53,6 +53,7 @@
 #include "solver.h"
 #include "source_models.h"
 #include "erasure_state.h"
+#include "model_filter.h"
 
 #define DELETE_TRIGGER		"unlearn_erase_delete"
 #define UPDATE_TRIGGER		"unlearn_erase_update"
@@ -798,12 +799,12 @@ rowset_add(RowSet *rs, const double *x, double y)
  * Rectifies one model for an UPDATE statement: every training row whose
  * key, features or target changed leaves with its old values and comes
  * back with its new ones (a row that now has a NULL and a model that skips
- * NULLs: it only leaves), in one update of the model; lineage follows,
- * keys included.  What cannot be done exactly as it stands marks the
- * model for retraining: a row changed while erasure was not active, a new
- * value the model cannot take (NaN, a label that is not 0/1, a level it
- * never saw, a NULL under nulls = 'error'), or a model with a row filter
- * (whether the new row passes it is not evaluated here yet).
+ * NULLs, or one its "where" filter, run as the model's owner, now leaves
+ * out: it only leaves), in one update of the model; lineage follows, keys
+ * included.  What cannot be done exactly as it stands marks the model for
+ * retraining: a row changed while erasure was not active, or a new value
+ * the model cannot take (NaN, a label that is not 0/1, a level it never
+ * saw, a NULL under nulls = 'error').
  */
 static void
 rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
@@ -828,6 +829,8 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 				left = 0;
 	double	   *x;
 	RowChange	change;
+	ModelFilter *filter = NULL;
+	bool		leaves;
 
 	if (!erasure_state_lock(name, &em))
 		return;					/* dropped meanwhile */
@@ -888,10 +891,13 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 			continue;			/* nothing the model reads changed */
 
 		changed++;
-		if (m->options.where != NULL)
+		/* A row its filter now leaves out leaves the model, as at a retrain. */
+		leaves = false;
+		if (new_ok && m->options.where != NULL)
 		{
-			unusable++;
-			continue;
+			if (filter == NULL)
+				filter = model_filter_compile(m);
+			leaves = !model_filter_passes(filter, new);
 		}
 		if (!new_ok && !(m->options.nulls == NULLS_SKIP && row_has_null(enc, new->tts_isnull)))
 		{
@@ -914,7 +920,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_fp);
 		rowset_add(&out, x, old_y);
 		/* ... and the new ones come in, unless the row is now skipped. */
-		if (!new_ok)
+		if (!new_ok || leaves)
 		{
 			left++;
 			continue;
@@ -933,7 +939,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	{
 		needs_retrain(m, relid, 0, changed + behind, "rectification",
 					  psprintf(INT64_FORMAT " updated rows cannot be applied to the model as they stand "
-							   "(changed while erasure was not active, a value it cannot take, or a row filter).",
+							   "(changed while erasure was not active, or a value it cannot take).",
 							   behind + unusable),
 					  NULL, 0);
 		return;

@@ -30,6 +30,7 @@
 
 #include "catalog.h"
 #include "dataset.h"
+#include "model_filter.h"
 #include "privileges.h"
 #include "unlearn.h"
 
@@ -77,59 +78,6 @@ typedef struct ScoredRows
 	int			n;
 	int			cap;
 } ScoredRows;
-
-/* A model's filter, compiled to run as its owner. */
-typedef struct ModelFilter
-{
-	Oid			owner;
-	ExprState  *qual;
-	EState	   *estate;
-	TupleTableSlot *slot;
-} ModelFilter;
-
-/* Compiles the stored filter of m (which has one) to run as its owner. */
-static ModelFilter *
-compile_filter(StoredModel *m)
-{
-	ModelFilter *f = palloc0(sizeof(ModelFilter));
-	PrivilegeSwitch s;
-	Relation	rel;
-
-	f->owner = privileges_filter_owner(m->name);
-	rel = table_open(m->source, AccessShareLock);
-	f->estate = CreateExecutorState();
-	privileges_enter_role(&s, f->owner);
-	f->qual = dataset_compile_filter(rel, m->options.where, NULL, f->estate, NULL);
-	privileges_leave(&s);
-	f->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
-									   &TTSOpsHeapTuple);
-	table_close(rel, NoLock);
-	return f;
-}
-
-/* Whether a row of the model's source passes its filter, run as its owner. */
-static bool
-filter_passes(ModelFilter *f, HeapTupleHeader row)
-{
-	HeapTupleData tuple;
-	ExprContext *econtext;
-	PrivilegeSwitch s;
-	bool		pass;
-
-	tuple.t_len = HeapTupleHeaderGetDatumLength(row);
-	ItemPointerSetInvalid(&tuple.t_self);
-	tuple.t_tableOid = InvalidOid;
-	tuple.t_data = row;
-	ExecStoreHeapTuple(&tuple, f->slot, false);
-	econtext = GetPerTupleExprContext(f->estate);
-	econtext->ecxt_scantuple = f->slot;
-	privileges_enter_role(&s, f->owner);
-	pass = ExecQual(f->qual, econtext);
-	privileges_leave(&s);
-	ResetExprContext(econtext);
-	ExecClearTuple(f->slot);
-	return pass;
-}
 
 /* Appends a (prediction, target) pair. */
 static void
@@ -181,7 +129,7 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 				 errmsg("relation \"%s\" has no column \"%s\", the target of model \"%s\"",
 						relname, m->target_column, m->name)));
 	if (own_rows && m->options.where != NULL)
-		filter = compile_filter(m);
+		filter = model_filter_compile(m);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t), (t.%s)%s::float8%s FROM ONLY %s AS t",
@@ -213,7 +161,7 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 			{
 				Datum		row = SPI_getbinval(tup, desc, 3, &rnull);
 
-				if (rnull || !filter_passes(filter, DatumGetHeapTupleHeader(row)))
+				if (rnull || !model_filter_passes_datum(filter, DatumGetHeapTupleHeader(row)))
 					continue;
 			}
 			if (!pnull && !ynull)
