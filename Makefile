@@ -25,7 +25,12 @@ ISOLATION   = train_concurrency erase_concurrency audit_chain verify_concurrency
 # unused by design (PG_FUNCTION_ARGS, inline list helpers) and the signed/
 # unsigned ?: inside ARR_DATA_PTR.  pgvector builds with the same pair.
 PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare
-SHLIB_LINK  = -llapacke -lopenblas
+# OpenBLAS's single-threaded build (Debian's libopenblas0-serial), found
+# through the library's own search path: the default pthread build starts
+# a worker thread in every backend that loads the module, and a backend must
+# stay single-threaded (signals, and the worker spins on a CPU after calls).
+BLAS_SERIAL_DIR = /usr/lib/$(shell gcc -print-multiarch)/openblas-serial
+SHLIB_LINK  = -llapacke -lopenblas -Wl,--disable-new-dtags,-rpath,$(BLAS_SERIAL_DIR)
 
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)

@@ -52,9 +52,9 @@ SELECT c.relname, has_table_privilege('public', c.oid, 'SELECT') AS public_can_r
 
 -- Settings are defined once the library is loaded; the prefix is reserved.
 SHOW unlearn.min_rcond;
-SHOW unlearn.blas_threads;
+SHOW unlearn.train_memory;
 SET unlearn.min_rcond = 2;
-SET unlearn.blas_threads = 0;
+SET unlearn.train_memory = 0;
 SET unlearn.no_such_setting = 1;
 
 -- Installing twice is refused.

@@ -22,20 +22,12 @@
 PG_MODULE_MAGIC;
 
 double		unlearn_min_rcond = 1e-12;
-int			unlearn_blas_threads = 1;
 int			unlearn_train_memory = 524288;
 int			unlearn_progress_interval = 10000;
 
 static TimestampTz progress_last;
 
 void		_PG_init(void);
-
-/* Passes unlearn.blas_threads on to OpenBLAS whenever it is set. */
-static void
-assign_blas_threads(int newval, void *extra)
-{
-	openblas_set_num_threads(newval);
-}
 
 /* Defines the extension's settings. */
 void
@@ -48,14 +40,6 @@ _PG_init(void)
 							 1e-12, 0.0, 1.0,
 							 PGC_USERSET, 0,
 							 NULL, NULL, NULL);
-
-	DefineCustomIntVariable("unlearn.blas_threads",
-							"Number of threads OpenBLAS may use in one backend.",
-							"Each backend runs its own BLAS; keep this at 1 on a busy server.",
-							&unlearn_blas_threads,
-							1, 1, 64,
-							PGC_USERSET, 0,
-							NULL, assign_blas_threads, NULL);
 
 	DefineCustomIntVariable("unlearn.train_memory",
 							"Memory training may use to hold the rows of a model.",
@@ -75,7 +59,6 @@ _PG_init(void)
 
 	audit_define_settings();
 	MarkGUCPrefixReserved("unlearn");
-	openblas_set_num_threads(unlearn_blas_threads);
 }
 
 /* Starts the progress clock of a long operation. */

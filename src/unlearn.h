@@ -15,9 +15,6 @@
 /* unlearn.min_rcond: smallest reciprocal condition number accepted. */
 extern double unlearn_min_rcond;
 
-/* unlearn.blas_threads: threads OpenBLAS may use in one backend. */
-extern int	unlearn_blas_threads;
-
 /* unlearn.train_memory: memory (kB) training may hold rows in. */
 extern int	unlearn_train_memory;
 
