@@ -97,22 +97,11 @@ audit_define_settings(void)
 							   check_request_reference, NULL, NULL);
 }
 
-/* The OID of a relation of schema unlearn. */
-static Oid
-unlearn_relid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("unlearn", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation unlearn.%s does not exist", name);
-	return relid;
-}
-
 /* Takes the log's writer lock to the end of the transaction. */
 void
 audit_lock(void)
 {
-	LockRelationOid(unlearn_relid("erasure_log_seq"), ExclusiveLock);
+	LockRelationOid(tablerow_relid("erasure_log_seq"), ExclusiveLock);
 }
 
 /* SHA-256 of len bytes. */
@@ -194,7 +183,7 @@ spi_as_owner(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
 static Oid
 extension_owner(void)
 {
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(unlearn_relid("erasure_log")));
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(tablerow_relid("erasure_log")));
 	Oid			owner;
 
 	if (!HeapTupleIsValid(tup))
@@ -214,7 +203,7 @@ static bool
 read_by_key(const char *table, bool last, int64 key, const char *column,
 			Snapshot snapshot, int64 *row_key, uint8 *out, size_t len)
 {
-	Relation	rel = table_open(unlearn_relid(table), AccessShareLock);
+	Relation	rel = table_open(tablerow_relid(table), AccessShareLock);
 	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
 	AttrNumber	keycol = 1;
 	AttrNumber	col = get_attnum(RelationGetRelid(rel), column);
@@ -487,7 +476,7 @@ audit_log(const AuditEntry *e)
 	if (e->keys != NULL && !read_secret(0, snapshot, &key_id, secret))
 		key_id = new_secret(secret);
 	UnregisterSnapshot(snapshot);
-	seq = nextval_internal(unlearn_relid("erasure_log_seq"), false);
+	seq = nextval_internal(tablerow_relid("erasure_log_seq"), false);
 	now = GetCurrentTimestamp();
 
 	initStringInfo(&hexdigests);
@@ -578,7 +567,7 @@ audit_log(const AuditEntry *e)
 	 * an INSERT statement (its constraint expressions parsed afresh each
 	 * time) cost more than the rest of an erasure.
 	 */
-	rel = table_open(unlearn_relid("erasure_log"), RowExclusiveLock);
+	rel = table_open(tablerow_relid("erasure_log"), RowExclusiveLock);
 	if (RelationGetDescr(rel)->natts != 22)
 		elog(ERROR, "table unlearn.erasure_log has %d columns, expected 22",
 			 RelationGetDescr(rel)->natts);
