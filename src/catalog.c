@@ -76,6 +76,25 @@ catalog_model_exists(const char *name)
 	return exists;
 }
 
+/* The source table of a model, read as stored (nothing checked); 0 if none. */
+Oid
+catalog_model_source(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+	Oid			source = InvalidOid;
+	bool		isnull;
+
+	SPI_connect();
+	spi_run("SELECT source FROM unlearn.model WHERE name = $1",
+			1, types, values, NULL, SPI_OK_SELECT, true);
+	if (SPI_processed > 0)
+		source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												1, &isnull));
+	SPI_finish();
+	return source;
+}
+
 /* A text[] of n strings, NULL pointers becoming NULL elements. */
 static ArrayType *
 text_array(char **strings, int n)

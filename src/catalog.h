@@ -69,6 +69,9 @@ typedef struct TrainedModel
 /* Whether a model of that name exists. */
 extern bool catalog_model_exists(const char *name);
 
+/* The source table of a model, read as stored (nothing checked); 0 if none. */
+extern Oid	catalog_model_source(const char *name);
+
 /* Inserts a new model and its terms; returns its model_id. */
 extern int32 catalog_insert_model(const TrainedModel *m);
 

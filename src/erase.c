@@ -1045,13 +1045,15 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 		audit_lock();
 	foreach(lc, names)
 	{
-		StoredModel *m = catalog_load_model(lfirst(lc), true);
+		ErasureModel em;
+		StoredModel *m;
 		int64		rows_now;
 		int64		version;
-		RemovalState s;
-		double		gradient_scale;
 
-		catalog_load_removal(m->model_id, m->nterms, &s, &gradient_scale, &rows_now);
+		if (!erasure_state_lock(lfirst(lc), &em))
+			continue;			/* dropped meanwhile */
+		m = em.m;
+		rows_now = em.rows_now;
 		lineage_delete(m->model_id);
 		version = catalog_set_state(m->model_id, rows_now, "needs_retrain");
 		audit_log_change("truncate", m, relid, version, rows_now, "needs_retrain", NULL, 0,

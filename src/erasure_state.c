@@ -43,6 +43,7 @@
 /* Which row version of a model a state belongs to. */
 typedef struct RowVersion
 {
+	Oid			table;			/* unlearn.model itself (a new extension: a new one) */
 	TransactionId xmin;
 	ItemPointerData ctid;
 	int64		version;
@@ -60,12 +61,19 @@ typedef struct KeptState
 {
 	int32		model_id;		/* hash key */
 	bool		valid;			/* em is the state of row */
+	uint64		last_used;		/* for evicting the least recently used */
 	RowVersion	row;
 	MemoryContext cxt;			/* holds em's contents */
 	ErasureModel em;
 } KeptState;
 
 static HTAB *kept_states = NULL;
+
+/* Models whose state a backend keeps at most (at d = 200, ~1 MB each). */
+#define MAX_KEPT_STATES 16
+
+/* Counts locks, to tell which kept state was used last. */
+static uint64 lock_clock = 0;
 
 /* The kept-state table, created on first use. */
 static HTAB *
@@ -94,6 +102,35 @@ forget(int32 model_id)
 		return;
 	MemoryContextDelete(k->cxt);
 	hash_search(kept_states, &model_id, HASH_REMOVE, NULL);
+}
+
+/*
+ * Frees the least recently used kept state when there are as many as
+ * MAX_KEPT_STATES: states of models dropped by other backends, or not
+ * erased from for long, go.  No statement holds one between locks.
+ */
+static void
+evict_least_recent(void)
+{
+	HASH_SEQ_STATUS status;
+	KeptState  *k;
+	KeptState  *oldest = NULL;
+
+	if (hash_get_num_entries(kept_table()) < MAX_KEPT_STATES)
+		return;
+	hash_seq_init(&status, kept_states);
+	while ((k = hash_seq_search(&status)) != NULL)
+		if (oldest == NULL || k->last_used < oldest->last_used)
+			oldest = k;
+	if (oldest)
+		forget(oldest->model_id);
+}
+
+/* Frees the kept state of a model (dropped). */
+void
+erasure_state_forget(int32 model_id)
+{
+	forget(model_id);
 }
 
 /*
@@ -127,6 +164,20 @@ lock_model_row(const char *name, int32 *model_id, RowVersion *row)
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	tid = slot->tts_tid;
 	index_endscan(scan);
+	if (!found && xact_snapshot)
+	{
+		/* A model created after the snapshot: its rows may include ours. */
+		Snapshot	latest = RegisterSnapshot(GetLatestSnapshot());
+
+		scan = index_beginscan(rel, index, latest, 1, 0);
+		index_rescan(scan, &key, 1, NULL, 0);
+		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+		index_endscan(scan);
+		UnregisterSnapshot(latest);
+	}
 	if (found)
 	{
 		result = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true),
@@ -149,6 +200,7 @@ lock_model_row(const char *name, int32 *model_id, RowVersion *row)
 											   RelationGetDescr(rel), &isnull));
 		row->version = DatumGetInt64(heap_getattr(tup, get_attnum(RelationGetRelid(rel), "version"),
 												  RelationGetDescr(rel), &isnull));
+		row->table = RelationGetRelid(rel);
 		row->xmin = HeapTupleHeaderGetRawXmin(tup->t_data);
 		row->ctid = slot->tts_tid;
 	}
@@ -179,21 +231,25 @@ erasure_state_lock(const char *name, ErasureModel *em)
 		return false;			/* dropped since the statement began */
 
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
-	if (k != NULL && k->valid && TransactionIdEquals(k->row.xmin, row.xmin) &&
+	if (k != NULL && k->valid && k->row.table == row.table &&
+		TransactionIdEquals(k->row.xmin, row.xmin) &&
 		ItemPointerEquals(&k->row.ctid, &row.ctid) && k->row.version == row.version)
 	{
 		k->valid = false;
+		k->last_used = ++lock_clock;
 		*em = k->em;
 		em->ctid = row.ctid;
 		return true;
 	}
 	forget(model_id);
+	evict_least_recent();
 
 	/* The row is locked: what these read is that very version. */
 	cxt = AllocSetContextCreate(CacheMemoryContext, "unlearn kept erasure state",
 								ALLOCSET_DEFAULT_SIZES);
 	k = hash_search(kept_table(), &model_id, HASH_ENTER, NULL);
 	k->valid = false;
+	k->last_used = ++lock_clock;
 	k->row = row;
 	k->cxt = cxt;
 	old = MemoryContextSwitchTo(cxt);

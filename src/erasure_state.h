@@ -30,6 +30,9 @@ typedef struct ErasureModel
  */
 extern bool erasure_state_lock(const char *name, ErasureModel *em);
 
+/* Frees the kept state of a model (dropped). */
+extern void erasure_state_forget(int32 model_id);
+
 /* Gives back a state the statement did not change. */
 extern void erasure_state_release(ErasureModel *em);
 

@@ -189,7 +189,7 @@ lineage_lookup(int32 model_id, int64 key, const char *key_text,
 	if (spi_execute_cached("SELECT keys, fingerprints, key_texts FROM unlearn.lineage"
 							  " WHERE model_id = $1 AND upper_key >= $2"
 							  " ORDER BY upper_key LIMIT 1",
-							  2, types, values, NULL, true, 1) != SPI_OK_SELECT)
+							  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the lineage of model %d", model_id);
 	if (SPI_processed == 1)
 	{

@@ -136,10 +136,11 @@ privileges_leave(PrivilegeSwitch *s)
 
 /*
  * The owner of a model, read as the extension's owner (with its row
- * locked FOR UPDATE when lock is true); a missing model is an error.
+ * locked FOR UPDATE when lock is true; with a new snapshot when fresh);
+ * a missing model is an error.
  */
 static Oid
-model_owner(const char *model, bool lock)
+model_owner(const char *model, bool lock, bool fresh)
 {
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(model)};
@@ -153,7 +154,7 @@ model_owner(const char *model, bool lock)
 	if (SPI_execute_with_args(lock ?
 							  "SELECT owner FROM unlearn.model WHERE name = $1 FOR UPDATE" :
 							  "SELECT owner FROM unlearn.model WHERE name = $1",
-							  1, types, values, NULL, !lock, 1) != SPI_OK_SELECT)
+							  1, types, values, NULL, !lock && !fresh, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the owner of model \"%s\"", model);
 	found = SPI_processed == 1;
 	if (found)
@@ -170,7 +171,8 @@ model_owner(const char *model, bool lock)
 Oid
 privileges_check_owner(const char *model)
 {
-	Oid			owner = model_owner(model, true);
+	/* No row lock: callers lock the source, the log and the model, in that order. */
+	Oid			owner = model_owner(model, false, true);
 
 	if (!has_privs_of_role(GetUserId(), owner))
 		ereport(ERROR,
@@ -195,7 +197,7 @@ privileges_check_owner_exists(const char *model, Oid owner)
 Oid
 privileges_filter_owner(const char *model)
 {
-	Oid			owner = model_owner(model, false);
+	Oid			owner = model_owner(model, false, false);
 
 	privileges_check_owner_exists(model, owner);
 	return owner;

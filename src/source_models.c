@@ -22,6 +22,7 @@
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 
 #include "source_models.h"
 #include "spi_cache.h"
@@ -101,10 +102,13 @@ read_models(Oid relid, MemoryContext cxt)
 	uint64		i;
 
 	SPI_connect();
+	/* The newest list, whatever the isolation level: it is kept across transactions. */
+	PushActiveSnapshot(GetLatestSnapshot());
 	if (spi_execute_cached("SELECT name FROM unlearn.model WHERE source = $1"
 						   " ORDER BY model_id",
-						   1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+						   1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the models of relation %u", relid);
+	PopActiveSnapshot();
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;

@@ -30,6 +30,7 @@
 #include "catalog.h"
 #include "dataset.h"
 #include "erase.h"
+#include "erasure_state.h"
 #include "lineage.h"
 #include "privileges.h"
 #include "solver.h"
@@ -278,6 +279,15 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	owner = privileges_check_owner(name);
 	privileges_enter_catalog(&s);
+	m = catalog_load_model(name, false);
+	privileges_leave(&s);
+	/*
+	 * The source's lock before the model's row, as erasure takes them (the
+	 * log's comes at the end: taken here it would hold every erasure of the
+	 * database off for the whole fit).
+	 */
+	lock_source(m->source);
+	privileges_enter_catalog(&s);
 	m = catalog_load_model(name, true);
 	before = audit_model_state(name);
 	privileges_leave(&s);
@@ -306,12 +316,16 @@ unlearn_drop_model(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	(void) privileges_check_owner(name);
 	privileges_enter_catalog(&s);
-	/* The log's lock before the model's, as erasure takes them. */
+	/* The source's lock first, then the log's, then the model's: erasure's order. */
+	source = catalog_model_source(name);	/* a corrupt model can be dropped too */
+	if (OidIsValid(source) && get_rel_name(source) != NULL)
+		LockRelationOid(source, ShareRowExclusiveLock);
 	audit_lock();
 	before = audit_model_state(name);
 	if (before == NULL)
 		catalog_missing_model(name);
 	source = catalog_delete_model(name);
+	erasure_state_forget(before->model_id);
 	audit_log_model("drop", name, before);
 	erase_drop_triggers_if_unused(source);
 	privileges_leave(&s);
