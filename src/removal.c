@@ -31,7 +31,7 @@
  * downdates and an added row updates (O(d^2) each, LINPACK style, checked
  * with LAPACK's condition estimate); at every rebase, when the pending
  * rows reach the limit, the factor is made afresh from the current matrix
- * so rounding does not pile up, and ridge refines theta once with the
+ * so rounding does not pile up, and ridge refines theta twice with the
  * explicit matrix.  Exactness is unchanged: the matrices are the sums
  * over the current rows either way.
  *
@@ -311,7 +311,8 @@ removal_ridge(RemovalState *s, const RowChange *c)
 	int			d = s->d;
 	double	   *theta = palloc(sizeof(double) * d);
 	double	   *r = palloc(sizeof(double) * d);
-	int			i;
+	int			i,
+				step;
 
 	add_pending(s, c->X, c->k, -1.0);
 	add_pending(s, c->XA, c->a, 1.0);
@@ -322,15 +323,22 @@ removal_ridge(RemovalState *s, const RowChange *c)
 	if (!check_factor(s))
 		return false;
 
-	/* theta = H^-1 X'y, refined once with the explicit H. */
+	/*
+	 * theta = H^-1 X'y, refined twice with the explicit H (the factor may
+	 * carry the rounding of many updates; on an ill-conditioned H one
+	 * step leaves part of it).
+	 */
 	memcpy(theta, s->xty, sizeof(double) * d);
 	linalg_cholesky_solve(s->factor, d, theta, 1);
-	linalg_sym_matvec(s->hessian, d, theta, r);
-	for (i = 0; i < d; i++)
-		r[i] = s->xty[i] - r[i];
-	linalg_cholesky_solve(s->factor, d, r, 1);
-	for (i = 0; i < d; i++)
-		theta[i] += r[i];
+	for (step = 0; step < 2; step++)
+	{
+		linalg_sym_matvec(s->hessian, d, theta, r);
+		for (i = 0; i < d; i++)
+			r[i] = s->xty[i] - r[i];
+		linalg_cholesky_solve(s->factor, d, r, 1);
+		for (i = 0; i < d; i++)
+			theta[i] += r[i];
+	}
 
 	for (i = 0; i < d; i++)
 		r[i] = theta[i] - s->theta[i];
