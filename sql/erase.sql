@@ -89,6 +89,15 @@ SELECT name, (SELECT count(*) FROM unlearn.model_pending p
   FROM unlearn.model m WHERE name IN ('ridge', 'logit') ORDER BY name;
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 SELECT unlearn_test.weight_difference('logit', reference('logit')) < 1e-4 AS logit_close;
+-- The state an erasure leaves is used again by the next one in this
+-- session: after one erasure of each model (the reference models are new),
+-- the next ones load nothing from the tables.
+DELETE FROM pts WHERE id = 195;
+CREATE TEMPORARY TABLE loads AS SELECT unlearn_test.erasure_state_loads() AS n;
+DELETE FROM pts WHERE id = 196;
+DELETE FROM pts WHERE id = 197;
+SELECT unlearn_test.erasure_state_loads() - n AS loads_since FROM loads;
+SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 -- A rollback leaves the stored state as it was, pending rows included.
 BEGIN;
 DELETE FROM pts WHERE id = 193;

@@ -75,6 +75,9 @@ static HTAB *kept_states = NULL;
 /* Counts locks, to tell which kept state was used last. */
 static uint64 lock_clock = 0;
 
+/* States this backend loaded from the tables (not kept): for the tests. */
+uint64		erasure_state_loads = 0;
+
 /* The kept-state table, created on first use. */
 static HTAB *
 kept_table(void)
@@ -245,6 +248,7 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	evict_least_recent();
 
 	/* The row is locked: what these read is that very version. */
+	erasure_state_loads++;
 	cxt = AllocSetContextCreate(CacheMemoryContext, "unlearn kept erasure state",
 								ALLOCSET_DEFAULT_SIZES);
 	k = hash_search(kept_table(), &model_id, HASH_ENTER, NULL);
@@ -308,6 +312,7 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 		em->s.npending = 0;
 	em->s.nstored = em->s.npending;
 	em->s.rebase = false;
+	row.table = k->row.table;	/* the same unlearn.model it was locked in */
 	k->em = *em;
 	k->row = row;
 	k->valid = true;

@@ -30,6 +30,9 @@ typedef struct ErasureModel
  */
 extern bool erasure_state_lock(const char *name, ErasureModel *em);
 
+/* States this backend loaded from the tables (not kept): for the tests. */
+extern uint64 erasure_state_loads;
+
 /* Frees the kept state of a model (dropped). */
 extern void erasure_state_forget(int32 model_id);
 

@@ -21,6 +21,7 @@
 
 #include "arrayutil.h"
 #include "audit.h"
+#include "erasure_state.h"
 #include "linalg.h"
 #include "unlearn.h"
 
@@ -523,4 +524,13 @@ unlearn_test_hmac_sha256(PG_FUNCTION_ARGS)
 			   (uint8 *) VARDATA(result));
 	SET_VARSIZE(result, VARHDRSZ + AUDIT_HASH_LEN);
 	PG_RETURN_BYTEA_P(result);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_test_erasure_state_loads);
+
+/* How many times this backend loaded a model's erasure state from the tables. */
+Datum
+unlearn_test_erasure_state_loads(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64((int64) erasure_state_loads);
 }

@@ -119,3 +119,8 @@ RETURNS float8 LANGUAGE sql AS $$
       FROM unlearn.weights(a) x JOIN unlearn.weights(b) y USING (term)
       JOIN unlearn.weights(c) z USING (term)
 $$;
+
+-- How many times this backend loaded a model's erasure state from the
+-- tables instead of reusing the state its last erasure left (src/erasure_state.c).
+CREATE FUNCTION unlearn_test.erasure_state_loads() RETURNS bigint
+AS '$libdir/unlearn', 'unlearn_test_erasure_state_loads' LANGUAGE C STRICT;
