@@ -720,7 +720,8 @@ change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	names = source_models(RelationGetRelid(rel));
+	names = news ? source_models_touched(RelationGetRelid(rel), RelationGetDescr(rel), olds, news)
+		: source_models(RelationGetRelid(rel));
 
 	/* The log's lock before any model's: writers queue in one order. */
 	if (names != NIL)
