@@ -105,6 +105,14 @@ ROLLBACK;
 SELECT name, (SELECT count(*) FROM unlearn.model_pending p
                WHERE p.model_id = m.model_id) AS pending
   FROM unlearn.model m WHERE name IN ('ridge', 'logit') ORDER BY name;
+-- Corrupt pending rows stop the erasure with a clear error (a new session
+-- loads them), rather than a wrong Hessian.
+\c
+BEGIN;
+UPDATE unlearn.model_pending SET terms = '{1, 2}'
+ WHERE model_id = (SELECT model_id FROM unlearn.model WHERE name = 'ridge');
+DELETE FROM pts WHERE id = 194;
+ROLLBACK;
 DELETE FROM pts WHERE id = 194;
 SELECT unlearn_test.weight_difference('ridge', reference('ridge')) < 1e-9 AS ridge_exact;
 

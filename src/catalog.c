@@ -32,6 +32,7 @@
 #include "catalog.h"
 #include "spi_cache.h"
 #include "tablerow.h"
+#include "lineage.h"
 #include "pending.h"
 #include "removal.h"
 
@@ -64,16 +65,7 @@ catalog_missing_model(const char *name)
 bool
 catalog_model_exists(const char *name)
 {
-	Oid			types[1] = {TEXTOID};
-	Datum		values[1] = {CStringGetTextDatum(name)};
-	bool		exists;
-
-	SPI_connect();
-	spi_run("SELECT 1 FROM unlearn.model WHERE name = $1",
-			1, types, values, NULL, SPI_OK_SELECT, true);
-	exists = SPI_processed > 0;
-	SPI_finish();
-	return exists;
+	return OidIsValid(catalog_model_source(name));
 }
 
 /* The source table of a model, read as stored (nothing checked); 0 if none. */
@@ -275,8 +267,7 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
-	spi_run("DELETE FROM unlearn.model_pending WHERE model_id = $1",
-			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
+	pending_clear(model_id);	/* the new fit's matrices are stored whole */
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	insert_terms(model_id, m);
@@ -307,10 +298,8 @@ catalog_delete_model(const char *name)
 											2, &isnull));
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
-	spi_run("DELETE FROM unlearn.lineage WHERE model_id = $1",
-			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
-	spi_run("DELETE FROM unlearn.model_pending WHERE model_id = $1",
-			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
+	lineage_delete(DatumGetInt32(idvalue[0]));
+	pending_clear(DatumGetInt32(idvalue[0]));
 	SPI_finish();
 	return source;
 }

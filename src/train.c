@@ -274,19 +274,20 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 	PrivilegeSwitch s;
 	StoredModel *m;
 	AuditModelState *before;
+	Oid			source;
 
 	unlearn_require_argument(fcinfo, 0, "model name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	owner = privileges_check_owner(name);
 	privileges_enter_catalog(&s);
-	m = catalog_load_model(name, false);
+	source = catalog_model_source(name);
 	privileges_leave(&s);
 	/*
 	 * The source's lock before the model's row, as erasure takes them (the
 	 * log's comes at the end: taken here it would hold every erasure of the
 	 * database off for the whole fit).
 	 */
-	lock_source(m->source);
+	lock_source(source);
 	privileges_enter_catalog(&s);
 	m = catalog_load_model(name, true);
 	before = audit_model_state(name);
