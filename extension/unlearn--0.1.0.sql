@@ -100,6 +100,7 @@ CREATE TABLE unlearn.model (
     xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty)
     gram            float8[] NOT NULL,     -- X'X (logistic: bound, refresh; ridge: empty)
     theta_ref       float8[] NOT NULL,     -- logistic: where hessian was evaluated
+    ref_gradient    float8[] NOT NULL,     -- logistic: grad L of the current rows at theta_ref
     max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
     error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now

@@ -162,20 +162,21 @@ insert_terms(int32 model_id, const TrainedModel *m)
 }
 
 /* Number of fit parameters fit_values fills. */
-#define NFIT 14
+#define NFIT 15
 
 /*
  * The fit of a trained model as statement parameters, in the order the
  * INSERT and UPDATE below both use: n_params, theta, hessian, rows_trained,
  * rows_skipped, objective, gradient_norm, rcond, iterations, xty, gram,
- * theta_ref, max_row_norm, gradient_scale.
+ * theta_ref, max_row_norm, gradient_scale, ref_gradient.
  */
 static void
 fit_values(const TrainedModel *m, Oid *types, Datum *values)
 {
 	static const Oid fit_types[NFIT] = {INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID,
-	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID};
+	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID,
+	FLOAT8ARRAYOID};
 	int			d = m->fit->nterms;
 
 	memcpy(types, fit_types, sizeof(fit_types));
@@ -196,6 +197,10 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[11] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
 	values[12] = Float8GetDatum(m->fit->max_row_norm);
 	values[13] = Float8GetDatum(m->fit->gradient_scale);
+	/* The gradient at theta_ref anchors the logistic bound (removal.c). */
+	values[14] = PointerGetDatum(m->loss->binary_labels ?
+								 float8_array_build(m->fit->gradient, 0, d) :
+								 construct_empty_array(FLOAT8OID));
 }
 
 /* Inserts a new model and its terms; returns its model_id. */
@@ -225,9 +230,9 @@ catalog_insert_model(const TrainedModel *m)
 			" key_type, target_column, feature_columns, options, n_params, theta,"
 			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
-			" gradient_scale, error_bound, owner)"
+			" gradient_scale, ref_gradient, error_bound, owner)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $15, $23)"
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $15, $24)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
 			9 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
@@ -263,7 +268,8 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" rows_trained = $8, rows_skipped = $9, rows_erased = 0,"
 			" objective = $10, gradient_norm = $11, rcond = $12,"
 			" iterations = $13, xty = $14, gram = $15, theta_ref = $16,"
-			" max_row_norm = $17, gradient_scale = $18, error_bound = $11,"
+			" max_row_norm = $17, gradient_scale = $18, ref_gradient = $19,"
+			" error_bound = $11,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
@@ -505,7 +511,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 
 	SPI_connect();
 	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
-			" gradient_scale, rows_trained - rows_erased"
+			" gradient_scale, rows_trained - rows_erased, ref_gradient"
 			" FROM unlearn.model WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_SELECT, false);
 	if (SPI_processed != 1)
@@ -523,6 +529,12 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	s->error_bound = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
 	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
+	s->ref_gradient = spi_vector(tup, desc, 10, d, cxt, "ref_gradient", true);
+	if ((s->gram == NULL) != (s->ref_gradient == NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored state of a model is corrupt"),
+				 errdetail("It has a Gram matrix without the gradient at its reference point, or the reverse.")));
 	SPI_finish();
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -614,6 +626,8 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 		pending_append(model_id, s->nstored, &s->pending[(Size) s->nstored * (s->d + 1)],
 					   s->npending - s->nstored, s->d);
 	SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d)));
+	if (s->ref_gradient)
+		SET_COLUMN("ref_gradient", PointerGetDatum(float8_array_build(s->ref_gradient, 0, s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
 	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));
 	SET_COLUMN("n_params", Int32GetDatum(s->d));

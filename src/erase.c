@@ -342,6 +342,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
 	memcpy(s->gram, fit->gram, sizeof(double) * d * d);
 	memcpy(s->xty, fit->xty, sizeof(double) * d);
+	memcpy(s->ref_gradient, fit->gradient, sizeof(double) * d);
 	removal_rebase(s);			/* new matrices: stored as they are */
 	s->max_row_norm = fit->max_row_norm;
 	s->error_bound = fit->gradient_norm;
@@ -519,6 +520,8 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 		change->XA = drop_columns(change->XA, change->a, d, dead, kept);
 		drop_entries(s->theta, d, dead);
 		drop_entries(s->theta_ref, d, dead);
+		if (s->ref_gradient)
+			drop_entries(s->ref_gradient, d, dead);
 		drop_entries(s->xty, d, dead);
 		drop_square(s->hessian, d, dead, kept);
 		if (s->gram)

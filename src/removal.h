@@ -18,6 +18,7 @@ typedef struct RemovalState
 	double	   *xty;			/* X'y of the current rows */
 	double	   *gram;			/* X'X of the current rows (logistic; NULL for ridge) */
 	double	   *theta_ref;		/* logistic: where hessian was evaluated */
+	double	   *ref_gradient;	/* logistic: grad L of the current rows at theta_ref */
 	double		max_row_norm;	/* M: bound on every |x_i| */
 	double		error_bound;	/* B: bound on |grad L(theta)| */
 	double	   *factor;			/* Cholesky factor of hessian, or NULL: not made yet */
@@ -57,8 +58,8 @@ extern bool removal_ridge(RemovalState *s, const RowChange *c);
  * Logistic: removes k rows (and adds a) with one Newton step,
  * theta += H~^-1 D, where D is the removed rows' summed gradient at theta
  * minus the added rows', and H~ the exact Hessian of the resulting rows at
- * theta_ref.  The bound B grows by what the step can
- * leave behind (see removal.c).  Returns false, changing nothing, if the
+ * theta_ref.  B becomes a bound on the gradient left at the new theta,
+ * from the gradient at theta_ref kept up to date (see removal.c).  Returns false, changing nothing, if the
  * remaining Hessian is not positive definite or too ill-conditioned.
  */
 extern bool removal_logistic(RemovalState *s, const RowChange *c);

@@ -293,6 +293,7 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	fit->hessian = cur->hessian;
 	fit->objective = cur->objective;
 	fit->gradient_norm = cur->gradient_norm;
+	fit->gradient = cur->gradient;
 	fit->iterations = iter;
 	fit->gradient_scale = threshold / opts->tol;
 	training_statistics(ds, fit);

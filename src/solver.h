@@ -21,6 +21,7 @@ typedef struct FitResult
 	double	   *hessian;		/* nterms x nterms, full symmetric */
 	double		objective;
 	double		gradient_norm;
+	double	   *gradient;		/* of the objective at theta */
 	double		rcond;			/* reciprocal condition estimate of hessian */
 	int			iterations;
 	double		gradient_scale; /* max(1, |grad L| at the start): tolerance unit */

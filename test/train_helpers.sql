@@ -86,6 +86,16 @@ RETURNS float8 LANGUAGE sql AS $$
     SELECT unlearn_test.relative_gradient(model_name, false)
 $$;
 
+-- Whether a model's claimed bound B holds: |grad L(theta)| recomputed in
+-- SQL is at most B, up to the rounding verify_model also allows (1e-9 of
+-- |grad L| at the start of training: two sums over the same rows in
+-- another order differ by that much).
+CREATE FUNCTION unlearn_test.bound_holds(model_name text)
+RETURNS boolean LANGUAGE sql AS $$
+    SELECT unlearn_test.gradient_norm(model_name) <= error_bound + 1e-9 * gradient_scale
+      FROM unlearn.model WHERE name = model_name
+$$;
+
 -- The linear predictor of a row computed by hand from unlearn.weights'
 -- raw (source-unit) weights: intercept + sum of raw_weight * value, with
 -- categorical terms as 0/1 indicators.  The row comes as jsonb (pass real
