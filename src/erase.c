@@ -259,11 +259,20 @@ needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
 			 errhint("Run unlearn.retrain('%s').", m->name)));
 }
 
+/* Newton steps a refresh takes before the line-searched solver takes over. */
+#define REFRESH_STEPS	3
+
+/* A refresh leaves at most this part of the tolerance to later erasures. */
+#define REFRESH_TARGET	1e-3
+
+static double parameter_error(const RemovalState *s);
+
 /*
  * Refresh: a pass over the model's remaining rows (its lineage, read from
- * the source with the stored encoding) and Newton from theta to the
- * optimum; theta_ref, the Hessian, X'X, X'y and the bound start afresh
- * (B = the gradient norm reached).  False if no row remains usable.
+ * the source with the stored encoding) and Newton steps from theta; the
+ * last step's start becomes theta_ref, with the Hessian and gradient
+ * there, and B is bounded afresh (removal_reanchor).  X'X, X'y and M are
+ * kept: they do not depend on theta.  False if no row remains usable.
  */
 static bool
 refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
@@ -280,9 +289,14 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan;
 	Snapshot	snapshot;
+	Dataset    *ds;
 	FitResult  *fit;
-	double	   *diff;
-	int			i;
+	double	   *start;
+	double	   *gradient;
+	double	   *hessian;
+	bool		done = false;
+	int			step,
+				i;
 
 	/*
 	 * The rows as the statement left them: the statement's own snapshot
@@ -329,23 +343,50 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	if (n == 0)
 		return false;
 
-	/* A refresh reports progress only if it runs long. */
-	unlearn_progress_start();
-	fit = solver_fit(dataset_from_rows(d, X, Y, n), m->loss, &m->options, m->name,
-					 s->theta);
-	diff = palloc(sizeof(double) * d);
+	/*
+	 * Newton steps, each anchored afresh at the current theta (one pass
+	 * for the gradient and Hessian there), until the bound is a small
+	 * part of the tolerance; near the optimum, as after erasures, one
+	 * step does.  Far from it (a large bulk erasure), the line-searched
+	 * solver takes over.
+	 */
+	ds = dataset_from_rows(d, X, Y, n);
+	start = palloc(sizeof(double) * d);
+	memcpy(start, s->theta, sizeof(double) * d);
+	gradient = palloc(sizeof(double) * d);
+	hessian = palloc(sizeof(double) * d * d);
+	for (step = 0; step < REFRESH_STEPS && !done; step++)
+	{
+		CHECK_FOR_INTERRUPTS();
+		solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, s->theta,
+						gradient, hessian);
+		if (!isfinite(linalg_norm2(gradient, d)))
+			break;
+		if (!removal_reanchor(s, gradient, hessian))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("the Hessian of model \"%s\" is singular or too ill-conditioned",
+							m->name)));
+		done = parameter_error(s) <= REFRESH_TARGET * m->options.erasure_tol;
+	}
+	if (!done)
+	{
+		/* A refresh reports progress only if it runs long. */
+		unlearn_progress_start();
+		fit = solver_fit(ds, m->loss, &m->options, m->name, start);
+		memcpy(s->theta, fit->theta, sizeof(double) * d);
+		memcpy(s->theta_ref, fit->theta, sizeof(double) * d);
+		memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
+		memcpy(s->gram, fit->gram, sizeof(double) * d * d);
+		memcpy(s->xty, fit->xty, sizeof(double) * d);
+		memcpy(s->ref_gradient, fit->gradient, sizeof(double) * d);
+		removal_rebase(s);		/* new matrices: stored as they are */
+		s->max_row_norm = fit->max_row_norm;
+		s->error_bound = fit->gradient_norm;
+	}
 	for (i = 0; i < d; i++)
-		diff[i] = fit->theta[i] - s->theta[i];
-	s->step_norm = linalg_norm2(diff, d);
-	memcpy(s->theta, fit->theta, sizeof(double) * d);
-	memcpy(s->theta_ref, fit->theta, sizeof(double) * d);
-	memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
-	memcpy(s->gram, fit->gram, sizeof(double) * d * d);
-	memcpy(s->xty, fit->xty, sizeof(double) * d);
-	memcpy(s->ref_gradient, fit->gradient, sizeof(double) * d);
-	removal_rebase(s);			/* new matrices: stored as they are */
-	s->max_row_norm = fit->max_row_norm;
-	s->error_bound = fit->gradient_norm;
+		start[i] = s->theta[i] - start[i];
+	s->step_norm = linalg_norm2(start, d);
 	return true;
 }
 

@@ -138,6 +138,28 @@ gram_norm(const double *G, int d, const double *u)
 	return q > 0 ? sqrt(q) : 0.0;
 }
 
+/* Logistic: B at theta, |g_ref + H~ e| + (c/2) M e'Ge with e = theta - theta_ref. */
+static void
+update_bound(RemovalState *s)
+{
+	int			d = s->d;
+	double	   *e = palloc(sizeof(double) * d);
+	double	   *linear = palloc(sizeof(double) * d);
+	double		xe;
+	int			i;
+
+	for (i = 0; i < d; i++)
+		e[i] = s->theta[i] - s->theta_ref[i];
+	linalg_sym_matvec(s->hessian, d, e, linear);
+	for (i = 0; i < d; i++)
+		linear[i] += s->ref_gradient[i];
+	xe = gram_norm(s->gram, d, e);
+	s->error_bound = linalg_norm2(linear, d) +
+		0.5 * LOGISTIC_W_LIPSCHITZ * s->max_row_norm * xe * xe;
+	pfree(e);
+	pfree(linear);
+}
+
 /*
  * Rows a state carries pending before its matrices are stored again: d
  * (a rebase writes d^2 values and refactors in O(d^3), a pending row costs
@@ -372,10 +394,6 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	double	   *w = palloc(sizeof(double) * n);
 	double	   *r_ref = palloc(sizeof(double) * n);
 	double	   *v = palloc0(sizeof(double) * d);
-	double	   *e = palloc(sizeof(double) * d);
-	double	   *linear = palloc(sizeof(double) * d);
-	double		M,
-				xe;
 	int			i;
 
 	if (s->gram == NULL || s->ref_gradient == NULL)
@@ -419,17 +437,34 @@ removal_logistic(RemovalState *s, const RowChange *c)
 		s->theta[i] += v[i];
 
 	/* B at the new theta, over the resulting rows (M must cover the added ones). */
-	M = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
-	for (i = 0; i < d; i++)
-		e[i] = s->theta[i] - s->theta_ref[i];
-	linalg_sym_matvec(s->hessian, d, e, linear);
-	for (i = 0; i < d; i++)
-		linear[i] += s->ref_gradient[i];
-	xe = gram_norm(s->gram, d, e);
-	s->error_bound = linalg_norm2(linear, d) + 0.5 * LOGISTIC_W_LIPSCHITZ * M * xe * xe;
+	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
+	update_bound(s);
 	s->step_norm = linalg_norm2(v, d);
-	s->max_row_norm = M;
 	if (s->rebase)
 		s->npending = 0;
+	return true;
+}
+
+/* Logistic refresh step: anchors the state at theta (its gradient and Hessian from a full pass), then one Newton step. */
+bool
+removal_reanchor(RemovalState *s, const double *gradient, const double *hessian)
+{
+	int			d = s->d;
+	double	   *v = palloc(sizeof(double) * d);
+	int			i;
+
+	memcpy(s->theta_ref, s->theta, sizeof(double) * d);
+	memcpy(s->ref_gradient, gradient, sizeof(double) * d);
+	memcpy(s->hessian, hessian, sizeof(double) * d * d);
+	removal_rebase(s);
+	if (!check_factor(s))
+		return false;
+	for (i = 0; i < d; i++)
+		v[i] = -gradient[i];
+	linalg_cholesky_solve(s->factor, d, v, 1);
+	for (i = 0; i < d; i++)
+		s->theta[i] += v[i];
+	update_bound(s);
+	pfree(v);
 	return true;
 }

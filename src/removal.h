@@ -65,6 +65,16 @@ extern bool removal_ridge(RemovalState *s, const RowChange *c);
 extern bool removal_logistic(RemovalState *s, const RowChange *c);
 
 /*
+ * Logistic refresh step: theta becomes the reference point, with the
+ * gradient and Hessian of the current rows' objective there (from a full
+ * pass), and moves by the Newton step -H^-1 g; B is bounded afresh.  X'X
+ * and M stay as kept (they do not depend on theta).  False if the Hessian
+ * is not positive definite or too ill-conditioned.
+ */
+extern bool removal_reanchor(RemovalState *s, const double *gradient,
+							 const double *hessian);
+
+/*
  * Brings a loaded state's hessian and gram (as stored) up to date with its
  * pending rows; logistic weights them at theta_ref.
  */
