@@ -161,7 +161,8 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 		(enc->model->loss->binary_labels && target != 0.0 && target != 1.0))
 		return false;
 	*y = target;
-	enc->words[0] = features_number_word(target);
+	if (fingerprint)
+		enc->words[0] = features_number_word(target);
 
 	memset(x, 0, sizeof(double) * enc->nterms);
 	if (enc->nterms > 0 && enc->model->terms[0].column == NULL)
@@ -181,7 +182,8 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 			if (lev == NULL)
 				return false;
 			x[lev->term] = 1.0;
-			enc->words[1 + j] = features_text_hash(text);
+			if (fingerprint)
+				enc->words[1 + j] = features_text_hash(text);
 			pfree(text);
 		}
 		else
@@ -191,9 +193,11 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 			if (!isfinite(v))
 				return false;
 			x[col->term] = (v - enc->center[col->term]) / enc->scale[col->term];
-			enc->words[1 + j] = features_number_word(v);
+			if (fingerprint)
+				enc->words[1 + j] = features_number_word(v);
 		}
 	}
-	*fingerprint = features_fingerprint_words(enc->words, enc->ncols + 1);
+	if (fingerprint)
+		*fingerprint = features_fingerprint_words(enc->words, enc->ncols + 1);
 	return true;
 }

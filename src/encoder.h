@@ -54,7 +54,7 @@ extern Encoder *encoder_create(StoredModel *model, TupleDesc desc);
 extern int64 encoder_key(Encoder *enc, const Datum *values, char **key_text);
 
 /*
- * The term vector x, target y and fingerprint of a row.  Returns false if
+ * The term vector x, target y and (unless NULL) fingerprint of a row.  Returns false if
  * the row cannot be what the model was trained on (a NULL, NaN, a label
  * that is not 0/1, an unknown level): it changed behind the model's back.
  */

@@ -282,10 +282,10 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	double	   *full = palloc(sizeof(double) * m->nterms);
 	int64		nkeys;
 	LineageEntry *keys = lineage_load(m->model_id, &nkeys);
-	int64		cap = 1024,
+	int64		cap = Max(nkeys, 1),	/* every row found is in lineage */
 				n = 0;
-	double	   *X = palloc(sizeof(double) * d * cap);
-	double	   *Y = palloc(sizeof(double) * cap);
+	double	   *X = palloc_extended(sizeof(double) * d * cap, MCXT_ALLOC_HUGE);
+	double	   *Y = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan;
 	Snapshot	snapshot;
@@ -311,7 +311,6 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	{
 		char	   *key_text;
 		int64		key;
-		int64		fp;
 
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(slot);
@@ -326,7 +325,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 			X = repalloc_huge(X, sizeof(double) * d * cap);
 			Y = repalloc_huge(Y, sizeof(double) * cap);
 		}
-		if (encoder_encode(enc, slot->tts_values, slot->tts_isnull, full, &Y[n], &fp))
+		if (encoder_encode(enc, slot->tts_values, slot->tts_isnull, full, &Y[n], NULL))
 		{
 			int			t,
 						o = 0;
