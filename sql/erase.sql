@@ -198,6 +198,29 @@ SELECT unlearn.drop_model('big_ref');
 SELECT unlearn.drop_model('big');
 DROP TABLE bigpts;
 
+-- A refresh far from the optimum: deleting every row on the wrong side
+-- of the true boundary leaves nearly separable classes, whose optimum
+-- (with a small l2) is far away; Newton steps from the old parameters
+-- would not get there, so the line-searched solver does (a DEBUG1
+-- message says which way a refresh went).
+CREATE TABLE seppts (id int PRIMARY KEY, a float8, b float8, label int);
+SELECT setseed(0.5);
+INSERT INTO seppts SELECT g, a, b, (random() < 1 / (1 + exp(-(3 * a - 2 * b))))::int
+  FROM (SELECT g, 2 * random() - 1 AS a, 2 * random() - 1 AS b
+          FROM generate_series(1, 2000) g OFFSET 0) s;
+SELECT name FROM unlearn.create_model('sep', 'seppts', 'label', NULL, 'logistic',
+                                      '{"l2": 0.01, "standardize": false}');
+DELETE FROM seppts WHERE (label = 1) <> (3 * a - 2 * b > 0);
+SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'sep' AND event = 'erasure';
+SELECT unlearn_test.bound_holds('sep') AS bound_holds,
+       unlearn_test.relative_gradient('sep') < 1e-9 AS refreshed_at_optimum;
+SELECT name FROM unlearn.create_model('sep_ref', 'seppts', 'label', NULL, 'logistic',
+                                      '{"l2": 0.01, "standardize": false}');
+SELECT unlearn_test.weight_difference('sep', 'sep_ref') < 1e-6 AS as_retrained;
+SELECT unlearn.drop_model('sep_ref');
+SELECT unlearn.drop_model('sep');
+DROP TABLE seppts;
+
 -- Text that only erased rows brought in leaves with them: a level seen in
 -- no remaining row goes, with its term and weight, and the model equals a
 -- retrain (which never sees the level).  With l2 = 0 too, where keeping

@@ -386,6 +386,9 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	for (i = 0; i < d; i++)
 		start[i] = s->theta[i] - start[i];
 	s->step_norm = linalg_norm2(start, d);
+	elog(DEBUG1, "refreshed model \"%s\" on " INT64_FORMAT " rows: %s, step %g, bound %g",
+		 m->name, n, done ? psprintf("%d Newton step(s)", step) : "the line-searched solver",
+		 s->step_norm, s->error_bound);
 	return true;
 }
 
