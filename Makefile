@@ -30,7 +30,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare
 # a worker thread in every backend that loads the module, and a backend must
 # stay single-threaded (signals, and the worker spins on a CPU after calls).
 BLAS_SERIAL_DIR = /usr/lib/$(shell gcc -print-multiarch)/openblas-serial
-SHLIB_LINK  = -llapacke -lopenblas -Wl,--disable-new-dtags,-rpath,$(BLAS_SERIAL_DIR)
+SHLIB_LINK  = -llapacke -lopenblas -lcrypto -Wl,--disable-new-dtags,-rpath,$(BLAS_SERIAL_DIR)
 
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)

@@ -264,6 +264,25 @@ entry_matches(const int64 *keys, Datum *texts, int i, const LineageRemoval *r)
 		strcmp(TextDatumGetCString(texts[i]), r->key_text) == 0;
 }
 
+/* The first index of sorted keys[0..n) holding a key >= key (n if none). */
+static int
+first_at_least(const int64 *keys, int n, int64 key)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
  * The first chunk of a model whose bound is at least key, read through the
  * primary key into slot; false if there is none.
@@ -345,7 +364,7 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 		gone = palloc0(sizeof(bool) * Max(n, 1));
 		for (; next < nkeys && keys[next].key <= upper; next++)
 		{
-			for (i = 0; i < n; i++)
+			for (i = first_at_least(ckeys, n, keys[next].key); i < n && ckeys[i] == keys[next].key; i++)
 			{
 				if (!gone[i] && entry_matches(ckeys, ctexts, i, &keys[next]))
 				{
