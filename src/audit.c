@@ -71,6 +71,7 @@
 
 #include "audit.h"
 #include "linalg.h"
+#include "scratch.h"
 #include "spi_cache.h"
 #include "tablerow.h"
 
@@ -361,8 +362,8 @@ sort_digests(uint8 *digests, int n)
 	while (bits < 24 && (1 << bits) < n)
 		bits++;
 	nbuckets = 1 << bits;
-	start = palloc0(sizeof(int) * (nbuckets + 1));
-	sorted = palloc((Size) AUDIT_HASH_LEN * n);
+	start = scratch_alloc0(sizeof(int) * (nbuckets + 1));
+	sorted = scratch_alloc((Size) AUDIT_HASH_LEN * n);
 
 	/* Counting sort by bucket: start[b] is where bucket b begins. */
 	for (i = 0; i < n; i++)
@@ -389,8 +390,6 @@ sort_digests(uint8 *digests, int n)
 		i = start[b];
 	}
 	memcpy(digests, sorted, (Size) AUDIT_HASH_LEN * n);
-	pfree(start);
-	pfree(sorted);
 }
 
 /*
@@ -516,7 +515,7 @@ digest_array(const uint8 *digests, int n)
 
 	if (n == 0)
 		return construct_empty_array(BYTEAOID);
-	a = palloc0(nbytes);
+	a = scratch_alloc0(nbytes);
 	SET_VARSIZE(a, nbytes);
 	a->ndim = 1;
 	a->dataoffset = 0;
@@ -661,6 +660,7 @@ audit_log(const AuditEntry *e)
 	Relation	rel;
 	Datum		values[22];
 	bool		nulls[22];
+	Size		mark = scratch_mark();	/* the digests' arrays go at the end */
 
 	/* Lock first; then the chain's head and a sequence number. */
 	audit_lock();
@@ -676,7 +676,7 @@ audit_log(const AuditEntry *e)
 
 	if (e->keys != NULL)
 	{
-		digests = palloc(AUDIT_HASH_LEN * (Size) Max(e->nkeys, 1));
+		digests = scratch_alloc(AUDIT_HASH_LEN * (Size) Max(e->nkeys, 1));
 		ndigests = key_digests(secret, e->keys, e->nkeys, digests);
 		explicit_bzero(secret, sizeof(secret));
 	}
@@ -758,6 +758,7 @@ audit_log(const AuditEntry *e)
 	tablerow_insert(rel, values, nulls);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
+	scratch_release(mark);
 
 	/*
 	 * The server log keeps a copy, also of entries later rolled back;
