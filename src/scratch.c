@@ -33,7 +33,8 @@
 static char *region = NULL;		/* in TopMemoryContext */
 static Size region_size = 0;
 static Size region_used = 0;
-static Size region_wanted = 0;	/* the most one use wanted: the next size */
+static Size spilled = 0;		/* allocated elsewhere since the region was empty */
+static Size wanted = 0;			/* the most in use at once, spills included */
 
 /* Empties the region at the end of every top-level transaction. */
 static void
@@ -47,6 +48,7 @@ scratch_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			region_used = 0;
+			spilled = 0;
 			break;
 		default:
 			break;
@@ -78,10 +80,14 @@ scratch_alloc(Size size)
 	{
 		p = region + region_used;
 		region_used += need;
-		return p;
 	}
-	region_wanted = Max(region_wanted, Min(region_used + need, SCRATCH_MAX_BYTES));
-	return palloc_extended(size, MCXT_ALLOC_HUGE);
+	else
+	{
+		p = palloc_extended(size, MCXT_ALLOC_HUGE);
+		spilled += need;
+	}
+	wanted = Max(wanted, region_used + spilled);
+	return p;
 }
 
 /* The same, zeroed. */
@@ -94,16 +100,27 @@ scratch_alloc0(Size size)
 	return p;
 }
 
-/* Gives back everything allocated since mark; an empty region grows to what was wanted. */
+/*
+ * Gives back everything allocated since mark.  An empty region grows to
+ * what was wanted, its pages touched now, so that the next statement
+ * finds them mapped.
+ */
 void
 scratch_release(Size mark)
 {
+	Size		size = Min(wanted, SCRATCH_MAX_BYTES);
+
 	Assert(mark <= region_used);
 	region_used = mark;
-	if (region_used > 0 || region_wanted <= region_size)
+	if (region_used > 0)
+		return;
+	spilled = 0;
+	if (size <= region_size)
 		return;
 	if (region != NULL)
 		pfree(region);
-	region = MemoryContextAllocExtended(TopMemoryContext, region_wanted, MCXT_ALLOC_NO_OOM);
-	region_size = region != NULL ? region_wanted : 0;
+	region = MemoryContextAllocExtended(TopMemoryContext, size, MCXT_ALLOC_NO_OOM);
+	region_size = region != NULL ? size : 0;
+	if (region != NULL)
+		memset(region, 0, region_size);
 }
