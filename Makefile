@@ -12,7 +12,7 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/spi_cache.o src/source_models.o \
               src/erasure_state.o src/tablerow.o src/privileges.o src/verify.o \
               src/audit.o src/pending.o src/evaluate.o \
-              src/model_filter.o
+              src/model_filter.o src/scratch.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
@@ -30,7 +30,7 @@ PG_CFLAGS   = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare
 # a worker thread in every backend that loads the module, and a backend must
 # stay single-threaded (signals, and the worker spins on a CPU after calls).
 BLAS_SERIAL_DIR = /usr/lib/$(shell gcc -print-multiarch)/openblas-serial
-SHLIB_LINK  = -llapacke -lopenblas -Wl,--disable-new-dtags,-rpath,$(BLAS_SERIAL_DIR)
+SHLIB_LINK  = -llapacke -lopenblas -lcrypto -Wl,--disable-new-dtags,-rpath,$(BLAS_SERIAL_DIR)
 
 PG_CONFIG  ?= pg_config
 PGXS       := $(shell $(PG_CONFIG) --pgxs)

@@ -29,7 +29,7 @@ typedef struct AuditEntry
 	double		error_bound;	/* not finite: none */
 	const uint8 *params_before; /* SHA-256 of the parameters, or NULL */
 	const uint8 *params_after;
-	char	  **keys;			/* canonical key texts; NULL: no digests */
+	const LineageRemoval *keys; /* digests of those found; NULL: none */
 	int			nkeys;
 } AuditEntry;
 

@@ -135,6 +135,13 @@ encoder_create(StoredModel *model, TupleDesc desc)
 			lev->term = t;
 		}
 	}
+	/* Every term written by a column or the intercept: no zeroing needed. */
+	enc->dense = true;
+	for (j = 0; j < nnames; j++)
+		if (enc->cols[j].categorical)
+			enc->dense = false;
+	if (nnames + (model->nterms > 0 && model->terms[0].column == NULL ? 1 : 0) != model->nterms)
+		enc->dense = false;
 	return enc;
 }
 
@@ -164,7 +171,8 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 	if (fingerprint)
 		enc->words[0] = features_number_word(target);
 
-	memset(x, 0, sizeof(double) * enc->nterms);
+	if (!enc->dense)
+		memset(x, 0, sizeof(double) * enc->nterms);
 	if (enc->nterms > 0 && enc->model->terms[0].column == NULL)
 		x[0] = 1.0;
 	for (j = 0; j < enc->ncols; j++)
@@ -188,7 +196,8 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 		}
 		else
 		{
-			double		v = feature_datum_to_double(value, col->type);
+			double		v = likely(col->type == FLOAT8OID) ? DatumGetFloat8(value) :
+				feature_datum_to_double(value, col->type);
 
 			if (!isfinite(v))
 				return false;

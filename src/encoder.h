@@ -42,6 +42,7 @@ typedef struct Encoder
 	double	   *center;			/* per term */
 	double	   *scale;			/* per term */
 	uint64	   *words;			/* fingerprint words, scratch */
+	bool		dense;			/* each term is one numeric column's or the intercept */
 } Encoder;
 
 /*

@@ -48,6 +48,7 @@
 #include "lineage.h"
 #include "linalg.h"
 #include "removal.h"
+#include "scratch.h"
 #include "spi_cache.h"
 #include "unlearn.h"
 #include "solver.h"
@@ -614,6 +615,18 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 }
 
 /*
+ * An array of capacity elements of a size for a statement's rows: scratch
+ * memory when it never grows (exact), else palloc'd (repalloc may grow it).
+ */
+static void *
+row_array(Size size, int capacity, bool exact)
+{
+	if (exact)
+		return scratch_alloc(size * capacity);
+	return palloc_extended(size * capacity, MCXT_ALLOC_HUGE);
+}
+
+/*
  * Takes the deleted rows that trained one model out of it: finds them in
  * lineage (removing them there), checks each row's fingerprint, and
  * applies the removal update.  Rows it never trained on are ignored.
@@ -626,9 +639,11 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	StoredModel *m;
 	Encoder    *enc;
 	TupleTableSlot *slot;
-	int			capacity = (int) Min(Max(tuplestore_tuple_count(rows), 1), 1 << 20);
+	int64		count = tuplestore_tuple_count(rows);
+	int			capacity = (int) Min(Max(count, 1), 1 << 20);
+	bool		exact = count <= capacity;	/* arrays never grow: scratch memory */
 	int			n = 0;
-	LineageRemoval *keys = palloc_extended(sizeof(LineageRemoval) * capacity, MCXT_ALLOC_HUGE);
+	LineageRemoval *keys = row_array(sizeof(LineageRemoval), capacity, exact);
 	double	   *X;
 	double	   *Y;
 	int64	   *fps;
@@ -650,10 +665,10 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 
 	enc = encoder_create(m, RelationGetDescr(rel));
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	X = palloc_extended(sizeof(double) * m->nterms * capacity, MCXT_ALLOC_HUGE);
-	Y = palloc_extended(sizeof(double) * capacity, MCXT_ALLOC_HUGE);
-	fps = palloc_extended(sizeof(int64) * capacity, MCXT_ALLOC_HUGE);
-	ok = palloc_extended(sizeof(bool) * capacity, MCXT_ALLOC_HUGE);
+	X = row_array(sizeof(double) * m->nterms, capacity, exact);
+	Y = row_array(sizeof(double), capacity, exact);
+	fps = row_array(sizeof(int64), capacity, exact);
+	ok = row_array(sizeof(bool), capacity, exact);
 
 	/* Every deleted row: its key, and what it would give the model. */
 	tuplestore_rescan(rows);
@@ -699,7 +714,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	 * first, then compact front to back, so no row is overwritten before
 	 * it is moved.
 	 */
-	found = palloc0(sizeof(bool) * Max(n, 1));
+	found = scratch_alloc0(sizeof(bool) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		int			row = keys[i].row;
@@ -774,10 +789,13 @@ change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
 		audit_lock();
 	foreach(lc, names)
 	{
+		Size		mark = scratch_mark();
+
 		if (news)
 			rectify_model(lfirst(lc), rel, olds, news);
 		else
 			erase_from_model(lfirst(lc), rel, olds);
+		scratch_release(mark);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);

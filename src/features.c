@@ -478,48 +478,12 @@ features_expand_in_place(const FeatureSet *fs)
 	return true;
 }
 
-/* MurmurHash3's 64-bit finalizer: a full-avalanche mix of one word. */
-static inline uint64
-mix64(uint64 k)
-{
-	k ^= k >> 33;
-	k *= UINT64CONST(0xff51afd7ed558ccd);
-	k ^= k >> 33;
-	k *= UINT64CONST(0xc4ceb9fe1a85ec53);
-	k ^= k >> 33;
-	return k;
-}
-
-/* The fingerprint word of a number: its double bits, -0 as +0. */
-uint64
-features_number_word(double x)
-{
-	uint64		bits;
-
-	if (x == 0.0)
-		x = 0.0;
-	memcpy(&bits, &x, sizeof(bits));
-	return bits;
-}
-
-/* The fingerprint of a row from its words (target first, then features). */
-int64
-features_fingerprint_words(const uint64 *words, int n)
-{
-	uint64		h = mix64(words[0]);
-	int			j;
-
-	for (j = 1; j < n; j++)
-		h = hash_combine64(h, mix64(words[j]));
-	return (int64) h;
-}
-
 /* 64-bit fingerprint of a row's values (target first, then features). */
 int64
 features_fingerprint(const FeatureSet *fs, const double *raw,
 					 const uint64 *text_hash)
 {
-	uint64		h = mix64(features_number_word(raw[0]));
+	uint64		h = features_mix64(features_number_word(raw[0]));
 	int			j;
 
 	/* the same as features_fingerprint_words, without building the words */
@@ -528,7 +492,7 @@ features_fingerprint(const FeatureSet *fs, const double *raw,
 		uint64		word = fs->cols[j].kind == COLUMN_CATEGORICAL ?
 			text_hash[j] : features_number_word(raw[1 + j]);
 
-		h = hash_combine64(h, mix64(word));
+		h = hash_combine64(h, features_mix64(word));
 	}
 	return (int64) h;
 }

@@ -20,6 +20,7 @@
 #define UNLEARN_FEATURES_H
 
 #include "access/tupdesc.h"
+#include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
 #include "utils/rel.h"
@@ -141,13 +142,47 @@ extern int64 features_fingerprint(const FeatureSet *fs, const double *raw,
 /* The 64-bit hash of a categorical value's text, as fingerprints use it. */
 extern uint64 features_text_hash(const char *text);
 
+/*
+ * MurmurHash3's 64-bit finalizer: a full-avalanche mix of one word.
+ * These three are inline: erasure computes a fingerprint for every
+ * deleted row.
+ */
+static inline uint64
+features_mix64(uint64 k)
+{
+	k ^= k >> 33;
+	k *= UINT64CONST(0xff51afd7ed558ccd);
+	k ^= k >> 33;
+	k *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	k ^= k >> 33;
+	return k;
+}
+
 /* The fingerprint word of a number: its double bits, -0 as +0. */
-extern uint64 features_number_word(double x);
+static inline uint64
+features_number_word(double x)
+{
+	uint64		bits;
+
+	if (x == 0.0)
+		x = 0.0;
+	memcpy(&bits, &x, sizeof(bits));
+	return bits;
+}
 
 /*
  * The fingerprint of a row from its words: the target's, then each
  * feature's in feature-list order (a number's, or its text hash).
  */
-extern int64 features_fingerprint_words(const uint64 *words, int n);
+static inline int64
+features_fingerprint_words(const uint64 *words, int n)
+{
+	uint64		h = features_mix64(words[0]);
+	int			j;
+
+	for (j = 1; j < n; j++)
+		h = hash_combine64(h, features_mix64(words[j]));
+	return (int64) h;
+}
 
 #endif							/* UNLEARN_FEATURES_H */

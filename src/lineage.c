@@ -36,6 +36,7 @@
 #include "utils/fmgroids.h"
 #include "utils/snapmgr.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 #include "lineage.h"
@@ -264,25 +265,75 @@ entry_matches(const int64 *keys, Datum *texts, int i, const LineageRemoval *r)
 		strcmp(TextDatumGetCString(texts[i]), r->key_text) == 0;
 }
 
+/* The first index of sorted keys[0..n) holding a key >= key (n if none). */
+static int
+first_at_least(const int64 *keys, int n, int64 key)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
- * The first chunk of a model whose bound is at least key, read through the
- * primary key into slot; false if there is none.
+ * A walk over a model's chunks in key order through the primary key: one
+ * index scan for a whole removal, which steps on to the next chunk when
+ * that covers the next key (a range of keys deleted together) and is
+ * positioned afresh otherwise.  Chunks the walk rewrites are new row
+ * versions of the walk's own command: its snapshot does not see them.
+ */
+typedef struct ChunkWalk
+{
+	IndexScanDesc scan;
+	ScanKeyData keys[2];
+	bool		positioned;		/* the scan has returned a chunk */
+	TupleDesc	desc;
+} ChunkWalk;
+
+/* Starts a walk over a model's chunks. */
+static void
+chunk_walk_begin(ChunkWalk *w, Relation rel, Relation index, Snapshot snapshot,
+				 int32 model_id)
+{
+	ScanKeyInit(&w->keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(model_id));
+	w->scan = index_beginscan(rel, index, snapshot, 2, 0);
+	w->positioned = false;
+	w->desc = RelationGetDescr(rel);
+}
+
+/* The bound (upper_key) of the chunk in slot. */
+static int64
+chunk_upper(ChunkWalk *w, TupleTableSlot *slot)
+{
+	bool		isnull;
+
+	return DatumGetInt64(heap_getattr(ExecFetchSlotHeapTuple(slot, false, NULL),
+									  Anum_lineage_upper_key, w->desc, &isnull));
+}
+
+/*
+ * The chunk that covers key (the first whose bound is at least key), keys
+ * coming in ascending order, into slot; false if there is none.
  */
 static bool
-first_chunk_from(Relation rel, Relation index, Snapshot snapshot, int32 model_id,
-				 int64 key, TupleTableSlot *slot)
+chunk_walk_to(ChunkWalk *w, int64 key, TupleTableSlot *slot)
 {
-	ScanKeyData keys[2];
-	IndexScanDesc scan;
-	bool		found;
-
-	ScanKeyInit(&keys[0], 1, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(model_id));
-	ScanKeyInit(&keys[1], 2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(key));
-	scan = index_beginscan(rel, index, snapshot, 2, 0);
-	index_rescan(scan, keys, 2, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	return found;
+	if (w->positioned && index_getnext_slot(w->scan, ForwardScanDirection, slot) &&
+		chunk_upper(w, slot) >= key)
+		return true;
+	ScanKeyInit(&w->keys[1], 2, BTGreaterEqualStrategyNumber, F_INT8GE, Int64GetDatum(key));
+	index_rescan(w->scan, w->keys, 2, NULL, 0);
+	w->positioned = true;
+	return index_getnext_slot(w->scan, ForwardScanDirection, slot);
 }
 
 /*
@@ -298,12 +349,20 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 	TupleDesc	desc = RelationGetDescr(rel);
 	Snapshot	snapshot = tablerow_snapshot();
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	/* Each chunk's copies are made in a context emptied for the next one. */
+	MemoryContext chunk_cxt = AllocSetContextCreate(CurrentMemoryContext,
+													"unlearn lineage chunk",
+													ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old;
+	ChunkWalk	walk;
 	int			next = 0;
 
 	if (desc->natts != Natts_lineage)
 		elog(ERROR, "table unlearn.lineage has %d columns, expected %d",
 			 desc->natts, Natts_lineage);
 	qsort(keys, nkeys, sizeof(LineageRemoval), compare_removals);
+	chunk_walk_begin(&walk, rel, index, snapshot, model_id);
+	old = MemoryContextSwitchTo(chunk_cxt);
 	while (next < nkeys)
 	{
 		HeapTuple	tup;
@@ -320,10 +379,14 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 					removed = 0;
 
 		CHECK_FOR_INTERRUPTS();
-		if (!first_chunk_from(rel, index, snapshot, model_id, keys[next].key, slot))
+		MemoryContextReset(chunk_cxt);	/* the previous chunk's copies */
+		/* The index scan's own memory stays outside the chunk's context. */
+		MemoryContextSwitchTo(old);
+		if (!chunk_walk_to(&walk, keys[next].key, slot))
 			break;				/* no chunk covers these keys: none is there */
+		MemoryContextSwitchTo(chunk_cxt);
 		tup = ExecFetchSlotHeapTuple(slot, false, NULL);
-		upper = DatumGetInt64(heap_getattr(tup, Anum_lineage_upper_key, desc, &isnull));
+		upper = chunk_upper(&walk, slot);
 		karr = DatumGetArrayTypePCopy(heap_getattr(tup, Anum_lineage_keys, desc, &isnull));
 		n = ArrayGetNItems(ARR_NDIM(karr), ARR_DIMS(karr));
 		ckeys = palloc(sizeof(int64) * Max(n, 1));
@@ -345,7 +408,7 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 		gone = palloc0(sizeof(bool) * Max(n, 1));
 		for (; next < nkeys && keys[next].key <= upper; next++)
 		{
-			for (i = 0; i < n; i++)
+			for (i = first_at_least(ckeys, n, keys[next].key); i < n && ckeys[i] == keys[next].key; i++)
 			{
 				if (!gone[i] && entry_matches(ckeys, ctexts, i, &keys[next]))
 				{
@@ -392,6 +455,9 @@ lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 			tablerow_update(rel, &slot->tts_tid, heap_modify_tuple(tup, desc, values, nulls, replace));
 		}
 	}
+	MemoryContextSwitchTo(old);
+	MemoryContextDelete(chunk_cxt);
+	index_endscan(walk.scan);
 	ExecDropSingleTupleTableSlot(slot);
 	UnregisterSnapshot(snapshot);
 	index_close(index, AccessShareLock);

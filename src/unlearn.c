@@ -17,6 +17,7 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "scratch.h"
 #include "unlearn.h"
 
 PG_MODULE_MAGIC;
@@ -59,6 +60,7 @@ _PG_init(void)
 
 	audit_define_settings();
 	MarkGUCPrefixReserved("unlearn");
+	scratch_init();
 }
 
 /* Starts the progress clock of a long operation. */

@@ -46,7 +46,7 @@ as_pg() {
 # Installs the Debian packages (given and basic) that are not installed yet.
 ensure_packages() {
 	local wanted=(make gcc libc6-dev perl postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR
-		liblapacke-dev libopenblas-dev libopenblas0-serial libipc-run-perl "$@")
+		liblapacke-dev libopenblas-dev libopenblas0-serial libssl-dev libipc-run-perl "$@")
 	local missing=() p
 	for p in "${wanted[@]}"; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
