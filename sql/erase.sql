@@ -253,6 +253,26 @@ SELECT unlearn.predict('shop', ARRAY[0, 1, 0.5]::float8[]) IS NOT NULL AS predic
 SELECT count(unlearn.drop_model(name)) FROM unlearn.model WHERE name LIKE 'shop%';
 DROP TABLE shops;
 
+-- The same for logistic, with a loose tolerance so the Newton step stands:
+-- the erased row's terms are taken at its true logit, the dropped level's
+-- weight included, so the bound holds and verify_model agrees.
+CREATE TABLE rare (id int PRIMARY KEY, a float8, c text, label int);
+SELECT setseed(0.25);
+INSERT INTO rare SELECT g, a, (ARRAY['p', 'q'])[1 + g % 2],
+       (random() < 1 / (1 + exp(-1.5 * a)))::int
+  FROM (SELECT g, 4 * random() - 2 AS a FROM generate_series(1, 2000) g OFFSET 0) s;
+INSERT INTO rare VALUES (100000, -0.5, 'rare', 1);
+SELECT name FROM unlearn.create_model('rare', 'rare', 'label', NULL, 'logistic',
+                                      '{"standardize": false, "erasure_tol": 0.5}');
+DELETE FROM rare WHERE id = 100000;
+SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'rare' AND event = 'erasure';
+SELECT n_params, unlearn_test.bound_holds('rare') AS bound_holds FROM unlearn.model WHERE name = 'rare';
+SELECT verdict, reason FROM unlearn.verify_model('rare');
+DELETE FROM rare WHERE id BETWEEN 1 AND 20;
+SELECT unlearn_test.bound_holds('rare') AS bound_holds_after_more;
+SELECT unlearn.drop_model('rare');
+DROP TABLE rare;
+
 -- A row that trained no model (inserted after training) changes nothing.
 INSERT INTO pts VALUES (1000, 1, 1, 'p', 3, 1);
 SELECT max(seq) AS last_entry FROM unlearn.erasure_log \gset

@@ -515,6 +515,13 @@ digest_array(const uint8 *digests, int n)
 
 	if (n == 0)
 		return construct_empty_array(BYTEAOID);
+	if (!AllocSizeIsValid(nbytes))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cannot log the erasure of %d keys in one statement", n),
+				 errdetail("The log entry's key digests would take %zu bytes; the limit is %zu.",
+						   nbytes, (Size) MaxAllocSize),
+				 errhint("Delete the rows in smaller statements.")));
 	a = scratch_alloc0(nbytes);
 	SET_VARSIZE(a, nbytes);
 	a->ndim = 1;

@@ -273,7 +273,8 @@ static double parameter_error(const RemovalState *s);
  * the source with the stored encoding) and Newton steps from theta; the
  * last step's start becomes theta_ref, with the Hessian and gradient
  * there, and B is bounded afresh (removal_reanchor).  X'X, X'y and M are
- * kept: they do not depend on theta.  False if no row remains usable.
+ * taken afresh from the same rows, so the bound describes the rows read.
+ * False if no row remains usable.
  */
 static bool
 refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
@@ -292,6 +293,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	Snapshot	snapshot;
 	Dataset    *ds;
 	FitResult  *fit;
+	FitResult	stats;
 	double	   *start;
 	double	   *gradient;
 	double	   *hessian;
@@ -351,6 +353,10 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	 * solver takes over.
 	 */
 	ds = dataset_from_rows(d, X, Y, n);
+	solver_statistics(ds, &stats);	/* of the rows as read, as the gradient will be */
+	memcpy(s->gram, stats.gram, sizeof(double) * d * d);
+	memcpy(s->xty, stats.xty, sizeof(double) * d);
+	s->max_row_norm = stats.max_row_norm;
 	start = palloc(sizeof(double) * d);
 	memcpy(start, s->theta, sizeof(double) * d);
 	gradient = palloc(sizeof(double) * d);
@@ -435,6 +441,21 @@ try_refresh(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+/* What the dead terms add to each row's logit x'theta (rows x d, row-major). */
+static double *
+dropped_logit(const double *X, int rows, int d, const bool *dead, const double *theta)
+{
+	double	   *dz = palloc0(sizeof(double) * Max(rows, 1));
+	int			i,
+				t;
+
+	for (i = 0; i < rows; i++)
+		for (t = 0; t < d; t++)
+			if (dead[t])
+				dz[i] += X[(Size) i * d + t] * theta[t];
+	return dz;
 }
 
 /* Drops the dead columns from a row-major matrix (rows x d) into a copy. */
@@ -560,6 +581,11 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 	{
 		int			kept = d - ndead;
 
+		/* The rows' logits keep what the dropped terms gave them. */
+		change->z_dropped = dropped_logit(change->X, change->k, d, dead, s->theta);
+		change->z_ref_dropped = dropped_logit(change->X, change->k, d, dead, s->theta_ref);
+		change->zA_dropped = dropped_logit(change->XA, change->a, d, dead, s->theta);
+		change->zA_ref_dropped = dropped_logit(change->XA, change->a, d, dead, s->theta_ref);
 		change->X = drop_columns(change->X, change->k, d, dead, kept);
 		change->XA = drop_columns(change->XA, change->a, d, dead, kept);
 		drop_entries(s->theta, d, dead);
@@ -751,6 +777,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 		return;
 	}
 
+	memset(&change, 0, sizeof(change));
 	change.X = X;
 	change.y = Y;
 	change.k = k;
@@ -1021,6 +1048,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		qsort(came, ncame, sizeof(LineageEntry), lineage_compare_entries);
 		lineage_insert(m->model_id, came, ncame);
 	}
+	memset(&change, 0, sizeof(change));
 	change.X = out.X;
 	change.y = out.y;
 	change.k = out.n;

@@ -177,6 +177,25 @@ lineage_delete(int32 model_id)
 	SPI_finish();
 }
 
+/* The first index of sorted keys[0..n) holding a key >= key (n if none). */
+static int
+first_at_least(const int64 *keys, int n, int64 key)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Looks a key up in a model's lineage; true and its fingerprint if there. */
 bool
 lineage_lookup(int32 model_id, int64 key, const char *key_text,
@@ -204,8 +223,7 @@ lineage_lookup(int32 model_id, int64 key, const char *key_text,
 		const int64 *keys = (const int64 *) ARR_DATA_PTR(karr);
 		const int64 *fps = (const int64 *) ARR_DATA_PTR(farr);
 		Datum	   *texts = NULL;
-		int			lo = 0,
-					hi = n;
+		int			lo;
 
 		if (!isnull)
 		{
@@ -214,17 +232,7 @@ lineage_lookup(int32 model_id, int64 key, const char *key_text,
 			deconstruct_array(DatumGetArrayTypeP(tdatum), TEXTOID, -1, false,
 							  TYPALIGN_INT, &texts, NULL, &ntexts);
 		}
-		/* First index with keys[i] >= key. */
-		while (lo < hi)
-		{
-			int			mid = lo + (hi - lo) / 2;
-
-			if (keys[mid] < key)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
-		for (; lo < n && keys[lo] == key; lo++)
+		for (lo = first_at_least(keys, n, key); lo < n && keys[lo] == key; lo++)
 		{
 			if (texts == NULL || (key_text != NULL &&
 								  strcmp(TextDatumGetCString(texts[lo]), key_text) == 0))
@@ -263,25 +271,6 @@ entry_matches(const int64 *keys, Datum *texts, int i, const LineageRemoval *r)
 		return true;
 	return r->key_text != NULL &&
 		strcmp(TextDatumGetCString(texts[i]), r->key_text) == 0;
-}
-
-/* The first index of sorted keys[0..n) holding a key >= key (n if none). */
-static int
-first_at_least(const int64 *keys, int n, int64 key)
-{
-	int			lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		int			mid = lo + (hi - lo) / 2;
-
-		if (keys[mid] < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
 }
 
 /*

@@ -96,11 +96,23 @@ max_norm(const double *X, int k, int d)
 	return m;
 }
 
-/* Logistic residuals s(x'theta) - y of k rows, and their weights w and residuals at theta_w. */
+/* s(z) = 1 / (1 + e^-z), without overflow for any z. */
+static inline double
+sigmoid(double z)
+{
+	double		e = exp(-fabs(z));
+
+	return z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+}
+
+/*
+ * Logistic residuals s(x'theta + dz) - y of k rows, and their weights w and
+ * residuals at theta_w (+ dz_w); dz, dz_w: the logits' dropped parts, or NULL.
+ */
 static void
 logistic_terms(const double *X, const double *y, int k, int d,
-			   const double *theta, double *r, const double *theta_w, double *w,
-			   double *r_w)
+			   const double *theta, const double *dz, double *r,
+			   const double *theta_w, const double *dz_w, double *w, double *r_w)
 {
 	double	   *z = palloc(sizeof(double) * Max(k, 1));
 	int			i;
@@ -109,18 +121,15 @@ logistic_terms(const double *X, const double *y, int k, int d,
 		return;
 	linalg_rows_matvec(X, k, d, theta, z);
 	for (i = 0; i < k; i++)
-	{
-		double		e = exp(-fabs(z[i]));
-
-		r[i] = (z[i] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - y[i];
-	}
+		r[i] = sigmoid(z[i] + (dz ? dz[i] : 0.0)) - y[i];
 	linalg_rows_matvec(X, k, d, theta_w, z);
 	for (i = 0; i < k; i++)
 	{
-		double		e = exp(-fabs(z[i]));
+		double		zw = z[i] + (dz_w ? dz_w[i] : 0.0);
+		double		e = exp(-fabs(zw));
 
 		w[i] = e / ((1.0 + e) * (1.0 + e));
-		r_w[i] = (z[i] >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e)) - y[i];
+		r_w[i] = sigmoid(zw) - y[i];
 	}
 	pfree(z);
 }
@@ -405,7 +414,8 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	 * Removed rows: their gradient at theta (v = D for now), their Hessian
 	 * and gradient terms at theta_ref.
 	 */
-	logistic_terms(c->X, c->y, c->k, d, s->theta, r, s->theta_ref, w, r_ref);
+	logistic_terms(c->X, c->y, c->k, d, s->theta, c->z_dropped, r,
+				   s->theta_ref, c->z_ref_dropped, w, r_ref);
 	if (c->k > 0)
 	{
 		linalg_rows_tmatvec_add(c->X, c->k, d, r, v);
@@ -417,7 +427,8 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	add_outer(s->gram, d, c->X, c->k, NULL, -1.0);
 
 	/* Added rows: the same, with the opposite sign. */
-	logistic_terms(c->XA, c->yA, c->a, d, s->theta, r, s->theta_ref, w, r_ref);
+	logistic_terms(c->XA, c->yA, c->a, d, s->theta, c->zA_dropped, r,
+				   s->theta_ref, c->zA_ref_dropped, w, r_ref);
 	if (c->a > 0)
 	{
 		for (i = 0; i < c->a; i++)

@@ -44,13 +44,25 @@ typedef struct RowChange
 	const double *XA;
 	const double *yA;
 	int			a;
+
+	/*
+	 * Logistic, when terms were dropped from X and XA (levels left with no
+	 * row): what they added to each row's logit at theta and at theta_ref,
+	 * so the rows' terms are taken at their true logits; NULL: nothing.
+	 */
+	const double *z_dropped;
+	const double *z_ref_dropped;
+	const double *zA_dropped;
+	const double *zA_ref_dropped;
 } RowChange;
 
 /*
  * Ridge: removes k rows and adds a, exactly.  H, X'y and X'X lose the
  * removed rows' sums and gain the added ones', and theta = H^-1 X'y is
- * solved afresh, so no error accumulates over erasures.  Returns false, changing nothing, if the
- * remaining Hessian is not positive definite or too ill-conditioned.
+ * solved afresh, so no error accumulates over erasures.  Returns false,
+ * theta unchanged, if the remaining Hessian is not positive definite or
+ * too ill-conditioned; the matrices are then already changed, so the
+ * caller must not keep the state (it marks the model for retraining).
  */
 extern bool removal_ridge(RemovalState *s, const RowChange *c);
 
@@ -59,17 +71,20 @@ extern bool removal_ridge(RemovalState *s, const RowChange *c);
  * theta += H~^-1 D, where D is the removed rows' summed gradient at theta
  * minus the added rows', and H~ the exact Hessian of the resulting rows at
  * theta_ref.  B becomes a bound on the gradient left at the new theta,
- * from the gradient at theta_ref kept up to date (see removal.c).  Returns false, changing nothing, if the
- * remaining Hessian is not positive definite or too ill-conditioned.
+ * from the gradient at theta_ref kept up to date (see removal.c).
+ * Returns false, theta unchanged, if the remaining Hessian is not positive
+ * definite or too ill-conditioned; the matrices and g_ref are then
+ * already changed (for the rows that remain), so the caller refreshes
+ * the state or does not keep it.
  */
 extern bool removal_logistic(RemovalState *s, const RowChange *c);
 
 /*
  * Logistic refresh step: theta becomes the reference point, with the
  * gradient and Hessian of the current rows' objective there (from a full
- * pass), and moves by the Newton step -H^-1 g; B is bounded afresh.  X'X
- * and M stay as kept (they do not depend on theta).  False if the Hessian
- * is not positive definite or too ill-conditioned.
+ * pass), and moves by the Newton step -H^-1 g; B is bounded afresh with
+ * the state's X'X and M (the caller sets them from the same rows).  False
+ * if the Hessian is not positive definite or too ill-conditioned.
  */
 extern bool removal_reanchor(RemovalState *s, const double *gradient,
 							 const double *hessian);

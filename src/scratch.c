@@ -13,7 +13,8 @@
  * encoding the rows.  So those arrays come from one region per backend,
  * allocated once in TopMemoryContext and reused (a bump pointer with
  * nested marks); its size follows what statements wanted, up to
- * SCRATCH_MAX_BYTES, beyond which allocations are ordinary pallocs.
+ * work_mem (the memory a backend keeps for this is the DBA's to bound),
+ * beyond which allocations are ordinary pallocs.
  *
  * The region is emptied at the end of every transaction, so an error that
  * skips a scratch_release leaves nothing in use for longer than that.
@@ -23,12 +24,10 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "miscadmin.h"
 #include "utils/memutils.h"
 
 #include "scratch.h"
-
-/* The most a backend keeps: enough for erasures of about 100,000 rows at d = 20. */
-#define SCRATCH_MAX_BYTES ((Size) 32 * 1024 * 1024)
 
 static char *region = NULL;		/* in TopMemoryContext */
 static Size region_size = 0;
@@ -102,19 +101,28 @@ scratch_alloc0(Size size)
 
 /*
  * Gives back everything allocated since mark.  An empty region grows to
- * what was wanted, its pages touched now, so that the next statement
- * finds them mapped.
+ * what was wanted, up to work_mem, its pages touched now, so that the
+ * next statement finds them mapped; one larger than work_mem (lowered
+ * since) is given back.
  */
 void
 scratch_release(Size mark)
 {
-	Size		size = Min(wanted, SCRATCH_MAX_BYTES);
+	Size		limit = (Size) work_mem * 1024;
+	Size		size = Min(wanted, limit);
 
 	Assert(mark <= region_used);
 	region_used = mark;
 	if (region_used > 0)
 		return;
 	spilled = 0;
+	if (region_size > limit)
+	{
+		pfree(region);
+		region = NULL;
+		region_size = 0;
+		wanted = size;
+	}
 	if (size <= region_size)
 		return;
 	if (region != NULL)

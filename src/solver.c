@@ -111,8 +111,8 @@ solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
  * One more pass for what erasure needs: the Gram matrix X'X, X'y and the
  * largest row norm, over the same rows in the same order.
  */
-static void
-training_statistics(Dataset *ds, FitResult *fit)
+void
+solver_statistics(Dataset *ds, FitResult *fit)
 {
 	int			d = ds->fs->nterms;
 	DataBlock  *blk;
@@ -296,6 +296,6 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	fit->gradient = cur->gradient;
 	fit->iterations = iter;
 	fit->gradient_scale = threshold / opts->tol;
-	training_statistics(ds, fit);
+	solver_statistics(ds, fit);
 	return fit;
 }

@@ -39,6 +39,9 @@ extern FitResult *solver_fit(Dataset *ds, const LossFunctions *loss,
 							 const TrainOptions *opts, const char *model_name,
 							 const double *theta0);
 
+/* Fills fit's X'X, X'y and largest row norm from one pass over the data. */
+extern void solver_statistics(Dataset *ds, FitResult *fit);
+
 /*
  * One pass over the data at theta: returns the objective, fills the
  * gradient and, unless hessian is NULL, the full symmetric Hessian.
