@@ -616,8 +616,13 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 	SET_COLUMN("xty", PointerGetDatum(float8_array_build(s->xty, 0, s->d)));
 	if (s->rebase)
 	{
-		/* The Hessian and X'X as they are now; no row is pending. */
+		/*
+		 * The Hessian and X'X as they are now; no row is pending.  theta_ref
+		 * moves only with a rebase (a refresh, dropped terms): rewriting it
+		 * otherwise cost a TOAST write per erasure at large d.
+		 */
 		SET_COLUMN("hessian", PointerGetDatum(float8_array_build(s->hessian, s->d, s->d)));
+		SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d)));
 		if (s->gram)
 			SET_COLUMN("gram", PointerGetDatum(float8_array_build(s->gram, s->d, s->d)));
 		pending_clear(model_id);
@@ -625,7 +630,6 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 	else
 		pending_append(model_id, s->nstored, &s->pending[(Size) s->nstored * (s->d + 1)],
 					   s->npending - s->nstored, s->d);
-	SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d)));
 	if (s->ref_gradient)
 		SET_COLUMN("ref_gradient", PointerGetDatum(float8_array_build(s->ref_gradient, 0, s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
