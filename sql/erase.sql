@@ -371,6 +371,17 @@ DELETE FROM pts WHERE id = 5;
 SELECT name, state FROM unlearn.models WHERE name IN ('ridge', 'logit') ORDER BY name;
 SELECT name, state FROM unlearn.retrain('ridge');
 SELECT name, state FROM unlearn.retrain('logit');
+-- A logistic refresh finds such a row among those it would refit on: it
+-- does not refit on values lineage does not know, and marks the model.
+ALTER TABLE pts DISABLE TRIGGER unlearn_erase_update;
+UPDATE pts SET a = a + 1 WHERE id = 12;
+ALTER TABLE pts ENABLE ALWAYS TRIGGER unlearn_erase_update;
+DELETE FROM pts WHERE id = 13;
+SELECT method, rows FROM unlearn.erasure_log
+ WHERE model_name = 'logit' ORDER BY seq DESC LIMIT 1;
+SELECT name, state FROM unlearn.models WHERE name = 'logit';
+SELECT name, state FROM unlearn.retrain('ridge');
+SELECT name, state FROM unlearn.retrain('logit');
 
 -- The log never holds a key or a row's values.
 SELECT event, model_name, source::regclass AS source, rows, method,

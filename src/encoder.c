@@ -10,8 +10,11 @@
 
 #include <math.h>
 
+#include "access/tableam.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 
@@ -209,4 +212,49 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 	if (fingerprint)
 		*fingerprint = features_fingerprint_words(enc->words, enc->ncols + 1);
 	return true;
+}
+
+/* Reads the source rows of a model's lineage under snapshot, encoded; counts what no longer matches. */
+void
+encoder_read_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
+					 const LineageEntry *keys, int64 nkeys, LineageRows *rows)
+{
+	bool	   *seen = palloc0(sizeof(bool) * Max(nkeys, 1));
+	int64		cap = Max(nkeys, 1);	/* every row used is in lineage */
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	TableScanDesc scan;
+
+	memset(rows, 0, sizeof(LineageRows));
+	rows->d = enc->nterms;
+	rows->X = palloc_extended(sizeof(double) * rows->d * cap, MCXT_ALLOC_HUGE);
+	rows->y = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	scan = table_beginscan_strat(rel, snapshot, 0, NULL, true, false);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		LineageEntry probe;
+		const LineageEntry *hit;
+		int64		fingerprint;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (slot->tts_isnull[enc->key_attnum - 1])
+			continue;
+		probe.key = encoder_key(enc, slot->tts_values, &probe.key_text);
+		hit = bsearch(&probe, keys, nkeys, sizeof(LineageEntry), lineage_compare_entries);
+		if (hit == NULL || seen[hit - keys])
+			continue;			/* not a row of this model (or a duplicate key) */
+		seen[hit - keys] = true;
+		if (!encoder_encode(enc, slot->tts_values, slot->tts_isnull,
+							&rows->X[(Size) rows->n * rows->d], &rows->y[rows->n],
+							&fingerprint) ||
+			fingerprint != hit->fingerprint)
+			continue;			/* counted below, as not seen usable */
+		if (rows->y[rows->n] == 1.0)
+			rows->npositive++;
+		rows->n++;
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	rows->mismatched = nkeys - rows->n;
+	pfree(seen);
 }

@@ -15,6 +15,9 @@
 #include "utils/hsearch.h"
 
 #include "catalog.h"
+#include "lineage.h"
+#include "utils/rel.h"
+#include "utils/snapshot.h"
 
 /* A feature column of the model, located in the source's row type. */
 typedef struct EncoderColumn
@@ -61,5 +64,26 @@ extern int64 encoder_key(Encoder *enc, const Datum *values, char **key_text);
  */
 extern bool encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 						   double *x, double *y, int64 *fingerprint);
+
+/* A model's lineage rows as its source holds them now, encoded. */
+typedef struct LineageRows
+{
+	int			d;				/* the model's terms */
+	int64		n;
+	double	   *X;				/* n x d, row-major */
+	double	   *y;
+	int64		npositive;
+	int64		mismatched;		/* lineage rows missing, changed or unusable */
+} LineageRows;
+
+/*
+ * Reads the source rows (under snapshot) whose keys are among the sorted
+ * lineage entries: a row whose values still have its recorded fingerprint
+ * is encoded into rows; lineage rows missing from the source, changed
+ * behind the model's back or no longer encodable are counted instead.
+ */
+extern void encoder_read_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
+								 const LineageEntry *keys, int64 nkeys,
+								 LineageRows *rows);
 
 #endif							/* UNLEARN_ENCODER_H */

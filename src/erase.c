@@ -281,15 +281,9 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 			  const bool *dead)
 {
 	int			d = s->d;			/* without the dead terms */
-	double	   *full = palloc(sizeof(double) * m->nterms);
 	int64		nkeys;
 	LineageEntry *keys = lineage_load(m->model_id, &nkeys);
-	int64		cap = Max(nkeys, 1),	/* every row found is in lineage */
-				n = 0;
-	double	   *X = palloc_extended(sizeof(double) * d * cap, MCXT_ALLOC_HUGE);
-	double	   *Y = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	TableScanDesc scan;
+	LineageRows rows;
 	Snapshot	snapshot;
 	Dataset    *ds;
 	FitResult  *fit;
@@ -298,6 +292,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	double	   *gradient;
 	double	   *hessian;
 	bool		done = false;
+	int64		r;
 	int			step,
 				i;
 
@@ -305,45 +300,33 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	 * The rows as the statement left them: the statement's own snapshot
 	 * would show an UPDATE's old row versions.  Uncommitted changes of
 	 * other sessions stay invisible (and their erasures wait for our lock
-	 * on the model).
+	 * on the model).  Rows changed behind lineage's back are not refitted
+	 * on, as an erasure of them is not applied: the model is marked.
 	 */
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	scan = table_beginscan_strat(rel, snapshot, 0, NULL, true, false);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		char	   *key_text;
-		int64		key;
-
-		CHECK_FOR_INTERRUPTS();
-		slot_getallattrs(slot);
-		if (slot->tts_isnull[enc->key_attnum - 1])
-			continue;
-		key = encoder_key(enc, slot->tts_values, &key_text);
-		if (!lineage_contains(keys, nkeys, key, key_text))
-			continue;			/* not a training row of this model */
-		if (n == cap)
-		{
-			cap *= 2;
-			X = repalloc_huge(X, sizeof(double) * d * cap);
-			Y = repalloc_huge(Y, sizeof(double) * cap);
-		}
-		if (encoder_encode(enc, slot->tts_values, slot->tts_isnull, full, &Y[n], NULL))
-		{
-			int			t,
-						o = 0;
-
-			for (t = 0; t < m->nterms; t++)
-				if (!dead[t])
-					X[(Size) n * d + o++] = full[t];
-			n++;
-		}
-	}
-	table_endscan(scan);
+	encoder_read_lineage(enc, rel, snapshot, keys, nkeys, &rows);
 	UnregisterSnapshot(snapshot);
-	ExecDropSingleTupleTableSlot(slot);
-	if (n == 0)
+	if (rows.mismatched > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg(INT64_FORMAT " rows of its lineage were changed or deleted while erasure was not active",
+						rows.mismatched)));
+	if (rows.n == 0)
 		return false;
+
+	/* Without the dead terms (levels left with no row), in place. */
+	for (r = 0; r < rows.n; r++)
+	{
+		const double *from = &rows.X[(Size) r * m->nterms];
+		double	   *to = &rows.X[(Size) r * d];
+		int			t,
+					o = 0;
+
+		for (t = 0; t < m->nterms; t++)
+			if (!dead[t])
+				to[o++] = from[t];
+	}
 
 	/*
 	 * Newton steps, each anchored afresh at the current theta (one pass
@@ -352,7 +335,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	 * step does.  Far from it (a large bulk erasure), the line-searched
 	 * solver takes over.
 	 */
-	ds = dataset_from_rows(d, X, Y, n);
+	ds = dataset_from_rows(d, rows.X, rows.y, rows.n);
 	solver_statistics(ds, &stats);	/* of the rows as read, as the gradient will be */
 	memcpy(s->gram, stats.gram, sizeof(double) * d * d);
 	memcpy(s->xty, stats.xty, sizeof(double) * d);
@@ -394,7 +377,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		start[i] = s->theta[i] - start[i];
 	s->step_norm = linalg_norm2(start, d);
 	elog(DEBUG1, "refreshed model \"%s\" on " INT64_FORMAT " rows: %s, step %g, bound %g",
-		 m->name, n, done ? psprintf("%d Newton step(s)", step) : "the line-searched solver",
+		 m->name, rows.n, done ? psprintf("%d Newton step(s)", step) : "the line-searched solver",
 		 s->step_norm, s->error_bound);
 	return true;
 }

@@ -62,35 +62,18 @@
 /* The verify_model result columns. */
 #define VERIFY_COLUMNS			12
 
-/* The model's current rows, encoded with its stored preprocessing. */
-typedef struct VerifyRows
-{
-	int			d;
-	int64		n;
-	double	   *X;				/* n x d, row-major */
-	double	   *y;
-	int64		npositive;
-	int64		mismatched;		/* lineage rows missing or changed */
-} VerifyRows;
-
 /*
  * Reads the rows of the model's lineage from its source, both under the
- * active snapshot: a row whose key is in lineage and whose values still
- * have the recorded fingerprint is used; lineage rows missing from the
- * source, or changed, are counted.
+ * active snapshot (encoder_read_lineage: lineage rows missing from the
+ * source, or changed, are counted).
  */
 static void
-collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
+collect_rows(StoredModel *m, Relation rel, LineageRows *rows)
 {
 	Encoder    *enc = encoder_create(m, RelationGetDescr(rel));
 	PrivilegeSwitch s;
 	LineageEntry *keys;
 	int64		nkeys;
-	bool	   *seen;
-	int64		cap = 1024;
-	int64		i;
-	TupleTableSlot *slot;
-	TableScanDesc scan;
 
 	if (enc == NULL)
 		ereport(ERROR,
@@ -101,58 +84,12 @@ collect_rows(StoredModel *m, Relation rel, VerifyRows *rows)
 	privileges_enter_catalog(&s);
 	keys = lineage_load_snapshot(m->model_id, &nkeys);
 	privileges_leave(&s);
-	seen = palloc0(sizeof(bool) * Max(nkeys, 1));
-
-	memset(rows, 0, sizeof(VerifyRows));
-	rows->d = m->nterms;
-	rows->X = palloc(sizeof(double) * rows->d * cap);
-	rows->y = palloc(sizeof(double) * cap);
-
-	slot = table_slot_create(rel, NULL);
-	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
-	{
-		LineageEntry probe;
-		LineageEntry *hit;
-		int64		fingerprint;
-
-		CHECK_FOR_INTERRUPTS();
-		slot_getallattrs(slot);
-		if (slot->tts_isnull[enc->key_attnum - 1])
-			continue;
-		probe.key = encoder_key(enc, slot->tts_values, &probe.key_text);
-		hit = bsearch(&probe, keys, nkeys, sizeof(LineageEntry), lineage_compare_entries);
-		if (hit == NULL)
-			continue;			/* not a row of this model */
-		seen[hit - keys] = true;
-		if (rows->n == cap)
-		{
-			cap *= 2;
-			rows->X = repalloc_huge(rows->X, sizeof(double) * rows->d * cap);
-			rows->y = repalloc_huge(rows->y, sizeof(double) * cap);
-		}
-		if (!encoder_encode(enc, slot->tts_values, slot->tts_isnull,
-							&rows->X[(Size) rows->n * rows->d], &rows->y[rows->n],
-							&fingerprint) ||
-			fingerprint != hit->fingerprint)
-		{
-			rows->mismatched++;
-			continue;
-		}
-		if (rows->y[rows->n] == 1.0)
-			rows->npositive++;
-		rows->n++;
-	}
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
-	for (i = 0; i < nkeys; i++)
-		if (!seen[i])
-			rows->mismatched++;
+	encoder_read_lineage(enc, rel, GetActiveSnapshot(), keys, nkeys, rows);
 }
 
 /* Largest |prediction(theta_a) - prediction(theta_b)| over the rows. */
 static double
-max_prediction_difference(const VerifyRows *rows, const LossFunctions *loss,
+max_prediction_difference(const LineageRows *rows, const LossFunctions *loss,
 						  const double *theta_a, const double *theta_b)
 {
 	double	   *za = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
@@ -260,7 +197,7 @@ typedef struct Verification
 
 /* Fits the rows afresh and compares the live model with the fit. */
 static void
-compare_with_fresh_fit(StoredModel *m, VerifyRows *rows, double error_bound,
+compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 					   Verification *v)
 {
 	int			d = rows->d;
@@ -336,7 +273,7 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	PrivilegeSwitch s;
 	StoredModel *m;
 	Relation	rel;
-	VerifyRows	rows;
+	LineageRows	rows;
 	Verification v;
 	double		error_bound;
 	TupleDesc	desc;
