@@ -247,6 +247,17 @@ lineage_lookup(int32 model_id, int64 key, const char *key_text,
 	return found;
 }
 
+/* Orders two (key, text) pairs. */
+static int
+key_order(int64 k1, const char *t1, int64 k2, const char *t2)
+{
+	if (k1 != k2)
+		return k1 < k2 ? -1 : 1;
+	if (t1 == NULL || t2 == NULL)
+		return 0;
+	return strcmp(t1, t2);
+}
+
 /* Orders removals by key, then key text (qsort callback). */
 static int
 compare_removals(const void *a, const void *b)
@@ -254,11 +265,7 @@ compare_removals(const void *a, const void *b)
 	const LineageRemoval *ra = a;
 	const LineageRemoval *rb = b;
 
-	if (ra->key != rb->key)
-		return ra->key < rb->key ? -1 : 1;
-	if (ra->key_text == NULL || rb->key_text == NULL)
-		return 0;
-	return strcmp(ra->key_text, rb->key_text);
+	return key_order(ra->key, ra->key_text, rb->key, rb->key_text);
 }
 
 /* Whether chunk entry i holds the key of a removal. */
@@ -524,41 +531,6 @@ lineage_load_snapshot(int32 model_id, int64 *n)
 	return load_entries(model_id, n, true);
 }
 
-/* Whether a key is among sorted entries (binary search). */
-bool
-lineage_contains(const LineageEntry *entries, int64 n, int64 key,
-				 const char *key_text)
-{
-	int64		lo = 0,
-				hi = n;
-
-	while (lo < hi)
-	{
-		int64		mid = lo + (hi - lo) / 2;
-
-		if (entries[mid].key < key)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (; lo < n && entries[lo].key == key; lo++)
-		if (key_text == NULL || entries[lo].key_text == NULL ||
-			strcmp(entries[lo].key_text, key_text) == 0)
-			return true;
-	return false;
-}
-
-/* Orders two (key, text) pairs. */
-static int
-key_order(int64 k1, const char *t1, int64 k2, const char *t2)
-{
-	if (k1 != k2)
-		return k1 < k2 ? -1 : 1;
-	if (t1 == NULL || t2 == NULL)
-		return 0;
-	return strcmp(t1, t2);
-}
-
 /* Writes one chunk row (insert, or update of the row with that bound). */
 static void
 put_chunk(int32 model_id, int64 upper, const int64 *keys, const int64 *fps,
@@ -708,9 +680,5 @@ lineage_compare_entries(const void *a, const void *b)
 	const LineageEntry *ea = a;
 	const LineageEntry *eb = b;
 
-	if (ea->key != eb->key)
-		return ea->key < eb->key ? -1 : 1;
-	if (ea->key_text == NULL || eb->key_text == NULL)
-		return 0;
-	return strcmp(ea->key_text, eb->key_text);
+	return key_order(ea->key, ea->key_text, eb->key, eb->key_text);
 }

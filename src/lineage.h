@@ -64,8 +64,4 @@ extern LineageEntry *lineage_load(int32 model_id, int64 *n);
 /* The same, as the active snapshot sees it (a reader's consistent view). */
 extern LineageEntry *lineage_load_snapshot(int32 model_id, int64 *n);
 
-/* Whether a key is among sorted entries (binary search). */
-extern bool lineage_contains(const LineageEntry *entries, int64 n, int64 key,
-							 const char *key_text);
-
 #endif							/* UNLEARN_LINEAGE_H */
