@@ -97,7 +97,7 @@ CREATE TABLE unlearn.model (
     rcond           float8 NOT NULL,
     iterations      integer NOT NULL,
     -- erasure state: sufficient statistics of the current rows
-    xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty)
+    xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty; logistic: empty)
     gram            float8[] NOT NULL,     -- X'X (logistic: bound, refresh; ridge: empty)
     theta_ref       float8[] NOT NULL,     -- logistic: where hessian was evaluated
     ref_gradient    float8[] NOT NULL,     -- logistic: grad L of the current rows at theta_ref

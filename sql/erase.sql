@@ -396,6 +396,15 @@ UPDATE unlearn.model SET theta = theta[1:1] WHERE name = 'fragile';
 DELETE FROM pts WHERE id = 30;
 SELECT count(*) AS row_30_still_there FROM pts WHERE id = 30;
 SELECT unlearn.drop_model('fragile');
+-- The same for state that does not fit the model's type: a logistic model
+-- keeps X'X and the gradient at its reference point, not ridge's X'y.
+SELECT name FROM unlearn.create_model('fragile', 'pts', 'label', ARRAY['a'], 'logistic');
+UPDATE unlearn.model SET xty = theta WHERE name = 'fragile';
+DELETE FROM pts WHERE id = 30;
+UPDATE unlearn.model SET xty = '{}', ref_gradient = '{}' WHERE name = 'fragile';
+DELETE FROM pts WHERE id = 30;
+SELECT count(*) AS row_30_still_there FROM pts WHERE id = 30;
+SELECT unlearn.drop_model('fragile');
 
 -- Deleting every row of a model: it says so.
 SELECT name FROM unlearn.create_model('small', 'pts', 'y', ARRAY['a'], 'linear',

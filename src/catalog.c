@@ -189,8 +189,10 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[6] = Float8GetDatum(m->fit->gradient_norm);
 	values[7] = Float8GetDatum(m->fit->rcond);
 	values[8] = Int32GetDatum(m->fit->iterations);
-	values[9] = PointerGetDatum(float8_array_build(m->fit->xty, 0, d));
-	/* X'X serves the logistic bound and refresh only: ridge stores none. */
+	/* X'y serves ridge only, X'X the logistic bound: each stores only its own. */
+	values[9] = PointerGetDatum(m->loss->binary_labels ?
+								construct_empty_array(FLOAT8OID) :
+								float8_array_build(m->fit->xty, 0, d));
 	values[10] = PointerGetDatum(m->loss->binary_labels ?
 								 float8_array_build(m->fit->gram, d, d) :
 								 construct_empty_array(FLOAT8OID));
@@ -522,7 +524,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	s->d = d;
 	s->theta = spi_vector(tup, desc, 1, d, cxt, "theta", false);
 	s->hessian = spi_vector(tup, desc, 2, d * d, cxt, "hessian", false);
-	s->xty = spi_vector(tup, desc, 3, d, cxt, "xty", false);
+	s->xty = spi_vector(tup, desc, 3, d, cxt, "xty", true);
 	s->gram = spi_vector(tup, desc, 4, d * d, cxt, "gram", true);
 	s->theta_ref = spi_vector(tup, desc, 5, d, cxt, "theta_ref", false);
 	s->max_row_norm = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
@@ -530,11 +532,13 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
 	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	s->ref_gradient = spi_vector(tup, desc, 10, d, cxt, "ref_gradient", true);
-	if ((s->gram == NULL) != (s->ref_gradient == NULL))
+	/* Ridge keeps X'y; logistic X'X and the gradient at theta_ref. */
+	if ((s->xty == NULL) == (s->gram == NULL) ||
+		(s->gram == NULL) != (s->ref_gradient == NULL))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("stored state of a model is corrupt"),
-				 errdetail("It has a Gram matrix without the gradient at its reference point, or the reverse.")));
+				 errdetail("Its X'y, X'X and gradient at the reference point do not fit one model type.")));
 	SPI_finish();
 	{
 		MemoryContext old = MemoryContextSwitchTo(cxt);
@@ -613,7 +617,8 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 #define SET_COLUMN(name, datum) \
 	(a = model_attnum(rel, name), values[a - 1] = (datum), replace[a - 1] = true)
 	SET_COLUMN("theta", PointerGetDatum(float8_array_build(s->theta, 0, s->d)));
-	SET_COLUMN("xty", PointerGetDatum(float8_array_build(s->xty, 0, s->d)));
+	if (s->xty)
+		SET_COLUMN("xty", PointerGetDatum(float8_array_build(s->xty, 0, s->d)));
 	if (s->rebase)
 	{
 		/*

@@ -272,7 +272,7 @@ static double parameter_error(const RemovalState *s);
  * Refresh: a pass over the model's remaining rows (its lineage, read from
  * the source with the stored encoding) and Newton steps from theta; the
  * last step's start becomes theta_ref, with the Hessian and gradient
- * there, and B is bounded afresh (removal_reanchor).  X'X, X'y and M are
+ * there, and B is bounded afresh (removal_reanchor).  X'X and M are
  * taken afresh from the same rows, so the bound describes the rows read.
  * False if no row remains usable.
  */
@@ -338,7 +338,6 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	ds = dataset_from_rows(d, rows.X, rows.y, rows.n);
 	solver_statistics(ds, &stats);	/* of the rows as read, as the gradient will be */
 	memcpy(s->gram, stats.gram, sizeof(double) * d * d);
-	memcpy(s->xty, stats.xty, sizeof(double) * d);
 	s->max_row_norm = stats.max_row_norm;
 	start = palloc(sizeof(double) * d);
 	memcpy(start, s->theta, sizeof(double) * d);
@@ -367,7 +366,6 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		memcpy(s->theta_ref, fit->theta, sizeof(double) * d);
 		memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
 		memcpy(s->gram, fit->gram, sizeof(double) * d * d);
-		memcpy(s->xty, fit->xty, sizeof(double) * d);
 		memcpy(s->ref_gradient, fit->gradient, sizeof(double) * d);
 		removal_rebase(s);		/* new matrices: stored as they are */
 		s->max_row_norm = fit->max_row_norm;
@@ -575,7 +573,8 @@ apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *change,
 		drop_entries(s->theta_ref, d, dead);
 		if (s->ref_gradient)
 			drop_entries(s->ref_gradient, d, dead);
-		drop_entries(s->xty, d, dead);
+		if (s->xty)
+			drop_entries(s->xty, d, dead);
 		drop_square(s->hessian, d, dead, kept);
 		if (s->gram)
 			drop_square(s->gram, d, dead, kept);

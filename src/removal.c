@@ -438,8 +438,6 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	}
 	change_hessian(s, c->XA, c->a, w, 1.0);
 	add_outer(s->gram, d, c->XA, c->a, NULL, 1.0);
-	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
-	add_xty(s->xty, d, c->XA, c->yA, c->a, 1.0);
 
 	if (!check_factor(s))
 		return false;

@@ -15,7 +15,7 @@ typedef struct RemovalState
 	int			d;
 	double	   *theta;
 	double	   *hessian;		/* ridge: X'X + l2 I'; logistic: at theta_ref */
-	double	   *xty;			/* X'y of the current rows */
+	double	   *xty;			/* X'y of the current rows (ridge; NULL for logistic) */
 	double	   *gram;			/* X'X of the current rows (logistic; NULL for ridge) */
 	double	   *theta_ref;		/* logistic: where hessian was evaluated */
 	double	   *ref_gradient;	/* logistic: grad L of the current rows at theta_ref */
