@@ -7,20 +7,9 @@ CREATE EXTENSION unlearn;
 CREATE SCHEMA audit_test;
 SET search_path = audit_test, public;
 
--- Runs a statement and shows its error: SQLSTATE (part of the contract),
--- message and detail; 'ok' if there was none.
-CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
-    RETURN SQLSTATE || ': ' || SQLERRM
-        || CASE WHEN detail <> '' THEN E'\nDETAIL: ' || detail ELSE '' END;
-END
-$$;
+\set ECHO none
+\i test/try.sql
+\set ECHO all
 
 -- The SHA-256 of a parameter vector as the log defines it: the float8
 -- values big-endian (float8send), in order.  Independent of the C writer.

@@ -4,16 +4,9 @@
 --
 CREATE EXTENSION unlearn;
 
--- Runs a statement and shows its SQLSTATE and message; 'ok' if none.
-CREATE FUNCTION ar_try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
-GRANT EXECUTE ON FUNCTION ar_try(text) TO PUBLIC;
+\set ECHO none
+\i test/try.sql
+\set ECHO all
 
 CREATE TABLE ar_patients (id int PRIMARY KEY, x float8, y float8);
 INSERT INTO ar_patients SELECT g, g % 7, 2 * (g % 7) + (g % 3) FROM generate_series(1, 40) g;
@@ -37,28 +30,28 @@ SELECT event, model_name, rows, request_reference FROM unlearn.subject_log('ar_p
 SELECT count(*) AS entries_for_8 FROM unlearn.subject_log('ar_patients', 8);
 SELECT length(unlearn.subject_digest('ar_patients', 7)) AS digest_bytes;
 SELECT count(*) AS digest_keys FROM unlearn.digest_keys;
-SELECT ar_try('SELECT * FROM unlearn.secret');
-SELECT ar_try('SELECT unlearn.rotate_secret()');
-SELECT ar_try('UPDATE unlearn.erasure_log SET rows = 0');
-SELECT ar_try('DELETE FROM unlearn.erasure_log');
-SELECT ar_try('SELECT * FROM unlearn.weights(''ar_model'')');
+SELECT try('SELECT * FROM unlearn.secret');
+SELECT try('SELECT unlearn.rotate_secret()');
+SELECT try('UPDATE unlearn.erasure_log SET rows = 0');
+SELECT try('DELETE FROM unlearn.erasure_log');
+SELECT try('SELECT * FROM unlearn.weights(''ar_model'')');
 RESET ROLE;
 
 -- The application may predict, but not read the log or look subjects up.
 SET ROLE regress_unlearn_ar_app;
 SELECT unlearn.predict('ar_model', ARRAY[3]::float8[]) IS NOT NULL AS predicts;
-SELECT ar_try('SELECT * FROM unlearn.erasure_log');
-SELECT ar_try('SELECT * FROM unlearn.verify_log()');
-SELECT ar_try('SELECT * FROM unlearn.subject_log(''ar_patients'', 7)');
-SELECT ar_try('SELECT unlearn.subject_digest(''ar_patients'', 7)');
-SELECT ar_try('SELECT * FROM unlearn.digest_keys');
+SELECT try('SELECT * FROM unlearn.erasure_log');
+SELECT try('SELECT * FROM unlearn.verify_log()');
+SELECT try('SELECT * FROM unlearn.subject_log(''ar_patients'', 7)');
+SELECT try('SELECT unlearn.subject_digest(''ar_patients'', 7)');
+SELECT try('SELECT * FROM unlearn.digest_keys');
 RESET ROLE;
 
 -- Taken back, the capability is gone.
 SELECT unlearn.revoke_audit('regress_unlearn_ar_auditor');
 SET ROLE regress_unlearn_ar_auditor;
-SELECT ar_try('SELECT * FROM unlearn.verify_log()');
-SELECT ar_try('SELECT * FROM unlearn.erasure_log');
+SELECT try('SELECT * FROM unlearn.verify_log()');
+SELECT try('SELECT * FROM unlearn.erasure_log');
 RESET ROLE;
 
 SELECT unlearn.revoke_predict('regress_unlearn_ar_app');
@@ -66,5 +59,5 @@ SELECT unlearn.drop_model('ar_model');
 DROP TABLE ar_patients;
 DROP ROLE regress_unlearn_ar_auditor;
 DROP ROLE regress_unlearn_ar_app;
-DROP FUNCTION ar_try(text);
+DROP FUNCTION try(text);
 DROP EXTENSION unlearn;

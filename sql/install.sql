@@ -81,36 +81,25 @@ DROP SCHEMA unlearn;
 -- other role may create objects in: objects a role placed there would be
 -- found by name by the install script and by every caller of the
 -- extension's functions.
-CREATE FUNCTION install_try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-    hint text;
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-    RETURN SQLSTATE || ': ' || SQLERRM
-        || CASE WHEN detail <> '' THEN E'\nDETAIL: ' || detail ELSE '' END
-        || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
-END
-$$;
+\set ECHO none
+\i test/try.sql
+\set ECHO all
 CREATE ROLE regress_unlearn_squatter;
 CREATE SCHEMA unlearn AUTHORIZATION regress_unlearn_squatter;
 SET ROLE regress_unlearn_squatter;
 CREATE FUNCTION unlearn.predict(model text, input int[]) RETURNS float8
 LANGUAGE sql AS $$ SELECT 0::float8 $$;
 RESET ROLE;
-SELECT install_try('CREATE EXTENSION unlearn');
+SELECT try('CREATE EXTENSION unlearn');
 DROP SCHEMA unlearn CASCADE;
 CREATE SCHEMA unlearn;
 GRANT CREATE ON SCHEMA unlearn TO regress_unlearn_squatter;
-SELECT install_try('CREATE EXTENSION unlearn');
+SELECT try('CREATE EXTENSION unlearn');
 -- A superuser's own schema is used (a restored dump creates it first).
 REVOKE CREATE ON SCHEMA unlearn FROM regress_unlearn_squatter;
-SELECT install_try('CREATE EXTENSION unlearn');
+SELECT try('CREATE EXTENSION unlearn');
 SELECT extname FROM pg_extension WHERE extname = 'unlearn';
 DROP EXTENSION unlearn;
 DROP SCHEMA unlearn;
 DROP ROLE regress_unlearn_squatter;
-DROP FUNCTION install_try(text);
+DROP FUNCTION try(text);

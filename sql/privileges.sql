@@ -5,22 +5,9 @@
 --
 CREATE EXTENSION unlearn;
 
--- Runs a statement and shows its error: SQLSTATE, message, detail and
--- hint; 'ok' if there was none.
-CREATE FUNCTION priv_try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-    hint text;
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-    RETURN SQLSTATE || ': ' || SQLERRM
-        || CASE WHEN detail <> '' THEN E'\nDETAIL: ' || detail ELSE '' END
-        || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
-END
-$$;
+\set ECHO none
+\i test/try.sql
+\set ECHO all
 
 CREATE FUNCTION priv_u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
@@ -48,13 +35,13 @@ CREATE ROLE regress_unlearn_nobody;
 -- Out of the box only version() and build_info() are open to everyone.
 SET ROLE regress_unlearn_nobody;
 SELECT unlearn.version() IS NOT NULL AS version_for_all;
-SELECT priv_try($$SELECT unlearn.create_model('m', 'people', 'spend')$$);
-SELECT priv_try($$SELECT unlearn.predict('m', ARRAY[1]::float8[])$$);
-SELECT priv_try($$SELECT * FROM unlearn.models$$);
-SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
+SELECT try($$SELECT unlearn.create_model('m', 'people', 'spend')$$);
+SELECT try($$SELECT unlearn.predict('m', ARRAY[1]::float8[])$$);
+SELECT try($$SELECT * FROM unlearn.models$$);
+SELECT try($$SELECT * FROM unlearn.erasure_log$$);
 -- Nor can anyone hand out capabilities but a superuser or the extension's owner.
-SELECT priv_try($$SELECT unlearn.grant_train('regress_unlearn_nobody')$$);
-SELECT priv_try($$SELECT unlearn._capability('train', 'regress_unlearn_nobody', true)$$);
+SELECT try($$SELECT unlearn.grant_train('regress_unlearn_nobody')$$);
+SELECT try($$SELECT unlearn._capability('train', 'regress_unlearn_nobody', true)$$);
 RESET ROLE;
 
 -- Granting.
@@ -63,9 +50,9 @@ SELECT unlearn.grant_train('regress_unlearn_colleague');
 SELECT unlearn.grant_predict('regress_unlearn_predictor');
 SELECT unlearn.grant_read('regress_unlearn_reader');
 SELECT unlearn.grant_audit('regress_unlearn_auditor');
-SELECT priv_try($$SELECT unlearn.grant_read(NULL)$$);
-SELECT priv_try($$SELECT unlearn.grant_read('-')$$);
-SELECT priv_try($$SELECT unlearn.grant_read('regress_unlearn_no_such_role')$$);
+SELECT try($$SELECT unlearn.grant_read(NULL)$$);
+SELECT try($$SELECT unlearn.grant_read('-')$$);
+SELECT try($$SELECT unlearn.grant_read('regress_unlearn_no_such_role')$$);
 
 -- Who may do what: the ACLs are the record.
 SELECT r.rolname,
@@ -85,11 +72,11 @@ SELECT r.rolname,
 -- Training checks the caller's rights on the source before anything else:
 -- SELECT, and a right that allows holding writers off.
 SET ROLE regress_unlearn_trainer;
-SELECT priv_try($$SELECT unlearn.create_model('spend', 'people', 'spend', ARRAY['age', 'income', 'region'])$$);
+SELECT try($$SELECT unlearn.create_model('spend', 'people', 'spend', ARRAY['age', 'income', 'region'])$$);
 RESET ROLE;
 GRANT SELECT ON people TO regress_unlearn_trainer;
 SET ROLE regress_unlearn_trainer;
-SELECT priv_try($$SELECT unlearn.create_model('spend', 'people', 'spend', ARRAY['age', 'income', 'region'])$$);
+SELECT try($$SELECT unlearn.create_model('spend', 'people', 'spend', ARRAY['age', 'income', 'region'])$$);
 RESET ROLE;
 GRANT DELETE ON people TO regress_unlearn_trainer;
 SET ROLE regress_unlearn_trainer;
@@ -101,47 +88,47 @@ SELECT name, owner
                             'logistic');
 SELECT name, version FROM unlearn.retrain('spend');
 -- Training does not include reading parameters, predicting, or the log ...
-SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
-SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
-SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
+SELECT try($$SELECT * FROM unlearn.weights('spend')$$);
+SELECT try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT try($$SELECT * FROM unlearn.erasure_log$$);
 -- ... nor any right on the extension's tables.
-SELECT priv_try($$SELECT theta FROM unlearn.model$$);
-SELECT priv_try($$UPDATE unlearn.model SET theta = theta$$);
-SELECT priv_try($$DELETE FROM unlearn.lineage$$);
-SELECT priv_try($$INSERT INTO unlearn.model_term VALUES (1, 99, 'x', NULL, 0, 1, NULL)$$);
+SELECT try($$SELECT theta FROM unlearn.model$$);
+SELECT try($$UPDATE unlearn.model SET theta = theta$$);
+SELECT try($$DELETE FROM unlearn.lineage$$);
+SELECT try($$INSERT INTO unlearn.model_term VALUES (1, 99, 'x', NULL, 0, 1, NULL)$$);
 RESET ROLE;
 
 -- A model is its owner's: another trainer may not retrain, drop or give
 -- it away ...
 GRANT SELECT, DELETE ON people TO regress_unlearn_colleague;
 SET ROLE regress_unlearn_colleague;
-SELECT priv_try($$SELECT unlearn.retrain('spend')$$);
-SELECT priv_try($$SELECT unlearn.drop_model('spend')$$);
-SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_colleague')$$);
-SELECT priv_try($$SELECT unlearn.drop_model('no_such_model')$$);
+SELECT try($$SELECT unlearn.retrain('spend')$$);
+SELECT try($$SELECT unlearn.drop_model('spend')$$);
+SELECT try($$SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_colleague')$$);
+SELECT try($$SELECT unlearn.drop_model('no_such_model')$$);
 RESET ROLE;
 -- ... unless it has the owner's privileges (membership, as for tables).
 GRANT regress_unlearn_trainer TO regress_unlearn_colleague;
 SET ROLE regress_unlearn_colleague;
 SELECT name, version FROM unlearn.retrain('spend');
 -- Giving a model away needs the privileges of the new owner too.
-SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_reader')$$);
+SELECT try($$SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_reader')$$);
 SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_colleague');
 RESET ROLE;
 REVOKE regress_unlearn_trainer FROM regress_unlearn_colleague;
 SELECT name, owner FROM unlearn.models ORDER BY name;
 SET ROLE regress_unlearn_trainer;
-SELECT priv_try($$SELECT unlearn.drop_model('spend')$$);
+SELECT try($$SELECT unlearn.drop_model('spend')$$);
 RESET ROLE;
 -- Superusers always may.
-SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', '-')$$);
+SELECT try($$SELECT unlearn.alter_model_owner('spend', '-')$$);
 SELECT unlearn.alter_model_owner('spend', 'regress_unlearn_trainer');
 SELECT name, owner FROM unlearn.models ORDER BY name;
 -- A NULL argument is an error, not a silent NULL.
-SELECT priv_try($$SELECT unlearn.retrain(NULL)$$);
-SELECT priv_try($$SELECT unlearn.drop_model(NULL)$$);
-SELECT priv_try($$SELECT unlearn.alter_model_owner(NULL, 'regress_unlearn_trainer')$$);
-SELECT priv_try($$SELECT unlearn.alter_model_owner('spend', NULL)$$);
+SELECT try($$SELECT unlearn.retrain(NULL)$$);
+SELECT try($$SELECT unlearn.drop_model(NULL)$$);
+SELECT try($$SELECT unlearn.alter_model_owner(NULL, 'regress_unlearn_trainer')$$);
+SELECT try($$SELECT unlearn.alter_model_owner('spend', NULL)$$);
 
 -- A table given by OID skips the name look-up, not the schema's USAGE.
 CREATE SCHEMA regress_hidden;
@@ -150,8 +137,8 @@ INSERT INTO regress_hidden.h SELECT g, g, 5 * g + priv_u(g, 1) FROM generate_ser
 GRANT SELECT, DELETE ON regress_hidden.h TO regress_unlearn_trainer;
 SELECT 'regress_hidden.h'::regclass::oid AS hidden_oid \gset
 SET ROLE regress_unlearn_trainer;
-SELECT priv_try($$SELECT count(*) FROM regress_hidden.h$$);
-SELECT priv_try(format($$SELECT unlearn.create_model('hidden', %s::oid::regclass, 'y')$$,
+SELECT try($$SELECT count(*) FROM regress_hidden.h$$);
+SELECT try(format($$SELECT unlearn.create_model('hidden', %s::oid::regclass, 'y')$$,
                        :hidden_oid));
 RESET ROLE;
 
@@ -171,27 +158,27 @@ GRANT SELECT ON visitors, superuser_view TO regress_unlearn_predictor;
 -- by hand.  (A vector probe would otherwise reveal a linear model's
 -- parameters in d + 1 calls.)
 SET ROLE regress_unlearn_predictor;
-SELECT priv_try($$SELECT unlearn.predict('spend', p) FROM people p$$);
-SELECT priv_try($$SELECT unlearn.predict_proba('buyer', v) FROM visitors v$$);
-SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
-SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+SELECT try($$SELECT unlearn.predict('spend', p) FROM people p$$);
+SELECT try($$SELECT unlearn.predict_proba('buyer', v) FROM visitors v$$);
+SELECT try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
                                                     40::float8, 5000::float8, 'west'::text)$$,
                   :spend_id));
-SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend')$$);
-SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend', 'visitors')$$);
+SELECT try($$SELECT * FROM unlearn.evaluate('spend')$$);
+SELECT try($$SELECT * FROM unlearn.evaluate('spend', 'visitors')$$);
 -- Nothing else tells it what a model was trained on.
-SELECT priv_try($$SELECT * FROM unlearn._model_source('spend')$$);
+SELECT try($$SELECT * FROM unlearn._model_source('spend')$$);
 -- A model name that does not exist is told apart, as a table's would be.
-SELECT priv_try($$SELECT unlearn.predict('no_such_model', ARRAY[1]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('no_such_model', ARRAY[1]::float8[])$$);
 -- Predicting never includes parameters, lineage, the log, or training.
-SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
-SELECT priv_try($$SELECT * FROM unlearn.models$$);
-SELECT priv_try($$SELECT theta FROM unlearn.model$$);
-SELECT priv_try($$SELECT * FROM unlearn.lineage('spend')$$);
-SELECT priv_try($$SELECT * FROM unlearn.lineage_of('people', 7)$$);
-SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
-SELECT priv_try($$SELECT * FROM unlearn.verify_model('spend')$$);
-SELECT priv_try($$SELECT unlearn.create_model('v', 'visitors', 'age')$$);
+SELECT try($$SELECT * FROM unlearn.weights('spend')$$);
+SELECT try($$SELECT * FROM unlearn.models$$);
+SELECT try($$SELECT theta FROM unlearn.model$$);
+SELECT try($$SELECT * FROM unlearn.lineage('spend')$$);
+SELECT try($$SELECT * FROM unlearn.lineage_of('people', 7)$$);
+SELECT try($$SELECT * FROM unlearn.erasure_log$$);
+SELECT try($$SELECT * FROM unlearn.verify_model('spend')$$);
+SELECT try($$SELECT unlearn.create_model('v', 'visitors', 'age')$$);
 RESET ROLE;
 
 GRANT SELECT ON people TO regress_unlearn_predictor;
@@ -208,16 +195,16 @@ SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[]) IS NOT NULL 
 SELECT metric FROM unlearn.evaluate('spend') ORDER BY metric;
 -- The column form written by hand: values of the wrong kind, and a mode
 -- or model id that is not the planner's, are errors.
-SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+SELECT try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
                                                     'abc'::text, 5000::float8, 'west'::text)$$,
                   :spend_id));
-SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
+SELECT try(format($$SELECT unlearn._predict_columns('spend', %s, 0, '(0,1)'::tid,
                                                     40::float8, 5000::float8, point(1, 2))$$,
                   :spend_id));
-SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, 7, '(0,1)'::tid,
+SELECT try(format($$SELECT unlearn._predict_columns('spend', %s, 7, '(0,1)'::tid,
                                                     40::float8, 5000::float8, 'west'::text)$$,
                   :spend_id));
-SELECT priv_try(format($$SELECT unlearn._predict_columns('spend', %s, NULL, '(0,1)'::tid,
+SELECT try(format($$SELECT unlearn._predict_columns('spend', %s, NULL, '(0,1)'::tid,
                                                     40::float8, 5000::float8, 'west'::text)$$,
                   :spend_id));
 SELECT unlearn._predict_columns('spend', :spend_id, 0, '(0,1)'::tid,
@@ -228,8 +215,8 @@ RESET ROLE;
 SELECT name FROM unlearn.create_model('hidden', 'regress_hidden.h', 'y');
 GRANT SELECT ON regress_hidden.h TO regress_unlearn_predictor;
 SET ROLE regress_unlearn_predictor;
-SELECT priv_try($$SELECT unlearn.predict('hidden', ARRAY[3]::float8[])$$);
-SELECT priv_try($$SELECT * FROM unlearn.evaluate('hidden')$$);
+SELECT try($$SELECT unlearn.predict('hidden', ARRAY[3]::float8[])$$);
+SELECT try($$SELECT * FROM unlearn.evaluate('hidden')$$);
 RESET ROLE;
 
 -- Nor may a role use a model of a table that row-level security hides
@@ -246,9 +233,9 @@ GRANT SELECT ON tenant_rows TO regress_unlearn_predictor;
 SELECT name, rows_trained FROM unlearn.create_model('tenants', 'tenant_rows', 'y', ARRAY['x']);
 SET ROLE regress_unlearn_predictor;
 SELECT count(*) AS rows_visible FROM tenant_rows;
-SELECT priv_try($$SELECT unlearn.predict('tenants', ARRAY[1]::float8[])$$);
-SELECT priv_try($$SELECT unlearn.predict('tenants', t) FROM tenant_rows t$$);
-SELECT priv_try($$SELECT * FROM unlearn.evaluate('tenants')$$);
+SELECT try($$SELECT unlearn.predict('tenants', ARRAY[1]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('tenants', t) FROM tenant_rows t$$);
+SELECT try($$SELECT * FROM unlearn.evaluate('tenants')$$);
 RESET ROLE;
 
 -- Column privileges do as well: SELECT on the target and every feature.
@@ -258,7 +245,7 @@ SET ROLE regress_unlearn_predictor;
 SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[]) IS NOT NULL AS vector_predicts;
 SELECT count(*) AS visitors_scored FROM visitors v WHERE unlearn.predict('spend', v) > 0;
 -- 'buyer' learned from "bought", which this role may not read.
-SELECT priv_try($$SELECT unlearn.predict_proba('buyer', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT try($$SELECT unlearn.predict_proba('buyer', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
 RESET ROLE;
 REVOKE SELECT (age, income, region, spend) ON people FROM regress_unlearn_predictor;
 
@@ -272,12 +259,12 @@ SELECT term, weight IS NOT NULL AS has_weight FROM unlearn.weights('spend');
 SELECT count(*) AS lineage_rows FROM unlearn.lineage('spend');
 SELECT * FROM unlearn.lineage_of('people', 7);
 -- Reading parameters is not predicting, training, or auditing.
-SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
-SELECT priv_try($$SELECT * FROM unlearn.evaluate('spend')$$);
-SELECT priv_try($$SELECT unlearn.retrain('spend')$$);
-SELECT priv_try($$SELECT * FROM unlearn.erasure_log$$);
-SELECT priv_try($$SELECT hessian FROM unlearn.model$$);
-SELECT priv_try($$SELECT * FROM unlearn.verify_model('spend')$$);
+SELECT try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT try($$SELECT * FROM unlearn.evaluate('spend')$$);
+SELECT try($$SELECT unlearn.retrain('spend')$$);
+SELECT try($$SELECT * FROM unlearn.erasure_log$$);
+SELECT try($$SELECT hessian FROM unlearn.model$$);
+SELECT try($$SELECT * FROM unlearn.verify_model('spend')$$);
 RESET ROLE;
 
 ------------------------------------------------------------------------------
@@ -291,11 +278,11 @@ SELECT verdict, rows, rows_mismatched FROM unlearn.verify_model('spend');
 SELECT event, model_name, method, current_user_name FROM unlearn.erasure_log
  WHERE event = 'verify';
 -- The log is read-only for auditors too; parameters and lineage are not theirs.
-SELECT priv_try($$DELETE FROM unlearn.erasure_log$$);
-SELECT priv_try($$UPDATE unlearn.erasure_log SET rows = 0$$);
-SELECT priv_try($$SELECT * FROM unlearn.weights('spend')$$);
-SELECT priv_try($$SELECT * FROM unlearn.lineage_of('people', 7)$$);
-SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT try($$DELETE FROM unlearn.erasure_log$$);
+SELECT try($$UPDATE unlearn.erasure_log SET rows = 0$$);
+SELECT try($$SELECT * FROM unlearn.weights('spend')$$);
+SELECT try($$SELECT * FROM unlearn.lineage_of('people', 7)$$);
+SELECT try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
 RESET ROLE;
 
 -- Capabilities are independent: revoking one leaves the others.
@@ -303,12 +290,12 @@ SELECT unlearn.grant_read('regress_unlearn_auditor');
 SELECT unlearn.revoke_read('regress_unlearn_auditor');
 SET ROLE regress_unlearn_auditor;
 SELECT count(*) > 0 AS still_reads_log FROM unlearn.erasure_log;
-SELECT priv_try($$SELECT * FROM unlearn.models$$);
+SELECT try($$SELECT * FROM unlearn.models$$);
 RESET ROLE;
 SELECT unlearn.revoke_predict('regress_unlearn_predictor');
 GRANT SELECT ON people TO regress_unlearn_predictor;
 SET ROLE regress_unlearn_predictor;
-SELECT priv_try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
+SELECT try($$SELECT unlearn.predict('spend', ARRAY[40, 5000, 0, 1, 0]::float8[])$$);
 RESET ROLE;
 
 ------------------------------------------------------------------------------
@@ -333,8 +320,8 @@ BEGIN
 END $$;
 RESET ROLE;
 -- A superuser retraining or evaluating the model does not lend it rights.
-SELECT priv_try($$SELECT unlearn.retrain('adults')$$);
-SELECT priv_try($$SELECT * FROM unlearn.evaluate('adults')$$);
+SELECT try($$SELECT unlearn.retrain('adults')$$);
+SELECT try($$SELECT * FROM unlearn.evaluate('adults')$$);
 -- Nor can it leave the restricted operation.
 SET ROLE regress_unlearn_trainer;
 CREATE OR REPLACE FUNCTION regress_trojan.adult(age float8) RETURNS boolean
@@ -344,7 +331,7 @@ BEGIN
     RETURN age >= 30;
 END $$;
 RESET ROLE;
-SELECT priv_try($$SELECT unlearn.retrain('adults')$$);
+SELECT try($$SELECT unlearn.retrain('adults')$$);
 SET ROLE regress_unlearn_trainer;
 CREATE OR REPLACE FUNCTION regress_trojan.adult(age float8) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE AS $$ BEGIN RETURN age >= 30; END $$;
@@ -369,7 +356,7 @@ CREATE TABLE loot (who name, id int);
 GRANT INSERT ON loot TO PUBLIC;
 CREATE SCHEMA regress_evil AUTHORIZATION regress_unlearn_predictor;
 SET ROLE regress_unlearn_predictor;
-SELECT priv_try($$SELECT * FROM regress_trojan.vip$$);
+SELECT try($$SELECT * FROM regress_trojan.vip$$);
 CREATE FUNCTION regress_evil.steal(a int, b int) RETURNS boolean LANGUAGE plpgsql AS
 $$ BEGIN
     INSERT INTO public.loot SELECT current_user, v.id FROM regress_trojan.vip v;
@@ -378,7 +365,7 @@ END $$;
 CREATE OPERATOR regress_evil.= (LEFTARG = int, RIGHTARG = int, FUNCTION = regress_evil.steal);
 GRANT USAGE ON SCHEMA regress_evil TO PUBLIC;
 SET search_path = regress_evil, pg_catalog, public;
-SELECT priv_try($$SELECT unlearn._model_filter('not_vip', p) FROM public.people p
+SELECT try($$SELECT unlearn._model_filter('not_vip', p) FROM public.people p
                    WHERE p.id OPERATOR(pg_catalog.=) 2$$);
 SELECT metric FROM unlearn.evaluate('not_vip') ORDER BY metric;
 RESET search_path;
@@ -391,7 +378,7 @@ SELECT count(*) AS stolen FROM loot;
 
 -- Filters cannot read other rows or tables as anyone: no subqueries.
 SET ROLE regress_unlearn_trainer;
-SELECT priv_try($$SELECT unlearn.create_model('sneaky', 'people', 'spend', ARRAY['age'], 'linear',
+SELECT try($$SELECT unlearn.create_model('sneaky', 'people', 'spend', ARRAY['age'], 'linear',
                                          '{"where": "EXISTS (SELECT 1 FROM public.secrets)"}')$$);
 RESET ROLE;
 
@@ -407,7 +394,7 @@ RESET ROLE;
 SELECT unlearn.revoke_train('regress_unlearn_leaver');
 REVOKE ALL ON people FROM regress_unlearn_leaver;
 DROP ROLE regress_unlearn_leaver;
-SELECT priv_try($$SELECT unlearn.retrain('orphan')$$);
+SELECT try($$SELECT unlearn.retrain('orphan')$$);
 SELECT unlearn.alter_model_owner('orphan', 'regress_unlearn_trainer');
 SELECT name, owner, version FROM unlearn.retrain('orphan');
 
@@ -427,7 +414,7 @@ CREATE TRIGGER unlearn_erase_delete AFTER DELETE ON decoy
     FOR EACH STATEMENT EXECUTE FUNCTION decoy_noop();
 RESET ROLE;
 SET ROLE regress_unlearn_trainer;
-SELECT priv_try($$SELECT unlearn.create_model('decoyed', 'decoy', 'y')$$);
+SELECT try($$SELECT unlearn.create_model('decoyed', 'decoy', 'y')$$);
 RESET ROLE;
 SELECT count(*) AS decoyed_models FROM unlearn.models WHERE name = 'decoyed';
 SET ROLE regress_unlearn_colleague;
@@ -477,5 +464,5 @@ DROP TABLE people, visitors, secrets, superuser_view, tenant_rows, loot, decoy;
 DROP FUNCTION decoy_noop();
 DROP ROLE regress_unlearn_trainer, regress_unlearn_colleague, regress_unlearn_predictor,
     regress_unlearn_reader, regress_unlearn_auditor, regress_unlearn_nobody;
-DROP FUNCTION priv_try(text);
+DROP FUNCTION try(text);
 DROP FUNCTION priv_u(int, int);

@@ -11,22 +11,9 @@ INSERT INTO t SELECT g, g * 0.1, g % 7, (ARRAY['a', 'b'])[1 + g % 2], g % 3 = 0,
                      date '2020-01-01' + g, g * 0.2 + (g % 5), g % 2
   FROM generate_series(1, 40) g;
 
--- Runs a statement and shows its error: SQLSTATE (part of the contract),
--- message, detail and hint; 'ok' if there was none.
-CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    detail text;
-    hint text;
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL, hint = PG_EXCEPTION_HINT;
-    RETURN SQLSTATE || ': ' || SQLERRM
-        || CASE WHEN detail <> '' THEN E'\nDETAIL: ' || detail ELSE '' END
-        || CASE WHEN hint <> '' THEN E'\nHINT: ' || hint ELSE '' END;
-END
-$$;
+\set ECHO none
+\i test/try.sql
+\set ECHO all
 
 -- Arguments.
 SELECT try($$SELECT unlearn.create_model(NULL, 't', 'y')$$);
@@ -240,3 +227,4 @@ SELECT unlearn.drop_model('m');
 SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP EXTENSION postgres_fdw CASCADE;
+DROP FUNCTION try(text);

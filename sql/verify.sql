@@ -9,14 +9,9 @@ CREATE EXTENSION unlearn;
 \i test/train_helpers.sql
 \set ECHO all
 
-CREATE FUNCTION verify_try(sql text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE sql;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    RETURN SQLSTATE || ': ' || SQLERRM;
-END
-$$;
+\set ECHO none
+\i test/try.sql
+\set ECHO all
 
 CREATE FUNCTION verify_u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
 AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
@@ -121,25 +116,25 @@ ALTER TABLE verify_pts ENABLE REPLICA TRIGGER unlearn_apply_update;
 SELECT verdict, reason, rows, rows_mismatched FROM unlearn.verify_model('ridge');
 
 -- Bad inputs.
-SELECT verify_try($$SELECT unlearn.verify_model('no_such_model')$$);
-SELECT verify_try($$SELECT unlearn.verify_model(NULL)$$);
+SELECT try($$SELECT unlearn.verify_model('no_such_model')$$);
+SELECT try($$SELECT unlearn.verify_model(NULL)$$);
 -- A model that must be retrained, or has no rows left, has nothing to verify.
 SELECT name FROM unlearn.create_model('filtered', 'verify_pts', 'y', ARRAY['a'], 'linear',
                                       '{"where": "id < 40"}');
 UPDATE verify_pts SET a = NULL WHERE id = 30;   -- a value it cannot take
 SELECT state FROM unlearn.models WHERE name = 'filtered';
-SELECT verify_try($$SELECT unlearn.verify_model('filtered')$$);
+SELECT try($$SELECT unlearn.verify_model('filtered')$$);
 SELECT name FROM unlearn.create_model('few', 'verify_pts', 'y', ARRAY['a'], 'linear',
                                       '{"where": "id > 395"}');
 DELETE FROM verify_pts WHERE id > 395;
 SELECT state FROM unlearn.models WHERE name = 'few';
-SELECT verify_try($$SELECT unlearn.verify_model('few')$$);
+SELECT try($$SELECT unlearn.verify_model('few')$$);
 -- A model whose source table is gone.
 CREATE TABLE verify_gone (id int PRIMARY KEY, x float8, y float8);
 INSERT INTO verify_gone SELECT g, g, 2 * g + verify_u(g, 1) FROM generate_series(1, 10) g;
 SELECT name FROM unlearn.create_model('orphan', 'verify_gone', 'y');
 DROP TABLE verify_gone;
-SELECT verify_try($$SELECT unlearn.verify_model('orphan')$$);
+SELECT try($$SELECT unlearn.verify_model('orphan')$$);
 -- No verification was logged for any of them.
 SELECT count(*) AS logged FROM unlearn.erasure_log
  WHERE event = 'verify' AND model_name IN ('filtered', 'few', 'orphan', 'no_such_model');
@@ -148,5 +143,5 @@ SELECT count(unlearn.drop_model(name)) FROM unlearn.models;
 DROP EXTENSION unlearn;
 DROP SCHEMA unlearn_test CASCADE;
 DROP TABLE verify_pts, verify_big, verify_before;
-DROP FUNCTION verify_try(text);
+DROP FUNCTION try(text);
 DROP FUNCTION verify_u(int, int);
