@@ -522,7 +522,7 @@ digest_array(const uint8 *digests, int n)
 				 errdetail("The log entry's key digests would take %zu bytes; the limit is %zu.",
 						   nbytes, (Size) MaxAllocSize),
 				 errhint("Delete the rows in smaller statements.")));
-	a = scratch_alloc0(nbytes);
+	a = scratch_alloc(nbytes);	/* every byte is written below */
 	SET_VARSIZE(a, nbytes);
 	a->ndim = 1;
 	a->dataoffset = 0;

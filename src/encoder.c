@@ -21,6 +21,7 @@
 #include "dataset.h"
 #include "encoder.h"
 #include "features.h"
+#include "hugemem.h"
 
 /* A categorical level and its term. */
 typedef struct EncoderLevel
@@ -75,7 +76,7 @@ encoder_create(StoredModel *model, TupleDesc desc)
 	enc->cols = palloc0(sizeof(EncoderColumn) * Max(nnames, 1));
 	enc->words = palloc(sizeof(uint64) * (nnames + 1));
 	enc->center = palloc(sizeof(double) * model->nterms);
-	enc->scale = palloc(sizeof(double) * model->nterms);
+	enc->inv_scale = palloc(sizeof(double) * model->nterms);
 
 	if (!find_column(desc, model->target_column, &hint, &enc->target_attnum, &enc->target_type) ||
 		!find_column(desc, model->key_column, &hint, &enc->key_attnum, &enc->key_type))
@@ -104,7 +105,7 @@ encoder_create(StoredModel *model, TupleDesc desc)
 		EncoderColumn *col = NULL;
 
 		enc->center[t] = term->center;
-		enc->scale[t] = term->scale;
+		enc->inv_scale[t] = 1.0 / term->scale;
 		if (term->column == NULL)
 			continue;
 		/* Terms come in column order: search on from the last column found. */
@@ -145,6 +146,16 @@ encoder_create(StoredModel *model, TupleDesc desc)
 			enc->dense = false;
 	if (nnames + (model->nterms > 0 && model->terms[0].column == NULL ? 1 : 0) != model->nterms)
 		enc->dense = false;
+	enc->all_float8 = true;
+	enc->attidx = palloc(sizeof(int) * Max(nnames, 1));
+	enc->termidx = palloc(sizeof(int) * Max(nnames, 1));
+	for (j = 0; j < nnames; j++)
+	{
+		enc->attidx[j] = enc->cols[j].attnum - 1;
+		enc->termidx[j] = enc->cols[j].term;
+		if (enc->cols[j].categorical || enc->cols[j].type != FLOAT8OID)
+			enc->all_float8 = false;
+	}
 	return enc;
 }
 
@@ -154,6 +165,41 @@ encoder_key(Encoder *enc, const Datum *values, char **key_text)
 {
 	return dataset_key_value(enc->key_type, values[enc->key_attnum - 1],
 							 &enc->key_out, key_text);
+}
+
+/*
+ * encoder_encode's loop over the feature columns when every one is a
+ * float8 (most wide tables): the same terms and words, from flat tables,
+ * with no per-column test of kind or type.
+ */
+static bool
+encode_float8(Encoder *enc, const Datum *values, const bool *isnull, double *x,
+			  int64 *fingerprint)
+{
+	const int  *attidx = enc->attidx;
+	const int  *termidx = enc->termidx;
+	const double *center = enc->center;
+	const double *inv_scale = enc->inv_scale;
+	uint64	   *words = enc->words + 1;
+	int			j;
+
+	for (j = 0; j < enc->ncols; j++)
+	{
+		int			a = attidx[j];
+		int			t = termidx[j];
+		double		v;
+
+		if (isnull[a])
+			return false;
+		v = DatumGetFloat8(values[a]);
+		if (!isfinite(v))
+			return false;
+		x[t] = (v - center[t]) * inv_scale[t];
+		words[j] = features_number_word(v);
+	}
+	if (fingerprint)
+		*fingerprint = features_fingerprint_words(enc->words, enc->ncols + 1);
+	return true;
 }
 
 /* The term vector, target and fingerprint of a row; false if it changed. */
@@ -178,6 +224,8 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 		memset(x, 0, sizeof(double) * enc->nterms);
 	if (enc->nterms > 0 && enc->model->terms[0].column == NULL)
 		x[0] = 1.0;
+	if (enc->all_float8)
+		return encode_float8(enc, values, isnull, x, fingerprint);
 	for (j = 0; j < enc->ncols; j++)
 	{
 		EncoderColumn *col = &enc->cols[j];
@@ -204,7 +252,7 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 
 			if (!isfinite(v))
 				return false;
-			x[col->term] = (v - enc->center[col->term]) / enc->scale[col->term];
+			x[col->term] = (v - enc->center[col->term]) * enc->inv_scale[col->term];
 			if (fingerprint)
 				enc->words[1 + j] = features_number_word(v);
 		}
@@ -214,20 +262,37 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 	return true;
 }
 
-/* Reads the source rows of a model's lineage under snapshot, encoded; counts what no longer matches. */
-void
-encoder_read_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
-					 const LineageEntry *keys, int64 nkeys, LineageRows *rows)
+/*
+ * Rows per block of encoder_scan_lineage: about 128 kB of terms, so a
+ * block is still in cache when the caller sums it (at d = 200, 1,024 rows
+ * would be 1.6 MB, past a core's L2).
+ */
+static int
+scan_block_rows(int d)
 {
+	return Max(16, Min(DATASET_BLOCK_ROWS, (int) (128 * 1024 / (sizeof(double) * Max(d, 1)))));
+}
+
+/*
+ * Scans the source under snapshot for the rows of a model's lineage and
+ * hands them to fn encoded, a block at a time; counts them in *counts (X
+ * and y left NULL).
+ */
+void
+encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
+					 const LineageEntry *keys, int64 nkeys,
+					 LineageBlockFn fn, void *arg, LineageRows *counts)
+{
+	int			block = scan_block_rows(enc->nterms);
 	bool	   *seen = palloc0(sizeof(bool) * Max(nkeys, 1));
-	int64		cap = Max(nkeys, 1);	/* every row used is in lineage */
+	double	   *X = palloc(sizeof(double) * enc->nterms * block);
+	double	   *y = palloc(sizeof(double) * block);
+	int			fill = 0;
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	TableScanDesc scan;
 
-	memset(rows, 0, sizeof(LineageRows));
-	rows->d = enc->nterms;
-	rows->X = palloc_extended(sizeof(double) * rows->d * cap, MCXT_ALLOC_HUGE);
-	rows->y = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	memset(counts, 0, sizeof(LineageRows));
+	counts->d = enc->nterms;
 	scan = table_beginscan_strat(rel, snapshot, 0, NULL, true, false);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
@@ -245,16 +310,54 @@ encoder_read_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 			continue;			/* not a row of this model (or a duplicate key) */
 		seen[hit - keys] = true;
 		if (!encoder_encode(enc, slot->tts_values, slot->tts_isnull,
-							&rows->X[(Size) rows->n * rows->d], &rows->y[rows->n],
-							&fingerprint) ||
+							&X[(Size) fill * enc->nterms], &y[fill], &fingerprint) ||
 			fingerprint != hit->fingerprint)
 			continue;			/* counted below, as not seen usable */
-		if (rows->y[rows->n] == 1.0)
-			rows->npositive++;
-		rows->n++;
+		if (y[fill] == 1.0)
+			counts->npositive++;
+		counts->n++;
+		if (++fill == block)
+		{
+			fn(X, y, fill, arg);
+			fill = 0;
+		}
 	}
+	if (fill > 0)
+		fn(X, y, fill, arg);
 	table_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	rows->mismatched = nkeys - rows->n;
+	counts->mismatched = nkeys - counts->n;
 	pfree(seen);
+	pfree(X);
+	pfree(y);
+}
+
+/* Appends a block of encoded rows to a LineageRows (an encoder_scan_lineage callback). */
+static void
+append_rows(double *X, double *y, int nrows, void *arg)
+{
+	LineageRows *rows = (LineageRows *) arg;
+
+	memcpy(&rows->X[(Size) rows->n * rows->d], X, sizeof(double) * rows->d * nrows);
+	memcpy(&rows->y[rows->n], y, sizeof(double) * nrows);
+	rows->n += nrows;
+}
+
+/* Reads the source rows of a model's lineage under snapshot, encoded; counts what no longer matches. */
+void
+encoder_read_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
+					 const LineageEntry *keys, int64 nkeys, LineageRows *rows)
+{
+	int64		cap = Max(nkeys, 1);	/* every row used is in lineage */
+	LineageRows into;
+	LineageRows counts;
+
+	memset(&into, 0, sizeof(LineageRows));
+	into.d = enc->nterms;
+	into.X = hugemem_alloc(sizeof(double) * into.d * cap);
+	into.y = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	encoder_scan_lineage(enc, rel, snapshot, keys, nkeys, append_rows, &into, &counts);
+	*rows = counts;
+	rows->X = into.X;
+	rows->y = into.y;
 }

@@ -43,9 +43,13 @@ typedef struct Encoder
 	Oid			key_type;
 	FmgrInfo	key_out;
 	double	   *center;			/* per term */
-	double	   *scale;			/* per term */
+	double	   *inv_scale;		/* per term: 1 / scale, as training computes it */
 	uint64	   *words;			/* fingerprint words, scratch */
 	bool		dense;			/* each term is one numeric column's or the intercept */
+	/* every feature column a float8: the fast path and its column table */
+	bool		all_float8;
+	int		   *attidx;			/* per column: attnum - 1 */
+	int		   *termidx;		/* per column: its term */
 } Encoder;
 
 /*
@@ -75,6 +79,20 @@ typedef struct LineageRows
 	int64		npositive;
 	int64		mismatched;		/* lineage rows missing, changed or unusable */
 } LineageRows;
+
+/* Receives encoded rows, nrows x d row-major (it may change them in place). */
+typedef void (*LineageBlockFn) (double *X, double *y, int nrows, void *arg);
+
+/*
+ * Scans the source (under snapshot) for the rows whose keys are among the
+ * sorted lineage entries, as encoder_read_lineage does, but hands each
+ * block of usable rows (about 128 kB of terms) to fn instead of keeping
+ * them: a pass over all rows with no array of them all.  *counts gets
+ * n, npositive and mismatched (X and y NULL).
+ */
+extern void encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
+								 const LineageEntry *keys, int64 nkeys,
+								 LineageBlockFn fn, void *arg, LineageRows *counts);
 
 /*
  * Reads the source rows (under snapshot) whose keys are among the sorted

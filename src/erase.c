@@ -269,11 +269,87 @@ needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
 static double parameter_error(const RemovalState *s);
 
 /*
+ * One Newton step of a refresh from the gradient and Hessian at theta,
+ * anchored there (removal_reanchor); counts it in *step.  True when the
+ * bound is down to REFRESH_TARGET of the tolerance.  A gradient that is
+ * not finite ends the steps (*step = REFRESH_STEPS): the solver takes over.
+ */
+static bool
+refresh_step(StoredModel *m, RemovalState *s, const double *gradient,
+			 const double *hessian, int *step)
+{
+	(*step)++;
+	if (!isfinite(linalg_norm2(gradient, s->d)))
+	{
+		*step = REFRESH_STEPS;	/* no step from here: the solver's turn */
+		return false;
+	}
+	if (!removal_reanchor(s, gradient, hessian))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the Hessian of model \"%s\" is singular or too ill-conditioned",
+						m->name)));
+	return parameter_error(s) <= REFRESH_TARGET * m->options.erasure_tol;
+}
+
+/*
+ * Drops the dead terms' columns from rows x nterms row-major rows, in
+ * place: the kept rows are packed to kept columns each.
+ */
+static void
+drop_dead_columns(double *X, int64 rows, int nterms, const bool *dead, int kept)
+{
+	int64		r;
+
+	if (kept == nterms)
+		return;
+	for (r = 0; r < rows; r++)
+	{
+		const double *from = &X[(Size) r * nterms];
+		double	   *to = &X[(Size) r * kept];
+		int			t,
+					o = 0;
+
+		for (t = 0; t < nterms; t++)
+			if (!dead[t])
+				to[o++] = from[t];
+	}
+}
+
+/* What a refresh's first pass sums its rows into. */
+typedef struct RefreshPass
+{
+	int			nterms;			/* as encoded */
+	int			kept;			/* without the dead terms */
+	const bool *dead;
+	SolverSums	sums;
+} RefreshPass;
+
+/* Adds a block of rows to a refresh's sums (an encoder_scan_lineage callback). */
+static void
+refresh_add_block(double *X, double *y, int nrows, void *arg)
+{
+	RefreshPass *pass = (RefreshPass *) arg;
+
+	drop_dead_columns(X, nrows, pass->nterms, pass->dead, pass->kept);
+	solver_sums_add(&pass->sums, X, y, nrows);
+}
+
+/*
  * Refresh: a pass over the model's remaining rows (its lineage, read from
  * the source with the stored encoding) and Newton steps from theta; the
  * last step's start becomes theta_ref, with the Hessian and gradient
- * there, and B is bounded afresh (removal_reanchor).  X'X and M are
- * taken afresh from the same rows, so the bound describes the rows read.
+ * there, and B is bounded afresh (removal_reanchor).  X'X and M are the
+ * model's own, kept exact through every erasure (M an upper bound): the
+ * rows read are exactly the rows they sum over, as every fingerprint is
+ * checked (a row changed behind the model's back fails the refresh), and
+ * computing X'X again would cost another d x d product over all rows.
+ *
+ * The first pass sums the gradient and Hessian at theta block by block as
+ * it reads, keeping no array of the rows (at d = 200 it would be hundreds
+ * of megabytes, mapped afresh each time); after erasures one Newton step
+ * from there is enough.  Only if it is not are the rows read again, into
+ * an array, for further steps or the line-searched solver.
  * False if no row remains usable.
  */
 static bool
@@ -284,15 +360,14 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	int64		nkeys;
 	LineageEntry *keys = lineage_load(m->model_id, &nkeys);
 	LineageRows rows;
+	RefreshPass pass;
 	Snapshot	snapshot;
-	Dataset    *ds;
+	Dataset    *ds = NULL;
 	FitResult  *fit;
-	FitResult	stats;
 	double	   *start;
-	double	   *gradient;
-	double	   *hessian;
-	bool		done = false;
-	int64		r;
+	double	   *gradient = palloc(sizeof(double) * d);
+	double	   *hessian = palloc(sizeof(double) * d * d);
+	bool		done;
 	int			step,
 				i;
 
@@ -305,58 +380,48 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	 */
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	encoder_read_lineage(enc, rel, snapshot, keys, nkeys, &rows);
-	UnregisterSnapshot(snapshot);
+	start = palloc(sizeof(double) * d);
+	memcpy(start, s->theta, sizeof(double) * d);
+
+	/* The first pass: gradient and Hessian at theta, then a Newton step. */
+	pass.nterms = m->nterms;
+	pass.kept = d;
+	pass.dead = dead;
+	solver_sums_begin(&pass.sums, m->loss, d, s->theta, gradient, hessian);
+	encoder_scan_lineage(enc, rel, snapshot, keys, nkeys, refresh_add_block, &pass, &rows);
+	solver_sums_end(&pass.sums, m->options.l2, m->options.intercept);
 	if (rows.mismatched > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg(INT64_FORMAT " rows of its lineage were changed or deleted while erasure was not active",
 						rows.mismatched)));
 	if (rows.n == 0)
-		return false;
-
-	/* Without the dead terms (levels left with no row), in place. */
-	for (r = 0; r < rows.n; r++)
 	{
-		const double *from = &rows.X[(Size) r * m->nterms];
-		double	   *to = &rows.X[(Size) r * d];
-		int			t,
-					o = 0;
-
-		for (t = 0; t < m->nterms; t++)
-			if (!dead[t])
-				to[o++] = from[t];
+		UnregisterSnapshot(snapshot);
+		return false;
 	}
+	step = 0;
+	done = refresh_step(m, s, gradient, hessian, &step);
 
 	/*
-	 * Newton steps, each anchored afresh at the current theta (one pass
-	 * for the gradient and Hessian there), until the bound is a small
-	 * part of the tolerance; near the optimum, as after erasures, one
-	 * step does.  Far from it (a large bulk erasure), the line-searched
-	 * solver takes over.
+	 * Rarely (far from the optimum: a large bulk erasure), more: the rows
+	 * again, in an array, for more Newton steps, each anchored afresh at
+	 * the current theta, then the line-searched solver.
 	 */
-	ds = dataset_from_rows(d, rows.X, rows.y, rows.n);
-	solver_statistics(ds, &stats);	/* of the rows as read, as the gradient will be */
-	memcpy(s->gram, stats.gram, sizeof(double) * d * d);
-	s->max_row_norm = stats.max_row_norm;
-	start = palloc(sizeof(double) * d);
-	memcpy(start, s->theta, sizeof(double) * d);
-	gradient = palloc(sizeof(double) * d);
-	hessian = palloc(sizeof(double) * d * d);
-	for (step = 0; step < REFRESH_STEPS && !done; step++)
+	if (!done)
 	{
-		CHECK_FOR_INTERRUPTS();
-		solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, s->theta,
-						gradient, hessian);
-		if (!isfinite(linalg_norm2(gradient, d)))
-			break;
-		if (!removal_reanchor(s, gradient, hessian))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_EXCEPTION),
-					 errmsg("the Hessian of model \"%s\" is singular or too ill-conditioned",
-							m->name)));
-		done = parameter_error(s) <= REFRESH_TARGET * m->options.erasure_tol;
+		encoder_read_lineage(enc, rel, snapshot, keys, nkeys, &rows);
+		drop_dead_columns(rows.X, rows.n, m->nterms, dead, d);
+		ds = dataset_from_rows(d, rows.X, rows.y, rows.n);
+		while (step < REFRESH_STEPS && !done)
+		{
+			CHECK_FOR_INTERRUPTS();
+			solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, s->theta,
+							gradient, hessian);
+			done = refresh_step(m, s, gradient, hessian, &step);
+		}
 	}
+	UnregisterSnapshot(snapshot);
 	if (!done)
 	{
 		/* A refresh reports progress only if it runs long. */
@@ -651,7 +716,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	int			capacity = (int) Min(Max(count, 1), 1 << 20);
 	bool		exact = count <= capacity;	/* arrays never grow: scratch memory */
 	int			n = 0;
-	LineageRemoval *keys = row_array(sizeof(LineageRemoval), capacity, exact);
+	LineageRemoval *keys;
 	double	   *X;
 	double	   *Y;
 	int64	   *fps;
@@ -671,6 +736,13 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 		return;					/* nothing left to take out until a retrain */
 	}
 
+	/*
+	 * What the arrays below and the log entry's digests will take (the
+	 * digests, their sort and the logged array: about 100 bytes a key).
+	 */
+	scratch_reserve((Size) capacity * (sizeof(LineageRemoval) + sizeof(double) * (m->nterms + 1) +
+									   sizeof(int64) + 2 * sizeof(bool) + 112));
+	keys = row_array(sizeof(LineageRemoval), capacity, exact);
 	enc = encoder_create(m, RelationGetDescr(rel));
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	X = row_array(sizeof(double) * m->nterms, capacity, exact);

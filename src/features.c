@@ -146,6 +146,7 @@ init_column(FeatureSet *fs, FeatureColumn *col, Form_pg_attribute attr,
 	col->typid = basetype;
 	col->kind = kind;
 	col->scale = 1.0;
+	col->inv_scale = 1.0;
 	if (kind == COLUMN_CATEGORICAL)
 	{
 		col->levels = features_level_table("unlearn levels", sizeof(LevelEntry), fs->cxt);
@@ -433,6 +434,7 @@ features_finalize(FeatureSet *fs)
 			/* Centering is only neutral when an intercept absorbs it. */
 			col->center = (fs->standardize && fs->intercept) ? mean : 0.0;
 			col->scale = fs->standardize ? sd : 1.0;
+			col->inv_scale = 1.0 / col->scale;
 		}
 		t += features_column_terms(col);
 		if (t > LINALG_MAX_DIM)
@@ -462,7 +464,7 @@ features_expand(const FeatureSet *fs, const double *raw, double *x)
 			x[col->first_term + col->level_position[(int) raw[1 + j]]] = 1.0;
 		}
 		else
-			x[col->first_term] = (raw[1 + j] - col->center) / col->scale;
+			x[col->first_term] = (raw[1 + j] - col->center) * col->inv_scale;
 	}
 }
 

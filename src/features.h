@@ -50,8 +50,9 @@ typedef struct FeatureColumn
 	double		shift;
 	double		sum;
 	double		sumsq;
-	double		center;			/* x' = (x - center) / scale */
+	double		center;			/* x' = (x - center) * (1 / scale) */
 	double		scale;
+	double		inv_scale;		/* 1 / scale, as the encoder of erasure computes it */
 
 	/* categorical: level dictionary */
 	HTAB	   *levels;			/* text -> provisional id */

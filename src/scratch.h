@@ -27,6 +27,13 @@ extern void *scratch_alloc(Size size);
 extern void *scratch_alloc0(Size size);
 
 /*
+ * Makes an empty region at least size bytes large (up to work_mem) before
+ * an erasure allocates that much from it; does nothing with anything in
+ * use.
+ */
+extern void scratch_reserve(Size size);
+
+/*
  * Gives back everything allocated since mark (callers nest: the last mark
  * taken is released first).  Back at an empty region, it is made as large
  * as the statements since wanted, up to a limit.

@@ -63,48 +63,82 @@ add_penalty(int d, double l2, bool intercept, const double *theta,
 	return penalty;
 }
 
+/* Starts sums of the objective at theta (see solver.h). */
+void
+solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
+				  const double *theta, double *gradient, double *hessian)
+{
+	sums->loss = loss;
+	sums->d = d;
+	sums->theta = theta;
+	sums->objective = 0.0;
+	sums->gradient = gradient;
+	sums->hessian = hessian;
+	sums->z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	sums->resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	sums->weight = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	sums->scaled = hessian && !loss->constant_hessian ?
+		palloc(sizeof(double) * DATASET_BLOCK_ROWS * d) : NULL;
+	memset(gradient, 0, sizeof(double) * d);
+	if (hessian)
+		memset(hessian, 0, sizeof(double) * d * d);
+}
+
+/* Adds a block of rows' terms to the sums (the Hessian's by dsyrk, in cache). */
+void
+solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows)
+{
+	const LossFunctions *loss = sums->loss;
+	int			d = sums->d;
+	int			done;
+
+	for (done = 0; done < nrows; done += DATASET_BLOCK_ROWS)
+	{
+		const double *bx = &X[(Size) done * d];
+		int			rows = Min(DATASET_BLOCK_ROWS, nrows - done);
+
+		linalg_rows_matvec(bx, rows, d, sums->theta, sums->z);
+		sums->objective += loss->block(sums->z, &y[done], rows, sums->resid,
+									   sums->hessian ? sums->weight : NULL);
+		if (!isfinite(sums->objective))
+			overflow_error();
+		linalg_rows_tmatvec_add(bx, rows, d, sums->resid, sums->gradient);
+		if (sums->hessian)
+			linalg_gram_add(sums->hessian, d, bx, rows,
+							loss->constant_hessian ? NULL : sums->weight, 1.0, sums->scaled);
+	}
+}
+
+/* Adds the penalty, completes the Hessian and returns the objective. */
+double
+solver_sums_end(SolverSums *sums, double l2, bool intercept)
+{
+	sums->objective += add_penalty(sums->d, l2, intercept, sums->theta,
+								   sums->gradient, sums->hessian);
+	if (sums->hessian)
+		linalg_symmetrize(sums->hessian, sums->d);
+	pfree(sums->z);
+	pfree(sums->resid);
+	pfree(sums->weight);
+	if (sums->scaled)
+		pfree(sums->scaled);
+	return sums->objective;
+}
+
 /* One pass over the data at theta: objective, gradient, optional Hessian. */
 double
 solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
 				bool intercept, const double *theta, double *gradient,
 				double *hessian)
 {
-	int			d = ds->fs->nterms;
-	double	   *z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
-	double	   *resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
-	double	   *weight = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
-	double	   *scaled = hessian && !loss->constant_hessian ?
-		palloc(sizeof(double) * DATASET_BLOCK_ROWS * d) : NULL;
-	double		objective = 0.0;
+	SolverSums	sums;
 	DataBlock  *blk;
 
-	memset(gradient, 0, sizeof(double) * d);
-	if (hessian)
-		memset(hessian, 0, sizeof(double) * d * d);
-
+	solver_sums_begin(&sums, loss, ds->fs->nterms, theta, gradient, hessian);
 	dataset_begin_pass(ds);
 	while ((blk = dataset_next_block(ds)) != NULL)
-	{
-		linalg_rows_matvec(blk->X, blk->nrows, d, theta, z);
-		objective += loss->block(z, blk->y, blk->nrows, resid,
-								 hessian ? weight : NULL);
-		if (!isfinite(objective))
-			overflow_error();
-		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, resid, gradient);
-		if (hessian)
-			linalg_gram_add(hessian, d, blk->X, blk->nrows,
-							loss->constant_hessian ? NULL : weight, 1.0, scaled);
-	}
-	objective += add_penalty(d, l2, intercept, theta, gradient, hessian);
-	if (hessian)
-		linalg_symmetrize(hessian, d);
-
-	pfree(z);
-	pfree(resid);
-	pfree(weight);
-	if (scaled)
-		pfree(scaled);
-	return objective;
+		solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
+	return solver_sums_end(&sums, l2, intercept);
 }
 
 /*

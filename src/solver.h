@@ -43,6 +43,31 @@ extern FitResult *solver_fit(Dataset *ds, const LossFunctions *loss,
 extern void solver_statistics(Dataset *ds, FitResult *fit);
 
 /*
+ * The objective, its gradient and (unless hessian is NULL) its Hessian at
+ * theta, summed over rows given block by block, for a caller that reads
+ * the rows itself: begin (zeroes gradient and hessian), add every row
+ * once, end (adds the penalty; returns the objective).
+ */
+typedef struct SolverSums
+{
+	const LossFunctions *loss;
+	int			d;
+	const double *theta;
+	double		objective;
+	double	   *gradient;
+	double	   *hessian;
+	double	   *z;				/* per block: logits, residuals, weights */
+	double	   *resid;
+	double	   *weight;
+	double	   *scaled;			/* per block: sqrt(weight)-scaled rows */
+} SolverSums;
+
+extern void solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
+							  const double *theta, double *gradient, double *hessian);
+extern void solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows);
+extern double solver_sums_end(SolverSums *sums, double l2, bool intercept);
+
+/*
  * One pass over the data at theta: returns the objective, fills the
  * gradient and, unless hessian is NULL, the full symmetric Hessian.
  */
