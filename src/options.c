@@ -155,7 +155,7 @@ parse_train_options(Jsonb *options, TrainOptions *opts)
 	opts->where = NULL;
 	opts->key = NULL;
 	opts->nulls = NULLS_ERROR;
-	opts->erasure_tol = 1e-5;
+	opts->erasure_tol = 1e-4;
 
 	if (options == NULL)
 		return;
