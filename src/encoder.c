@@ -263,17 +263,6 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 }
 
 /*
- * Rows per block of encoder_scan_lineage: about 128 kB of terms, so a
- * block is still in cache when the caller sums it (at d = 200, 1,024 rows
- * would be 1.6 MB, past a core's L2).
- */
-static int
-scan_block_rows(int d)
-{
-	return Max(16, Min(DATASET_BLOCK_ROWS, (int) (128 * 1024 / (sizeof(double) * Max(d, 1)))));
-}
-
-/*
  * Scans the source under snapshot for the rows of a model's lineage and
  * hands them to fn encoded, a block at a time; counts them in *counts (X
  * and y left NULL).
@@ -283,7 +272,7 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 					 const LineageEntry *keys, int64 nkeys,
 					 LineageBlockFn fn, void *arg, LineageRows *counts)
 {
-	int			block = scan_block_rows(enc->nterms);
+	int			block = DATASET_BLOCK_ROWS;	/* rows: dsyrk wants many per call */
 	bool	   *seen = palloc0(sizeof(bool) * Max(nkeys, 1));
 	double	   *X = palloc(sizeof(double) * enc->nterms * block);
 	double	   *y = palloc(sizeof(double) * block);

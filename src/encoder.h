@@ -86,7 +86,7 @@ typedef void (*LineageBlockFn) (double *X, double *y, int nrows, void *arg);
 /*
  * Scans the source (under snapshot) for the rows whose keys are among the
  * sorted lineage entries, as encoder_read_lineage does, but hands each
- * block of usable rows (about 128 kB of terms) to fn instead of keeping
+ * block of up to DATASET_BLOCK_ROWS usable rows to fn instead of keeping
  * them: a pass over all rows with no array of them all.  *counts gets
  * n, npositive and mismatched (X and y NULL).
  */
