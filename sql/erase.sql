@@ -31,7 +31,7 @@ SELECT tgname, tgenabled FROM pg_trigger
 CREATE FUNCTION reference(model text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM unlearn.drop_model(m.name) FROM unlearn.model m WHERE m.name = model || '_ref';
-    PERFORM unlearn.create_model(model || '_ref', 'pts', m.target_column, m.feature_columns,
+    PERFORM unlearn.create_model(model || '_ref', m.source, m.target_column, m.feature_columns,
                                  m.model_type, m.options)
        FROM unlearn.model m WHERE m.name = model;
     RETURN model || '_ref';
@@ -161,8 +161,7 @@ SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'big' AND event 
  ORDER BY seq;
 -- After a refresh the model is at the optimum of its remaining rows.
 SELECT unlearn_test.relative_gradient('big') < 1e-9 AS refreshed_at_optimum;
-SELECT name FROM unlearn.create_model('big_ref', 'bigpts', 'label', NULL, 'logistic',
-                                      '{"standardize": false}');
+SELECT reference('big');
 SELECT unlearn_test.weight_difference('big', 'big_ref') < 1e-4 AS newton_close,
        (SELECT sqrt(sum((l.weight - r.weight) ^ 2)) / sqrt(sum((o.weight - r.weight) ^ 2))
           FROM unlearn.weights('big') l
@@ -191,9 +190,7 @@ BEGIN
 END $$;
 SELECT method, count(*) FROM unlearn.erasure_log
  WHERE model_name = 'big' AND event = 'erasure' AND seq > :seq_before GROUP BY method;
-SELECT name FROM unlearn.create_model('big_ref', 'bigpts', 'label', NULL, 'logistic',
-                                      '{"standardize": false}');
-SELECT unlearn_test.weight_difference('big', 'big_ref') < 1e-6 AS newton_close;
+SELECT unlearn_test.weight_difference('big', reference('big')) < 1e-6 AS newton_close;
 SELECT unlearn.drop_model('big_ref');
 SELECT unlearn.drop_model('big');
 DROP TABLE bigpts;
@@ -214,9 +211,7 @@ DELETE FROM seppts WHERE (label = 1) <> (3 * a - 2 * b > 0);
 SELECT method, rows FROM unlearn.erasure_log WHERE model_name = 'sep' AND event = 'erasure';
 SELECT unlearn_test.bound_holds('sep') AS bound_holds,
        unlearn_test.relative_gradient('sep') < 1e-9 AS refreshed_at_optimum;
-SELECT name FROM unlearn.create_model('sep_ref', 'seppts', 'label', NULL, 'logistic',
-                                      '{"l2": 0.01, "standardize": false}');
-SELECT unlearn_test.weight_difference('sep', 'sep_ref') < 1e-6 AS as_retrained;
+SELECT unlearn_test.weight_difference('sep', reference('sep')) < 1e-6 AS as_retrained;
 SELECT unlearn.drop_model('sep_ref');
 SELECT unlearn.drop_model('sep');
 DROP TABLE seppts;
