@@ -8,7 +8,7 @@ MODULE_big  = unlearn
 OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/options.o src/features.o src/dataset.o src/loss_linear.o \
               src/loss_logistic.o src/solver.o src/catalog.o src/lineage.o \
-              src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o \
+              src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o src/triggers.o src/rectify.o src/refresh.o \
               src/spi_cache.o src/source_models.o \
               src/erasure_state.o src/tablerow.o src/privileges.o src/verify.o \
               src/audit.o src/pending.o src/evaluate.o \

@@ -1,17 +1,75 @@
 /*-------------------------------------------------------------------------
  *
  * erase.h
- *	  Erasure triggers on source tables.
+ *	  Erasure: the triggers on source tables (triggers.c), the removal of
+ *	  deleted rows from a model (erase.c), rectification of updated rows
+ *	  (rectify.c) and the refresh of a logistic model (refresh.c).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef UNLEARN_ERASE_H
 #define UNLEARN_ERASE_H
 
-/* Creates the erasure triggers on a source table unless it has them. */
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "encoder.h"
+#include "erasure_state.h"
+#include "lineage.h"
+#include "removal.h"
+
+/*
+ * Creates the erasure triggers on a source table unless it has them, and
+ * re-enables any that were disabled.  Another trigger holding one of
+ * their names is an error.
+ */
 extern void erase_ensure_triggers(Oid relid);
 
-/* Drops the erasure triggers of a source table that has no model left. */
+/* Drops the erasure triggers of a table that has no model left. */
 extern void erase_drop_triggers_if_unused(Oid relid);
+
+/*
+ * Takes the deleted rows (in rel's row type) that trained one model out
+ * of it; rows it never trained on are ignored.
+ */
+extern void erase_from_model(const char *name, Relation rel, Tuplestorestate *rows);
+
+/*
+ * Rectifies one model for an UPDATE statement: olds and news hold the
+ * changed rows before and after, pairwise.
+ */
+extern void rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
+						  Tuplestorestate *news);
+
+/*
+ * Applies a statement's change to a locked model: the rows in change
+ * leave or come in, "leaving" of them for good, "rows" is what the log
+ * entry counts; writes the model, its terms and a log entry.
+ */
+extern void erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel,
+								 RowChange *change, int64 leaving, int64 rows,
+								 const char *event, const LineageRemoval *keys, int nkeys);
+
+/*
+ * Marks a model as needing a retrain, with a log entry for the rows the
+ * statement touched (erased of them: taken out of the model's count;
+ * keys: those taken out of lineage, or NULL).
+ */
+extern void erasure_needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
+								  const char *event, const char *why,
+								  const LineageRemoval *keys, int nkeys);
+
+/*
+ * The relative parameter error a logistic model's bound allows:
+ * B / (lambda_min(H) max(1, |theta|)).
+ */
+extern double erasure_parameter_error(const RemovalState *s);
+
+/*
+ * Refreshes a logistic model in a subtransaction (see refresh.c); false,
+ * with the reason in *why, if its remaining rows cannot be fitted.
+ */
+extern bool refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
+						const bool *dead, const char **why);
 
 #endif							/* UNLEARN_ERASE_H */
