@@ -11,7 +11,7 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o src/triggers.o src/rectify.o src/refresh.o \
               src/spi_cache.o src/source_models.o \
               src/erasure_state.o src/tablerow.o src/privileges.o src/verify.o \
-              src/audit.o src/pending.o src/evaluate.o \
+              src/audit.o src/digest.o src/pending.o src/evaluate.o \
               src/model_filter.o src/scratch.o src/hugemem.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
@@ -19,7 +19,7 @@ PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
 REGRESS     = install linalg train train_errors wdbc erase audit privileges verify audit_roles digests
-ISOLATION   = train_concurrency erase_concurrency audit_chain verify_concurrency erase_races
+ISOLATION   = train_concurrency erase_concurrency audit_chain verify_concurrency erase_races erase_deadlock
 
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters
 # unused by design (PG_FUNCTION_ARGS, inline list helpers) and the signed/

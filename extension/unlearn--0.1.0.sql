@@ -81,6 +81,7 @@ CREATE TABLE unlearn.model (
     name            text NOT NULL UNIQUE CHECK (name <> ''),
     model_type      text NOT NULL CHECK (model_type IN ('linear', 'logistic')),
     source          regclass NOT NULL,
+    source_id       integer NOT NULL,      -- unlearn.source_table: the log's name for it
     key_column      text NOT NULL,
     key_type        regtype NOT NULL,
     target_column   text NOT NULL,
@@ -156,15 +157,31 @@ CREATE TABLE unlearn.model_pending (
 );
 ALTER TABLE unlearn.model_pending ALTER COLUMN terms SET STORAGE EXTERNAL;
 
+-- The tables models have been trained on, each with an identity that
+-- survives renames (relation is a regclass: an OID while the database
+-- lives, a name in a dump) and dump/restore (source_id is dumped as it is).
+-- Log entries and key digests name a table by source_id.  A dropped
+-- table's row stays, with relation NULL, for its log entries.
+CREATE SEQUENCE unlearn.source_id_seq AS integer;
+CREATE TABLE unlearn.source_table (
+    source_id   integer PRIMARY KEY DEFAULT nextval('unlearn.source_id_seq'),
+    relation    regclass UNIQUE,       -- NULL once the table is dropped
+    name        text NOT NULL,         -- schema-qualified, as last seen
+    key_type    regtype NOT NULL,      -- of its models' key: how a key given as text is read
+    registered_at timestamptz NOT NULL DEFAULT now(),
+    dropped_at  timestamptz
+);
+
 -- The erasure log: one entry per model and statement that changed it
--- through its source, and per model created, retrained or dropped.  Who,
--- when, which transaction, what happened and how; the SHA-256 of the
--- parameters before and after; keyed digests (HMAC-SHA256) of the erased
--- rows' keys, never a key or a row's values.  Each entry's hash covers its
--- content and the previous entry's hash (see unlearn.log_entry_text): the
--- writer (src/audit.c) computes it under a lock, so the entries form one
--- chain in seq order.  Append-only: no privilege but SELECT is ever
--- granted, and triggers refuse UPDATE, DELETE and TRUNCATE.
+-- through its source, and per model created, retrained, dropped or
+-- verified.  Who, when, which transaction, what happened and how; the
+-- SHA-256 of the parameters before and after; keyed digests
+-- (HMAC-SHA256) of the erased rows' keys, never a key or a row's values.
+-- entry_hash is the SHA-256 of the entry's canonical text (see
+-- unlearn.log_entry_text).  Entries are written inside the changing
+-- transaction, and at its commit one link of unlearn.erasure_log_chain
+-- seals them into the chain (src/audit.c).  Append-only: no privilege but
+-- SELECT is ever granted, and triggers refuse UPDATE, DELETE and TRUNCATE.
 CREATE SEQUENCE unlearn.erasure_log_seq AS bigint;
 CREATE TABLE unlearn.erasure_log (
     seq             bigint PRIMARY KEY,
@@ -173,32 +190,50 @@ CREATE TABLE unlearn.erasure_log (
     current_user_name name NOT NULL,   -- the role that made the change
     transaction_id  xid8 NOT NULL,
     event           text NOT NULL
-                    CHECK (event IN ('erasure', 'rectification', 'truncate', 'refresh',
-                                     'retrain', 'create', 'drop', 'verify')),
+                    CHECK (event IN ('erasure', 'rectification', 'truncate', 'detach',
+                                     'schema_change', 'refresh', 'retrain', 'create', 'drop',
+                                     'verify')),
     model_id        integer NOT NULL,
     model_name      text NOT NULL,
+    source_id       integer,           -- unlearn.source_table
     source          text,              -- schema-qualified name at the time
     version_before  bigint,            -- NULL for create
     version_after   bigint,            -- NULL for drop
     rows            bigint NOT NULL,   -- rows taken out, changed, or trained on
     method          text
                     CHECK (method IN ('exact', 'newton', 'refresh', 'needs_retrain', 'empty',
-                                      'train', 'retrain', 'verified', 'failed')),
+                                      'train', 'retrain', 'verified', 'failed', 'cascade',
+                                      'renamed')),
     step_norm       float8,            -- |theta_after - theta_before|
     error_bound     float8,            -- bound on the gradient residual after
     params_hash_before bytea CHECK (length(params_hash_before) = 32),
     params_hash_after  bytea CHECK (length(params_hash_after) = 32),
     request_reference text,            -- the setting unlearn.request_reference
+    detail          text,              -- why, when the model could not be updated in place
     key_id          integer,           -- the digest key (unlearn.secret) used
     key_digests     bytea[],           -- HMAC-SHA256 of each erased row's key
-    prev_hash       bytea NOT NULL CHECK (length(prev_hash) = 32),
     entry_hash      bytea NOT NULL CHECK (length(entry_hash) = 32),
     CHECK ((key_id IS NULL) = (key_digests IS NULL))
 );
 -- Digests are random bytes: compression would only cost time.
 ALTER TABLE unlearn.erasure_log ALTER COLUMN key_digests SET STORAGE EXTERNAL;
 
--- Refuses UPDATE, DELETE and TRUNCATE of the erasure log.
+-- The chain over the log: one link per committed transaction that wrote
+-- entries, in commit order.  A link names the entries it seals (by seq)
+-- and the link before it; link_hash is the SHA-256 of its canonical text,
+-- which holds the sealed entries' hashes (see unlearn.log_link_text).
+-- Written at commit, under a lock held only from there to the end of the
+-- commit: writers never wait for each other's transactions.
+CREATE TABLE unlearn.erasure_log_chain (
+    position        bigint PRIMARY KEY CHECK (position > 0),
+    sealed_at       timestamptz NOT NULL,
+    transaction_id  xid8 NOT NULL,
+    entries         bigint[] NOT NULL, -- seqs of the entries sealed, ascending
+    prev_hash       bytea NOT NULL CHECK (length(prev_hash) = 32),
+    link_hash       bytea NOT NULL CHECK (length(link_hash) = 32)
+);
+
+-- Refuses UPDATE, DELETE and TRUNCATE of the erasure log and its chain.
 CREATE FUNCTION unlearn._log_append_only()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'unlearn_log_append_only'
@@ -211,11 +246,17 @@ CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON unlearn.erasure_log
     FOR EACH STATEMENT EXECUTE FUNCTION unlearn._log_append_only();
 ALTER TABLE unlearn.erasure_log ENABLE ALWAYS TRIGGER append_only;
 ALTER TABLE unlearn.erasure_log ENABLE ALWAYS TRIGGER append_only_truncate;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE ON unlearn.erasure_log_chain
+    FOR EACH ROW EXECUTE FUNCTION unlearn._log_append_only();
+CREATE TRIGGER append_only_truncate BEFORE TRUNCATE ON unlearn.erasure_log_chain
+    FOR EACH STATEMENT EXECUTE FUNCTION unlearn._log_append_only();
+ALTER TABLE unlearn.erasure_log_chain ENABLE ALWAYS TRIGGER append_only;
+ALTER TABLE unlearn.erasure_log_chain ENABLE ALWAYS TRIGGER append_only_truncate;
 
--- The keys of the digests in the log: 32 random bytes each, made on first
--- use (not by this script: a restored dump brings its own rows, which an
--- install-time row would collide with) and by rotate_secret.  The highest
--- key_id is current; older keys stay to check older entries.
+-- The keys of the digests in the log: 32 random bytes each, made with the
+-- first model (not by this script: a restored dump brings its own rows,
+-- which an install-time row would collide with) and by rotate_secret.
+-- The highest key_id is current; older keys stay to check older entries.
 CREATE TABLE unlearn.secret (
     key_id      integer PRIMARY KEY CHECK (key_id > 0),
     secret      bytea NOT NULL CHECK (length(secret) = 32),
@@ -224,8 +265,11 @@ CREATE TABLE unlearn.secret (
 );
 
 SELECT pg_catalog.pg_extension_config_dump('unlearn.secret', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.source_table', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.source_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log_chain', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_term', '');
@@ -233,7 +277,8 @@ SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_pending', '');
 
 REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
-    unlearn.model_pending, unlearn.model_id_seq, unlearn.erasure_log, unlearn.erasure_log_seq,
+    unlearn.model_pending, unlearn.model_id_seq, unlearn.source_table, unlearn.source_id_seq,
+    unlearn.erasure_log, unlearn.erasure_log_seq, unlearn.erasure_log_chain,
     unlearn.secret FROM PUBLIC;
 
 ------------------------------------------------------------------------------
@@ -531,11 +576,15 @@ BEGIN
         tables := 'unlearn.models';
     WHEN 'audit' THEN
         functions := 'unlearn.verify_model(text), unlearn.verify_log(bigint, bytea),
+                      unlearn.log_anchor(), unlearn._canonical_fields(text[]),
                       unlearn.log_entry_text(unlearn.erasure_log),
+                      unlearn.log_link_text(unlearn.erasure_log_chain),
                       unlearn.subject_digest(regclass, anycompatible),
                       unlearn.subject_digest(regclass, anycompatible, integer),
-                      unlearn.subject_log(regclass, anycompatible)';
-        tables := 'unlearn.erasure_log, unlearn.digest_keys';
+                      unlearn.source_subject_digest(integer, text, integer),
+                      unlearn.subject_log(regclass, anycompatible),
+                      unlearn.entry_digests(bigint)';
+        tables := 'unlearn.erasure_log, unlearn.erasure_log_chain, unlearn.digest_keys, unlearn.sources';
     END CASE;
     IF functions IS NOT NULL THEN
         EXECUTE format('%s EXECUTE ON FUNCTION %s %s %s', verb, functions, direction, grantee);
@@ -594,27 +643,35 @@ REVOKE ALL ON FUNCTION unlearn._capability(text, regrole, boolean),
     FROM PUBLIC;
 
 ------------------------------------------------------------------------------
--- Audit: the erasure log's canonical text and its check, the digests of
--- data subjects' keys, the digest keys.
+-- Audit: the canonical texts of log entries and chain links and their
+-- check, the digests of data subjects' keys, the digest keys.
 ------------------------------------------------------------------------------
 
--- The canonical text of a log entry, whose SHA-256 is its entry_hash: its
--- fields in column order after a format tag, each written as its length
--- in UTF-8 bytes, ':', the text and ',' (NULL as '-,').  Integers are in
--- decimal, logged_at in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ, floats as the
--- hex of their IEEE 754 bits (float8send), hashes as lowercase hex, the
--- key digests as their hex concatenated.  This SQL is the reference the
--- C writer is checked against (see README, "Auditing").
+-- A canonical text of fields: each written as its length in UTF-8 bytes,
+-- ':', the text and ',' (NULL as '-,').
+CREATE FUNCTION unlearn._canonical_fields(fields text[])
+RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(string_agg(coalesce(octet_length(convert_to(f.v, 'UTF8')) || ':' || f.v || ',',
+                                        '-,'), '' ORDER BY f.i), '')
+      FROM unnest($1) WITH ORDINALITY AS f(v, i)
+$$;
+
+-- The canonical text of a log entry, whose SHA-256 is its entry_hash: a
+-- format tag and its fields in column order (entry_hash left out).
+-- Integers are in decimal, logged_at in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ,
+-- floats as the hex of their IEEE 754 bits (float8send), hashes as
+-- lowercase hex, the key digests as their hex concatenated.  This SQL is
+-- the reference the C writer is checked against (see README, "Auditing").
 CREATE FUNCTION unlearn.log_entry_text(entry unlearn.erasure_log)
 RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT string_agg(coalesce(octet_length(convert_to(f.v, 'UTF8')) || ':' || f.v || ',', '-,'),
-                      '' ORDER BY f.i)
-      FROM unnest(ARRAY[
-               'unlearn.erasure_log v1',
-               encode($1.prev_hash, 'hex'),
+    SELECT unlearn._canonical_fields(ARRAY[
+               'unlearn.erasure_log v2',
                $1.seq::text,
                to_char($1.logged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                $1.session_user_name::text,
@@ -623,6 +680,7 @@ AS $$
                $1.event,
                $1.model_id::text,
                $1.model_name,
+               $1.source_id::text,
                $1.source,
                $1.version_before::text,
                $1.version_after::text,
@@ -633,20 +691,47 @@ AS $$
                encode($1.params_hash_before, 'hex'),
                encode($1.params_hash_after, 'hex'),
                $1.request_reference,
+               $1.detail,
                $1.key_id::text,
                CASE WHEN $1.key_digests IS NOT NULL THEN
                    coalesce((SELECT string_agg(encode(d.digest, 'hex'), '' ORDER BY d.o)
                                FROM unnest($1.key_digests) WITH ORDINALITY AS d(digest, o)), '')
-               END]) WITH ORDINALITY AS f(v, i)
+               END])
 $$;
 
--- Recomputes the chain from the first entry in seq order: each entry must
--- hash to its entry_hash and name the entry before it in prev_hash (the
--- first: 32 zero bytes).  With an anchor (a seq and the entry_hash it had
--- when it was copied out of the database), that entry must still be there
--- with that hash.  Returns ok, or the first entry that is wrong and why.
-CREATE FUNCTION unlearn.verify_log(anchor_seq bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
-    OUT ok boolean, OUT entries bigint, OUT first_bad_seq bigint, OUT detail text)
+-- The canonical text of a chain link, whose SHA-256 is its link_hash: a
+-- format tag, prev_hash, position, sealed_at, transaction_id, the number
+-- of entries sealed, then each entry's seq and entry_hash as the log
+-- holds them now (a missing entry: seq and '-').
+CREATE FUNCTION unlearn.log_link_text(link unlearn.erasure_log_chain)
+RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT unlearn._canonical_fields(ARRAY[
+               'unlearn.erasure_log_chain v1',
+               encode($1.prev_hash, 'hex'),
+               $1.position::text,
+               to_char($1.sealed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+               $1.transaction_id::text,
+               cardinality($1.entries)::text]
+           || coalesce((SELECT array_agg(v ORDER BY o, part)
+                          FROM unnest($1.entries) WITH ORDINALITY AS e(seq, o)
+                          LEFT JOIN unlearn.erasure_log l ON l.seq = e.seq
+                         CROSS JOIN LATERAL (VALUES (1, e.seq::text),
+                                                    (2, encode(l.entry_hash, 'hex'))) AS f(part, v)),
+                       '{}'))
+$$;
+
+-- Checks the whole log: every entry matches its hash; the links chain
+-- from the first (prev_hash 32 zero bytes) in position order, each
+-- matching its hash over the entries it seals; every entry is sealed by
+-- exactly one link.  With an anchor (a position and the link_hash it had
+-- when it was copied out of the database), that link must still be there
+-- with that hash.  Returns ok, or the first problem found and where.
+CREATE FUNCTION unlearn.verify_log(anchor_position bigint DEFAULT NULL, anchor_hash bytea DEFAULT NULL,
+    OUT ok boolean, OUT entries bigint, OUT links bigint, OUT first_bad_seq bigint,
+    OUT first_bad_position bigint, OUT detail text)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $fn$
@@ -655,8 +740,8 @@ DECLARE
     last record;
     anchored bytea;
 BEGIN
-    IF (anchor_seq IS NULL) <> (anchor_hash IS NULL) THEN
-        RAISE EXCEPTION 'an anchor needs both a sequence number and a hash'
+    IF (anchor_position IS NULL) <> (anchor_hash IS NULL) THEN
+        RAISE EXCEPTION 'an anchor needs both a chain position and a hash'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF length(anchor_hash) <> 32 THEN
@@ -664,56 +749,105 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     SELECT count(*) INTO entries FROM unlearn.erasure_log;
+    SELECT count(*) INTO links FROM unlearn.erasure_log_chain;
+    ok := false;
+
+    -- Entries: their content against their hash.
+    SELECT l.seq INTO bad FROM unlearn.erasure_log l
+     WHERE l.entry_hash <> sha256(convert_to(unlearn.log_entry_text(l), 'UTF8'))
+     ORDER BY l.seq LIMIT 1;
+    IF FOUND THEN
+        first_bad_seq := bad.seq;
+        detail := format('entry %s does not match its hash: its content was changed', bad.seq);
+        RETURN;
+    END IF;
+
+    -- Links: each follows the one before and matches its hash.
     SELECT c.* INTO bad
-      FROM (SELECT l.seq,
-                   lag(l.seq) OVER w AS prev_seq,
-                   l.prev_hash = coalesce(lag(l.entry_hash) OVER w,
+      FROM (SELECT k.position,
+                   lag(k.position) OVER w AS prev_position,
+                   k.prev_hash = coalesce(lag(k.link_hash) OVER w,
                                           '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
                        AS linked,
-                   l.entry_hash = sha256(convert_to(unlearn.log_entry_text(l), 'UTF8')) AS intact
-              FROM unlearn.erasure_log l
-            WINDOW w AS (ORDER BY l.seq)) c
-     WHERE NOT (c.linked AND c.intact)
-     ORDER BY c.seq
+                   (SELECT min(e.seq) FROM unnest(k.entries) e(seq)
+                     WHERE NOT EXISTS (SELECT 1 FROM unlearn.erasure_log l WHERE l.seq = e.seq))
+                       AS missing,
+                   k.link_hash = sha256(convert_to(unlearn.log_link_text(k), 'UTF8')) AS intact
+              FROM unlearn.erasure_log_chain k
+            WINDOW w AS (ORDER BY k.position)) c
+     WHERE NOT (c.linked AND c.intact AND c.missing IS NULL)
+     ORDER BY c.position
      LIMIT 1;
     IF FOUND THEN
-        ok := false;
-        first_bad_seq := bad.seq;
+        first_bad_position := bad.position;
+        first_bad_seq := bad.missing;
         detail := CASE
-            WHEN NOT bad.intact THEN
-                format('entry %s does not match its hash: its content was changed', bad.seq)
-            WHEN bad.prev_seq IS NULL THEN
-                format('entry %s is the first entry but does not start the chain: entries before it were removed',
-                       bad.seq)
+            WHEN bad.missing IS NOT NULL THEN
+                format('link %s seals entry %s, which is missing: the entry was removed',
+                       bad.position, bad.missing)
+            WHEN NOT bad.linked AND bad.prev_position IS NULL THEN
+                format('link %s is the first link but does not start the chain: links before it were removed',
+                       bad.position)
+            WHEN NOT bad.linked THEN
+                format('link %s does not follow link %s: a link between them was removed, or links were changed',
+                       bad.position, bad.prev_position)
             ELSE
-                format('entry %s does not follow entry %s: an entry between them was removed, an entry was changed, or entries were reordered',
-                       bad.seq, bad.prev_seq)
+                format('link %s does not match its hash: it was changed, or an entry it seals was changed and re-hashed',
+                       bad.position)
             END;
         RETURN;
     END IF;
-    IF anchor_seq IS NOT NULL THEN
-        SELECT l.entry_hash INTO anchored FROM unlearn.erasure_log l WHERE l.seq = anchor_seq;
+
+    -- Every entry sealed exactly once.
+    SELECT l.seq, (SELECT count(*) FROM unlearn.erasure_log_chain k
+                    WHERE l.seq = ANY (k.entries)) AS sealed
+      INTO bad
+      FROM unlearn.erasure_log l
+     WHERE (SELECT count(*) FROM unlearn.erasure_log_chain k WHERE l.seq = ANY (k.entries)) <> 1
+     ORDER BY l.seq LIMIT 1;
+    IF FOUND THEN
+        first_bad_seq := bad.seq;
+        detail := CASE WHEN bad.sealed = 0
+            THEN format('entry %s is not sealed in the chain: it was added outside the transaction that wrote it',
+                        bad.seq)
+            ELSE format('entry %s is sealed by %s links: links were copied', bad.seq, bad.sealed) END;
+        RETURN;
+    END IF;
+
+    IF anchor_position IS NOT NULL THEN
+        SELECT k.link_hash INTO anchored FROM unlearn.erasure_log_chain k
+         WHERE k.position = anchor_position;
         IF NOT FOUND OR anchored <> anchor_hash THEN
-            ok := false;
-            first_bad_seq := anchor_seq;
+            first_bad_position := anchor_position;
             detail := CASE WHEN NOT FOUND
-                THEN format('entry %s, the anchor, is missing', anchor_seq)
-                ELSE format('entry %s does not have the anchor''s hash', anchor_seq) END;
+                THEN format('link %s, the anchor, is missing', anchor_position)
+                ELSE format('link %s does not have the anchor''s hash', anchor_position) END;
             RETURN;
         END IF;
     END IF;
-    SELECT l.seq, l.entry_hash INTO last FROM unlearn.erasure_log l ORDER BY l.seq DESC LIMIT 1;
+    SELECT k.position, k.link_hash INTO last FROM unlearn.erasure_log_chain k
+     ORDER BY k.position DESC LIMIT 1;
     ok := true;
     detail := CASE WHEN entries = 0 THEN 'the log is empty'
-        ELSE format('%s entries chained, the last is entry %s with hash %s',
-                    entries, last.seq, encode(last.entry_hash, 'hex')) END;
+        ELSE format('%s entries sealed by %s links, the last is link %s with hash %s',
+                    entries, links, last.position, encode(last.link_hash, 'hex')) END;
     RETURN;
 END
 $fn$;
 
--- The digest the log holds for a data subject's key in source: HMAC-SHA256
--- under the current digest key, or under key_id.  A key given as text is
--- read as the source's key type first.
+-- The chain's head, to copy out of the database as an anchor.
+CREATE FUNCTION unlearn.log_anchor(OUT "position" bigint, OUT link_hash bytea, OUT sealed_at timestamptz)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT k.position, k.link_hash, k.sealed_at FROM unlearn.erasure_log_chain k
+     ORDER BY k.position DESC LIMIT 1
+$$;
+
+-- The digest the log holds for a data subject's key in source:
+-- HMAC-SHA256 of "<source_id>:<key text>" under the current digest key,
+-- or under key_id.  A key given as text is read as the source's key type
+-- first.
 CREATE FUNCTION unlearn.subject_digest(source regclass, key anycompatible)
 RETURNS bytea
 AS 'MODULE_PATHNAME', 'unlearn_subject_digest'
@@ -724,21 +858,54 @@ RETURNS bytea
 AS 'MODULE_PATHNAME', 'unlearn_subject_digest'
 LANGUAGE C STABLE STRICT PARALLEL SAFE;
 
--- The log entries that erased or rectified that key, under every digest
--- key: "when was this person erased, from which models".
-CREATE FUNCTION unlearn.subject_log(source regclass, key anycompatible)
-RETURNS SETOF unlearn.erasure_log
+-- The same for a source known by its source_id (a table since dropped),
+-- the key given in its canonical text.
+CREATE FUNCTION unlearn.source_subject_digest(source_id integer, key text, key_id integer)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'unlearn_source_subject_digest'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- The log entries that erased or rectified a key of source (or of one of
+-- its partitions or inheritance children), under every digest key: "when
+-- was this person erased, from which models".  The digests themselves are
+-- left out (unlearn.entry_digests lists an entry's).
+CREATE FUNCTION unlearn.subject_log(source regclass, key anycompatible,
+    OUT seq bigint, OUT logged_at timestamptz, OUT event text, OUT model_name text,
+    OUT source text, OUT version_before bigint, OUT version_after bigint, OUT rows bigint,
+    OUT method text, OUT request_reference text, OUT detail text,
+    OUT session_user_name name, OUT current_user_name name, OUT transaction_id xid8,
+    OUT key_id integer, OUT digests integer)
+RETURNS SETOF record
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH d AS MATERIALIZED (
-        SELECT k.key_id, unlearn.subject_digest($1, $2, k.key_id) AS digest
-          FROM (SELECT DISTINCT e.key_id FROM unlearn.erasure_log e
-                 WHERE e.key_id IS NOT NULL) k)
-    SELECT l.*
-      FROM unlearn.erasure_log l JOIN d ON d.key_id = l.key_id
+    WITH tables AS MATERIALIZED (
+        SELECT s.source_id, s.relation
+          FROM unlearn.sources s
+         WHERE s.relation IN (SELECT t.relid FROM pg_partition_tree($1) t
+                              UNION SELECT $1
+                              UNION SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = $1)),
+    d AS MATERIALIZED (
+        SELECT k.key_id, t.source_id,
+               unlearn.subject_digest(t.relation, $2, k.key_id) AS digest
+          FROM tables t
+         CROSS JOIN (SELECT DISTINCT e.key_id FROM unlearn.erasure_log e
+                      WHERE e.key_id IS NOT NULL) k)
+    SELECT l.seq, l.logged_at, l.event, l.model_name, l.source, l.version_before, l.version_after,
+           l.rows, l.method, l.request_reference, l.detail, l.session_user_name,
+           l.current_user_name, l.transaction_id, l.key_id, cardinality(l.key_digests)
+      FROM unlearn.erasure_log l JOIN d ON d.key_id = l.key_id AND d.source_id = l.source_id
      WHERE d.digest = ANY (l.key_digests)
      ORDER BY l.seq
+$$;
+
+-- The key digests of one log entry.
+CREATE FUNCTION unlearn.entry_digests(seq bigint)
+RETURNS SETOF bytea
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT d FROM unlearn.erasure_log l, unnest(l.key_digests) d WHERE l.seq = $1
 $$;
 
 -- A new digest key, current from now on; the older ones are kept (retired)
@@ -753,11 +920,20 @@ SET search_path = pg_catalog, pg_temp;
 CREATE VIEW unlearn.digest_keys AS
 SELECT s.key_id, s.created_at, s.retired_at FROM unlearn.secret s;
 
-REVOKE ALL ON unlearn.digest_keys FROM PUBLIC;
-REVOKE ALL ON FUNCTION unlearn.log_entry_text(unlearn.erasure_log),
-    unlearn.verify_log(bigint, bytea),
+-- The tables models were trained on, by the source_id the log names them by.
+CREATE VIEW unlearn.sources AS
+SELECT s.source_id, s.relation, s.name, s.key_type, s.registered_at, s.dropped_at
+  FROM unlearn.source_table s;
+
+REVOKE ALL ON unlearn.digest_keys, unlearn.sources FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn._canonical_fields(text[]),
+    unlearn.log_entry_text(unlearn.erasure_log),
+    unlearn.log_link_text(unlearn.erasure_log_chain),
+    unlearn.verify_log(bigint, bytea), unlearn.log_anchor(),
     unlearn.subject_digest(regclass, anycompatible),
     unlearn.subject_digest(regclass, anycompatible, integer),
+    unlearn.source_subject_digest(integer, text, integer),
     unlearn.subject_log(regclass, anycompatible),
+    unlearn.entry_digests(bigint),
     unlearn.rotate_secret()
     FROM PUBLIC;

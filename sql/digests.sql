@@ -50,14 +50,16 @@ SELECT count(*) AS cases,
   FROM generate_series(0, 200) m, (VALUES (1), (20), (32), (63), (64), (65), (150)) key(k);
 
 -- The digests the log stores are that HMAC, under the database's key, of
--- the key's text.
+-- "<source_id>:<key text>".
 CREATE TABLE dg (id int PRIMARY KEY, code text UNIQUE, x float8, y float8);
 INSERT INTO dg SELECT g, 'c-' || g, g % 5, g % 7 FROM generate_series(1, 30) g;
 SELECT name FROM unlearn.create_model('dg_model', 'dg', 'y', ARRAY['x'], 'linear');
 DELETE FROM dg WHERE id IN (3, 17);
-SELECT l.key_digests = ARRAY(SELECT d FROM unnest(ARRAY[sql_hmac(s.secret, '3'), sql_hmac(s.secret, '17')]) d
+SELECT l.key_digests = ARRAY(SELECT d FROM unnest(ARRAY[sql_hmac(s.secret, convert_to(l.source_id || ':3', 'UTF8')),
+                                                        sql_hmac(s.secret, convert_to(l.source_id || ':17', 'UTF8'))]) d
                                ORDER BY d) AS log_digests_are_hmac,
-       unlearn.subject_digest('dg', 17) = sql_hmac(s.secret, '17') AS subject_digest_is_hmac
+       unlearn.subject_digest('dg', 17) = sql_hmac(s.secret, convert_to(l.source_id || ':17', 'UTF8'))
+           AS subject_digest_is_hmac
   FROM unlearn.erasure_log l JOIN unlearn.secret s USING (key_id)
  WHERE l.event = 'erasure';
 
@@ -67,7 +69,7 @@ INSERT INTO dg_bulk SELECT g, g % 11, g % 13 FROM generate_series(1, 1000) g;
 SELECT name FROM unlearn.create_model('dg_bulk_model', 'dg_bulk', 'y', ARRAY['x'], 'linear');
 DELETE FROM dg_bulk WHERE id % 3 = 0;
 SELECT cardinality(l.key_digests) AS digests,
-       l.key_digests = ARRAY(SELECT sql_hmac(s.secret, convert_to(g::text, 'UTF8'))
+       l.key_digests = ARRAY(SELECT sql_hmac(s.secret, convert_to(l.source_id || ':' || g, 'UTF8'))
                                FROM generate_series(3, 1000, 3) g ORDER BY 1) AS bulk_digests_are_hmac_sorted
   FROM unlearn.erasure_log l JOIN unlearn.secret s USING (key_id)
  WHERE l.event = 'erasure' AND l.model_name = 'dg_bulk_model';

@@ -1,27 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * audit.c
- *	  The erasure log and its hash chain; keyed digests of erased keys.
+ *	  The erasure log and its chain.
  *
- * Every change to a model goes into unlearn.erasure_log as one entry.
- * Entries form a hash chain: each stores the hash of the entry before it
- * (prev_hash) and its own, entry_hash = SHA-256 of its canonical text
- * (which starts with prev_hash; unlearn.log_entry_text in the install
- * script is the same text computed in SQL, and verify_log checks every
- * entry with it, so the writer here and the checker there are two
- * independent implementations of one documented format).
+ * Every change to a model goes into unlearn.erasure_log as one entry,
+ * written inside the changing transaction with no lock beyond the
+ * model's own; entry_hash is the SHA-256 of the entry's canonical text
+ * (unlearn.log_entry_text in the install script is the same text in SQL,
+ * and verify_log checks every entry with it: two independent
+ * implementations of one documented format).
  *
- * One chain needs one writer at a time: a writer takes an ExclusiveLock
- * on unlearn.erasure_log_seq (not on the table, whose autovacuum lock
- * would stall writers) until its transaction ends, then reads the last
- * committed entry with a fresh snapshot, then draws its sequence number.
- * So seq order is chain order; a rolled-back writer leaves a gap in seq
- * and a line in the server log, and nothing in the chain.
+ * At commit, the transaction's entries are sealed into the chain: one row
+ * of unlearn.erasure_log_chain names them (their seqs), the link before
+ * it, and its own hash over both and over the entries' hashes.  The link
+ * is written in the pre-commit callback under a lock that is held from
+ * there to the end of the commit: the next committer reads the head only
+ * after this one is visible, so positions are gapless, in commit order,
+ * and the chain never forks; and no writer ever waits for another's
+ * transaction, only for its commit.  An entry rolled back (with its
+ * transaction or subtransaction) is never sealed: it leaves a gap in seq
+ * and a line in the server log, and nothing in the tables.  A transaction
+ * that wrote entries cannot be prepared for two-phase commit (its link
+ * would hold the chain's lock until COMMIT PREPARED).
  *
- * Erased keys are stored as HMAC-SHA256(secret, canonical key text), the
- * secret being 32 random bytes in unlearn.secret, made on first use.
- * Writes to the extension's tables are made as the table's owner, so the
- * log needs no INSERT privilege for anyone.
+ * Writes to the extension's tables go through the table AM as the
+ * extension's C code: the log needs no INSERT privilege for anyone.
  *
  *-------------------------------------------------------------------------
  */
@@ -29,24 +32,13 @@
 
 #include <math.h>
 
-/*
- * OpenSSL's SHA-256 context API (deprecated in OpenSSL 3 in favour of EVP,
- * kept through 3.x): a context is a plain struct that a copy duplicates,
- * which is what lets a digest key's padded blocks be hashed once and each
- * erased key cost two compressions (see KeyedHash).  Through EVP every
- * copy allocates a provider context; measured per key, 0.07 us against
- * 0.4 us (EVP_MD_CTX_copy_ex) and 2 us (pg_hmac).
- */
+/* The chain's hash over many entries, fed piece by piece (see entry_hash). */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 
-#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_class.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -60,24 +52,46 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/float.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
 #include "audit.h"
+#include "digest.h"
 #include "linalg.h"
 #include "scratch.h"
 #include "spi_cache.h"
 #include "tablerow.h"
 
-#define AUDIT_SECRET_LEN 32
-#define AUDIT_FORMAT "unlearn.erasure_log v1"
+#define AUDIT_FORMAT "unlearn.erasure_log v2"
+#define CHAIN_FORMAT "unlearn.erasure_log_chain v1"
 #define REQUEST_REFERENCE_MAX 256
+#define LOG_COLUMNS 23
+#define CHAIN_COLUMNS 6
+
+/* A lock tag field no SQL-level advisory lock uses (those use 1 and 2). */
+#define CHAIN_LOCK_CLASS 0x756e
+
+/* An entry this transaction wrote, to be sealed at its commit. */
+typedef struct UnsealedEntry
+{
+	int64		seq;
+	uint8		hash[AUDIT_HASH_LEN];
+	SubTransactionId subid;		/* the subtransaction it belongs to now */
+} UnsealedEntry;
+
+/* This transaction's entries not yet sealed, in TopMemoryContext. */
+static UnsealedEntry *unsealed = NULL;
+static int	nunsealed = 0;
+static int	maxunsealed = 0;
+
+static void audit_xact_callback(XactEvent event, void *arg);
+static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+								   SubTransactionId parentSubid, void *arg);
 
 /* unlearn.request_reference: recorded with every entry ('' = none). */
 static char *audit_request_reference = NULL;
@@ -95,7 +109,7 @@ check_request_reference(char **newval, void **extra, GucSource source)
 	return true;
 }
 
-/* Defines unlearn.request_reference. */
+/* Defines unlearn.request_reference and registers the commit-time sealing. */
 void
 audit_define_settings(void)
 {
@@ -106,13 +120,8 @@ audit_define_settings(void)
 							   "",
 							   PGC_USERSET, 0,
 							   check_request_reference, NULL, NULL);
-}
-
-/* Takes the log's writer lock to the end of the transaction. */
-void
-audit_lock(void)
-{
-	LockRelationOid(tablerow_relid("erasure_log_seq"), ExclusiveLock);
+	RegisterXactCallback(audit_xact_callback, NULL);
+	RegisterSubXactCallback(audit_subxact_callback, NULL);
 }
 
 /* SHA-256 of len bytes. */
@@ -168,374 +177,6 @@ to_bytea(const uint8 *bytes, size_t len)
 	SET_VARSIZE(b, VARHDRSZ + len);
 	memcpy(VARDATA(b), bytes, len);
 	return b;
-}
-
-/*
- * Runs a statement that writes the extension's tables, as their owner
- * (the role that created the extension): the log and the secrets grant
- * nothing to anyone.
- */
-static int
-spi_as_owner(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
-			 const char *nulls)
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			rc;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = spi_execute_cached(sql, nargs, types, values, nulls, false, 0);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	return rc;
-}
-
-/* The owner of the extension's tables. */
-static Oid
-extension_owner(void)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(tablerow_relid("erasure_log")));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for unlearn.erasure_log");
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
-/*
- * Reads one bytea column of the first row of a table in the order of its
- * primary key (backward: the last row), as snapshot sees it, and the
- * row's first column (an integer key); false if no row.  key > 0 reads
- * that key's row instead.
- */
-static bool
-read_by_key(const char *table, bool last, int64 key, const char *column,
-			Snapshot snapshot, int64 *row_key, uint8 *out, size_t len)
-{
-	Relation	rel = table_open(tablerow_relid(table), AccessShareLock);
-	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
-	AttrNumber	keycol = 1;
-	AttrNumber	col = get_attnum(RelationGetRelid(rel), column);
-	Oid			keytype = TupleDescAttr(RelationGetDescr(rel), 0)->atttypid;
-	ScanKeyData skey;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		found = false;
-
-	if (key > 0)
-		ScanKeyInit(&skey, keycol, BTEqualStrategyNumber,
-					keytype == INT8OID ? F_INT8EQ : F_INT4EQ,
-					keytype == INT8OID ? Int64GetDatum(key) : Int32GetDatum((int32) key));
-	scan = systable_beginscan_ordered(rel, index, snapshot, key > 0 ? 1 : 0, &skey);
-	tup = systable_getnext_ordered(scan, last ? BackwardScanDirection : ForwardScanDirection);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		k = heap_getattr(tup, keycol, RelationGetDescr(rel), &isnull);
-		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, col, RelationGetDescr(rel), &isnull));
-
-		if (VARSIZE_ANY_EXHDR(b) != len)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("unlearn.%s holds a %s of %zu bytes, not %zu",
-							table, column, VARSIZE_ANY_EXHDR(b), len)));
-		*row_key = keytype == INT8OID ? DatumGetInt64(k) : DatumGetInt32(k);
-		memcpy(out, VARDATA_ANY(b), len);
-		found = true;
-	}
-	systable_endscan_ordered(scan);
-	index_close(index, AccessShareLock);
-	table_close(rel, AccessShareLock);
-	return found;
-}
-
-/*
- * Makes a new digest key, current from now on (the previous one is
- * retired); the caller holds the writer lock.  Returns its key_id.
- */
-static int32
-new_secret(uint8 *secret)
-{
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	uint8		old[AUDIT_SECRET_LEN];
-	int64		current = 0;
-	Oid			types[2] = {INT4OID, BYTEAOID};
-	Datum		values[2];
-	Oid			owner = extension_owner();
-
-	read_by_key("secret", true, 0, "secret", snapshot, &current, old, AUDIT_SECRET_LEN);
-	UnregisterSnapshot(snapshot);
-	if (!pg_strong_random(secret, AUDIT_SECRET_LEN))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate a random digest key")));
-	values[0] = Int32GetDatum((int32) current + 1);
-	values[1] = PointerGetDatum(to_bytea(secret, AUDIT_SECRET_LEN));
-	SPI_connect();
-	if (current > 0 &&
-		spi_as_owner(owner, "UPDATE unlearn.secret SET retired_at = now() WHERE key_id < $1"
-					 " AND retired_at IS NULL",
-					 1, types, values, NULL) != SPI_OK_UPDATE)
-		elog(ERROR, "could not retire the digest key");
-	if (spi_as_owner(owner, "INSERT INTO unlearn.secret (key_id, secret, created_at)"
-					 " VALUES ($1, $2, now())",
-					 2, types, values, NULL) != SPI_OK_INSERT)
-		elog(ERROR, "could not store the digest key");
-	SPI_finish();
-	return (int32) current + 1;
-}
-
-/*
- * The digest key key_id (0: the current one) as the snapshot sees it;
- * false if there is none.
- */
-static bool
-read_secret(int32 key_id, Snapshot snapshot, int32 *found_id, uint8 *secret)
-{
-	int64		id;
-
-	if (!read_by_key("secret", true, key_id, "secret", snapshot, &id, secret,
-					 AUDIT_SECRET_LEN))
-		return false;
-	*found_id = (int32) id;
-	return true;
-}
-
-/* Orders two 32-byte digests bytewise (a qsort comparator). */
-static int
-compare_digests(const void *a, const void *b)
-{
-	return memcmp(a, b, AUDIT_HASH_LEN);
-}
-
-/* Sorts a few 32-byte digests bytewise in place (insertion sort). */
-static void
-insertion_sort_digests(uint8 *digests, int n)
-{
-	uint8		d[AUDIT_HASH_LEN];
-	int			i,
-				j;
-
-	for (i = 1; i < n; i++)
-	{
-		memcpy(d, digests + (Size) i * AUDIT_HASH_LEN, AUDIT_HASH_LEN);
-		for (j = i; j > 0 && memcmp(digests + (Size) (j - 1) * AUDIT_HASH_LEN, d,
-									AUDIT_HASH_LEN) > 0; j--)
-			memcpy(digests + (Size) j * AUDIT_HASH_LEN,
-				   digests + (Size) (j - 1) * AUDIT_HASH_LEN, AUDIT_HASH_LEN);
-		memcpy(digests + (Size) j * AUDIT_HASH_LEN, d, AUDIT_HASH_LEN);
-	}
-}
-
-/* The leading bits of a digest (bits <= 32), as a number: its bucket. */
-static inline uint32
-digest_bucket(const uint8 *digest, int bits)
-{
-	uint32		lead = ((uint32) digest[0] << 24) | ((uint32) digest[1] << 16) |
-		((uint32) digest[2] << 8) | digest[3];
-
-	return bits == 0 ? 0 : lead >> (32 - bits);
-}
-
-/*
- * Sorts n 32-byte digests bytewise in place.  Digests are uniformly
- * distributed, so they are first distributed by their leading bits into
- * about n buckets (in bucket order: that is bytewise order), and each
- * bucket, of about one digest, is then sorted on its own: linear time
- * for the thousands of a bulk erasure.  The order is right for any
- * input; only the time depends on the distribution.
- */
-static void
-sort_digests(uint8 *digests, int n)
-{
-	int			bits = 0;
-	int			nbuckets;
-	int		   *start;
-	uint8	   *sorted;
-	int			i,
-				b;
-
-	if (n < 2)
-		return;
-	while (bits < 24 && (1 << bits) < n)
-		bits++;
-	nbuckets = 1 << bits;
-	start = scratch_alloc0(sizeof(int) * (nbuckets + 1));
-	sorted = scratch_alloc((Size) AUDIT_HASH_LEN * n);
-
-	/* Counting sort by bucket: start[b] is where bucket b begins. */
-	for (i = 0; i < n; i++)
-		start[digest_bucket(digests + (Size) i * AUDIT_HASH_LEN, bits) + 1]++;
-	for (b = 0; b < nbuckets; b++)
-		start[b + 1] += start[b];
-	for (i = 0; i < n; i++)
-	{
-		const uint8 *d = digests + (Size) i * AUDIT_HASH_LEN;
-
-		memcpy(sorted + (Size) start[digest_bucket(d, bits)]++ * AUDIT_HASH_LEN, d,
-			   AUDIT_HASH_LEN);
-	}
-	/* Each bucket now ends where the next began: start[b] is its end. */
-	for (b = 0, i = 0; b < nbuckets; b++)
-	{
-		int			count = start[b] - i;
-
-		if (count > 8)
-			qsort(sorted + (Size) i * AUDIT_HASH_LEN, count, AUDIT_HASH_LEN,
-				  compare_digests);
-		else if (count > 1)
-			insertion_sort_digests(sorted + (Size) i * AUDIT_HASH_LEN, count);
-		i = start[b];
-	}
-	memcpy(digests, sorted, (Size) AUDIT_HASH_LEN * n);
-}
-
-/*
- * HMAC-SHA256 (RFC 2104) under one key: SHA-256 of the outer padded key
- * block and the SHA-256 of the inner padded key block and the message.
- * The two padded blocks are hashed once (keyed_hash_init), so each
- * message costs the compressions of its own bytes and of one inner
- * digest.  Holds key material: callers clear it (keyed_hash_clear).
- */
-typedef struct KeyedHash
-{
-	SHA256_CTX	inner;			/* (K ^ ipad) absorbed */
-	SHA256_CTX	outer;			/* (K ^ opad) absorbed */
-} KeyedHash;
-
-/* Prepares HMAC-SHA256 under a key of any length (longer than a block: its hash). */
-static void
-keyed_hash_init(KeyedHash *kh, const uint8 *key, size_t keylen)
-{
-	uint8		block[SHA256_CBLOCK];
-	uint8		pad[SHA256_CBLOCK];
-	int			i;
-
-	memset(block, 0, sizeof(block));
-	if (keylen > SHA256_CBLOCK)
-		SHA256(key, keylen, block);
-	else if (keylen > 0)
-		memcpy(block, key, keylen);
-	for (i = 0; i < SHA256_CBLOCK; i++)
-		pad[i] = block[i] ^ 0x36;
-	if (!SHA256_Init(&kh->inner) || !SHA256_Update(&kh->inner, pad, sizeof(pad)))
-		elog(ERROR, "could not compute HMAC-SHA256");
-	for (i = 0; i < SHA256_CBLOCK; i++)
-		pad[i] = block[i] ^ 0x5c;
-	if (!SHA256_Init(&kh->outer) || !SHA256_Update(&kh->outer, pad, sizeof(pad)))
-		elog(ERROR, "could not compute HMAC-SHA256");
-	explicit_bzero(block, sizeof(block));
-	explicit_bzero(pad, sizeof(pad));
-}
-
-/* HMAC-SHA256 of a message under a prepared key, into out (32 bytes). */
-static void
-keyed_hash(const KeyedHash *kh, const void *message, size_t len, uint8 *out)
-{
-	SHA256_CTX	c = kh->inner;
-	uint8		inner[SHA256_DIGEST_LENGTH];
-
-	if (!SHA256_Update(&c, message, len) || !SHA256_Final(inner, &c))
-		elog(ERROR, "could not compute HMAC-SHA256");
-	c = kh->outer;
-	if (!SHA256_Update(&c, inner, sizeof(inner)) || !SHA256_Final(out, &c))
-		elog(ERROR, "could not compute HMAC-SHA256");
-	explicit_bzero(&c, sizeof(c));
-}
-
-/* Clears a prepared key. */
-static void
-keyed_hash_clear(KeyedHash *kh)
-{
-	explicit_bzero(kh, sizeof(*kh));
-}
-
-/*
- * HMAC-SHA256 under secret of the canonical text (as UTF-8) of each key
- * marked found, into out (32 bytes each), sorted bytewise so their order
- * tells nothing; returns their number.  Integer keys are their decimal
- * text, formatted here, not kept as strings.
- */
-static int
-key_digests(const uint8 *secret, const LineageRemoval *keys, int n, uint8 *out)
-{
-	KeyedHash	kh;
-	char		digits[MAXINT8LEN + 1];
-	int			i,
-				count = 0;
-
-	keyed_hash_init(&kh, secret, AUDIT_SECRET_LEN);
-	for (i = 0; i < n; i++)
-	{
-		uint8	   *digest = out + (Size) count * AUDIT_HASH_LEN;
-
-		if (!keys[i].found)
-			continue;
-		if (keys[i].key_text == NULL)
-			keyed_hash(&kh, digits, pg_lltoa(keys[i].key, digits), digest);
-		else
-		{
-			const char *utf8 = pg_server_to_any(keys[i].key_text, strlen(keys[i].key_text),
-												PG_UTF8);
-
-			keyed_hash(&kh, utf8, strlen(utf8), digest);
-		}
-		count++;
-	}
-	keyed_hash_clear(&kh);
-	sort_digests(out, count);
-	return count;
-}
-
-/* HMAC-SHA256 of a message under a key of any length, as digests are made. */
-void
-audit_hmac(const uint8 *key, size_t keylen, const uint8 *message, size_t len, uint8 *out)
-{
-	KeyedHash	kh;
-
-	keyed_hash_init(&kh, key, keylen);
-	keyed_hash(&kh, message, len, out);
-	keyed_hash_clear(&kh);
-}
-
-/*
- * A bytea[] of n 32-byte digests, built in one piece (a bulk erasure logs
- * thousands).
- */
-static ArrayType *
-digest_array(const uint8 *digests, int n)
-{
-	Size		elem = VARHDRSZ + AUDIT_HASH_LEN;	/* a multiple of 4: no padding */
-	Size		nbytes = ARR_OVERHEAD_NONULLS(1) + elem * n;
-	ArrayType  *a;
-	char	   *p;
-	int			i;
-
-	if (n == 0)
-		return construct_empty_array(BYTEAOID);
-	if (!AllocSizeIsValid(nbytes))
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("cannot log the erasure of %d keys in one statement", n),
-				 errdetail("The log entry's key digests would take %zu bytes; the limit is %zu.",
-						   nbytes, (Size) MaxAllocSize),
-				 errhint("Delete the rows in smaller statements.")));
-	a = scratch_alloc(nbytes);	/* every byte is written below */
-	SET_VARSIZE(a, nbytes);
-	a->ndim = 1;
-	a->dataoffset = 0;
-	a->elemtype = BYTEAOID;
-	ARR_DIMS(a)[0] = n;
-	ARR_LBOUND(a)[0] = 1;
-	p = ARR_DATA_PTR(a);
-	for (i = 0; i < n; i++, p += elem)
-	{
-		SET_VARSIZE(p, elem);
-		memcpy(VARDATA(p), digests + (Size) i * AUDIT_HASH_LEN, AUDIT_HASH_LEN);
-	}
-	return a;
 }
 
 /* Appends one field of an entry's canonical text: "len:value," or "-,". */
@@ -642,18 +283,183 @@ entry_hash(const StringInfo head, const uint8 *digests, int ndigests, uint8 *out
 		elog(ERROR, "could not compute SHA-256");
 }
 
+
+/* Remembers an entry of this transaction for sealing at its commit. */
+static void
+remember_unsealed(int64 seq, const uint8 *hash)
+{
+	if (nunsealed == maxunsealed)
+	{
+		maxunsealed = Max(16, maxunsealed * 2);
+		unsealed = unsealed ?
+			repalloc(unsealed, sizeof(UnsealedEntry) * maxunsealed) :
+			MemoryContextAlloc(TopMemoryContext, sizeof(UnsealedEntry) * maxunsealed);
+	}
+	unsealed[nunsealed].seq = seq;
+	memcpy(unsealed[nunsealed].hash, hash, AUDIT_HASH_LEN);
+	unsealed[nunsealed].subid = GetCurrentSubTransactionId();
+	nunsealed++;
+}
+
+/* Orders unsealed entries by seq (a qsort comparator). */
+static int
+compare_unsealed(const void *a, const void *b)
+{
+	int64		sa = ((const UnsealedEntry *) a)->seq;
+	int64		sb = ((const UnsealedEntry *) b)->seq;
+
+	return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+/* Takes the chain's lock, to the end of the transaction (its commit). */
+static void
+chain_lock(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, tablerow_relid("erasure_log_chain"), 0,
+						 CHAIN_LOCK_CLASS);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+}
+
+/*
+ * Seals this transaction's entries into the chain: one link after the
+ * last committed one, under the chain's lock (held to the end of the
+ * commit that follows).
+ */
+static void
+seal_entries(void)
+{
+	uint8		prev[AUDIT_HASH_LEN];
+	uint8		hash[AUDIT_HASH_LEN];
+	int64		position = 0;
+	Snapshot	snapshot;
+	StringInfoData text;
+	SHA256_CTX	c;
+	TimestampTz now;
+	FullTransactionId xid = GetTopFullTransactionId();
+	Datum	   *seqs = palloc(sizeof(Datum) * nunsealed);
+	Datum		values[CHAIN_COLUMNS];
+	bool		nulls[CHAIN_COLUMNS] = {0};
+	StringInfoData sealed;
+	Relation	rel;
+	int			i;
+
+	chain_lock();
+	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	if (!tablerow_read_bytea("erasure_log_chain", 0, "link_hash", snapshot, &position, prev,
+							 AUDIT_HASH_LEN))
+		memset(prev, 0, AUDIT_HASH_LEN);
+	UnregisterSnapshot(snapshot);
+	position++;
+	now = GetCurrentTimestamp();
+	qsort(unsealed, nunsealed, sizeof(UnsealedEntry), compare_unsealed);
+
+	/* The canonical text: the head, then each entry's seq and hash. */
+	initStringInfo(&text);
+	append_field(&text, CHAIN_FORMAT);
+	append_field(&text, to_hex(prev, AUDIT_HASH_LEN));
+	append_field(&text, int_text(position, true));
+	append_field(&text, timestamp_text(now));
+	append_field(&text, psprintf(UINT64_FORMAT, U64FromFullTransactionId(xid)));
+	append_field(&text, int_text(nunsealed, true));
+	initStringInfo(&sealed);
+	for (i = 0; i < nunsealed; i++)
+	{
+		append_field(&text, int_text(unsealed[i].seq, true));
+		append_field(&text, to_hex(unsealed[i].hash, AUDIT_HASH_LEN));
+		seqs[i] = Int64GetDatum(unsealed[i].seq);
+		appendStringInfo(&sealed, "%s" INT64_FORMAT, i > 0 ? ", " : "", unsealed[i].seq);
+	}
+	if (!SHA256_Init(&c) || !SHA256_Update(&c, text.data, text.len) || !SHA256_Final(hash, &c))
+		elog(ERROR, "could not compute SHA-256");
+
+	values[0] = Int64GetDatum(position);
+	values[1] = TimestampTzGetDatum(now);
+	values[2] = FullTransactionIdGetDatum(xid);
+	values[3] = PointerGetDatum(construct_array(seqs, nunsealed, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	values[4] = PointerGetDatum(to_bytea(prev, AUDIT_HASH_LEN));
+	values[5] = PointerGetDatum(to_bytea(hash, AUDIT_HASH_LEN));
+	rel = table_open(tablerow_relid("erasure_log_chain"), RowExclusiveLock);
+	if (RelationGetDescr(rel)->natts != CHAIN_COLUMNS)
+		elog(ERROR, "table unlearn.erasure_log_chain has %d columns, expected %d",
+			 RelationGetDescr(rel)->natts, CHAIN_COLUMNS);
+	tablerow_insert(rel, values, nulls);
+	table_close(rel, NoLock);
+	nunsealed = 0;
+
+	ereport(LOG,
+			(errmsg("unlearn: erasure_log_chain link " INT64_FORMAT " (hash %s, transaction "
+					UINT64_FORMAT ") seals entries %s",
+					position, to_hex(hash, AUDIT_HASH_LEN), U64FromFullTransactionId(xid),
+					sealed.data),
+			 errhidestmt(true),
+			 errhidecontext(true)));
+}
+
+/*
+ * Transaction callback: seals the entries at commit; refuses to prepare a
+ * transaction that wrote some; forgets them at the end.
+ */
+static void
+audit_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (nunsealed > 0)
+				seal_entries();
+			break;
+		case XACT_EVENT_PRE_PREPARE:
+			if (nunsealed > 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+						 errmsg("cannot prepare a transaction that wrote to the erasure log"),
+						 errdetail("Its entries are sealed into the log's chain when it commits.")));
+			break;
+		default:
+			nunsealed = 0;
+			break;
+	}
+}
+
+/*
+ * Subtransaction callback: entries of an aborted subtransaction are not
+ * sealed (they are gone); a committed one's pass to its parent.
+ */
+static void
+audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			i,
+				kept = 0;
+
+	if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (i = 0; i < nunsealed; i++)
+			if (unsealed[i].subid == mySubid)
+				unsealed[i].subid = parentSubid;
+	}
+	else if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		for (i = 0; i < nunsealed; i++)
+			if (unsealed[i].subid != mySubid)
+				unsealed[kept++] = unsealed[i];
+		nunsealed = kept;
+	}
+}
+
 /* Appends an entry to the erasure log (and to the server log). */
 void
 audit_log(const AuditEntry *e)
 {
-	uint8		prev[AUDIT_HASH_LEN];
 	uint8		hash[AUDIT_HASH_LEN];
-	uint8		secret[AUDIT_SECRET_LEN];
+	uint8		secret[DIGEST_SECRET_LEN];
 	uint8	   *digests = NULL;
 	int32		key_id = 0;
 	int			ndigests = 0;
 	int64		seq;
-	int64		last_seq;
 	TimestampTz now;
 	char	   *session_user_name = GetUserNameFromId(GetSessionUserId(), false);
 	/* The role in force outside a SECURITY DEFINER trigger (SET ROLE counts). */
@@ -662,36 +468,26 @@ audit_log(const AuditEntry *e)
 	const char *reference = audit_request_reference && audit_request_reference[0] ?
 	audit_request_reference : NULL;
 	char	   *source = source_text(e->source);
-	Snapshot	snapshot;
 	StringInfoData text;
 	Relation	rel;
-	Datum		values[22];
-	bool		nulls[22];
+	Datum		values[LOG_COLUMNS];
+	bool		nulls[LOG_COLUMNS];
 	Size		mark = scratch_mark();	/* the digests' arrays go at the end */
 
-	/* Lock first; then the chain's head and a sequence number. */
-	audit_lock();
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	if (!read_by_key("erasure_log", true, 0, "entry_hash", snapshot, &last_seq, prev,
-					 AUDIT_HASH_LEN))
-		memset(prev, 0, AUDIT_HASH_LEN);
-	if (e->keys != NULL && !read_secret(0, snapshot, &key_id, secret))
-		key_id = new_secret(secret);
-	UnregisterSnapshot(snapshot);
+	if (e->keys != NULL)
+		key_id = digest_current_secret(secret);
 	seq = nextval_internal(tablerow_relid("erasure_log_seq"), false);
 	now = GetCurrentTimestamp();
-
 	if (e->keys != NULL)
 	{
 		digests = scratch_alloc(AUDIT_HASH_LEN * (Size) Max(e->nkeys, 1));
-		ndigests = key_digests(secret, e->keys, e->nkeys, digests);
+		ndigests = digest_keys(secret, e->source_id, e->keys, e->nkeys, digests);
 		explicit_bzero(secret, sizeof(secret));
 	}
 
 	/* The canonical text, field by field, in column order. */
 	initStringInfo(&text);
 	append_field(&text, AUDIT_FORMAT);
-	append_field(&text, to_hex(prev, AUDIT_HASH_LEN));
 	append_field(&text, int_text(seq, true));
 	append_field(&text, timestamp_text(now));
 	append_field(&text, session_user_name);
@@ -700,6 +496,7 @@ audit_log(const AuditEntry *e)
 	append_field(&text, e->event);
 	append_field(&text, int_text(e->model_id, true));
 	append_field(&text, e->model_name);
+	append_field(&text, int_text(e->source_id, e->source_id > 0));
 	append_field(&text, source);
 	append_field(&text, int_text(e->version_before, e->version_before >= 0));
 	append_field(&text, int_text(e->version_after, e->version_after >= 0));
@@ -710,6 +507,7 @@ audit_log(const AuditEntry *e)
 	append_field(&text, e->params_before ? to_hex(e->params_before, AUDIT_HASH_LEN) : NULL);
 	append_field(&text, e->params_after ? to_hex(e->params_after, AUDIT_HASH_LEN) : NULL);
 	append_field(&text, reference);
+	append_field(&text, e->detail);
 	append_field(&text, int_text(key_id, e->keys != NULL));
 	entry_hash(&text, e->keys != NULL ? digests : NULL, ndigests, hash);
 
@@ -722,36 +520,39 @@ audit_log(const AuditEntry *e)
 	values[5] = CStringGetTextDatum(e->event);
 	values[6] = Int32GetDatum(e->model_id);
 	values[7] = CStringGetTextDatum(e->model_name);
-	values[8] = source ? CStringGetTextDatum(source) : (Datum) 0;
-	nulls[8] = source ? false : true;
-	values[9] = Int64GetDatum(e->version_before);
-	nulls[9] = e->version_before >= 0 ? false : true;
-	values[10] = Int64GetDatum(e->version_after);
-	nulls[10] = e->version_after >= 0 ? false : true;
-	values[11] = Int64GetDatum(e->rows);
-	values[12] = e->method ? CStringGetTextDatum(e->method) : (Datum) 0;
-	nulls[12] = e->method ? false : true;
-	values[13] = Float8GetDatum(e->step_norm);
-	nulls[13] = isfinite(e->step_norm) ? false : true;
-	values[14] = Float8GetDatum(e->error_bound);
-	nulls[14] = isfinite(e->error_bound) ? false : true;
-	values[15] = e->params_before ? PointerGetDatum(to_bytea(e->params_before, AUDIT_HASH_LEN)) : (Datum) 0;
-	nulls[15] = e->params_before ? false : true;
-	values[16] = e->params_after ? PointerGetDatum(to_bytea(e->params_after, AUDIT_HASH_LEN)) : (Datum) 0;
-	nulls[16] = e->params_after ? false : true;
-	values[17] = reference ? CStringGetTextDatum(reference) : (Datum) 0;
-	nulls[17] = reference ? false : true;
-	values[18] = Int32GetDatum(key_id);
-	nulls[18] = e->keys ? false : true;
-	values[19] = (Datum) 0;
-	nulls[19] = true;
+	values[8] = Int32GetDatum(e->source_id);
+	nulls[8] = e->source_id > 0 ? false : true;
+	values[9] = source ? CStringGetTextDatum(source) : (Datum) 0;
+	nulls[9] = source ? false : true;
+	values[10] = Int64GetDatum(e->version_before);
+	nulls[10] = e->version_before >= 0 ? false : true;
+	values[11] = Int64GetDatum(e->version_after);
+	nulls[11] = e->version_after >= 0 ? false : true;
+	values[12] = Int64GetDatum(e->rows);
+	values[13] = e->method ? CStringGetTextDatum(e->method) : (Datum) 0;
+	nulls[13] = e->method ? false : true;
+	values[14] = Float8GetDatum(e->step_norm);
+	nulls[14] = isfinite(e->step_norm) ? false : true;
+	values[15] = Float8GetDatum(e->error_bound);
+	nulls[15] = isfinite(e->error_bound) ? false : true;
+	values[16] = e->params_before ? PointerGetDatum(to_bytea(e->params_before, AUDIT_HASH_LEN)) : (Datum) 0;
+	nulls[16] = e->params_before ? false : true;
+	values[17] = e->params_after ? PointerGetDatum(to_bytea(e->params_after, AUDIT_HASH_LEN)) : (Datum) 0;
+	nulls[17] = e->params_after ? false : true;
+	values[18] = reference ? CStringGetTextDatum(reference) : (Datum) 0;
+	nulls[18] = reference ? false : true;
+	values[19] = e->detail ? CStringGetTextDatum(e->detail) : (Datum) 0;
+	nulls[19] = e->detail ? false : true;
+	values[20] = Int32GetDatum(key_id);
+	nulls[20] = e->keys ? false : true;
+	values[21] = (Datum) 0;
+	nulls[21] = true;
 	if (e->keys != NULL)
 	{
-		values[19] = PointerGetDatum(digest_array(digests, ndigests));
-		nulls[19] = false;
+		values[21] = PointerGetDatum(digest_array(digests, ndigests));
+		nulls[21] = false;
 	}
-	values[20] = PointerGetDatum(to_bytea(prev, AUDIT_HASH_LEN));
-	values[21] = PointerGetDatum(to_bytea(hash, AUDIT_HASH_LEN));
+	values[22] = PointerGetDatum(to_bytea(hash, AUDIT_HASH_LEN));
 
 	/*
 	 * Straight through the table AM: the values are the writer's own, and
@@ -759,13 +560,14 @@ audit_log(const AuditEntry *e)
 	 * time) cost more than the rest of an erasure.
 	 */
 	rel = table_open(tablerow_relid("erasure_log"), RowExclusiveLock);
-	if (RelationGetDescr(rel)->natts != 22)
-		elog(ERROR, "table unlearn.erasure_log has %d columns, expected 22",
-			 RelationGetDescr(rel)->natts);
+	if (RelationGetDescr(rel)->natts != LOG_COLUMNS)
+		elog(ERROR, "table unlearn.erasure_log has %d columns, expected %d",
+			 RelationGetDescr(rel)->natts, LOG_COLUMNS);
 	tablerow_insert(rel, values, nulls);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
 	scratch_release(mark);
+	remember_unsealed(seq, hash);
 
 	/*
 	 * The server log keeps a copy, also of entries later rolled back;
@@ -788,7 +590,7 @@ void
 audit_log_change(const char *event, const StoredModel *m, Oid source,
 				 int64 version_after, int64 rows, const char *method,
 				 const double *theta_after, int nafter,
-				 double step_norm, double error_bound,
+				 double step_norm, double error_bound, const char *detail,
 				 const LineageRemoval *keys, int nkeys)
 {
 	AuditEntry	e;
@@ -806,6 +608,7 @@ audit_log_change(const char *event, const StoredModel *m, Oid source,
 	e.model_id = m->model_id;
 	e.model_name = m->name;
 	e.source = source;
+	e.source_id = m->source_id;
 	e.version_before = m->version;
 	e.version_after = version_after;
 	e.rows = rows;
@@ -814,6 +617,7 @@ audit_log_change(const char *event, const StoredModel *m, Oid source,
 	e.error_bound = error_bound;
 	e.params_before = before;
 	e.params_after = after;
+	e.detail = detail;
 	e.keys = keys;
 	e.nkeys = nkeys;
 	audit_log(&e);
@@ -830,7 +634,7 @@ audit_model_state(const char *name)
 
 	SPI_connect();
 	if (spi_execute_cached("SELECT model_id, source, version, rows_trained,"
-						   " rows_trained - rows_erased, error_bound, theta"
+						   " rows_trained - rows_erased, error_bound, theta, source_id"
 						   " FROM unlearn.model WHERE name = $1 FOR UPDATE",
 						   1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read model \"%s\"", name);
@@ -849,6 +653,7 @@ audit_model_state(const char *name)
 		s->rows_trained = DatumGetInt64(SPI_getbinval(tup, desc, 4, &isnull));
 		s->rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 5, &isnull));
 		s->error_bound = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
+		s->source_id = DatumGetInt32(SPI_getbinval(tup, desc, 8, &isnull));
 		theta = DatumGetArrayTypePCopy(SPI_getbinval(tup, desc, 7, &isnull));
 		/* Stored parameters as they are, even if damaged: a drop must go on. */
 		s->nparams = ArrayGetNItems(ARR_NDIM(theta), ARR_DIMS(theta));
@@ -863,7 +668,8 @@ audit_model_state(const char *name)
 
 /* Logs a create, retrain or drop of a model (see audit.h). */
 void
-audit_log_model(const char *event, const char *name, const AuditModelState *before)
+audit_log_model(const char *event, const char *name, const AuditModelState *before,
+				const char *method, const char *detail)
 {
 	AuditModelState *after = strcmp(event, "drop") == 0 ? NULL : audit_model_state(name);
 	const AuditModelState *any = after ? after : before;
@@ -873,12 +679,14 @@ audit_log_model(const char *event, const char *name, const AuditModelState *befo
 	memset(&e, 0, sizeof(e));
 	e.event = event;
 	e.model_id = any->model_id;
+	e.detail = detail;
 	e.model_name = name;
 	e.source = any->source;
+	e.source_id = any->source_id;
 	e.version_before = before ? before->version : -1;
 	e.version_after = after ? after->version : -1;
 	e.rows = after ? after->rows_trained : before->rows_now;
-	e.method = strcmp(event, "create") == 0 ? "train" :
+	e.method = method ? method : strcmp(event, "create") == 0 ? "train" :
 		strcmp(event, "retrain") == 0 ? "retrain" : NULL;
 	e.step_norm = get_float8_nan();
 	if (before && after && before->nparams == after->nparams)
@@ -922,168 +730,4 @@ unlearn_log_append_only(PG_FUNCTION_ARGS)
 											   RelationGetRelationName(trig->tg_relation))),
 			 errdetail("The erasure log is append-only.")));
 	PG_RETURN_NULL();
-}
-
-/*
- * The key type by which a key given as text is read for a source: that of
- * its models' key (the first model's), else of its one-column primary
- * key; InvalidOid if neither.
- */
-static Oid
-source_key_type(Oid relid)
-{
-	Oid			types[1] = {REGCLASSOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	Oid			key_type = InvalidOid;
-	Oid			save_userid;
-	int			save_sec_context;
-	Relation	rel;
-	Oid			pk;
-	int			rc;
-
-	/*
-	 * As the owner, as spi_as_owner does, but without a kept plan: that
-	 * sets a setting, which a parallel worker may not.
-	 */
-	SPI_connect();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(extension_owner(), save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	rc = SPI_execute_with_args("SELECT key_type FROM unlearn.model WHERE source = $1"
-							   " ORDER BY model_id LIMIT 1",
-							   1, types, values, NULL, true, 1);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "could not read the models of relation %u", relid);
-	if (SPI_processed > 0)
-	{
-		bool		isnull;
-
-		key_type = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
-												  SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-	if (OidIsValid(key_type))
-		return key_type;
-
-	rel = table_open(relid, AccessShareLock);
-	pk = RelationGetPrimaryKeyIndex(rel);
-	if (OidIsValid(pk))
-	{
-		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
-
-		if (HeapTupleIsValid(tup))
-		{
-			Form_pg_index index = (Form_pg_index) GETSTRUCT(tup);
-
-			if (index->indnatts == 1 && index->indkey.values[0] > 0)
-				key_type = getBaseType(TupleDescAttr(RelationGetDescr(rel),
-													 index->indkey.values[0] - 1)->atttypid);
-			ReleaseSysCache(tup);
-		}
-	}
-	table_close(rel, AccessShareLock);
-	return key_type;
-}
-
-/*
- * The canonical text of a key given for a source: a key given as text is
- * first read as the source's key type ('042' is 42 for an integer key,
- * upper-case UUIDs become lower-case); integers print in decimal, other
- * types by their output function.
- */
-static char *
-canonical_key(Oid source, Datum key, Oid given)
-{
-	Oid			type = getBaseType(given);
-	char		category;
-	bool		preferred;
-	Oid			func;
-	bool		isvarlena;
-
-	get_type_category_preferred(type, &category, &preferred);
-	if (category == TYPCATEGORY_STRING)
-	{
-		Oid			key_type = source_key_type(source);
-
-		if (OidIsValid(key_type) && key_type != type)
-		{
-			Oid			infunc,
-						ioparam;
-
-			getTypeOutputInfo(type, &func, &isvarlena);
-			getTypeInputInfo(key_type, &infunc, &ioparam);
-			key = OidInputFunctionCall(infunc, OidOutputFunctionCall(func, key), ioparam, -1);
-			type = key_type;
-		}
-	}
-	switch (type)
-	{
-		case INT2OID:
-			return psprintf(INT64_FORMAT, (int64) DatumGetInt16(key));
-		case INT4OID:
-			return psprintf(INT64_FORMAT, (int64) DatumGetInt32(key));
-		case INT8OID:
-			return psprintf(INT64_FORMAT, DatumGetInt64(key));
-		default:
-			getTypeOutputInfo(type, &func, &isvarlena);
-			return OidOutputFunctionCall(func, key);
-	}
-}
-
-PG_FUNCTION_INFO_V1(unlearn_subject_digest);
-
-/*
- * subject_digest(source, key [, key_id]): the digest the log holds for
- * that key, under the current digest key or key_id.
- */
-Datum
-unlearn_subject_digest(PG_FUNCTION_ARGS)
-{
-	Oid			source = PG_GETARG_OID(0);
-	int32		key_id = PG_NARGS() > 2 ? PG_GETARG_INT32(2) : 0;
-	uint8		secret[AUDIT_SECRET_LEN];
-	uint8		digest[AUDIT_HASH_LEN];
-	int32		found_id;
-	LineageRemoval key = {0};
-
-	if (PG_NARGS() > 2 && key_id <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("digest key id must be positive")));
-	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(source)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", source)));
-	key.key_text = canonical_key(source, PG_GETARG_DATUM(1),
-							get_fn_expr_argtype(fcinfo->flinfo, 1));
-	if (!read_secret(key_id, GetActiveSnapshot(), &found_id, secret))
-	{
-		if (key_id > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("digest key %d does not exist", key_id)));
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("no digest key exists yet"),
-				 errdetail("The first erasure makes one; so does unlearn.rotate_secret().")));
-	}
-	key.found = true;
-	key_digests(secret, &key, 1, digest);
-	explicit_bzero(secret, sizeof(secret));
-	PG_RETURN_BYTEA_P(to_bytea(digest, AUDIT_HASH_LEN));
-}
-
-PG_FUNCTION_INFO_V1(unlearn_rotate_secret);
-
-/*
- * rotate_secret(): a new digest key, current from now on; the previous
- * one is retired but kept, so older entries stay checkable.
- */
-Datum
-unlearn_rotate_secret(PG_FUNCTION_ARGS)
-{
-	uint8		secret[AUDIT_SECRET_LEN];
-
-	audit_lock();
-	PG_RETURN_INT32(new_secret(secret));
 }

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * audit.h
- *	  The erasure log: a hash chain of entries with keyed digests of the
- *	  erased keys, written under a lock; the digest keys.
+ *	  The erasure log: entries with keyed digests of the erased keys,
+ *	  sealed into a hash chain at commit.
  *
  *-------------------------------------------------------------------------
  */
@@ -21,6 +21,7 @@ typedef struct AuditEntry
 	int32		model_id;
 	const char *model_name;
 	Oid			source;			/* InvalidOid: none */
+	int32		source_id;		/* unlearn.source_table; 0: none */
 	int64		version_before; /* -1: none */
 	int64		version_after;	/* -1: none */
 	int64		rows;
@@ -29,6 +30,7 @@ typedef struct AuditEntry
 	double		error_bound;	/* not finite: none */
 	const uint8 *params_before; /* SHA-256 of the parameters, or NULL */
 	const uint8 *params_after;
+	const char *detail;			/* why, or NULL */
 	const LineageRemoval *keys; /* digests of those found; NULL: none */
 	int			nkeys;
 } AuditEntry;
@@ -38,6 +40,7 @@ typedef struct AuditModelState
 {
 	int32		model_id;
 	Oid			source;
+	int32		source_id;
 	int64		version;
 	int64		rows_trained;
 	int64		rows_now;
@@ -47,21 +50,14 @@ typedef struct AuditModelState
 	uint8		params_hash[AUDIT_HASH_LEN];
 } AuditModelState;
 
-/* Defines unlearn.request_reference. */
+/* Defines unlearn.request_reference and registers the commit-time sealing. */
 extern void audit_define_settings(void);
 
 /*
- * Takes the log's writer lock to the end of the transaction.  Erasure
- * takes it before it locks any model, so that writers queue in one order.
+ * Appends an entry to the erasure log (and to the server log); it is
+ * sealed into the chain when the transaction commits.
  */
-extern void audit_lock(void);
-
-/* Appends an entry to the erasure log (and to the server log). */
 extern void audit_log(const AuditEntry *e);
-
-/* HMAC-SHA256 of a message under a key of any length, as digests are made. */
-extern void audit_hmac(const uint8 *key, size_t keylen, const uint8 *message, size_t len,
-					   uint8 *out);
 
 /* SHA-256 of a parameter vector: its float8 values, big-endian, in order. */
 extern void audit_params_hash(const double *theta, int n, uint8 *out);
@@ -74,7 +70,7 @@ extern void audit_params_hash(const double *theta, int n, uint8 *out);
 extern void audit_log_change(const char *event, const StoredModel *m, Oid source,
 							 int64 version_after, int64 rows, const char *method,
 							 const double *theta_after, int nafter,
-							 double step_norm, double error_bound,
+							 double step_norm, double error_bound, const char *detail,
 							 const LineageRemoval *keys, int nkeys);
 
 /* A model's current row, locked FOR UPDATE; NULL if there is none. */
@@ -82,9 +78,11 @@ extern AuditModelState *audit_model_state(const char *name);
 
 /*
  * Logs a create, retrain or drop of a model: before is its state before
- * (NULL for create); its state after is read (none for drop).
+ * (NULL for create); its state after is read (none for drop).  method
+ * NULL: the event's own (train, retrain, none); detail: why, or NULL.
  */
 extern void audit_log_model(const char *event, const char *name,
-							const AuditModelState *before);
+							const AuditModelState *before, const char *method,
+							const char *detail);
 
 #endif							/* UNLEARN_AUDIT_H */

@@ -209,9 +209,9 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 int32
 catalog_insert_model(const TrainedModel *m)
 {
-	Oid			types[9 + NFIT] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
+	Oid			types[10 + NFIT] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
 	TEXTOID, TEXTARRAYOID, JSONBOID};
-	Datum		values[9 + NFIT];
+	Datum		values[10 + NFIT];
 	bool		isnull;
 	int32		model_id;
 
@@ -226,17 +226,19 @@ catalog_insert_model(const TrainedModel *m)
 	fit_values(m, &types[8], &values[8]);
 	types[8 + NFIT] = REGROLEOID;
 	values[8 + NFIT] = ObjectIdGetDatum(m->owner);
+	types[9 + NFIT] = INT4OID;
+	values[9 + NFIT] = Int32GetDatum(m->source_id);
 
 	SPI_connect();
 	spi_run("INSERT INTO unlearn.model (name, model_type, source, key_column,"
 			" key_type, target_column, feature_columns, options, n_params, theta,"
 			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
-			" gradient_scale, ref_gradient, error_bound, owner)"
+			" gradient_scale, ref_gradient, error_bound, owner, source_id)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $15, $24)"
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $15, $24, $25)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
-			9 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
+			10 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -362,10 +364,10 @@ catalog_load_model(const char *name, bool lock_row)
 	SPI_connect();
 	spi_run(lock_row ?
 			"SELECT model_id, model_type, source, key_column, key_type, target_column,"
-			" feature_columns, options, version, state, n_params, theta"
+			" feature_columns, options, version, state, n_params, theta, source_id"
 			" FROM unlearn.model WHERE name = $1 FOR UPDATE" :
 			"SELECT model_id, model_type, source, key_column, key_type, target_column,"
-			" feature_columns, options, version, state, n_params, theta"
+			" feature_columns, options, version, state, n_params, theta, source_id"
 			" FROM unlearn.model WHERE name = $1",
 			1, types, values, NULL, SPI_OK_SELECT, !lock_row);
 	if (SPI_processed == 0)
@@ -383,6 +385,7 @@ catalog_load_model(const char *name, bool lock_row)
 	if (m->loss == NULL)
 		corrupt_model(name, psprintf("Unknown model type \"%s\".", type));
 	m->source = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+	m->source_id = DatumGetInt32(SPI_getbinval(tup, desc, 13, &isnull));
 	m->key_column = spi_text(tup, desc, 4, cxt);
 	m->key_type = DatumGetObjectId(SPI_getbinval(tup, desc, 5, &isnull));
 	m->target_column = spi_text(tup, desc, 6, cxt);

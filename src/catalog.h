@@ -35,6 +35,7 @@ typedef struct StoredModel
 	char	   *name;
 	const LossFunctions *loss;
 	Oid			source;
+	int32		source_id;		/* the source's identity in the log */
 	char	   *key_column;
 	Oid			key_type;
 	char	   *target_column;
@@ -54,6 +55,7 @@ typedef struct TrainedModel
 	const char *name;
 	const LossFunctions *loss;
 	Oid			source;
+	int32		source_id;		/* the source's identity in the log */
 	const char *key_column;
 	Oid			key_type;
 	const char *target_column;

@@ -30,7 +30,7 @@ erasure_needs_retrain(StoredModel *m, Oid relid, int64 erased, int64 rows,
 	int64		version = catalog_set_state(m->model_id, erased, "needs_retrain");
 
 	audit_log_change(event, m, relid, version, rows, "needs_retrain", NULL, 0,
-					 get_float8_nan(), get_float8_nan(), keys, nkeys);
+					 get_float8_nan(), get_float8_nan(), why, keys, nkeys);
 	ereport(WARNING,
 			(errmsg("model \"%s\" must be retrained", m->name),
 			 errdetail("%s", why),
@@ -152,7 +152,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	{
 		version = erasure_state_save(em, leaving, "empty", false);
 		audit_log_change(event, &before, relid, version, rows, "empty", NULL, 0,
-						 get_float8_nan(), get_float8_nan(), keys, nkeys);
+						 get_float8_nan(), get_float8_nan(), NULL, keys, nkeys);
 		return;
 	}
 
@@ -232,7 +232,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	version = erasure_state_save(em, leaving, "ready", ndead == 0);
 	catalog_update_terms(m->model_id, d, delta, dead);
 	audit_log_change(event, &before, relid, version, rows, method, s->theta, s->d,
-					 s->step_norm, s->error_bound, keys, nkeys);
+					 s->step_norm, s->error_bound, NULL, keys, nkeys);
 }
 
 /*

@@ -20,7 +20,7 @@
 #include "utils/builtins.h"
 
 #include "arrayutil.h"
-#include "audit.h"
+#include "digest.h"
 #include "erasure_state.h"
 #include "linalg.h"
 #include "unlearn.h"
@@ -517,12 +517,12 @@ unlearn_test_hmac_sha256(PG_FUNCTION_ARGS)
 {
 	bytea	   *secret = PG_GETARG_BYTEA_PP(0);
 	bytea	   *message = PG_GETARG_BYTEA_PP(1);
-	bytea	   *result = palloc(VARHDRSZ + AUDIT_HASH_LEN);
+	bytea	   *result = palloc(VARHDRSZ + DIGEST_LEN);
 
-	audit_hmac((const uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret),
+	digest_hmac((const uint8 *) VARDATA_ANY(secret), VARSIZE_ANY_EXHDR(secret),
 			   (const uint8 *) VARDATA_ANY(message), VARSIZE_ANY_EXHDR(message),
 			   (uint8 *) VARDATA(result));
-	SET_VARSIZE(result, VARHDRSZ + AUDIT_HASH_LEN);
+	SET_VARSIZE(result, VARHDRSZ + DIGEST_LEN);
 	PG_RETURN_BYTEA_P(result);
 }
 

@@ -15,12 +15,17 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "nodes/execnodes.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -86,4 +91,50 @@ tablerow_insert(Relation rel, Datum *values, bool *nulls)
 	simple_heap_insert(rel, tup);
 	insert_index_entries(rel, tup);
 	heap_freetuple(tup);
+}
+
+/*
+ * Reads a bytea column of exactly len bytes of the row of an extension
+ * table with the largest integer primary key (its first column), or with
+ * key when key > 0, as snapshot sees it, and that key; false if no row.
+ */
+bool
+tablerow_read_bytea(const char *table, int64 key, const char *column,
+					Snapshot snapshot, int64 *row_key, uint8 *out, size_t len)
+{
+	Relation	rel = table_open(tablerow_relid(table), AccessShareLock);
+	Relation	index = index_open(RelationGetPrimaryKeyIndex(rel), AccessShareLock);
+	AttrNumber	keycol = 1;
+	AttrNumber	col = get_attnum(RelationGetRelid(rel), column);
+	Oid			keytype = TupleDescAttr(RelationGetDescr(rel), 0)->atttypid;
+	ScanKeyData skey;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (key > 0)
+		ScanKeyInit(&skey, keycol, BTEqualStrategyNumber,
+					keytype == INT8OID ? F_INT8EQ : F_INT4EQ,
+					keytype == INT8OID ? Int64GetDatum(key) : Int32GetDatum((int32) key));
+	scan = systable_beginscan_ordered(rel, index, snapshot, key > 0 ? 1 : 0, &skey);
+	tup = systable_getnext_ordered(scan, BackwardScanDirection);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		k = heap_getattr(tup, keycol, RelationGetDescr(rel), &isnull);
+		bytea	   *b = DatumGetByteaPP(heap_getattr(tup, col, RelationGetDescr(rel), &isnull));
+
+		if (VARSIZE_ANY_EXHDR(b) != len)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("unlearn.%s holds a %s of %zu bytes, not %zu",
+							table, column, VARSIZE_ANY_EXHDR(b), len)));
+		*row_key = keytype == INT8OID ? DatumGetInt64(k) : DatumGetInt32(k);
+		memcpy(out, VARDATA_ANY(b), len);
+		found = true;
+	}
+	systable_endscan_ordered(scan);
+	index_close(index, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
 }

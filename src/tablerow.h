@@ -29,4 +29,12 @@ extern void tablerow_update(Relation rel, ItemPointer otid, HeapTuple tup);
 /* Inserts a row of values, keeping the table's indexes. */
 extern void tablerow_insert(Relation rel, Datum *values, bool *nulls);
 
+/*
+ * Reads a bytea column of exactly len bytes of the row of an extension
+ * table with the largest integer primary key (or with key, when key > 0),
+ * as snapshot sees it, and that key; false if there is no such row.
+ */
+extern bool tablerow_read_bytea(const char *table, int64 key, const char *column,
+								Snapshot snapshot, int64 *row_key, uint8 *out, size_t len);
+
 #endif							/* UNLEARN_TABLEROW_H */

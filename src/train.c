@@ -29,6 +29,7 @@
 #include "audit.h"
 #include "catalog.h"
 #include "dataset.h"
+#include "digest.h"
 #include "erase.h"
 #include "erasure_state.h"
 #include "lineage.h"
@@ -168,6 +169,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	m.name = name;
 	m.loss = loss;
 	m.source = relid;
+	m.source_id = digest_source_id(relid, ds->key_type);
 	m.key_column = ds->key_name;
 	m.key_type = ds->key_type;
 	m.target_column = ds->target_name;
@@ -179,6 +181,13 @@ train_and_store(const char *name, Oid relid, const char *target,
 	m.owner = owner;
 
 	privileges_enter_catalog(&s);
+	/* Erasures will need a digest key: made now, not by the first of them. */
+	{
+		uint8		secret[DIGEST_SECRET_LEN];
+
+		(void) digest_current_secret(secret);
+		explicit_bzero(secret, sizeof(secret));
+	}
 	if (model_id == 0)
 		model_id = catalog_insert_model(&m);
 	else
@@ -255,7 +264,7 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 					PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
 					loss, &opts, 0, GetUserId());
 	privileges_enter_catalog(&s);
-	audit_log_model("create", name, NULL);
+	audit_log_model("create", name, NULL, NULL, NULL);
 	privileges_leave(&s);
 	PG_RETURN_DATUM(models_row(fcinfo, name));
 }
@@ -297,7 +306,7 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 	train_and_store(name, m->source, m->target_column, m->feature_columns,
 					m->loss, &m->options, m->model_id, owner);
 	privileges_enter_catalog(&s);
-	audit_log_model("retrain", name, before);
+	audit_log_model("retrain", name, before, NULL, NULL);
 	privileges_leave(&s);
 	PG_RETURN_DATUM(models_row(fcinfo, name));
 }
@@ -317,17 +326,16 @@ unlearn_drop_model(PG_FUNCTION_ARGS)
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	(void) privileges_check_owner(name);
 	privileges_enter_catalog(&s);
-	/* The source's lock first, then the log's, then the model's: erasure's order. */
+	/* The source's lock first, then the model's: erasure's order. */
 	source = catalog_model_source(name);	/* a corrupt model can be dropped too */
 	if (OidIsValid(source) && get_rel_name(source) != NULL)
 		LockRelationOid(source, ShareRowExclusiveLock);
-	audit_lock();
 	before = audit_model_state(name);
 	if (before == NULL)
 		catalog_missing_model(name);
 	source = catalog_delete_model(name);
 	erasure_state_forget(before->model_id);
-	audit_log_model("drop", name, before);
+	audit_log_model("drop", name, before, NULL, NULL);
 	erase_drop_triggers_if_unused(source);
 	privileges_leave(&s);
 	PG_RETURN_VOID();

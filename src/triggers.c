@@ -241,9 +241,6 @@ change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
 	names = news ? source_models_touched(RelationGetRelid(rel), RelationGetDescr(rel), olds, news)
 		: source_models(RelationGetRelid(rel));
 
-	/* The log's lock before any model's: writers queue in one order. */
-	if (names != NIL)
-		audit_lock();
 	foreach(lc, names)
 	{
 		Size		mark = scratch_mark();
@@ -353,8 +350,6 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 		elog(ERROR, "unlearn._erase_on_truncate must fire AFTER TRUNCATE");
 	relid = RelationGetRelid(trig->tg_relation);
 	names = source_models(relid);
-	if (names != NIL)
-		audit_lock();
 	foreach(lc, names)
 	{
 		ErasureModel em;
@@ -369,7 +364,7 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 		lineage_delete(m->model_id);
 		version = catalog_set_state(m->model_id, rows_now, "needs_retrain");
 		audit_log_change("truncate", m, relid, version, rows_now, "needs_retrain", NULL, 0,
-						 get_float8_nan(), get_float8_nan(), NULL, 0);
+						 get_float8_nan(), get_float8_nan(), NULL, NULL, 0);
 	}
 	return PointerGetDatum(NULL);
 }

@@ -126,6 +126,7 @@ log_verification(const StoredModel *m, int64 rows, bool ok, double distance,
 	e.model_id = m->model_id;
 	e.model_name = m->name;
 	e.source = m->source;
+	e.source_id = m->source_id;
 	e.version_before = m->version;
 	e.version_after = m->version;
 	e.rows = rows;

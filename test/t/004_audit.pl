@@ -1,8 +1,9 @@
-# The audit trail on a cluster of its own: every entry reaches the server
-# log (rolled-back ones too) and no key does; an auditor outside the
-# database recomputes the chain from an export; concurrent erasures keep
-# one chain; the log, its chain and the digest keys survive
-# pg_dump/pg_restore, append-only triggers included.
+# The audit trail on a cluster of its own: every entry and every link
+# reaches the server log (rolled-back entries too) and no key does; an
+# auditor outside the database recomputes every entry's hash and the chain
+# of links from an export; concurrent erasures keep one chain; the log,
+# its chain and the digest keys survive pg_dump/pg_restore, append-only
+# triggers included.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -49,6 +50,16 @@ foreach my $e (@entries)
 	$logged++ if $log =~ /unlearn: erasure_log entry $seq \(hash $hash, transaction \d+\)/;
 }
 is($logged, scalar(@entries), 'every entry is in the server log with its seq and hash');
+my @links = split /\n/, $node->safe_psql('postgres',
+	q{SELECT position || ' ' || encode(link_hash, 'hex') || ' ' || array_to_string(entries, ', ')
+	    FROM unlearn.erasure_log_chain ORDER BY position});
+my $linked = 0;
+foreach my $l (@links)
+{
+	my ($position, $hash, $seqs) = split / /, $l, 3;
+	$linked++ if $log =~ /unlearn: erasure_log_chain link $position \(hash $hash, transaction \d+\) seals entries \Q$seqs\E\n/;
+}
+is($linked, scalar(@links), 'every link is in the server log with its position, hash and entries');
 my ($max_seq) = $node->safe_psql('postgres', 'SELECT max(seq) FROM unlearn.erasure_log');
 my $rolled_back = $max_seq + 1;
 like($log, qr/unlearn: erasure_log entry $rolled_back \(hash [0-9a-f]{64}, transaction \d+\): erasure of 1 rows/,
@@ -56,19 +67,22 @@ like($log, qr/unlearn: erasure_log entry $rolled_back \(hash [0-9a-f]{64}, trans
 unlike($log, qr/alice/, 'no erased key reaches the server log');
 unlike($log, qr/STATEMENT:/, 'no statement text (which may name a key) is logged with an entry');
 
-# An auditor outside the database: export the log, recompute every hash
-# from the documented canonical text with Python's hashlib.
+# An auditor outside the database: export the log and its chain, recompute
+# every hash from the documented canonical texts with Python's hashlib.
 SKIP:
 {
 	skip 'no python3', 1 unless -x '/usr/bin/python3';
 	my $csv = $node->basedir . '/log.csv';
+	my $chain = $node->basedir . '/chain.csv';
 	$node->safe_psql('postgres', qq{
 		SET timezone = 'UTC';
-		COPY (SELECT seq, prev_hash, entry_hash, logged_at, session_user_name, current_user_name,
-		             transaction_id, event, model_id, model_name, source, version_before,
+		COPY (SELECT seq, entry_hash, logged_at, session_user_name, current_user_name,
+		             transaction_id, event, model_id, model_name, source_id, source, version_before,
 		             version_after, rows, method, step_norm, error_bound, params_hash_before,
-		             params_hash_after, request_reference, key_id, key_digests
-		        FROM unlearn.erasure_log ORDER BY seq) TO '$csv' WITH (FORMAT csv, FORCE_QUOTE *)});
+		             params_hash_after, request_reference, detail, key_id, key_digests
+		        FROM unlearn.erasure_log ORDER BY seq) TO '$csv' WITH (FORMAT csv, FORCE_QUOTE *);
+		COPY (SELECT position, link_hash, prev_hash, sealed_at, transaction_id, entries
+		        FROM unlearn.erasure_log_chain ORDER BY position) TO '$chain' WITH (FORMAT csv, FORCE_QUOTE *)});
 	my $script = $node->basedir . '/verify.py';
 	open(my $fh, '>', $script) or die;
 	print $fh <<'PY';
@@ -96,34 +110,52 @@ def digests(v):             # {"\\x..","\\x.."}
     items = [i.strip('"') for i in v[1:-1].split(',') if i]
     return ''.join(i.replace('\\\\x', '').replace('\\x', '') for i in items)
 
-prev = '00' * 32
-n = 0
+hashes = {}
 with open(sys.argv[1], newline='', encoding='utf-8') as f:
     for r in csv.reader(f):
         r = [None if x == '' else x for x in r]
-        (seq, prev_hash, entry_hash, logged_at, su, cu, xid, event, model_id, model_name,
-         source, vb, va, rows, method, step, bound, pb, pa, ref, key_id, kd) = r
-        if hexbytes(prev_hash) != prev:
-            sys.exit('entry %s does not follow the one before' % seq)
+        (seq, entry_hash, logged_at, su, cu, xid, event, model_id, model_name, source_id,
+         source, vb, va, rows, method, step, bound, pb, pa, ref, detail, key_id, kd) = r
         text = b''.join(field(x) for x in [
-            'unlearn.erasure_log v1', hexbytes(prev_hash), seq, utc(logged_at), su, cu, xid,
-            event, model_id, model_name, source, vb, va, rows, method, floathex(step),
-            floathex(bound), hexbytes(pb), hexbytes(pa), ref, key_id, digests(kd)])
+            'unlearn.erasure_log v2', seq, utc(logged_at), su, cu, xid, event, model_id,
+            model_name, source_id, source, vb, va, rows, method, floathex(step), floathex(bound),
+            hexbytes(pb), hexbytes(pa), ref, detail, key_id, digests(kd)])
         if hashlib.sha256(text).hexdigest() != hexbytes(entry_hash):
             sys.exit('entry %s does not match its hash' % seq)
-        prev = hexbytes(entry_hash)
+        hashes[seq] = hexbytes(entry_hash)
+
+prev = '00' * 32
+sealed = set()
+n = 0
+with open(sys.argv[2], newline='', encoding='utf-8') as f:
+    for r in csv.reader(f):
+        position, link_hash, prev_hash, sealed_at, xid, entries = r
+        if hexbytes(prev_hash) != prev:
+            sys.exit('link %s does not follow the one before' % position)
+        seqs = entries[1:-1].split(',')
+        parts = ['unlearn.erasure_log_chain v1', prev, position, utc(sealed_at), xid, str(len(seqs))]
+        for s in seqs:
+            if s not in hashes or s in sealed:
+                sys.exit('link %s seals entry %s, missing or sealed twice' % (position, s))
+            sealed.add(s)
+            parts += [s, hashes[s]]
+        if hashlib.sha256(b''.join(field(x) for x in parts)).hexdigest() != hexbytes(link_hash):
+            sys.exit('link %s does not match its hash' % position)
+        prev = hexbytes(link_hash)
         n += 1
-print('ok %d' % n)
+if sealed != set(hashes):
+    sys.exit('entries not sealed: %s' % sorted(set(hashes) - sealed))
+print('ok %d %d' % (len(hashes), n))
 PY
 	close($fh);
 	my ($out, $err);
-	IPC::Run::run([ '/usr/bin/python3', $script, $csv ], '>', \$out, '2>', \$err);
-	is($out, "ok 5\n", 'the chain recomputed outside the database') or diag($err);
+	IPC::Run::run([ '/usr/bin/python3', $script, $csv, $chain ], '>', \$out, '2>', \$err);
+	is($out, "ok 5 5\n", 'every entry and the chain recomputed outside the database') or diag($err);
 }
 
 # Concurrent erasures on two tables (and so two models) under READ
-# COMMITTED and REPEATABLE READ: the writers queue on the log's lock, so
-# the entries form one chain, each entry naming a different predecessor.
+# COMMITTED and REPEATABLE READ: they wait for each other only at commit,
+# and the links form one chain, each naming a different predecessor.
 my $dir = $node->basedir;
 open(my $f1, '>', "$dir/patients.sql") or die;
 print $f1 "\\set id random(100, 4000)\nDELETE FROM patients WHERE id = :id;\n";
@@ -143,14 +175,13 @@ is($node->safe_psql('postgres', q{
 		SELECT ok, entries > 100 FROM unlearn.verify_log()}),
 	't|t', 'the log verifies after concurrent erasures');
 is($node->safe_psql('postgres',
-		q{SELECT count(*) - count(DISTINCT prev_hash) FROM unlearn.erasure_log}),
-	'0', 'no two entries follow the same entry: one chain, no fork');
+		q{SELECT count(*) - count(DISTINCT prev_hash) FROM unlearn.erasure_log_chain}),
+	'0', 'no two links follow the same link: one chain, no fork');
 
 # pg_dump and pg_restore: the entries, the chain, the sequence and the digest
 # keys come back; the append-only triggers are recreated by CREATE EXTENSION.
 my $digest_sql = q{SELECT encode(unlearn.subject_digest('people', 'alice@example.com', 1), 'hex')};
-my $head_sql = q{SELECT seq || ' ' || encode(entry_hash, 'hex') FROM unlearn.erasure_log
-                  ORDER BY seq DESC LIMIT 1};
+my $head_sql = q{SELECT position || ' ' || encode(link_hash, 'hex') FROM unlearn.log_anchor()};
 my $digest = $node->safe_psql('postgres', $digest_sql);
 my $head = $node->safe_psql('postgres', $head_sql);
 my $dump = "$dir/audit.dump";
@@ -159,24 +190,26 @@ $node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('postgres'), '-f', $d
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
 $node->command_ok([ 'pg_restore', '-e', '-d', $node->connstr('restored'), $dump ],
 	'pg_restore without errors (the digest keys do not collide)');
-is($node->safe_psql('restored', $head_sql), $head, 'restored log: same head entry and hash');
+is($node->safe_psql('restored', $head_sql), $head, 'restored log: same head link and hash');
 is($node->safe_psql('restored', 'SELECT ok FROM unlearn.verify_log()'), 't',
 	'restored log: the chain verifies');
 is($node->safe_psql('restored', $digest_sql), $digest, 'restored digest keys: same digests');
 is($node->safe_psql('restored', q{
 		SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger
-		 WHERE tgrelid = 'unlearn.erasure_log'::regclass AND NOT tgisinternal}),
-	'append_only:A,append_only_truncate:A', 'restored log: append-only triggers, enabled always');
+		 WHERE tgrelid IN ('unlearn.erasure_log'::regclass, 'unlearn.erasure_log_chain'::regclass)
+		   AND NOT tgisinternal}),
+	'append_only:A,append_only:A,append_only_truncate:A,append_only_truncate:A',
+	'restored log and chain: append-only triggers, enabled always');
 my ($ret, $out, $err) = $node->psql('restored', 'DELETE FROM unlearn.erasure_log');
 like($err, qr/cannot delete from unlearn\.erasure_log/, 'restored log: still append-only');
-# New entries chain onto the restored head.
+# A new link follows the restored head.
 $node->safe_psql('restored', q{DELETE FROM patients WHERE id = 50});
-my ($head_seq) = split / /, $head;
+my ($head_position) = split / /, $head;
 is($node->safe_psql('restored', qq{
-		SELECT l.seq > $head_seq, l.prev_hash = h.entry_hash
-		  FROM unlearn.erasure_log l, unlearn.erasure_log h
-		 WHERE h.seq = $head_seq ORDER BY l.seq DESC LIMIT 1}),
-	't|t', 'a new entry after restore follows the restored head');
+		SELECT k.position = $head_position + 1, k.prev_hash = h.link_hash
+		  FROM unlearn.erasure_log_chain k, unlearn.erasure_log_chain h
+		 WHERE h.position = $head_position ORDER BY k.position DESC LIMIT 1}),
+	't|t', 'a new link after restore follows the restored head');
 is($node->safe_psql('restored', 'SELECT ok FROM unlearn.verify_log()'), 't',
 	'the restored and extended log verifies');
 
