@@ -282,9 +282,10 @@ REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
     unlearn.secret FROM PUBLIC;
 
 ------------------------------------------------------------------------------
--- Erasure: statement-level triggers on every source table with a model.
--- SECURITY DEFINER so that whoever may DELETE from the table erases from
--- the models without rights on the extension's tables; search_path pinned.
+-- Erasure: triggers on every table whose DELETE, UPDATE or TRUNCATE can
+-- take rows from a model's source (src/triggers.c).  SECURITY DEFINER so
+-- that whoever may DELETE from the table erases from the models without
+-- rights on the extension's tables; search_path pinned.
 ------------------------------------------------------------------------------
 
 -- AFTER DELETE ... REFERENCING OLD TABLE, FOR EACH STATEMENT.
@@ -310,15 +311,26 @@ AS 'MODULE_PATHNAME', 'unlearn_erase_on_apply'
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
--- AFTER TRUNCATE, FOR EACH STATEMENT.
+-- BEFORE TRUNCATE, FOR EACH STATEMENT, on every table a TRUNCATE empties
+-- (it still sees the rows).
 CREATE FUNCTION unlearn._erase_on_truncate()
 RETURNS trigger
 AS 'MODULE_PATHNAME', 'unlearn_erase_on_truncate'
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
+-- AFTER DELETE or UPDATE, FOR EACH ROW, enabled ALWAYS, on a source with
+-- inheritance relatives: keeps each row it loses for the statement-level
+-- trigger of the table the statement named (src/collected.c).
+CREATE FUNCTION unlearn._erase_collect()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_erase_collect'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
 REVOKE ALL ON FUNCTION unlearn._erase_on_delete(), unlearn._erase_on_update(),
-    unlearn._erase_on_apply(), unlearn._erase_on_truncate() FROM PUBLIC;
+    unlearn._erase_on_apply(), unlearn._erase_on_truncate(), unlearn._erase_collect()
+    FROM PUBLIC;
 
 -- The catalog of models.
 CREATE VIEW unlearn.models AS

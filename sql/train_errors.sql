@@ -78,7 +78,13 @@ CREATE TEMPORARY TABLE tmp (id int PRIMARY KEY, x float8, y float8);
 SELECT try($$SELECT unlearn.create_model('m', 'tmp', 'y')$$);
 CREATE UNLOGGED TABLE unl (id int PRIMARY KEY, x float8, y float8);
 SELECT try($$SELECT unlearn.create_model('m', 'unl', 'y')$$);
+-- A partitioned table is a source (sql/partitions.sql); one with no rows
+-- has nothing to train on, and one with a foreign or unlogged partition
+-- cannot hold a model's rows.
 CREATE TABLE parted (id int PRIMARY KEY, x float8, y float8) PARTITION BY RANGE (id);
+SELECT try($$SELECT unlearn.create_model('m', 'parted', 'y')$$);
+CREATE UNLOGGED TABLE parted_1 PARTITION OF parted FOR VALUES FROM (0) TO (100);
+INSERT INTO parted SELECT g, g, 2 * g FROM generate_series(1, 10) g;
 SELECT try($$SELECT unlearn.create_model('m', 'parted', 'y')$$);
 SELECT try($$SELECT unlearn.create_model('m', 'pg_class', 'relpages', ARRAY['reltuples'], 'linear', '{"key": "oid"}')$$);
 CREATE SEQUENCE seq;

@@ -578,6 +578,29 @@ catalog_set_state(int32 model_id, int64 removed, const char *state)
 	return version;
 }
 
+/* Records a retrain that found no row (see catalog.h). */
+int64
+catalog_set_empty(int32 model_id, int64 rows_skipped)
+{
+	Oid			types[2] = {INT4OID, INT8OID};
+	Datum		values[2];
+	int64		version;
+	bool		isnull;
+
+	values[0] = Int32GetDatum(model_id);
+	values[1] = Int64GetDatum(rows_skipped);
+	SPI_connect();
+	spi_run("UPDATE unlearn.model SET rows_trained = 0, rows_skipped = $2, rows_erased = 0,"
+			" state = 'empty', version = version + 1, updated_at = now()"
+			" WHERE model_id = $1 RETURNING version",
+			2, types, values, NULL, SPI_OK_UPDATE_RETURNING, false);
+	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										  1, &isnull));
+	pending_clear(model_id);
+	SPI_finish();
+	return version;
+}
+
 /* Column number of a column of unlearn.model; an error if it is missing. */
 static AttrNumber
 model_attnum(Relation rel, const char *column)

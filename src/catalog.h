@@ -109,6 +109,13 @@ extern void catalog_load_removal(int32 model_id, int d, struct RemovalState *s,
 extern int64 catalog_set_state(int32 model_id, int64 removed, const char *state);
 
 /*
+ * Records a retrain that found no row: state empty, no rows trained (the
+ * skipped ones counted), lineage and pending rows gone; returns the new
+ * version.
+ */
+extern int64 catalog_set_empty(int32 model_id, int64 rows_skipped);
+
+/*
  * Saves a ready model after rows left it: its new state from s,
  * straight through the table AM, at the row version the caller locked
  * (ctid); returns its new version, and the new row's xmin and ctid.

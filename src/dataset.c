@@ -30,6 +30,7 @@
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "parser/parse_relation.h"
 #include "common/hashfn.h"
@@ -51,7 +52,42 @@
 #include "dataset.h"
 #include "lineage.h"
 #include "privileges.h"
+#include "source_scan.h"
 #include "unlearn.h"
+
+/*
+ * Checks that every partition of a partitioned source can hold a model's
+ * rows: a foreign partition's rows live elsewhere (and its triggers get no
+ * transition tables), a temporary or unlogged one can lose them without
+ * firing a trigger.
+ */
+static void
+check_partitions(Oid relid, const char *name)
+{
+	List	   *parts = find_all_inheritors(relid, NoLock, NULL);
+	ListCell   *lc;
+
+	foreach(lc, parts)
+	{
+		Oid			part = lfirst_oid(lc);
+		char		kind = get_rel_relkind(part);
+		char		persistence = get_rel_persistence(part);
+
+		if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot train a model on \"%s\": its partition \"%s\" is not an ordinary table",
+							name, get_rel_name(part)),
+					 errdetail("A foreign partition's rows are not in this database, and its deletes cannot be seen.")));
+		if (persistence != RELPERSISTENCE_PERMANENT)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot train a model on \"%s\": its partition \"%s\" is %s",
+							name, get_rel_name(part),
+							persistence == RELPERSISTENCE_TEMP ? "temporary" : "unlogged"),
+					 errdetail("Crash recovery or the end of a session empties such a table without firing triggers, which would leave erased rows in its models.")));
+	}
+}
 
 /* Checks that a relation can be a model's source; raises errors otherwise. */
 void
@@ -66,12 +102,7 @@ dataset_check_source(Oid relid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 
-	if (relkind == RELKIND_PARTITIONED_TABLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot train a model on partitioned table \"%s\"", name),
-				 errhint("Train on a partition.")));
-	if (relkind != RELKIND_RELATION)
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("cannot train a model on \"%s\"", name),
@@ -95,6 +126,8 @@ dataset_check_source(Oid relid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on unlogged table \"%s\"", name),
 				 errdetail("Crash recovery empties an unlogged table without firing triggers, which would leave erased rows in its models.")));
+	if (relkind == RELKIND_PARTITIONED_TABLE)
+		check_partitions(relid, name);
 }
 
 /* Whether a key type is stored directly (integers) rather than hashed. */
@@ -557,7 +590,7 @@ first_pass(Dataset *ds)
 	double	   *block = NULL;
 	int			block_rows = 0;
 	uint64	   *text_hash = palloc0(sizeof(uint64) * Max(ds->fs->nfeatures, 1));
-	TableScanDesc scan;
+	SourceScan	scan;
 	MemoryContext old;
 	AttrNumber	maxatt = ds->key_attnum;
 	PrivilegeSwitch pin;
@@ -574,8 +607,8 @@ first_pass(Dataset *ds)
 	/* The filter's search_path, pinned once rather than row by row. */
 	if (ds->filter)
 		privileges_pin_search_path(&pin);
-	scan = table_beginscan_strat(ds->rel, ds->snapshot, 0, NULL, true, false);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, ds->slot))
+	source_scan_begin(&scan, ds->rel, ds->snapshot);
+	while ((ds->slot = source_scan_next(&scan, ds->row_slot)) != NULL)
 	{
 		const char *nullcol;
 		double	   *raw;
@@ -631,7 +664,8 @@ first_pass(Dataset *ds)
 			unlearn_progress("training \"%s\": read " INT64_FORMAT " rows",
 							 ds->model_name, ds->nrows);
 	}
-	table_endscan(scan);
+	source_scan_end(&scan);
+	ds->slot = ds->row_slot;
 	if (ds->filter)
 		privileges_leave(&pin);
 	pfree(scratch);
@@ -747,7 +781,8 @@ dataset_load(const DatasetSpec *spec)
 							  ds->target_attnum, opts->intercept, opts->standardize);
 
 	ds->estate = CreateExecutorState();
-	ds->slot = table_slot_create(ds->rel, NULL);
+	ds->row_slot = table_slot_create(ds->rel, NULL);
+	ds->slot = ds->row_slot;
 	/* The filter runs with its owner's rights (compiling may run it too). */
 	ds->filter_owner = spec->filter_owner;
 	if (opts->where)
@@ -767,6 +802,8 @@ dataset_load(const DatasetSpec *spec)
 	first_pass(ds);
 	PopActiveSnapshot();
 
+	if (ds->nrows == 0 && spec->allow_empty)
+		return ds;				/* nothing to fit: the caller says what that means */
 	if (ds->nrows == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -841,7 +878,8 @@ dataset_begin_pass(Dataset *ds)
 	}
 	PushActiveSnapshot(ds->snapshot);
 	/* No synchronized scan: every pass sums the rows in the same order. */
-	ds->scan = table_beginscan_strat(ds->rel, ds->snapshot, 0, NULL, true, false);
+	source_scan_begin(&ds->scan, ds->rel, ds->snapshot);
+	ds->scanning = true;
 }
 
 /* The next block of the pass, or NULL at its end. */
@@ -857,7 +895,7 @@ dataset_next_block(Dataset *ds)
 	CHECK_FOR_INTERRUPTS();
 	if (ds->in_memory)
 		return ds->cursor < ds->nblocks ? ds->blocks[ds->cursor++] : NULL;
-	if (ds->scan == NULL)
+	if (!ds->scanning)
 		return NULL;
 
 	maxatt = Max(ds->key_attnum, ds->target_attnum);
@@ -871,10 +909,11 @@ dataset_next_block(Dataset *ds)
 	while (blk->nrows < DATASET_BLOCK_ROWS)
 	{
 		/* A heap scan restarts if asked again after its end: stop there. */
-		if (!table_scan_getnextslot(ds->scan, ForwardScanDirection, ds->slot))
+		if ((ds->slot = source_scan_next(&ds->scan, ds->row_slot)) == NULL)
 		{
-			table_endscan(ds->scan);
-			ds->scan = NULL;
+			source_scan_end(&ds->scan);
+			ds->scanning = false;
+			ds->slot = ds->row_slot;
 			PopActiveSnapshot();
 			break;
 		}
@@ -903,7 +942,7 @@ dataset_next_block(Dataset *ds)
 void
 dataset_close(Dataset *ds)
 {
-	ExecDropSingleTupleTableSlot(ds->slot);
+	ExecDropSingleTupleTableSlot(ds->row_slot);
 	FreeExecutorState(ds->estate);
 	UnregisterSnapshot(ds->snapshot);
 	table_close(ds->rel, NoLock);

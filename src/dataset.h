@@ -18,6 +18,7 @@
 
 #include "features.h"
 #include "options.h"
+#include "source_scan.h"
 
 /* Rows per dense block: small enough to stay in cache during a pass. */
 #define DATASET_BLOCK_ROWS 1024
@@ -49,6 +50,7 @@ typedef struct DatasetSpec
 	const char *model_name;		/* for progress messages */
 	Oid			filter_owner;	/* the role the "where" filter runs as */
 	bool		filter_stored;	/* options->where is a model's stored text */
+	bool		allow_empty;	/* no rows: return the empty dataset, no error */
 } DatasetSpec;
 
 /* The training rows of one model. */
@@ -74,7 +76,8 @@ typedef struct Dataset
 	EState	   *estate;
 	ExprState  *filter;
 	Oid			filter_owner;	/* runs as this role */
-	TupleTableSlot *slot;
+	TupleTableSlot *row_slot;	/* of the source's row type */
+	TupleTableSlot *slot;		/* the current row: row_slot or a leaf's slot */
 	FmgrInfo	key_out;
 
 	/* counts */
@@ -100,7 +103,8 @@ typedef struct Dataset
 
 	/* pass state: next in-memory block, or the streaming scan */
 	int			cursor;
-	TableScanDesc scan;
+	SourceScan	scan;
+	bool		scanning;
 	DataBlock  *stream_block;
 	double	   *stream_raw;
 } Dataset;

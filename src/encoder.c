@@ -22,6 +22,7 @@
 #include "encoder.h"
 #include "features.h"
 #include "hugemem.h"
+#include "source_scan.h"
 
 /* A categorical level and its term. */
 typedef struct EncoderLevel
@@ -57,7 +58,27 @@ find_column(TupleDesc desc, const char *name, int *hint, AttrNumber *attnum, Oid
 	return false;
 }
 
-/* Builds the encoder of a stored model for its source's row type. */
+/* Marks an encoder unusable for a reason; returns it. */
+static Encoder *
+unusable(Encoder *enc, char *why)
+{
+	enc->usable = false;
+	enc->unusable = why;
+	return enc;
+}
+
+/* Whether a column's current type still gives values of the kind a term reads. */
+static bool
+kind_matches(Oid type, bool categorical)
+{
+	ColumnKind	kind;
+
+	if (!feature_kind_of_type(type, &kind))
+		return false;
+	return (kind == COLUMN_CATEGORICAL) == categorical;
+}
+
+/* Builds the encoder of a stored model for a row type of its source's. */
 Encoder *
 encoder_create(StoredModel *model, TupleDesc desc)
 {
@@ -69,6 +90,7 @@ encoder_create(StoredModel *model, TupleDesc desc)
 				t;
 
 	enc->model = model;
+	enc->usable = true;
 	enc->nterms = model->nterms;
 	deconstruct_array(model->feature_columns, TEXTOID, -1, false, TYPALIGN_INT,
 					  &names, NULL, &nnames);
@@ -78,8 +100,9 @@ encoder_create(StoredModel *model, TupleDesc desc)
 	enc->center = palloc(sizeof(double) * model->nterms);
 	enc->inv_scale = palloc(sizeof(double) * model->nterms);
 
-	if (!find_column(desc, model->target_column, &hint, &enc->target_attnum, &enc->target_type) ||
-		!find_column(desc, model->key_column, &hint, &enc->key_attnum, &enc->key_type))
+	/* The key first: with it, lineage can still be matched. */
+	if (!find_column(desc, model->key_column, &hint, &enc->key_attnum, &enc->key_type) ||
+		enc->key_type != model->key_type)
 		return NULL;
 	if (!dataset_key_is_integer(enc->key_type))
 	{
@@ -89,6 +112,13 @@ encoder_create(StoredModel *model, TupleDesc desc)
 		getTypeOutputInfo(enc->key_type, &outfunc, &isvarlena);
 		fmgr_info(outfunc, &enc->key_out);
 	}
+	hint = 0;
+	if (!find_column(desc, model->target_column, &hint, &enc->target_attnum, &enc->target_type))
+		return unusable(enc, psprintf("Its target column \"%s\" is gone from its source.",
+									  model->target_column));
+	if (!kind_matches(enc->target_type, false))
+		return unusable(enc, psprintf("Its target column \"%s\" now has type %s.",
+									  model->target_column, format_type_be(enc->target_type)));
 
 	for (j = 0; j < nnames; j++)
 	{
@@ -96,7 +126,8 @@ encoder_create(StoredModel *model, TupleDesc desc)
 
 		col->name = TextDatumGetCString(names[j]);
 		if (!find_column(desc, col->name, &hint, &col->attnum, &col->type))
-			return NULL;
+			return unusable(enc, psprintf("Its feature column \"%s\" is gone from its source.",
+										  col->name));
 	}
 	hint = 0;
 	for (t = 0; t < model->nterms; t++)
@@ -120,7 +151,11 @@ encoder_create(StoredModel *model, TupleDesc desc)
 			}
 		}
 		if (col == NULL)
-			return NULL;
+			return unusable(enc, psprintf("Its term for column \"%s\" has no feature column.",
+										  term->column));
+		if (!kind_matches(col->type, term->level != NULL))
+			return unusable(enc, psprintf("Its feature column \"%s\" now has type %s.",
+										  col->name, format_type_be(col->type)));
 		if (term->level == NULL)
 		{
 			col->term = t;
@@ -277,13 +312,14 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 	double	   *X = palloc(sizeof(double) * enc->nterms * block);
 	double	   *y = palloc(sizeof(double) * block);
 	int			fill = 0;
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	TableScanDesc scan;
+	TupleTableSlot *row_slot = table_slot_create(rel, NULL);
+	TupleTableSlot *slot;
+	SourceScan	scan;
 
 	memset(counts, 0, sizeof(LineageRows));
 	counts->d = enc->nterms;
-	scan = table_beginscan_strat(rel, snapshot, 0, NULL, true, false);
-	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	source_scan_begin(&scan, rel, snapshot);
+	while ((slot = source_scan_next(&scan, row_slot)) != NULL)
 	{
 		LineageEntry probe;
 		const LineageEntry *hit;
@@ -313,8 +349,8 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 	}
 	if (fill > 0)
 		fn(X, y, fill, arg);
-	table_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
+	source_scan_end(&scan);
+	ExecDropSingleTupleTableSlot(row_slot);
 	counts->mismatched = nkeys - counts->n;
 	pfree(seen);
 	pfree(X);

@@ -34,6 +34,8 @@ typedef struct EncoderColumn
 typedef struct Encoder
 {
 	StoredModel *model;
+	bool		usable;			/* every column is there, of a kind the model can read */
+	const char *unusable;		/* if not, why */
 	int			nterms;
 	int			ncols;
 	EncoderColumn *cols;		/* in feature-list order */
@@ -53,8 +55,11 @@ typedef struct Encoder
 } Encoder;
 
 /*
- * Builds the encoder of a stored model for its source's row type; NULL
- * if a column it needs is gone (the model can then only be retrained).
+ * Builds the encoder of a stored model for a row type of its source's;
+ * NULL if the key column is gone (lineage cannot be matched), not usable
+ * (enc->unusable says why) if another column is gone or has changed its
+ * type to a kind the model cannot read (the model can only be retrained;
+ * its keys are still read).
  */
 extern Encoder *encoder_create(StoredModel *model, TupleDesc desc);
 

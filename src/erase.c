@@ -10,12 +10,14 @@
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "miscadmin.h"
 #include "utils/float.h"
 
 #include "audit.h"
 #include "erase.h"
 #include "linalg.h"
+#include "hierarchy.h"
 #include "scratch.h"
 
 /*
@@ -204,8 +206,19 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
 		if (!applied || erasure_parameter_error(s) > m->options.erasure_tol)
 		{
+			/* A refresh reads the model's own source (rel may be an ancestor). */
+			Relation	src = RelationGetRelid(rel) == m->source ? rel :
+				table_open(m->source, AccessShareLock);
+			Encoder    *src_enc = src == rel ? enc : encoder_create(m, RelationGetDescr(src));
+			bool		refreshed = src_enc != NULL && src_enc->usable &&
+				refresh_try(m, src_enc, src, s, dead, &why);
+
+			if (src != rel)
+				table_close(src, NoLock);
+			if (src_enc == NULL || !src_enc->usable)
+				why = "A column it reads is gone from its source.";
 			method = "refresh";
-			if (!refresh_try(m, enc, rel, s, dead, &why))
+			if (!refreshed)
 			{
 				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
 				return;
@@ -248,12 +261,32 @@ row_array(Size size, int capacity, bool exact)
 }
 
 /*
- * Takes the deleted rows that trained one model out of it: finds them in
- * lineage (removing them there), checks each row's fingerprint, and
- * applies the removal update.  Rows it never trained on are ignored.
+ * Logs rows taken out of the lineage of a model that is not ready (it
+ * must be retrained): lineage follows the source whatever the model's
+ * state, and every erasure is on the record.
+ */
+static void
+log_unready(StoredModel *m, Oid relid, int64 k, const char *event,
+			const LineageRemoval *keys, int nkeys)
+{
+	int64		version = catalog_set_state(m->model_id, k, m->state);
+
+	audit_log_change(event, m, relid, version, k, m->state, NULL, 0,
+					 get_float8_nan(), get_float8_nan(),
+					 "The model must be retrained; the rows left its lineage.", keys, nkeys);
+}
+
+/*
+ * Takes the deleted rows (in rel's row type; only those route admits,
+ * when given) that trained one model out of it: finds them in lineage
+ * (removing them there), checks each row's fingerprint, and applies the
+ * removal update.  Rows it never trained on are ignored.  A model that
+ * is not ready loses the rows from its lineage, logged; one whose source
+ * lost a column it reads is marked, with the rows' digests.
  */
 void
-erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
+erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
+				 PartitionRoute *route, const char *event)
 {
 	Oid			relid = RelationGetRelid(rel);
 	ErasureModel em;
@@ -263,6 +296,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	int64		count = tuplestore_tuple_count(rows);
 	int			capacity = (int) Min(Max(count, 1), 1 << 20);
 	bool		exact = count <= capacity;	/* arrays never grow: scratch memory */
+	bool		ready;
 	int			n = 0;
 	LineageRemoval *keys;
 	double	   *X;
@@ -278,11 +312,21 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	if (!erasure_state_lock(name, &em))
 		return;					/* dropped meanwhile */
 	m = em.m;
-	if (strcmp(m->state, "ready") != 0)
+	if (strcmp(m->state, "empty") == 0)
 	{
 		erasure_state_release(&em);
-		return;					/* nothing left to take out until a retrain */
+		return;					/* no row left in its lineage */
 	}
+	enc = encoder_create(m, RelationGetDescr(rel));
+	if (enc == NULL)
+	{
+		erasure_needs_retrain(m, relid, 0, 0, event,
+							  psprintf("Its key column \"%s\" is gone from its source, or has another type: its rows cannot be found in its lineage.",
+									   m->key_column),
+							  NULL, 0);
+		return;
+	}
+	ready = strcmp(m->state, "ready") == 0 && enc->usable;
 
 	/*
 	 * What the arrays below and the log entry's digests will take (the
@@ -291,7 +335,6 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	scratch_reserve((Size) capacity * (sizeof(LineageRemoval) + sizeof(double) * (m->nterms + 1) +
 									   sizeof(int64) + 2 * sizeof(bool) + 112));
 	keys = row_array(sizeof(LineageRemoval), capacity, exact);
-	enc = encoder_create(m, RelationGetDescr(rel));
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
 	X = row_array(sizeof(double) * m->nterms, capacity, exact);
 	Y = row_array(sizeof(double), capacity, exact);
@@ -304,6 +347,9 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	{
 		CHECK_FOR_INTERRUPTS();
 		slot_getallattrs(slot);
+		if (slot->tts_isnull[enc->key_attnum - 1] ||
+			(route != NULL && !hierarchy_route_passes(route, slot)))
+			continue;			/* not a row of the model's source */
 		if (n == capacity)
 		{
 			capacity *= 2;
@@ -313,26 +359,14 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 			fps = repalloc_huge(fps, sizeof(int64) * capacity);
 			ok = repalloc_huge(ok, sizeof(bool) * capacity);
 		}
-		if (enc == NULL || slot->tts_isnull[enc->key_attnum - 1])
-			ok[n] = false;
-		else
-			ok[n] = encoder_encode(enc, slot->tts_values, slot->tts_isnull,
-								   &X[(Size) n * m->nterms], &Y[n], &fps[n]);
+		ok[n] = ready && encoder_encode(enc, slot->tts_values, slot->tts_isnull,
+										&X[(Size) n * m->nterms], &Y[n], &fps[n]);
 		memset(&keys[n], 0, sizeof(LineageRemoval));
 		keys[n].row = n;
-		if (enc != NULL && !slot->tts_isnull[enc->key_attnum - 1])
-			keys[n].key = encoder_key(enc, slot->tts_values, &keys[n].key_text);
-		else
-			keys[n].key_text = NULL;
+		keys[n].key = encoder_key(enc, slot->tts_values, &keys[n].key_text);
 		n++;
 	}
 	ExecDropSingleTupleTableSlot(slot);
-	if (enc == NULL)
-	{
-		erasure_needs_retrain(m, relid, 0, 0, "erasure",
-					  "A column the model uses is gone from its source.", NULL, 0);
-		return;
-	}
 
 	lineage_remove(m->model_id, keys, n);
 
@@ -370,12 +404,22 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 		erasure_state_release(&em);
 		return;					/* none of these rows trained this model */
 	}
+	if (strcmp(m->state, "ready") != 0)
+	{
+		log_unready(m, relid, k, event, keys, n);
+		return;
+	}
+	if (!enc->usable)
+	{
+		erasure_needs_retrain(m, relid, k, k, event, enc->unusable, keys, n);
+		return;
+	}
 	if (changed > 0)
 	{
-		erasure_needs_retrain(m, relid, k, k, "erasure",
-					  psprintf("%d deleted rows differ from the values the model was trained on; "
-							   "they were changed while erasure was not active.", changed),
-					  keys, n);
+		erasure_needs_retrain(m, relid, k, k, event,
+							  psprintf("%d deleted rows differ from the values the model was trained on; "
+									   "they were changed while erasure was not active.", changed),
+							  keys, n);
 		return;
 	}
 
@@ -386,5 +430,60 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows)
 	change.XA = NULL;
 	change.yA = NULL;
 	change.a = 0;
-	erasure_apply_change(&em, enc, rel, &change, k, k, "erasure", keys, n);
+	erasure_apply_change(&em, enc, rel, &change, k, k, event, keys, n);
+}
+
+/* Whether a model still has rows in its lineage. */
+bool
+erase_model_has_lineage(const char *name)
+{
+	ErasureModel em;
+	bool		any;
+
+	if (!erasure_state_lock(name, &em))
+		return false;
+	any = em.rows_now > 0 && strcmp(em.m->state, "empty") != 0;
+	erasure_state_release(&em);
+	return any;
+}
+
+/*
+ * A TRUNCATE of a model's whole source: every row of its lineage left
+ * (logged with every key's digest), and it must be retrained.
+ */
+void
+erase_truncated_model(const char *name, Oid relid)
+{
+	ErasureModel em;
+	StoredModel *m;
+	LineageEntry *entries;
+	LineageRemoval *keys;
+	int64		n,
+				i;
+	int64		version;
+
+	if (!erasure_state_lock(name, &em))
+		return;					/* dropped meanwhile */
+	m = em.m;
+	entries = lineage_load(m->model_id, &n);
+	if (n > INT_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cannot log the truncation of model \"%s\": it holds " INT64_FORMAT " rows",
+						m->name, n)));
+	keys = palloc_extended(sizeof(LineageRemoval) * Max(n, 1), MCXT_ALLOC_HUGE);
+	for (i = 0; i < n; i++)
+	{
+		memset(&keys[i], 0, sizeof(LineageRemoval));
+		keys[i].key = entries[i].key;
+		keys[i].key_text = entries[i].key_text;
+		keys[i].found = true;
+	}
+	lineage_delete(m->model_id);
+	version = catalog_set_state(m->model_id, em.rows_now,
+								strcmp(m->state, "empty") == 0 ? "empty" : "needs_retrain");
+	audit_log_change("truncate", m, relid, version, n,
+					 strcmp(m->state, "empty") == 0 ? "empty" : "needs_retrain", NULL, 0,
+					 get_float8_nan(), get_float8_nan(),
+					 "Its source was truncated: every row left it.", keys, (int) n);
 }

@@ -14,6 +14,7 @@
 #include "utils/tuplestore.h"
 
 #include "encoder.h"
+#include "hierarchy.h"
 #include "erasure_state.h"
 #include "lineage.h"
 #include "removal.h"
@@ -28,18 +29,45 @@ extern void erase_ensure_triggers(Oid relid);
 /* Drops the erasure triggers of a table that has no model left. */
 extern void erase_drop_triggers_if_unused(Oid relid);
 
+/* Set while unlearn's own trigger DDL runs (the DDL guard lets it pass). */
+extern bool erase_reconciling;
+
+/* Whether a relation carries unlearn's row collectors. */
+extern bool erase_has_collectors(Relation rel);
+
+/* Whether the trigger of rel called name is one of unlearn's erasure triggers. */
+extern bool erase_is_erasure_trigger(Relation rel, const char *name);
+
 /*
- * Takes the deleted rows (in rel's row type) that trained one model out
- * of it; rows it never trained on are ignored.
+ * Reconciles the erasure triggers of every table that carries one or is
+ * on a model's line: after partitions or inheritance changed.
  */
-extern void erase_from_model(const char *name, Relation rel, Tuplestorestate *rows);
+extern void erase_reconcile_all(void);
+
+/*
+ * Takes the deleted rows (in rel's row type; only those route admits,
+ * when given) that trained one model out of it, logged as event; rows it
+ * never trained on are ignored.
+ */
+extern void erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
+							 PartitionRoute *route, const char *event);
 
 /*
  * Rectifies one model for an UPDATE statement: olds and news hold the
- * changed rows before and after, pairwise.
+ * changed rows before and after, pairwise, in rel's row type (only old
+ * rows route admits are the model's, when given).
  */
 extern void rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
-						  Tuplestorestate *news);
+						  Tuplestorestate *news, PartitionRoute *route);
+
+/* Whether a model still has rows in its lineage. */
+extern bool erase_model_has_lineage(const char *name);
+
+/*
+ * A TRUNCATE of a model's whole source: every row of its lineage left
+ * (logged with every key's digest), and it must be retrained.
+ */
+extern void erase_truncated_model(const char *name, Oid relid);
 
 /*
  * Applies a statement's change to a locked model: the rows in change

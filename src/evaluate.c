@@ -132,11 +132,13 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 		filter = model_filter_compile(m);
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t), (t.%s)%s::float8%s FROM ONLY %s AS t",
+	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t), (t.%s)%s::float8%s FROM %s%s AS t",
 					 m->loss->binary_labels ? "predict_proba" : "predict",
 					 quote_literal_cstr(m->name), quote_identifier(m->target_column),
 					 getBaseType(get_atttype(relid, target)) == BOOLOID ? "::int" : "",
 					 filter ? ", t" : "",
+					 /* a plain table's own rows, a partitioned one's partitions' */
+					 get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 												relname));
 	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);

@@ -15,8 +15,12 @@
 
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tupconvert.h"
+#include "access/xact.h"
 #include "executor/executor.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 
 #include "dataset.h"
 #include "model_filter.h"
@@ -28,7 +32,11 @@ struct ModelFilter
 	Oid			owner;
 	ExprState  *qual;
 	EState	   *estate;
-	TupleTableSlot *slot;		/* for rows given as datums */
+	TupleDesc	desc;			/* the source's row type */
+	TupleTableSlot *slot;		/* for rows given as datums or converted */
+	TupleDesc	rows_desc;		/* the row type of the rows converted last */
+	TupleConversionMap *map;	/* rows_desc -> desc, or NULL: the same */
+	TupleTableSlot *conv_slot;	/* converted rows */
 };
 
 /* Compiles the stored filter of m (which has one) to run as its owner. */
@@ -45,13 +53,56 @@ model_filter_compile(StoredModel *m)
 	privileges_enter_role(&s, f->owner);
 	f->qual = dataset_compile_filter(rel, m->options.where, NULL, f->estate, NULL);
 	privileges_leave(&s);
-	f->slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)),
-									   &TTSOpsHeapTuple);
+	f->desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	f->slot = MakeSingleTupleTableSlot(f->desc, &TTSOpsHeapTuple);
 	table_close(rel, NoLock);
 	return f;
 }
 
-/* Whether a row of the model's source (in a slot of its row type) passes. */
+/*
+ * Compiles the stored filter of m, as model_filter_compile, but returns
+ * NULL with the reason in *why instead of raising an error when it cannot
+ * be compiled any more (its owner was dropped, a function it calls is
+ * gone): for callers that then mark the model rather than fail.
+ */
+ModelFilter *
+model_filter_try_compile(StoredModel *m, char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	ModelFilter *volatile f = NULL;
+
+	*why = NULL;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		f = model_filter_compile(m);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*why = psprintf("Its \"where\" filter cannot run any more: %s", edata->message);
+		f = NULL;
+	}
+	PG_END_TRY();
+	return f;
+}
+
+/*
+ * Whether a row passes: a row of the model's source, or of another table
+ * of its hierarchy (a partitioned ancestor), converted by column name.
+ */
 bool
 model_filter_passes(ModelFilter *f, TupleTableSlot *row)
 {
@@ -59,6 +110,21 @@ model_filter_passes(ModelFilter *f, TupleTableSlot *row)
 	PrivilegeSwitch s;
 	bool		pass;
 
+	if (row->tts_tupleDescriptor != f->desc &&
+		!equalTupleDescs(row->tts_tupleDescriptor, f->desc))
+	{
+		if (f->rows_desc != row->tts_tupleDescriptor)
+		{
+			f->rows_desc = row->tts_tupleDescriptor;
+			f->map = convert_tuples_by_name(f->rows_desc, f->desc);
+		}
+		if (f->map)
+		{
+			if (f->conv_slot == NULL)
+				f->conv_slot = MakeSingleTupleTableSlot(f->desc, &TTSOpsVirtual);
+			row = execute_attr_map_slot(f->map->attrMap, row, f->conv_slot);
+		}
+	}
 	econtext->ecxt_scantuple = row;
 	privileges_enter_role(&s, f->owner);
 	pass = ExecQual(f->qual, econtext);

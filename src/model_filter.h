@@ -18,7 +18,16 @@ typedef struct ModelFilter ModelFilter;
 /* Compiles the stored filter of m (which has one) to run as its owner. */
 extern ModelFilter *model_filter_compile(StoredModel *m);
 
-/* Whether a row of the model's source (in a slot of its row type) passes. */
+/*
+ * The same, or NULL with the reason in *why when it cannot be compiled
+ * any more (its owner dropped, a function it calls gone).
+ */
+extern ModelFilter *model_filter_try_compile(StoredModel *m, char **why);
+
+/*
+ * Whether a row passes: a row of the model's source, or of a table of its
+ * hierarchy (converted by column name).
+ */
 extern bool model_filter_passes(ModelFilter *f, TupleTableSlot *row);
 
 /* The same for a row given as a composite datum of the source's row type. */

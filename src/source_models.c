@@ -1,24 +1,30 @@
 /*-------------------------------------------------------------------------
  *
  * source_models.c
- *	  Which models each source table trained, cached per backend.
+ *	  Which models a statement on a table reaches, cached per backend.
  *
- * The erasure triggers need this on every DELETE, and a query against
- * unlearn.model per statement cost more than the rest of an erasure.  The
- * list, with the columns each model reads (so that an UPDATE of other
- * columns can leave the models alone), is kept per relation in a
- * backend-local hash table.  Creating or dropping a model sends a
- * relcache invalidation for its source table
- * (source_models_changed), which reaches every backend, this one at its
- * next command and the others when they next lock the table, and also on
- * ROLLBACK of the transaction that sent it; the callback forgets the
- * relation's entry, and the next look-up reads unlearn.model again.
+ * The erasure triggers need this on every statement, and a query against
+ * unlearn.model per statement cost more than the rest of an erasure.  For
+ * a table, the models of every table whose rows a statement on it can
+ * take (itself, its partitioned ancestors, the tables under it; see
+ * hierarchy.c), each with how its rows are found among the statement's,
+ * and the columns it reads (so that an UPDATE of other columns can leave
+ * it alone), are kept in a backend-local hash table.  An entry remembers
+ * the tables it was computed from; a relcache invalidation of any of them
+ * forgets it.  Creating or dropping a model invalidates every table of
+ * its source's line (source_models_changed), so every backend, this one
+ * at its next command and the others when they next lock the table, and
+ * also on ROLLBACK of the transaction that sent it, reads unlearn.model
+ * again; so do the partition DDL and trigger changes PostgreSQL itself
+ * invalidates the tables for.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/table.h"
 #include "access/tupdesc.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -27,28 +33,37 @@
 #include "utils/datum.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "erase.h"
+#include "hierarchy.h"
 #include "source_models.h"
 #include "spi_cache.h"
 
-/* A model of the relation, and the columns it reads. */
-typedef struct ModelColumns
+/* What a cache entry answers: a statement on the table, or its stored rows. */
+typedef enum LookupKind
 {
-	char	   *name;
-	int			ncols;
-	char	  **cols;			/* key, target, features */
-	bool		filtered;		/* has a "where" filter (may read any column) */
-} ModelColumns;
+	FOR_STATEMENT,
+	FOR_ROWS
+} LookupKind;
 
-/* One cached relation: its models, in CacheMemoryContext. */
+typedef struct SourceKey
+{
+	Oid			relid;
+	LookupKind	kind;
+} SourceKey;
+
+/* One cached table: its targets and the tables they were found through. */
 typedef struct SourceModels
 {
-	Oid			relid;			/* hash key */
-	int			nmodels;
-	ModelColumns *models;
-	MemoryContext cxt;			/* holds models */
+	SourceKey	key;			/* hash key */
+	int			ntargets;
+	ModelTarget *targets;
+	int			ndeps;
+	Oid		   *deps;
+	MemoryContext cxt;			/* holds targets and deps */
 } SourceModels;
 
 static HTAB *source_models_cache = NULL;
@@ -56,37 +71,28 @@ static HTAB *source_models_cache = NULL;
 /* Bumped by every invalidation: a list read across one is not kept. */
 static uint64 source_models_generation = 0;
 
-/* Frees one entry and removes it. */
-static void
-forget_entry(SourceModels *entry)
-{
-	if (entry->cxt)
-		MemoryContextDelete(entry->cxt);
-	hash_search(source_models_cache, &entry->relid, HASH_REMOVE, NULL);
-}
-
-/* Relcache invalidation callback: forget the relation (all, for InvalidOid). */
+/* Relcache invalidation callback: forget the entries that depend on relid. */
 static void
 source_models_invalidate(Datum arg, Oid relid)
 {
+	HASH_SEQ_STATUS status;
 	SourceModels *entry;
 
 	source_models_generation++;
 	if (source_models_cache == NULL)
 		return;
-	if (OidIsValid(relid))
+	hash_seq_init(&status, source_models_cache);
+	while ((entry = hash_seq_search(&status)) != NULL)
 	{
-		entry = hash_search(source_models_cache, &relid, HASH_FIND, NULL);
-		if (entry)
-			forget_entry(entry);
-		return;
-	}
-	{
-		HASH_SEQ_STATUS status;
+		bool		hit = !OidIsValid(relid);
+		int			i;
 
-		hash_seq_init(&status, source_models_cache);
-		while ((entry = hash_seq_search(&status)) != NULL)
-			forget_entry(entry);
+		for (i = 0; i < entry->ndeps && !hit; i++)
+			hit = entry->deps[i] == relid;
+		if (!hit)
+			continue;
+		MemoryContextDelete(entry->cxt);
+		hash_search(source_models_cache, &entry->key, HASH_REMOVE, NULL);
 	}
 }
 
@@ -96,7 +102,7 @@ source_models_init(void)
 {
 	HASHCTL		ctl;
 
-	ctl.keysize = sizeof(Oid);
+	ctl.keysize = sizeof(SourceKey);
 	ctl.entrysize = sizeof(SourceModels);
 	ctl.hcxt = CacheMemoryContext;
 	source_models_cache = hash_create("unlearn source models", 16, &ctl,
@@ -104,26 +110,88 @@ source_models_init(void)
 	CacheRegisterRelcacheCallback(source_models_invalidate, (Datum) 0);
 }
 
-/* Reads the models of a relation from unlearn.model, in the current context. */
-static ModelColumns *
-read_models(Oid relid, int *n)
+/* A regclass[] of a list of OIDs. */
+static ArrayType *
+oid_array(List *relids)
 {
-	Oid			types[1] = {REGCLASSOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, relids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return construct_array(elems, n, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT);
+}
+
+/*
+ * How a statement on table named finds the rows of a model on source:
+ * all of the transition table's, those routed to the source, or those
+ * collected on it; *unsafe gets why neither can be trusted, or NULL.
+ */
+static TargetRows
+target_rows(Oid named, Oid source, bool collectors, const char **unsafe)
+{
+	*unsafe = NULL;
+	if (collectors)
+		return TARGET_COLLECTED;
+	if (source == named)
+	{
+		if (hierarchy_in_inheritance(named) && has_subclass(named))
+			*unsafe = "Its source has inheritance children, whose rows a statement on it takes too, and it has no erasure triggers that tell its own rows apart.";
+		return TARGET_ALL;
+	}
+	if (get_rel_relkind(named) == RELKIND_PARTITIONED_TABLE &&
+		hierarchy_is_partition_of(source, named))
+		return TARGET_ROUTED;
+	if (hierarchy_is_partition_of(named, source))
+		return TARGET_ALL;
+	*unsafe = "Its source is an inheritance child of the table the statement named, and it has no erasure triggers that tell its own rows apart.";
+	return TARGET_COLLECTED;
+}
+
+/* Whether table relid carries unlearn's row collectors (see collected.c). */
+static bool
+has_collectors(Oid relid)
+{
+	Relation	rel = try_table_open(relid, AccessShareLock);
+	bool		found;
+
+	if (rel == NULL)
+		return false;
+	found = erase_has_collectors(rel);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * Reads the targets of a table from unlearn.model, in the current memory
+ * context; *deps gets the tables they were found through.
+ */
+static ModelTarget *
+read_targets(Oid relid, LookupKind kind, int *n, List **deps)
+{
+	Oid			types[1] = {REGCLASSARRAYOID};
+	Datum		values[1];
 	MemoryContext cxt = CurrentMemoryContext;
-	ModelColumns *models;
+	List	   *candidates = list_make1_oid(relid);
+	ModelTarget *targets;
 	uint64		i;
+
+	candidates = list_concat(candidates, hierarchy_partition_ancestors(relid));
+	if (kind == FOR_STATEMENT)
+		candidates = list_concat(candidates, hierarchy_descendants(relid));
+	values[0] = PointerGetDatum(oid_array(candidates));
 
 	SPI_connect();
 	/* The newest list, whatever the isolation level: it is kept across transactions. */
 	PushActiveSnapshot(GetLatestSnapshot());
-	if (spi_execute_cached("SELECT name, key_column, target_column, feature_columns,"
-						   " options ? 'where'"
-						   " FROM unlearn.model WHERE source = $1 ORDER BY model_id",
+	if (spi_execute_cached("SELECT name, model_id, source, key_column, target_column,"
+						   " feature_columns, options ? 'where'"
+						   " FROM unlearn.model WHERE source = ANY ($1) ORDER BY model_id",
 						   1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the models of relation %u", relid);
 	PopActiveSnapshot();
-	models = MemoryContextAllocZero(cxt, sizeof(ModelColumns) * Max(SPI_processed, 1));
+	targets = MemoryContextAllocZero(cxt, sizeof(ModelTarget) * Max(SPI_processed, 1));
 	for (i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
@@ -133,52 +201,51 @@ read_models(Oid relid, int *n)
 		int			nfeatures,
 					j;
 		MemoryContext old = MemoryContextSwitchTo(cxt);
-		ModelColumns *m = &models[i];
+		ModelTarget *t = &targets[i];
+		bool		collectors;
 
-		m->name = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
-		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+		t->name = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
+		t->model_id = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		t->source = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 6, &isnull)),
 						  TEXTOID, -1, false, TYPALIGN_INT, &features, NULL, &nfeatures);
-		m->cols = palloc(sizeof(char *) * (nfeatures + 2));
-		m->cols[0] = TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull));
-		m->cols[1] = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
+		t->cols = palloc(sizeof(char *) * (nfeatures + 2));
+		t->cols[0] = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
+		t->cols[1] = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
 		for (j = 0; j < nfeatures; j++)
-			m->cols[2 + j] = TextDatumGetCString(features[j]);
-		m->ncols = nfeatures + 2;
-		m->filtered = DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull));
+			t->cols[2 + j] = TextDatumGetCString(features[j]);
+		t->ncols = nfeatures + 2;
+		t->filtered = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		collectors = has_collectors(t->source);
+		if (kind == FOR_ROWS)
+		{
+			t->rows = TARGET_ALL;
+			t->unsafe = NULL;
+		}
+		else
+			t->rows = target_rows(relid, t->source, collectors, &t->unsafe);
 		MemoryContextSwitchTo(old);
 	}
 	*n = (int) SPI_processed;
 	SPI_finish();
-	return models;
+	*deps = candidates;
+	return targets;
 }
 
 /*
- * The models of a relation, in model_id order: the cached entry, read on
- * first use; or, when an invalidation came while they were read, a
- * transient one in the current memory context (not kept).
+ * Reads the targets of a table into a new memory context under
+ * CacheMemoryContext, which is deleted again if reading fails.
  */
-static SourceModels *
-lookup(Oid relid, SourceModels *transient)
+static MemoryContext
+read_into_context(Oid relid, LookupKind kind, ModelTarget **targets, int *n, List **deps)
 {
-	SourceModels *entry;
-	MemoryContext cxt,
-				old;
-	uint64		generation;
-	int			n;
-	ModelColumns *models;
+	MemoryContext cxt = AllocSetContextCreate(CacheMemoryContext, "unlearn source models",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
 
-	if (source_models_cache == NULL)
-		source_models_init();
-	entry = hash_search(source_models_cache, &relid, HASH_FIND, NULL);
-	if (entry != NULL)
-		return entry;
-	generation = source_models_generation;
-	cxt = AllocSetContextCreate(CacheMemoryContext, "unlearn source models",
-								ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		models = read_models(relid, &n);
+		*targets = read_targets(relid, kind, n, deps);
 	}
 	PG_CATCH();
 	{
@@ -188,35 +255,82 @@ lookup(Oid relid, SourceModels *transient)
 	}
 	PG_END_TRY();
 	MemoryContextSwitchTo(old);
-	if (generation != source_models_generation)
-	{
-		/* Changed while read: use it for this statement, do not keep it. */
-		MemoryContextSetParent(cxt, CurrentMemoryContext);
-		transient->relid = relid;
-		transient->nmodels = n;
-		transient->models = models;
-		transient->cxt = NULL;
-		return transient;
-	}
-	entry = hash_search(source_models_cache, &relid, HASH_ENTER, NULL);
-	entry->nmodels = n;
-	entry->models = models;
-	entry->cxt = cxt;
-	return entry;
+	return cxt;
 }
 
-/* The names of the models trained on a relation, in model_id order. */
-List *
-source_models(Oid relid)
+/*
+ * The targets of a table, as copies in the current memory context (an
+ * invalidation may free the cache entry meanwhile): from the cached
+ * entry, read on first use; or, when an invalidation came while they were
+ * read, read and not kept.
+ */
+static List *
+lookup(Oid relid, LookupKind kind)
 {
-	SourceModels transient;
-	SourceModels *entry = lookup(relid, &transient);
-	List	   *names = NIL;
-	int			i;
+	SourceKey	key;
+	SourceModels *entry;
+	MemoryContext cxt;
+	uint64		generation;
+	int			n,
+				i;
+	ModelTarget *targets;
+	List	   *deps;
+	List	   *result = NIL;
 
-	for (i = 0; i < entry->nmodels; i++)
-		names = lappend(names, pstrdup(entry->models[i].name));
-	return names;
+	if (source_models_cache == NULL)
+		source_models_init();
+	memset(&key, 0, sizeof(key));
+	key.relid = relid;
+	key.kind = kind;
+	entry = hash_search(source_models_cache, &key, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		generation = source_models_generation;
+		cxt = read_into_context(relid, kind, &targets, &n, &deps);
+		if (generation != source_models_generation)
+		{
+			/* Changed while read: use it for this statement, do not keep it. */
+			MemoryContextSetParent(cxt, CurrentMemoryContext);
+			for (i = 0; i < n; i++)
+				result = lappend(result, &targets[i]);
+			return result;
+		}
+		entry = hash_search(source_models_cache, &key, HASH_ENTER, NULL);
+		entry->ntargets = n;
+		entry->targets = targets;
+		entry->ndeps = list_length(deps);
+		entry->deps = MemoryContextAlloc(cxt, sizeof(Oid) * Max(entry->ndeps, 1));
+		for (i = 0; i < entry->ndeps; i++)
+			entry->deps[i] = list_nth_oid(deps, i);
+		entry->cxt = cxt;
+	}
+	for (i = 0; i < entry->ntargets; i++)
+	{
+		ModelTarget *t = palloc(sizeof(ModelTarget));
+		int			c;
+
+		*t = entry->targets[i];
+		t->name = pstrdup(t->name);
+		t->cols = palloc(sizeof(char *) * Max(t->ncols, 1));
+		for (c = 0; c < t->ncols; c++)
+			t->cols[c] = pstrdup(entry->targets[i].cols[c]);
+		result = lappend(result, t);
+	}
+	return result;
+}
+
+/* The models a statement on relid reaches, in model_id order. */
+List *
+source_targets(Oid relid)
+{
+	return lookup(relid, FOR_STATEMENT);
+}
+
+/* The models whose rows include the rows stored in relid. */
+List *
+source_targets_of_rows(Oid relid)
+{
+	return lookup(relid, FOR_ROWS);
 }
 
 /*
@@ -262,7 +376,7 @@ changed_columns(TupleDesc desc, Tuplestorestate *olds, Tuplestorestate *news)
 
 /* Whether an UPDATE changed a column a model reads (or might: a filter, a column gone). */
 static bool
-model_touched(const ModelColumns *m, TupleDesc desc, const bool *changed)
+model_touched(const ModelTarget *m, TupleDesc desc, const bool *changed)
 {
 	int			c,
 				i;
@@ -291,34 +405,44 @@ model_touched(const ModelColumns *m, TupleDesc desc, const bool *changed)
 	return false;
 }
 
-/*
- * The names of the models of a relation an UPDATE may change, in model_id
- * order: those reading a column it changed in some row, and those with a
- * filter.  An UPDATE of other columns costs the models nothing: no lock,
- * no log entry.
- */
+/* The models an UPDATE with these rows may change, in model_id order. */
 List *
-source_models_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
-					  Tuplestorestate *news)
+source_targets_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
+					   Tuplestorestate *news)
 {
-	SourceModels transient;
-	SourceModels *entry = lookup(relid, &transient);
-	List	   *names = NIL;
-	bool	   *changed;
-	int			i;
+	List	   *all = source_targets(relid);
+	List	   *touched = NIL;
+	bool	   *changed = NULL;
+	ListCell   *lc;
 
-	if (entry->nmodels == 0)
-		return NIL;
-	changed = changed_columns(desc, olds, news);
-	for (i = 0; i < entry->nmodels; i++)
-		if (model_touched(&entry->models[i], desc, changed))
-			names = lappend(names, pstrdup(entry->models[i].name));
-	return names;
+	foreach(lc, all)
+	{
+		ModelTarget *t = lfirst(lc);
+
+		/*
+		 * Collected rows are another table's: they are checked there.  A
+		 * routed model's rows may have moved out of its partition, whatever
+		 * columns it reads.
+		 */
+		if (t->rows != TARGET_ALL || olds == NULL)
+		{
+			touched = lappend(touched, t);
+			continue;
+		}
+		if (changed == NULL)
+			changed = changed_columns(desc, olds, news);
+		if (model_touched(t, desc, changed))
+			touched = lappend(touched, t);
+	}
+	return touched;
 }
 
-/* Tells every backend that the models of a relation changed. */
+/* Tells every backend that the models reached from these tables changed. */
 void
-source_models_changed(Oid relid)
+source_models_changed(List *relids)
 {
-	CacheInvalidateRelcacheByRelid(relid);
+	ListCell   *lc;
+
+	foreach(lc, relids)
+		CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 }

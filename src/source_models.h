@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * source_models.h
- *	  Which models each source table trained, cached per backend.
+ *	  Which models a statement on a table reaches, cached per backend.
  *
  *-------------------------------------------------------------------------
  */
@@ -12,18 +12,49 @@
 #include "nodes/pg_list.h"
 #include "utils/tuplestore.h"
 
-/* The names of the models trained on a relation, in model_id order. */
-extern List *source_models(Oid relid);
+/* How a model's rows are found among the rows a statement took. */
+typedef enum TargetRows
+{
+	TARGET_ALL,					/* every row of the named table's transition table */
+	TARGET_ROUTED,				/* those its partition constraint admits */
+	TARGET_COLLECTED			/* collected row by row on its source (inheritance) */
+} TargetRows;
+
+/* A model a statement on a table reaches. */
+typedef struct ModelTarget
+{
+	char	   *name;
+	int32		model_id;
+	Oid			source;
+	TargetRows	rows;
+	int			ncols;
+	char	  **cols;			/* key, target, features */
+	bool		filtered;		/* has a "where" filter (may read any column) */
+	const char *unsafe;			/* why its rows cannot be told apart, or NULL */
+} ModelTarget;
 
 /*
- * The names of the models of a relation an UPDATE may change (those
- * reading a column it changed in some row, and those with a filter), in
- * model_id order; olds and news hold its rows before and after.
+ * The models (ModelTarget *) whose rows a DELETE, UPDATE or TRUNCATE of
+ * table relid can take, in model_id order: those on relid, on its
+ * partitioned ancestors, and on the tables under it.
  */
-extern List *source_models_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
-								   Tuplestorestate *news);
+extern List *source_targets(Oid relid);
 
-/* Tells every backend that the models of a relation changed. */
-extern void source_models_changed(Oid relid);
+/*
+ * The same, for an UPDATE whose rows (olds and news, pairwise, in relid's
+ * row type) are known: only the models reading a column it changed in
+ * some row, or with a filter.  An UPDATE of other columns costs nothing.
+ */
+extern List *source_targets_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
+									Tuplestorestate *news);
+
+/*
+ * The models whose rows include the rows stored in table relid (itself a
+ * table with storage): those on it and on its partitioned ancestors.
+ */
+extern List *source_targets_of_rows(Oid relid);
+
+/* Tells every backend that the models reached from these tables changed. */
+extern void source_models_changed(List *relids);
 
 #endif							/* UNLEARN_SOURCE_MODELS_H */

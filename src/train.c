@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -71,6 +72,9 @@ lock_source(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	/* A partitioned source's writers write its partitions: lock them all. */
+	if (get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE)
+		(void) find_all_inheritors(relid, ShareRowExclusiveLock, NULL);
 }
 
 /* The terms of a fitted feature set, in parameter order. */
@@ -140,7 +144,7 @@ feature_names(const FeatureSet *fs)
 static int32
 train_and_store(const char *name, Oid relid, const char *target,
 				ArrayType *features, const LossFunctions *loss,
-				TrainOptions *opts, int32 model_id, Oid owner)
+				TrainOptions *opts, int32 model_id, Oid owner, bool *empty)
 {
 	MemoryContext train_cxt = AllocSetContextCreate(CurrentMemoryContext,
 													"unlearn training",
@@ -162,7 +166,21 @@ train_and_store(const char *name, Oid relid, const char *target,
 	spec.model_name = name;
 	spec.filter_owner = owner;
 	spec.filter_stored = model_id != 0;
+	spec.allow_empty = model_id != 0;	/* a retrain of an emptied table: state empty */
 	ds = dataset_load(&spec);
+	*empty = ds->nrows == 0;
+	if (ds->nrows == 0)
+	{
+		privileges_enter_catalog(&s);
+		lineage_delete(model_id);
+		(void) catalog_set_empty(model_id, ds->nskipped);
+		dataset_close(ds);
+		erase_ensure_triggers(relid);
+		privileges_leave(&s);
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(train_cxt);
+		return model_id;
+	}
 
 	memset(&m, 0, sizeof(m));
 	m.fit = solver_fit(ds, loss, opts, name, NULL);
@@ -230,6 +248,7 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	TrainOptions opts;
 	PrivilegeSwitch s;
 	bool		exists;
+	bool		empty;
 
 	unlearn_require_argument(fcinfo, 0, "model name");
 	unlearn_require_argument(fcinfo, 1, "source table");
@@ -262,7 +281,7 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 	/* The model belongs to the role that creates it. */
 	train_and_store(name, PG_GETARG_OID(1), text_to_cstring(PG_GETARG_TEXT_PP(2)),
 					PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3),
-					loss, &opts, 0, GetUserId());
+					loss, &opts, 0, GetUserId(), &empty);
 	privileges_enter_catalog(&s);
 	audit_log_model("create", name, NULL, NULL, NULL);
 	privileges_leave(&s);
@@ -284,6 +303,7 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 	StoredModel *m;
 	AuditModelState *before;
 	Oid			source;
+	bool		empty;
 
 	unlearn_require_argument(fcinfo, 0, "model name");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -304,9 +324,10 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 	if (m->options.where != NULL)
 		privileges_check_owner_exists(name, owner);
 	train_and_store(name, m->source, m->target_column, m->feature_columns,
-					m->loss, &m->options, m->model_id, owner);
+					m->loss, &m->options, m->model_id, owner, &empty);
 	privileges_enter_catalog(&s);
-	audit_log_model("retrain", name, before, NULL, NULL);
+	audit_log_model("retrain", name, before, empty ? "empty" : NULL,
+					empty ? "Its source holds no row to train on." : NULL);
 	privileges_leave(&s);
 	PG_RETURN_DATUM(models_row(fcinfo, name));
 }

@@ -1,54 +1,111 @@
 /*-------------------------------------------------------------------------
  *
  * triggers.c
- *	  The erasure triggers on source tables: their DDL (created with a
- *	  table's first model, dropped with its last) and their entry points,
- *	  which hand a statement's changed rows to every model they trained.
+ *	  The erasure triggers: which tables carry them (reconciled from the
+ *	  models and the tables' hierarchies), and their entry points, which
+ *	  hand a statement's changed rows to every model they trained.
  *
- * One set of triggers per source table, shared by its models, ENABLE
- * ALWAYS so they fire under logical replication apply too.  A multi-row
- * statement costs one update per model: its rows arrive in the
- * transition table.
+ * Every table whose DELETE, UPDATE or TRUNCATE can take rows from a
+ * model's source carries statement-level triggers (see hierarchy.c): the
+ * source, a partition's partitioned ancestors, a partitioned source's
+ * partitions, an inheritance table's ancestors.  They fire ALWAYS (also
+ * under session_replication_role = replica), and a multi-row statement
+ * costs one update per model: its rows arrive in the transition table of
+ * the table the statement named, and each model takes its own (all of
+ * them, or those its partition constraint admits).  A source with
+ * inheritance relatives collects its rows with row-level triggers
+ * instead (collected.c), which the statement triggers hand over.  A
+ * logical replication apply worker fires only row-level triggers: every
+ * table that stores a model's rows has row-level ones for it, enabled for
+ * REPLICA only.  TRUNCATE fires a BEFORE trigger on every table it
+ * empties, which still sees the rows.
  *
- * Models of a table are updated in model_id order, each locked FOR UPDATE
- * first: concurrent erasures on one model serialize (the second sees the
- * first's result under READ COMMITTED, or fails to serialize under
- * REPEATABLE READ), and erasures touching several models take their locks
- * in the same order, so they do not deadlock each other.
+ * Models are updated in model_id order, each locked FOR UPDATE first:
+ * concurrent erasures on one model serialize (the second sees the first's
+ * result under READ COMMITTED, or fails to serialize under REPEATABLE
+ * READ), and erasures touching several models take their locks in the
+ * same order, so they do not deadlock each other.
  *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "miscadmin.h"
 #include "parser/parse_func.h"
 #include "replication/worker_internal.h"
+#include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "audit.h"
+#include "collected.h"
 #include "erase.h"
+#include "hierarchy.h"
+#include "lineage.h"
 #include "scratch.h"
-#include "spi_cache.h"
 #include "source_models.h"
-
-#define DELETE_TRIGGER		"unlearn_erase_delete"
-#define UPDATE_TRIGGER		"unlearn_erase_update"
-#define TRUNCATE_TRIGGER	"unlearn_erase_truncate"
-#define APPLY_DELETE_TRIGGER "unlearn_apply_delete"
-#define APPLY_UPDATE_TRIGGER "unlearn_apply_update"
+#include "source_scan.h"
+#include "spi_cache.h"
 
 /*
  * Logical replication: the apply worker applies changes row by row and
  * fires only row-level triggers for them (statement-level ones only for
- * TRUNCATE).  So each table also gets row-level triggers, enabled for
- * REPLICA only (ordinary sessions never fire them), that act in an apply
- * worker alone; there the statement-level ones stand down.
+ * TRUNCATE); there the statement-level ones and the collectors stand down.
  */
 #define IN_APPLY_WORKER() (MyLogicalRepWorker != NULL)
+
+/* Which tables a trigger belongs on. */
+typedef enum TriggerRole
+{
+	ON_LINE,					/* every table of a source's line */
+	ON_STORAGE,					/* tables that store a model's rows */
+	ON_COLLECTING				/* sources with inheritance relatives */
+} TriggerRole;
+
+/*
+ * An erasure trigger.  It is recognised by name, function and kind
+ * together: a trigger of the table's owner that holds one of the names is
+ * not taken for unlearn's (it would leave erasure off), and is never
+ * dropped by unlearn.
+ */
+typedef struct ErasureTrigger
+{
+	const char *name;
+	const char *function;		/* in schema unlearn, no arguments */
+	int16		type;			/* pg_trigger.tgtype: timing, level, event */
+	char		enabled;		/* pg_trigger.tgenabled */
+	TriggerRole role;
+	const char *transition;		/* REFERENCING clause where rows are needed */
+} ErasureTrigger;
+
+static const ErasureTrigger erasure_triggers[] = {
+	{"unlearn_erase_delete", "_erase_on_delete", TRIGGER_TYPE_DELETE, TRIGGER_FIRES_ALWAYS,
+	ON_LINE, "REFERENCING OLD TABLE AS unlearn_old_rows"},
+	{"unlearn_erase_update", "_erase_on_update", TRIGGER_TYPE_UPDATE, TRIGGER_FIRES_ALWAYS,
+	ON_LINE, "REFERENCING OLD TABLE AS unlearn_old_rows NEW TABLE AS unlearn_new_rows"},
+	{"unlearn_erase_truncate", "_erase_on_truncate", TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_TRUNCATE,
+	TRIGGER_FIRES_ALWAYS, ON_LINE, NULL},
+	{"unlearn_apply_delete", "_erase_on_apply", TRIGGER_TYPE_ROW | TRIGGER_TYPE_DELETE,
+	TRIGGER_FIRES_ON_REPLICA, ON_STORAGE, NULL},
+	{"unlearn_apply_update", "_erase_on_apply", TRIGGER_TYPE_ROW | TRIGGER_TYPE_UPDATE,
+	TRIGGER_FIRES_ON_REPLICA, ON_STORAGE, NULL},
+	{"unlearn_collect_delete", "_erase_collect", TRIGGER_TYPE_ROW | TRIGGER_TYPE_DELETE,
+	TRIGGER_FIRES_ALWAYS, ON_COLLECTING, NULL},
+	{"unlearn_collect_update", "_erase_collect", TRIGGER_TYPE_ROW | TRIGGER_TYPE_UPDATE,
+	TRIGGER_FIRES_ALWAYS, ON_COLLECTING, NULL},
+};
+
+#define NUM_ERASURE_TRIGGERS lengthof(erasure_triggers)
+
+/* Set while unlearn's own trigger DDL runs (the DDL guard lets it pass). */
+bool		erase_reconciling = false;
 
 /* Runs a utility statement through SPI. */
 static void
@@ -60,36 +117,6 @@ run_sql(const char *sql)
 	SPI_finish();
 }
 
-/*
- * The erasure triggers of a source table.  They are recognised by name,
- * function and event together: a trigger of the table's owner that holds
- * one of the names is not taken for unlearn's (it would leave erasure
- * off), and is never dropped with the last model.
- */
-typedef struct ErasureTrigger
-{
-	const char *name;
-	const char *function;		/* in schema unlearn, no arguments */
-	int16		type;			/* pg_trigger.tgtype: AFTER, level, event */
-	char		enabled;		/* pg_trigger.tgenabled */
-	const char *definition;		/* CREATE TRIGGER's text after "ON %s" */
-} ErasureTrigger;
-
-static const ErasureTrigger erasure_triggers[] = {
-	{DELETE_TRIGGER, "_erase_on_delete", TRIGGER_TYPE_DELETE, TRIGGER_FIRES_ALWAYS,
-	"REFERENCING OLD TABLE AS unlearn_old_rows FOR EACH STATEMENT"},
-	{UPDATE_TRIGGER, "_erase_on_update", TRIGGER_TYPE_UPDATE, TRIGGER_FIRES_ALWAYS,
-	"REFERENCING OLD TABLE AS unlearn_old_rows NEW TABLE AS unlearn_new_rows FOR EACH STATEMENT"},
-	{APPLY_DELETE_TRIGGER, "_erase_on_apply", TRIGGER_TYPE_ROW | TRIGGER_TYPE_DELETE,
-	TRIGGER_FIRES_ON_REPLICA, "FOR EACH ROW"},
-	{APPLY_UPDATE_TRIGGER, "_erase_on_apply", TRIGGER_TYPE_ROW | TRIGGER_TYPE_UPDATE,
-	TRIGGER_FIRES_ON_REPLICA, "FOR EACH ROW"},
-	{TRUNCATE_TRIGGER, "_erase_on_truncate", TRIGGER_TYPE_TRUNCATE, TRIGGER_FIRES_ALWAYS,
-	"FOR EACH STATEMENT"},
-};
-
-#define NUM_ERASURE_TRIGGERS lengthof(erasure_triggers)
-
 /* The OID of unlearn's trigger function of an erasure trigger. */
 static Oid
 trigger_function(const ErasureTrigger *et)
@@ -100,7 +127,8 @@ trigger_function(const ErasureTrigger *et)
 
 /*
  * The trigger of rel that holds et's name, or NULL; *ours says whether it
- * is unlearn's: et's function, fired AFTER at et's level on et's event.
+ * is unlearn's: et's function, fired at et's timing and level on et's
+ * event.
  */
 static Trigger *
 has_trigger(Relation rel, const ErasureTrigger *et, bool *ours)
@@ -122,6 +150,40 @@ has_trigger(Relation rel, const ErasureTrigger *et, bool *ours)
 	return NULL;
 }
 
+/* Whether a relation carries unlearn's row collectors (see collected.c). */
+bool
+erase_has_collectors(Relation rel)
+{
+	int			i;
+
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+	{
+		bool		ours;
+
+		if (erasure_triggers[i].role == ON_COLLECTING &&
+			(has_trigger(rel, &erasure_triggers[i], &ours) == NULL || !ours))
+			return false;
+	}
+	return true;
+}
+
+/* Whether the trigger of rel called name is one of unlearn's erasure triggers. */
+bool
+erase_is_erasure_trigger(Relation rel, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+	{
+		bool		ours;
+
+		if (strcmp(erasure_triggers[i].name, name) == 0 &&
+			has_trigger(rel, &erasure_triggers[i], &ours) != NULL && ours)
+			return true;
+	}
+	return false;
+}
+
 /* The ALTER TABLE ... ENABLE clause for a firing mode. */
 static const char *
 enable_clause(char enabled)
@@ -129,130 +191,389 @@ enable_clause(char enabled)
 	return enabled == TRIGGER_FIRES_ON_REPLICA ? "ENABLE REPLICA" : "ENABLE ALWAYS";
 }
 
-/*
- * Creates the erasure triggers on a source table unless it has them, and
- * re-enables any that were disabled.  Another trigger holding one of
- * their names is an error.
- */
-void
-erase_ensure_triggers(Oid relid)
+/* The sources (distinct OIDs) among relids that have a model. */
+static List *
+sources_among(List *relids)
 {
-	Relation	rel = table_open(relid, NoLock);
-	char	   *qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-													   RelationGetRelationName(rel));
-	bool		present[NUM_ERASURE_TRIGGERS];
-	bool		enabled[NUM_ERASURE_TRIGGERS];
+	Oid			types[1] = {REGCLASSARRAYOID};
+	Datum		values[1];
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
+	List	   *found = NIL;
+	ListCell   *lc;
+	int			n = 0;
+	uint64		i;
+
+	foreach(lc, relids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	values[0] = PointerGetDatum(construct_array(elems, n, REGCLASSOID, sizeof(Oid), true,
+												TYPALIGN_INT));
+	SPI_connect();
+	if (spi_execute_cached("SELECT DISTINCT source FROM unlearn.model WHERE source = ANY ($1)",
+						   1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the sources of models");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		found = lappend_oid(found, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																  SPI_tuptable->tupdesc, 1,
+																  &isnull)));
+	}
+	SPI_finish();
+	return found;
+}
+
+/* Which erasure triggers a table needs, and whether with transition tables. */
+typedef struct Needs
+{
+	bool		line;			/* statement triggers */
+	bool		transition;		/* ... with transition tables */
+	bool		storage;		/* apply triggers */
+	bool		collecting;		/* row collectors */
+} Needs;
+
+/*
+ * What a table needs, from the models of the tables related to it: it is
+ * on a source's line if a model's source is itself, one of its partitioned
+ * ancestors, an inheritance ancestor's... (see hierarchy_line).  A model
+ * whose source collects its rows needs no transition table from anyone.
+ */
+static Needs
+needs_of(Oid relid)
+{
+	Needs		n = {0};
+	List	   *ancestors = hierarchy_partition_ancestors(relid);
+	List	   *below = hierarchy_descendants(relid);
+	List	   *candidates = list_concat(list_make1_oid(relid), list_copy(ancestors));
+	List	   *sources;
+	ListCell   *lc;
+
+	candidates = list_concat(candidates, list_copy(below));
+	sources = sources_among(candidates);
+	foreach(lc, sources)
+	{
+		Oid			source = lfirst_oid(lc);
+		bool		collects = hierarchy_in_inheritance(source);
+		bool		mine = source == relid || list_member_oid(ancestors, source);
+
+		n.line = true;
+		if (!collects)
+			n.transition = true;
+		if (mine && get_rel_relkind(relid) == RELKIND_RELATION)
+			n.storage = true;
+		if (source == relid && collects)
+			n.collecting = true;
+	}
+	return n;
+}
+
+/* Whether a trigger of a table must be there, given what it needs. */
+static bool
+wanted(const ErasureTrigger *et, Needs n)
+{
+	switch (et->role)
+	{
+		case ON_LINE:
+			return n.line;
+		case ON_STORAGE:
+			return n.storage;
+		case ON_COLLECTING:
+			return n.collecting;
+	}
+	return false;
+}
+
+/* Creates one erasure trigger on a table (qualified: its quoted name). */
+static void
+create_trigger(const ErasureTrigger *et, const char *qualified, bool transition)
+{
+	run_sql(psprintf("CREATE TRIGGER %s %s %s ON %s %s FOR EACH %s EXECUTE FUNCTION unlearn.%s()",
+					 et->name,
+					 TRIGGER_FOR_BEFORE(et->type) ? "BEFORE" : "AFTER",
+					 TRIGGER_FOR_DELETE(et->type) ? "DELETE" :
+					 TRIGGER_FOR_UPDATE(et->type) ? "UPDATE" : "TRUNCATE",
+					 qualified, transition && et->transition ? et->transition : "",
+					 TRIGGER_FOR_ROW(et->type) ? "ROW" : "STATEMENT", et->function));
+	run_sql(psprintf("ALTER TABLE %s %s TRIGGER %s", qualified, enable_clause(et->enabled),
+					 et->name));
+}
+
+/*
+ * Brings a table's erasure triggers to what its models need: creates the
+ * missing ones, re-enables disabled ones, remakes one with the wrong kind
+ * of transition tables, drops those no model needs any more.  Another
+ * trigger holding one of their names is an error (42710).
+ */
+static void
+reconcile_table(Oid relid)
+{
+	Relation	rel;
+	Needs		n;
+	char	   *qualified;
+	char		action[NUM_ERASURE_TRIGGERS];	/* c(reate), r(emake), e(nable), d(rop) */
+	bool		any = false;
 	int			i;
 
+	if (get_rel_name(relid) == NULL)
+		return;					/* the table itself is gone */
+	n = needs_of(relid);
+	rel = table_open(relid, AccessShareLock);
+	qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										   RelationGetRelationName(rel));
 	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
 	{
 		const ErasureTrigger *et = &erasure_triggers[i];
 		bool		ours;
 		Trigger    *tg = has_trigger(rel, et, &ours);
+		bool		want = wanted(et, n);
 
+		action[i] = 0;
 		if (tg != NULL && !ours)
+		{
+			if (!want)
+				continue;		/* not ours, and nothing of ours is missed */
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("trigger \"%s\" of relation \"%s\" is not unlearn's erasure trigger",
 							et->name, RelationGetRelationName(rel)),
 					 errdetail("Models of the table need that name for the trigger that erases rows from them."),
 					 errhint("Drop or rename that trigger.")));
-		present[i] = tg != NULL;
-		enabled[i] = tg != NULL && tg->tgenabled == et->enabled;
+		}
+		if (want && tg == NULL)
+			action[i] = 'c';
+		else if (want && et->transition && (tg->tgoldtable != NULL) != n.transition)
+			action[i] = 'r';
+		else if (want && tg->tgenabled != et->enabled)
+			action[i] = 'e';
+		else if (!want && tg != NULL)
+			action[i] = 'd';
+		any |= action[i] != 0;
 	}
-	table_close(rel, NoLock);
-	source_models_changed(relid);
-	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
-	{
-		const ErasureTrigger *et = &erasure_triggers[i];
+	table_close(rel, AccessShareLock);
+	if (!any)
+		return;
 
-		if (!present[i])
-			run_sql(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s EXECUTE FUNCTION unlearn.%s()",
-							 et->name,
-							 TRIGGER_FOR_DELETE(et->type) ? "DELETE" :
-							 TRIGGER_FOR_UPDATE(et->type) ? "UPDATE" : "TRUNCATE",
-							 qualified, et->definition, et->function));
-		if (!enabled[i])
-			run_sql(psprintf("ALTER TABLE %s %s TRIGGER %s",
-							 qualified, enable_clause(et->enabled), et->name));
+	/* Dropping takes DROP TRIGGER's lock: taken first rather than upgraded to. */
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+		if (action[i] == 'd' || action[i] == 'r')
+			LockRelationOid(relid, AccessExclusiveLock);
+	erase_reconciling = true;
+	PG_TRY();
+	{
+		for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+		{
+			const ErasureTrigger *et = &erasure_triggers[i];
+
+			if (action[i] == 'd' || action[i] == 'r')
+				run_sql(psprintf("DROP TRIGGER %s ON %s", et->name, qualified));
+			if (action[i] == 'c' || action[i] == 'r')
+				create_trigger(et, qualified, n.transition);
+			else if (action[i] == 'e')
+				run_sql(psprintf("ALTER TABLE %s %s TRIGGER %s", qualified,
+								 enable_clause(et->enabled), et->name));
+		}
 	}
+	PG_FINALLY();
+	{
+		erase_reconciling = false;
+	}
+	PG_END_TRY();
+}
+
+/* Reconciles every table of a list (see reconcile_table). */
+static void
+reconcile_tables(List *relids)
+{
+	ListCell   *lc;
+
+	source_models_changed(relids);
+	foreach(lc, relids)
+		reconcile_table(lfirst_oid(lc));
 }
 
 /*
- * Drops the erasure triggers of a source table that has no model left;
- * only unlearn's: a trigger of the same name but not unlearn's stays.
+ * Sets up the erasure triggers of every table a source's rows can be
+ * taken through (its line), and re-enables any that were disabled.
  */
+void
+erase_ensure_triggers(Oid relid)
+{
+	reconcile_tables(hierarchy_line(relid));
+}
+
+/* Drops the erasure triggers no model needs any more on a source's line. */
 void
 erase_drop_triggers_if_unused(Oid relid)
 {
-	Oid			types[1] = {REGCLASSOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	bool		used;
-	bool		drop[NUM_ERASURE_TRIGGERS];
-	char	   *qualified;
-	Relation	rel;
-	int			i;
-
 	if (get_rel_name(relid) == NULL)
-		return;					/* the table itself is gone */
-	source_models_changed(relid);
-	SPI_connect();
-	if (spi_execute_cached("SELECT 1 FROM unlearn.model WHERE source = $1 LIMIT 1",
-							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the models of relation %u", relid);
-	used = SPI_processed > 0;
-	SPI_finish();
-	if (used)
 		return;
-	/* DROP TRIGGER's lock, taken first rather than upgraded to. */
-	rel = table_open(relid, AccessExclusiveLock);
-	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
-	{
-		bool		ours;
-
-		drop[i] = has_trigger(rel, &erasure_triggers[i], &ours) != NULL && ours;
-	}
-	qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-										   RelationGetRelationName(rel));
-	table_close(rel, NoLock);
-	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
-		if (drop[i])
-			run_sql(psprintf("DROP TRIGGER %s ON %s", erasure_triggers[i].name, qualified));
+	reconcile_tables(hierarchy_line(relid));
 }
 
 /*
- * Applies a statement's changed rows to every model of the table, in
- * model_id order, in a memory context of their own: erasure of the rows
- * in olds, or, with news (the same rows after an UPDATE), rectification.
+ * Reconciles the triggers of every table that carries one of unlearn's
+ * erasure triggers or is on a model's line: after partitions or
+ * inheritance changed.
+ */
+void
+erase_reconcile_all(void)
+{
+	List	   *relids = NIL;
+	List	   *sources;
+	ListCell   *lc;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute("SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t"
+					" JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) t.tgfoid"
+					" WHERE p.pronamespace OPERATOR(pg_catalog.=) 'unlearn'::pg_catalog.regnamespace"
+					" AND p.proname OPERATOR(pg_catalog.~) '^_erase_'"
+					" UNION SELECT DISTINCT m.source FROM unlearn.model m", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the tables with erasure triggers");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	SPI_tuptable->tupdesc,
+																	1, &isnull)));
+	}
+	SPI_finish();
+	sources = list_copy(relids);
+	foreach(lc, sources)
+		if (get_rel_name(lfirst_oid(lc)) != NULL)
+			relids = list_concat_unique_oid(relids, hierarchy_line(lfirst_oid(lc)));
+	reconcile_tables(relids);
+}
+
+/*
+ * Marks a model that a statement may have taken rows from without them
+ * being distinguishable: it must be retrained (logged).
  */
 static void
-change_models(Relation rel, Tuplestorestate *olds, Tuplestorestate *news)
+mark_unsafe(const ModelTarget *t, Relation rel, const char *event, const char *why)
+{
+	ErasureModel em;
+
+	if (!erasure_state_lock(t->name, &em))
+		return;
+	if (strcmp(em.m->state, "ready") != 0)
+	{
+		erasure_state_release(&em);
+		return;
+	}
+	erasure_needs_retrain(em.m, RelationGetRelid(rel), 0, 0, event, why, NULL, 0);
+}
+
+/* The rows collected for one source, handed over once per statement. */
+typedef struct TakenRows
+{
+	Oid			source;
+	Tuplestorestate *olds;
+	Tuplestorestate *news;
+} TakenRows;
+
+/* The rows collected for a source (taken on first ask); NULL olds if none. */
+static TakenRows *
+taken_for(List **taken, Oid source, bool update)
+{
+	ListCell   *lc;
+	TakenRows  *t;
+
+	foreach(lc, *taken)
+	{
+		t = lfirst(lc);
+		if (t->source == source)
+			return t;
+	}
+	t = palloc0(sizeof(TakenRows));
+	t->source = source;
+	(void) collected_take(source, update, &t->olds, &t->news);
+	*taken = lappend(*taken, t);
+	return t;
+}
+
+/*
+ * Applies a statement's changed rows to every model they reach, in
+ * model_id order, in a memory context of their own: rel is the table the
+ * statement named (or, for a row-level trigger, the table the row is
+ * stored in), olds its rows (NULL: its trigger has no transition table),
+ * news the same rows after an UPDATE (update: true).
+ */
+static void
+change_models(Relation rel, List *targets, Tuplestorestate *olds, Tuplestorestate *news,
+			  bool update, const char *event)
 {
 	MemoryContext cxt;
 	MemoryContext old;
-	List	   *names;
 	ListCell   *lc;
+	List	   *taken = NIL;
 
-	if (tuplestore_tuple_count(olds) == 0)
-		return;					/* the statement changed no row */
 	cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure",
 								ALLOCSET_DEFAULT_SIZES);
 	old = MemoryContextSwitchTo(cxt);
-	names = news ? source_models_touched(RelationGetRelid(rel), RelationGetDescr(rel), olds, news)
-		: source_models(RelationGetRelid(rel));
-
-	foreach(lc, names)
+	foreach(lc, targets)
 	{
+		ModelTarget *t = lfirst(lc);
 		Size		mark = scratch_mark();
+		Relation	rows_rel = rel;
+		Tuplestorestate *o = olds;
+		Tuplestorestate *n = news;
+		PartitionRoute *route = NULL;
 
-		if (news)
-			rectify_model(lfirst(lc), rel, olds, news);
+		if (t->rows == TARGET_COLLECTED && t->unsafe == NULL)
+		{
+			TakenRows  *rows = taken_for(&taken, t->source, update);
+
+			if (rows->olds == NULL)
+				continue;		/* the statement took no row of that table */
+			o = rows->olds;
+			n = rows->news;
+			rows_rel = RelationGetRelid(rel) == t->source ? rel :
+				table_open(t->source, NoLock);
+		}
+		else if (o == NULL || t->unsafe != NULL)
+		{
+			/* Rows of the model's source may be among them, indistinguishable. */
+			if (o == NULL || tuplestore_tuple_count(o) > 0)
+				mark_unsafe(t, rel, event, t->unsafe ? t->unsafe :
+							"The erasure trigger of the table the statement named has no transition table; its triggers must be set up again.");
+			continue;
+		}
+		else if (tuplestore_tuple_count(o) == 0)
+			continue;
+		else if (t->rows == TARGET_ROUTED)
+			route = hierarchy_route(rel, t->source);
+
+		if (update)
+			rectify_model(t->name, rows_rel, o, n, route);
 		else
-			erase_from_model(lfirst(lc), rel, olds);
+			erase_from_model(t->name, rows_rel, o, route, event);
+		if (rows_rel != rel)
+			table_close(rows_rel, NoLock);
 		scratch_release(mark);
+	}
+	foreach(lc, taken)
+	{
+		TakenRows  *rows = lfirst(lc);
+
+		if (rows->olds)
+			tuplestore_end(rows->olds);
+		if (rows->news)
+			tuplestore_end(rows->news);
 	}
 	MemoryContextSwitchTo(old);
 	MemoryContextDelete(cxt);
+}
+
+/* Raises the error for a trigger function called in a way it does not serve. */
+static void
+misused_trigger(FunctionCallInfo fcinfo, const char *how)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("function %s must be fired %s", get_func_name(fcinfo->flinfo->fn_oid), how),
+			 errdetail("It is one of unlearn's erasure triggers, which unlearn creates itself.")));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_delete);
@@ -262,15 +583,16 @@ Datum
 unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
+	List	   *targets;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_DELETE(trig->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
-		trig->tg_oldtable == NULL)
-		elog(ERROR, "unlearn._erase_on_delete must fire AFTER DELETE FOR EACH STATEMENT with an OLD TABLE");
+		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event))
+		misused_trigger(fcinfo, "AFTER DELETE FOR EACH STATEMENT");
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
-
-	change_models(trig->tg_relation, trig->tg_oldtable, NULL);
+	targets = source_targets(RelationGetRelid(trig->tg_relation));
+	if (targets != NIL)
+		change_models(trig->tg_relation, targets, trig->tg_oldtable, NULL, false, "erasure");
 	return PointerGetDatum(NULL);
 }
 
@@ -285,14 +607,42 @@ Datum
 unlearn_erase_on_update(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
+	List	   *targets;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ||
-		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event) ||
-		trig->tg_oldtable == NULL || trig->tg_newtable == NULL)
-		elog(ERROR, "unlearn._erase_on_update must fire AFTER UPDATE FOR EACH STATEMENT with OLD and NEW TABLEs");
+		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event))
+		misused_trigger(fcinfo, "AFTER UPDATE FOR EACH STATEMENT");
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
-	change_models(trig->tg_relation, trig->tg_oldtable, trig->tg_newtable);
+	targets = source_targets_touched(RelationGetRelid(trig->tg_relation),
+									 RelationGetDescr(trig->tg_relation),
+									 trig->tg_oldtable, trig->tg_newtable);
+	if (targets != NIL)
+		change_models(trig->tg_relation, targets, trig->tg_oldtable, trig->tg_newtable, true,
+					  "rectification");
+	return PointerGetDatum(NULL);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_erase_collect);
+
+/*
+ * AFTER DELETE/UPDATE FOR EACH ROW on a source with inheritance relatives:
+ * keeps the row for the statement-level trigger of the table the
+ * statement named (see collected.c).
+ */
+Datum
+unlearn_erase_collect(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
+		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
+		misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
+	if (IN_APPLY_WORKER())
+		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
+	collected_add(RelationGetRelid(trig->tg_relation), trig->tg_trigtuple,
+				  TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_newtuple : NULL);
 	return PointerGetDatum(NULL);
 }
 
@@ -301,8 +651,9 @@ PG_FUNCTION_INFO_V1(unlearn_erase_on_apply);
 /*
  * AFTER DELETE/UPDATE FOR EACH ROW, enabled for REPLICA: in a logical
  * replication apply worker, erases (or rectifies) the one row the worker
- * just applied, through the same path as the statement triggers.
- * Anywhere else it does nothing (the statement triggers do the work).
+ * just applied from the models whose rows the table stores, through the
+ * same path as the statement triggers.  Anywhere else it does nothing
+ * (the statement triggers do the work).
  */
 Datum
 unlearn_erase_on_apply(PG_FUNCTION_ARGS)
@@ -310,61 +661,102 @@ unlearn_erase_on_apply(PG_FUNCTION_ARGS)
 	TriggerData *trig = (TriggerData *) fcinfo->context;
 	Tuplestorestate *olds;
 	Tuplestorestate *news = NULL;
+	List	   *targets;
+	bool		update;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
 		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
-		elog(ERROR, "unlearn._erase_on_apply must fire AFTER DELETE or UPDATE FOR EACH ROW");
+		misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
 	if (!IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);
 
+	update = TRIGGER_FIRED_BY_UPDATE(trig->tg_event);
+	targets = source_targets_of_rows(RelationGetRelid(trig->tg_relation));
+	if (targets == NIL)
+		return PointerGetDatum(NULL);
 	olds = tuplestore_begin_heap(false, false, work_mem);
 	tuplestore_puttuple(olds, trig->tg_trigtuple);
-	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
+	if (update)
 	{
 		news = tuplestore_begin_heap(false, false, work_mem);
 		tuplestore_puttuple(news, trig->tg_newtuple);
 	}
-	change_models(trig->tg_relation, olds, news);
+	change_models(trig->tg_relation, targets, olds, news, update,
+				  update ? "rectification" : "erasure");
 	tuplestore_end(olds);
 	if (news)
 		tuplestore_end(news);
 	return PointerGetDatum(NULL);
 }
 
+/* Every row of a table (all its leaves if partitioned), in its row type. */
+static Tuplestorestate *
+all_rows(Relation rel)
+{
+	Tuplestorestate *rows = tuplestore_begin_heap(false, false, work_mem);
+	TupleTableSlot *row_slot = table_slot_create(rel, NULL);
+	TupleTableSlot *slot;
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	SourceScan	scan;
+
+	source_scan_begin(&scan, rel, snapshot);
+	while ((slot = source_scan_next(&scan, row_slot)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (slot != row_slot)
+		{
+			ExecCopySlot(row_slot, slot);
+			slot = row_slot;
+		}
+		tuplestore_puttupleslot(rows, slot);
+	}
+	source_scan_end(&scan);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(row_slot);
+	return rows;
+}
+
 PG_FUNCTION_INFO_V1(unlearn_erase_on_truncate);
 
 /*
- * AFTER TRUNCATE: every model of the table lost its training data.  Its
- * lineage goes (the rows are gone) and it must be retrained to predict.
+ * BEFORE TRUNCATE, on every table a TRUNCATE empties: a model whose
+ * source is the table lost all its rows (its lineage goes, with the
+ * digests of every key, and it must be retrained to predict); a model on
+ * a partitioned ancestor lost the table's rows only, which are still
+ * there to read: they are erased from it as a DELETE would.
  */
 Datum
 unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 {
 	TriggerData *trig = (TriggerData *) fcinfo->context;
+	Relation	rel;
 	Oid			relid;
 	ListCell   *lc;
-	List	   *names;
+	List	   *targets;
+	Tuplestorestate *rows = NULL;
 
-	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event))
-		elog(ERROR, "unlearn._erase_on_truncate must fire AFTER TRUNCATE");
-	relid = RelationGetRelid(trig->tg_relation);
-	names = source_models(relid);
-	foreach(lc, names)
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(trig->tg_event))
+		misused_trigger(fcinfo, "BEFORE TRUNCATE");
+	rel = trig->tg_relation;
+	relid = RelationGetRelid(rel);
+	targets = source_targets(relid);
+	foreach(lc, targets)
 	{
-		ErasureModel em;
-		StoredModel *m;
-		int64		rows_now;
-		int64		version;
+		ModelTarget *t = lfirst(lc);
 
-		if (!erasure_state_lock(lfirst(lc), &em))
-			continue;			/* dropped meanwhile */
-		m = em.m;
-		rows_now = em.rows_now;
-		lineage_delete(m->model_id);
-		version = catalog_set_state(m->model_id, rows_now, "needs_retrain");
-		audit_log_change("truncate", m, relid, version, rows_now, "needs_retrain", NULL, 0,
-						 get_float8_nan(), get_float8_nan(), NULL, NULL, 0);
+		if (t->source == relid)
+			erase_truncated_model(t->name, relid);
+		else if (hierarchy_is_partition_of(relid, t->source) && erase_model_has_lineage(t->name))
+		{
+			if (rows == NULL)
+				rows = all_rows(rel);
+			erase_from_model(t->name, rel, rows, NULL, "truncate");
+		}
+		/* Models under the table: their own tables' triggers fire too. */
 	}
+	if (rows)
+		tuplestore_end(rows);
 	return PointerGetDatum(NULL);
 }

@@ -17,6 +17,7 @@
 #include "utils/timestamp.h"
 
 #include "audit.h"
+#include "collected.h"
 #include "scratch.h"
 #include "unlearn.h"
 
@@ -59,6 +60,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 
 	audit_define_settings();
+	collected_init();
 	MarkGUCPrefixReserved("unlearn");
 	scratch_init();
 }

@@ -75,7 +75,7 @@ collect_rows(StoredModel *m, Relation rel, LineageRows *rows)
 	LineageEntry *keys;
 	int64		nkeys;
 
-	if (enc == NULL)
+	if (enc == NULL || !enc->usable)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" can no longer read its source", m->name),
