@@ -265,3 +265,4 @@ SELECT name, state FROM unlearn.models WHERE name = 'items_model';
 SELECT count(unlearn.drop_model(name)) FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP FUNCTION try(text);
+DROP SCHEMA unlearn_test CASCADE;

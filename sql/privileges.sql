@@ -345,7 +345,9 @@ SELECT metric FROM unlearn.evaluate('adults') ORDER BY metric;
 SET ROLE regress_unlearn_trainer;
 CREATE TABLE regress_trojan.vip (id int);
 INSERT INTO regress_trojan.vip VALUES (1), (5), (9);
-CREATE FUNCTION regress_trojan.is_vip(i int) RETURNS boolean LANGUAGE plpgsql STABLE AS
+-- (Declared IMMUTABLE, as a filter's functions must be: the owner's word,
+-- as for an index expression.)
+CREATE FUNCTION regress_trojan.is_vip(i int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS
 $$ BEGIN RETURN EXISTS (SELECT 1 FROM regress_trojan.vip v WHERE v.id = i); END $$;
 SELECT name, rows_trained FROM unlearn.create_model('not_vip', 'people', 'spend', ARRAY['age'],
                                                     'linear', '{"where": "NOT regress_trojan.is_vip(id)"}');

@@ -44,6 +44,9 @@ SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "x + 1"}')$$);
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "nosuch > 1"}')$$);
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "x > random()"}')$$);
+-- A stable function too: a row could stop passing with nothing updated.
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "now() > ''2020-01-01''"}')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "current_user = ''x''"}')$$);
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "x IN (SELECT 1)"}')$$);
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "sum(x) > 1"}')$$);
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '{"where": "true; DROP TABLE t"}')$$);

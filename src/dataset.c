@@ -408,11 +408,12 @@ dataset_compile_filter(Relation rel, const char *where, const char *search_path,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("option \"where\" must not contain subqueries")));
 	qual = query->jointree->quals;
-	if (contain_volatile_functions(qual))
+	if (contain_mutable_functions(qual))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("option \"where\" must not call volatile functions"),
-				 errdetail("A retrain must see the same rows.")));
+				 errmsg("option \"where\" must call only immutable functions"),
+				 errdetail("Whether a row passes must depend on the row alone, as for an index predicate: a row that stops passing without being updated would stay in the model unseen."),
+				 errhint("Compare with constants instead of now() or current_user, and mark functions of the row alone IMMUTABLE.")));
 
 	if (canonical)
 	{

@@ -22,6 +22,7 @@
 #include "encoder.h"
 #include "features.h"
 #include "hugemem.h"
+#include "model_filter.h"
 #include "source_scan.h"
 
 /* A categorical level and its term. */
@@ -338,6 +339,11 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 							&X[(Size) fill * enc->nterms], &y[fill], &fingerprint) ||
 			fingerprint != hit->fingerprint)
 			continue;			/* counted below, as not seen usable */
+		if (enc->filter != NULL && !model_filter_passes(enc->filter, slot))
+		{
+			counts->filtered_out++; /* a row its filter would leave out */
+			continue;
+		}
 		if (y[fill] == 1.0)
 			counts->npositive++;
 		counts->n++;

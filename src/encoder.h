@@ -36,6 +36,7 @@ typedef struct Encoder
 	StoredModel *model;
 	bool		usable;			/* every column is there, of a kind the model can read */
 	const char *unusable;		/* if not, why */
+	struct ModelFilter *filter; /* lineage scans check rows against it, or NULL */
 	int			nterms;
 	int			ncols;
 	EncoderColumn *cols;		/* in feature-list order */
@@ -83,6 +84,7 @@ typedef struct LineageRows
 	double	   *y;
 	int64		npositive;
 	int64		mismatched;		/* lineage rows missing, changed or unusable */
+	int64		filtered_out;	/* ... of which its filter no longer admits */
 } LineageRows;
 
 /* Receives encoded rows, nrows x d row-major (it may change them in place). */

@@ -49,6 +49,7 @@
 #include "encoder.h"
 #include "linalg.h"
 #include "lineage.h"
+#include "model_filter.h"
 #include "privileges.h"
 #include "solver.h"
 #include "unlearn.h"
@@ -81,6 +82,9 @@ collect_rows(StoredModel *m, Relation rel, LineageRows *rows)
 				 errmsg("model \"%s\" can no longer read its source", m->name),
 				 errdetail("A column it was trained on is gone."),
 				 errhint("Run unlearn.retrain('%s').", m->name)));
+	/* A lineage row its filter no longer admits is one a retrain would leave out. */
+	if (m->options.where != NULL)
+		enc->filter = model_filter_compile(m);
 	privileges_enter_catalog(&s);
 	keys = lineage_load_snapshot(m->model_id, &nkeys);
 	privileges_leave(&s);
@@ -325,9 +329,12 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 		for (c = 3; c <= 8; c++)
 			nulls[c] = true;
 	}
-	if (rows.mismatched > 0)
+	if (rows.filtered_out > 0)
+		v.reason = psprintf(INT64_FORMAT " rows of its lineage no longer pass its filter",
+							rows.filtered_out);
+	if (rows.mismatched > rows.filtered_out)
 		v.reason = psprintf(INT64_FORMAT " rows of its lineage are missing from its source or have changed",
-							rows.mismatched);
+							rows.mismatched - rows.filtered_out);
 
 	values[0] = Int64GetDatum(m->version);
 	values[1] = Int64GetDatum(rows.n);
