@@ -949,3 +949,38 @@ REVOKE ALL ON FUNCTION unlearn._canonical_fields(text[]),
     unlearn.entry_digests(bigint),
     unlearn.rotate_secret()
     FROM PUBLIC;
+
+------------------------------------------------------------------------------
+-- Schema changes never strand a model (src/ddl.c): event triggers, fired
+-- always (also under session_replication_role = replica), that refuse,
+-- follow or record every change of a source's schema and guard the
+-- erasure triggers.  Created last, so that they see nothing of this script.
+------------------------------------------------------------------------------
+
+CREATE FUNCTION unlearn._ddl_command_start()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'unlearn_ddl_command_start'
+LANGUAGE C;
+
+CREATE FUNCTION unlearn._ddl_command_end()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'unlearn_ddl_command_end'
+LANGUAGE C;
+
+CREATE FUNCTION unlearn._sql_drop()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'unlearn_sql_drop'
+LANGUAGE C;
+
+REVOKE ALL ON FUNCTION unlearn._ddl_command_start(), unlearn._ddl_command_end(),
+    unlearn._sql_drop() FROM PUBLIC;
+
+CREATE EVENT TRIGGER unlearn_ddl_start ON ddl_command_start
+    EXECUTE FUNCTION unlearn._ddl_command_start();
+CREATE EVENT TRIGGER unlearn_ddl_end ON ddl_command_end
+    EXECUTE FUNCTION unlearn._ddl_command_end();
+CREATE EVENT TRIGGER unlearn_sql_drop ON sql_drop
+    EXECUTE FUNCTION unlearn._sql_drop();
+ALTER EVENT TRIGGER unlearn_ddl_start ENABLE ALWAYS;
+ALTER EVENT TRIGGER unlearn_ddl_end ENABLE ALWAYS;
+ALTER EVENT TRIGGER unlearn_sql_drop ENABLE ALWAYS;

@@ -27,12 +27,15 @@ SELECT pg_describe_object(classid, objid, objsubid) AS member,
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'unlearn')
  ORDER BY 1;
 
--- Nothing the extension owns lives outside schema unlearn.
+-- Nothing the extension owns lives outside schema unlearn (but its event
+-- triggers, which belong to no schema), and those fire always.
 SELECT count(*) AS members_outside_unlearn
   FROM pg_depend
  WHERE refclassid = 'pg_extension'::regclass AND deptype = 'e'
+   AND classid <> 'pg_event_trigger'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'unlearn')
    AND coalesce((pg_identify_object(classid, objid, objsubid)).schema, '') <> 'unlearn';
+SELECT evtname, evtevent, evtenabled, evtfoid::regproc FROM pg_event_trigger ORDER BY evtname;
 
 -- Every function in schema unlearn belongs to the extension.
 SELECT count(*) AS stray_functions

@@ -395,7 +395,15 @@ SELECT name FROM unlearn.create_model('orphan', 'people', 'spend', ARRAY['age'],
 RESET ROLE;
 SELECT unlearn.revoke_train('regress_unlearn_leaver');
 REVOKE ALL ON people FROM regress_unlearn_leaver;
+-- Here, where its models are (and the library is loaded), dropping the
+-- role is refused ...
+SELECT try($$DROP ROLE regress_unlearn_leaver$$);
+-- ... but from a database without them PostgreSQL alone decides: the
+-- role goes, and the model is left without an owner.
+SELECT current_database() AS db \gset
+\c postgres
 DROP ROLE regress_unlearn_leaver;
+\c :db
 SELECT try($$SELECT unlearn.retrain('orphan')$$);
 SELECT unlearn.alter_model_owner('orphan', 'regress_unlearn_trainer');
 SELECT name, owner, version FROM unlearn.retrain('orphan');
@@ -425,21 +433,33 @@ RESET ROLE;
 SET ROLE regress_unlearn_trainer;
 SELECT name, rows_trained FROM unlearn.create_model('decoyed', 'decoy', 'y');
 RESET ROLE;
--- A disabled erasure trigger is enabled again by the next training.
+-- The table's owner cannot switch erasure off: disabling, dropping,
+-- renaming or replacing an erasure trigger is refused ...
 SET ROLE regress_unlearn_colleague;
-ALTER TABLE decoy DISABLE TRIGGER unlearn_erase_delete;
+SELECT try($$ALTER TABLE decoy DISABLE TRIGGER unlearn_erase_delete$$);
+SELECT try($$ALTER TABLE decoy DISABLE TRIGGER ALL$$);
+SELECT try($$ALTER TABLE decoy ENABLE TRIGGER unlearn_erase_delete$$);
+SELECT try($$DROP TRIGGER unlearn_erase_truncate ON decoy$$);
+SELECT try($$ALTER TRIGGER unlearn_erase_update ON decoy RENAME TO mine$$);
+SELECT try($$CREATE OR REPLACE TRIGGER unlearn_erase_delete AFTER DELETE ON decoy
+             FOR EACH STATEMENT EXECUTE FUNCTION decoy_noop()$$);
 RESET ROLE;
+-- ... a superuser may, and the model is marked at once; the next training
+-- enables the trigger again.
+ALTER TABLE decoy DISABLE TRIGGER unlearn_erase_delete;
+SELECT name, state FROM unlearn.models WHERE name = 'decoyed';
+SELECT event, method, detail FROM unlearn.erasure_log WHERE model_name = 'decoyed'
+ ORDER BY seq DESC LIMIT 1;
 SET ROLE regress_unlearn_trainer;
-SELECT name, version FROM unlearn.retrain('decoyed');
+SELECT name, version, state FROM unlearn.retrain('decoyed');
 RESET ROLE;
 SELECT tgname, tgfoid::regproc, tgenabled FROM pg_trigger
  WHERE tgrelid = 'decoy'::regclass ORDER BY tgname;
 -- Dropping the last model drops unlearn's triggers only: the owner's own
--- trigger under one of their names stays.
+-- trigger under one of their names (one this table does not need) stays.
 SET ROLE regress_unlearn_colleague;
-DROP TRIGGER unlearn_erase_truncate ON decoy;
-CREATE TRIGGER unlearn_erase_truncate AFTER TRUNCATE ON decoy
-    FOR EACH STATEMENT EXECUTE FUNCTION decoy_noop();
+CREATE TRIGGER unlearn_collect_delete AFTER DELETE ON decoy
+    FOR EACH ROW EXECUTE FUNCTION decoy_noop();
 RESET ROLE;
 SET ROLE regress_unlearn_trainer;
 SELECT unlearn.drop_model('decoyed');

@@ -103,8 +103,11 @@ SELECT verdict, reason, parameter_distance > distance_bound AS beyond_bound,
   FROM unlearn.verify_model('big');
 SELECT model_name, method FROM unlearn.erasure_log WHERE event = 'verify' ORDER BY seq DESC LIMIT 2;
 
--- So are rows changed or deleted while the erasure triggers were off.
+-- So are rows changed or deleted while the erasure triggers were off (a
+-- superuser who first switched off unlearn's event triggers, which would
+-- otherwise mark the model at once).
 SELECT name, version FROM unlearn.retrain('ridge');
+ALTER EVENT TRIGGER unlearn_ddl_start DISABLE;
 ALTER TABLE verify_pts DISABLE TRIGGER USER;
 UPDATE verify_pts SET b = b + 1 WHERE id = 20;
 DELETE FROM verify_pts WHERE id = 21;
@@ -113,6 +116,7 @@ ALTER TABLE verify_pts ENABLE ALWAYS TRIGGER unlearn_erase_update;
 ALTER TABLE verify_pts ENABLE ALWAYS TRIGGER unlearn_erase_truncate;
 ALTER TABLE verify_pts ENABLE REPLICA TRIGGER unlearn_apply_delete;
 ALTER TABLE verify_pts ENABLE REPLICA TRIGGER unlearn_apply_update;
+ALTER EVENT TRIGGER unlearn_ddl_start ENABLE ALWAYS;
 SELECT verdict, reason, rows, rows_mismatched FROM unlearn.verify_model('ridge');
 
 -- Bad inputs.
@@ -129,11 +133,13 @@ SELECT name FROM unlearn.create_model('few', 'verify_pts', 'y', ARRAY['a'], 'lin
 DELETE FROM verify_pts WHERE id > 395;
 SELECT state FROM unlearn.models WHERE name = 'few';
 SELECT try($$SELECT unlearn.verify_model('few')$$);
--- A model whose source table is gone.
+-- A model's source table cannot go without it: DROP TABLE is refused, and
+-- with CASCADE the model goes too (so there is no model left to verify).
 CREATE TABLE verify_gone (id int PRIMARY KEY, x float8, y float8);
 INSERT INTO verify_gone SELECT g, g, 2 * g + verify_u(g, 1) FROM generate_series(1, 10) g;
 SELECT name FROM unlearn.create_model('orphan', 'verify_gone', 'y');
-DROP TABLE verify_gone;
+SELECT try($$DROP TABLE verify_gone$$);
+DROP TABLE verify_gone CASCADE;
 SELECT try($$SELECT unlearn.verify_model('orphan')$$);
 -- No verification was logged for any of them.
 SELECT count(*) AS logged FROM unlearn.erasure_log

@@ -601,6 +601,47 @@ catalog_set_empty(int32 model_id, int64 rows_skipped)
 	return version;
 }
 
+/* Renames a column in a model's stored configuration. */
+void
+catalog_rename_column(const char *name, const char *old_name, const char *new_name)
+{
+	Oid			types[3] = {TEXTOID, TEXTOID, TEXTOID};
+	Datum		values[3];
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(old_name);
+	values[2] = CStringGetTextDatum(new_name);
+	SPI_connect();
+	spi_run("UPDATE unlearn.model SET"
+			" key_column = CASE key_column WHEN $2 THEN $3 ELSE key_column END,"
+			" target_column = CASE target_column WHEN $2 THEN $3 ELSE target_column END,"
+			" feature_columns = array_replace(feature_columns, $2, $3),"
+			" options = CASE WHEN options->>'key' = $2 THEN jsonb_set(options, '{key}', to_jsonb($3))"
+			" ELSE options END, updated_at = now()"
+			" WHERE name = $1",
+			3, types, values, NULL, SPI_OK_UPDATE, false);
+	spi_run("UPDATE unlearn.model_term t SET column_name = $3 FROM unlearn.model m"
+			" WHERE m.name = $1 AND t.model_id = m.model_id AND t.column_name = $2",
+			3, types, values, NULL, SPI_OK_UPDATE, false);
+	SPI_finish();
+}
+
+/* Replaces the stored text of a model's filter. */
+void
+catalog_set_filter(const char *name, const char *text)
+{
+	Oid			types[2] = {TEXTOID, TEXTOID};
+	Datum		values[2];
+
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(text);
+	SPI_connect();
+	spi_run("UPDATE unlearn.model SET options = jsonb_set(options, '{where}', to_jsonb($2)),"
+			" updated_at = now() WHERE name = $1",
+			2, types, values, NULL, SPI_OK_UPDATE, false);
+	SPI_finish();
+}
+
 /* Column number of a column of unlearn.model; an error if it is missing. */
 static AttrNumber
 model_attnum(Relation rel, const char *column)

@@ -131,6 +131,16 @@ extern int64 catalog_save_ready(int32 model_id, ItemPointer ctid,
 extern void catalog_update_terms(int32 model_id, int d, const int64 *delta,
 								 const bool *dead);
 
+/*
+ * Renames a column in a model's stored configuration: key, target,
+ * features and terms (as the extension's owner).
+ */
+extern void catalog_rename_column(const char *name, const char *old_name,
+								  const char *new_name);
+
+/* Replaces the stored text of a model's filter (printed again after a rename). */
+extern void catalog_set_filter(const char *name, const char *text);
+
 /* Raises the error for a model that does not exist. */
 extern void catalog_missing_model(const char *name) pg_attribute_noreturn();
 

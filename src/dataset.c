@@ -354,6 +354,21 @@ ExprState *
 dataset_compile_filter(Relation rel, const char *where, const char *search_path,
 					   EState *estate, char **canonical)
 {
+	Node	   *qual = dataset_filter_expr(rel, where, search_path, canonical);
+
+	qual = (Node *) expression_planner((Expr *) qual);
+	return ExecPrepareQual(make_ands_implicit((Expr *) qual), estate);
+}
+
+/*
+ * The analysed expression of a "where" option over rel's rows (see
+ * dataset_compile_filter), not yet planned: for compiling it, or for
+ * reading which columns it uses and printing it back.
+ */
+Node *
+dataset_filter_expr(Relation rel, const char *where, const char *search_path,
+					char **canonical)
+{
 	StringInfoData sql;
 	List	   *raw;
 	RawStmt    *rawstmt;
@@ -361,7 +376,6 @@ dataset_compile_filter(Relation rel, const char *where, const char *search_path,
 	Query	   *query;
 	Node	   *qual;
 	ErrorContextCallback errcallback;
-	ExprState  *filter;
 	int			save_nestlevel;
 
 	save_nestlevel = NewGUCNestLevel();
@@ -425,11 +439,8 @@ dataset_compile_filter(Relation rel, const char *where, const char *search_path,
 										false, false);
 	}
 	AtEOXact_GUC(true, save_nestlevel);
-
-	qual = (Node *) expression_planner((Expr *) qual);
-	filter = ExecPrepareQual(make_ands_implicit((Expr *) qual), estate);
 	error_context_stack = errcallback.previous;
-	return filter;
+	return qual;
 }
 
 /* Whether the slot's row passes the filter (always, without one). */

@@ -135,6 +135,13 @@ extern ExprState *dataset_compile_filter(Relation rel, const char *where,
 										 const char *search_path,
 										 EState *estate, char **canonical);
 
+/*
+ * The analysed, not yet planned, expression of a "where" option over
+ * rel's rows; *canonical (if not NULL) receives its stored form.
+ */
+extern Node *dataset_filter_expr(Relation rel, const char *where, const char *search_path,
+								 char **canonical);
+
 /* Starts a pass over the training rows. */
 extern void dataset_begin_pass(Dataset *ds);
 

@@ -35,6 +35,9 @@ extern bool erase_reconciling;
 /* Whether a relation carries unlearn's row collectors. */
 extern bool erase_has_collectors(Relation rel);
 
+/* The firing mode (pg_trigger.tgenabled) an erasure trigger of that name must have. */
+extern char erase_trigger_mode(const char *name);
+
 /* Whether the trigger of rel called name is one of unlearn's erasure triggers. */
 extern bool erase_is_erasure_trigger(Relation rel, const char *name);
 

@@ -36,6 +36,7 @@
 #include "lineage.h"
 #include "privileges.h"
 #include "solver.h"
+#include "train.h"
 #include "unlearn.h"
 
 /*
@@ -332,21 +333,17 @@ unlearn_retrain(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(models_row(fcinfo, name));
 }
 
-PG_FUNCTION_INFO_V1(unlearn_drop_model);
-
-/* drop_model(model): the model, its terms and its lineage; for its owner. */
-Datum
-unlearn_drop_model(PG_FUNCTION_ARGS)
+/*
+ * Drops a model with its terms and lineage, logged (method: NULL for a
+ * drop_model, "cascade" when its source or a column went; detail: why).
+ * The caller is the extension's owner (privileges_enter_catalog).
+ */
+void
+model_drop(const char *name, const char *method, const char *detail)
 {
-	char	   *name;
-	PrivilegeSwitch s;
 	AuditModelState *before;
 	Oid			source;
 
-	unlearn_require_argument(fcinfo, 0, "model name");
-	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	(void) privileges_check_owner(name);
-	privileges_enter_catalog(&s);
 	/* The source's lock first, then the model's: erasure's order. */
 	source = catalog_model_source(name);	/* a corrupt model can be dropped too */
 	if (OidIsValid(source) && get_rel_name(source) != NULL)
@@ -356,8 +353,24 @@ unlearn_drop_model(PG_FUNCTION_ARGS)
 		catalog_missing_model(name);
 	source = catalog_delete_model(name);
 	erasure_state_forget(before->model_id);
-	audit_log_model("drop", name, before, NULL, NULL);
+	audit_log_model("drop", name, before, method, detail);
 	erase_drop_triggers_if_unused(source);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_drop_model);
+
+/* drop_model(model): the model, its terms and its lineage; for its owner. */
+Datum
+unlearn_drop_model(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	PrivilegeSwitch s;
+
+	unlearn_require_argument(fcinfo, 0, "model name");
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	(void) privileges_check_owner(name);
+	privileges_enter_catalog(&s);
+	model_drop(name, NULL, NULL);
 	privileges_leave(&s);
 	PG_RETURN_VOID();
 }

@@ -184,6 +184,18 @@ erase_is_erasure_trigger(Relation rel, const char *name)
 	return false;
 }
 
+/* The firing mode (pg_trigger.tgenabled) an erasure trigger of that name must have. */
+char
+erase_trigger_mode(const char *name)
+{
+	int			i;
+
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+		if (strcmp(erasure_triggers[i].name, name) == 0)
+			return erasure_triggers[i].enabled;
+	return TRIGGER_DISABLED;
+}
+
 /* The ALTER TABLE ... ENABLE clause for a firing mode. */
 static const char *
 enable_clause(char enabled)
@@ -198,6 +210,7 @@ sources_among(List *relids)
 	Oid			types[1] = {REGCLASSARRAYOID};
 	Datum		values[1];
 	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
+	MemoryContext cxt = CurrentMemoryContext;
 	List	   *found = NIL;
 	ListCell   *lc;
 	int			n = 0;
@@ -214,10 +227,12 @@ sources_among(List *relids)
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 
 		found = lappend_oid(found, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 																  SPI_tuptable->tupdesc, 1,
 																  &isnull)));
+		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
 	return found;
@@ -421,6 +436,7 @@ erase_reconcile_all(void)
 	List	   *relids = NIL;
 	List	   *sources;
 	ListCell   *lc;
+	MemoryContext cxt = CurrentMemoryContext;
 	uint64		i;
 
 	SPI_connect();
@@ -433,10 +449,12 @@ erase_reconcile_all(void)
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
 
 		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
 																	SPI_tuptable->tupdesc,
 																	1, &isnull)));
+		MemoryContextSwitchTo(old);
 	}
 	SPI_finish();
 	sources = list_copy(relids);

@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "collected.h"
+#include "ddl.h"
 #include "scratch.h"
 #include "unlearn.h"
 
@@ -61,6 +62,7 @@ _PG_init(void)
 
 	audit_define_settings();
 	collected_init();
+	ddl_init();
 	MarkGUCPrefixReserved("unlearn");
 	scratch_init();
 }
