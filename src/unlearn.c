@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "collected.h"
+#include "request_reference.h"
 #include "scratch.h"
 #include "unlearn.h"
 
@@ -59,9 +60,11 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
-	audit_define_settings();
-	collected_init();
+	/* After the other settings, before the prefix is reserved: see there. */
+	request_reference_define();
 	MarkGUCPrefixReserved("unlearn");
+	audit_init();
+	collected_init();
 	scratch_init();
 }
 
