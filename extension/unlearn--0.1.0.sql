@@ -393,8 +393,10 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 -- Prediction: the model is read once per statement.
 ------------------------------------------------------------------------------
 
--- Planner support: predict(model, t) over an ordinary table becomes a call
--- of _predict_columns with just the model's columns (no row tuple built).
+-- Planner support of the predict capability's functions: a caller without
+-- the capability is refused naming the model, and predict(model, t) over
+-- an ordinary table becomes a call of _predict_columns with just the
+-- model's columns (no row tuple built).
 CREATE FUNCTION unlearn._predict_support(internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'unlearn_predict_support'
@@ -406,7 +408,8 @@ CREATE FUNCTION unlearn._predict_columns(model text, model_id int4, mode int4,
                                          VARIADIC columns "any")
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_columns'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 -- Prediction for a row with the model's feature columns (by name).
 CREATE FUNCTION unlearn.predict(model text, input record)
@@ -419,7 +422,8 @@ SUPPORT unlearn._predict_support;
 CREATE FUNCTION unlearn.predict(model text, input float8[])
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_vector'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 -- Probability of label 1 (logistic models) for a row.
 CREATE FUNCTION unlearn.predict_proba(model text, input record)
@@ -432,7 +436,8 @@ SUPPORT unlearn._predict_support;
 CREATE FUNCTION unlearn.predict_proba(model text, input float8[])
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_vector'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 ------------------------------------------------------------------------------
 -- Inspection
@@ -479,7 +484,8 @@ CREATE FUNCTION unlearn.evaluate(model text, relation regclass DEFAULT NULL,
     OUT metric text, OUT value float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'unlearn_evaluate'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE
+SUPPORT unlearn._predict_support;
 
 -- The keys (as text) and fingerprints of the rows in a model's lineage.
 CREATE FUNCTION unlearn.lineage(model text,
