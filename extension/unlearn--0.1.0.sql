@@ -446,14 +446,20 @@ SUPPORT unlearn._predict_support;
 -- The parameters of a model: one row per term.  weight is the parameter
 -- as fitted (on scaled inputs); raw_weight is the same model expressed on
 -- the source columns' own units.  SECURITY DEFINER: a role granted it
--- reads parameters without rights on the model tables.
+-- reads parameters without rights on the model tables.  An unknown model
+-- is an error, not an empty answer.
 CREATE FUNCTION unlearn.weights(model text,
     OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
 RETURNS SETOF record
-LANGUAGE sql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
     WITH m AS (
         SELECT mm.model_id, mm.theta FROM unlearn.model mm WHERE mm.name = $1
     ), t AS (
@@ -470,8 +476,9 @@ AS $$
                                        FROM t u WHERE u.column_name IS NOT NULL), 0)
                 ELSE t.w / t.scale END
       FROM t
-     ORDER BY t.position
-$$;
+     ORDER BY t.position;
+END
+$fn$;
 
 -- Quality of a model on the current rows of its source that pass its
 -- "where" filter, or on every row of another relation with the same
@@ -488,23 +495,32 @@ LANGUAGE C STABLE
 SUPPORT unlearn._predict_support;
 
 -- The keys (as text) and fingerprints of the rows in a model's lineage.
+-- An unknown model is an error, not an empty answer.
 CREATE FUNCTION unlearn.lineage(model text,
     OUT key text, OUT fingerprint bigint)
 RETURNS SETOF record
-LANGUAGE sql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
     SELECT coalesce(e.key_text, e.k::text), e.f
       FROM unlearn.model m
       JOIN unlearn.lineage l ON l.model_id = m.model_id
      CROSS JOIN LATERAL unnest(l.keys, l.fingerprints, l.key_texts)
            WITH ORDINALITY AS e(k, f, key_text, o)
      WHERE m.name = $1
-     ORDER BY l.upper_key, e.o
-$$;
+     ORDER BY l.upper_key, e.o;
+END
+$fn$;
 
--- The models (and versions) whose lineage holds the row of source with key.
-CREATE FUNCTION unlearn.lineage_of(source regclass, key anyelement,
+-- The models (and versions) whose lineage holds the row of source with key
+-- (anycompatible, as subject_log: a quoted literal is text, read as the
+-- key column's type).
+CREATE FUNCTION unlearn.lineage_of(source regclass, key anycompatible,
     OUT model text, OUT version bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'unlearn_lineage_of'
@@ -538,7 +554,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
     unlearn._predict_columns(text, int4, int4, "any"),
     unlearn.weights(text), unlearn.lineage(text),
     unlearn.evaluate(text, regclass),
-    unlearn.lineage_of(regclass, anyelement)
+    unlearn.lineage_of(regclass, anycompatible)
     FROM PUBLIC;
 
 ------------------------------------------------------------------------------
@@ -590,7 +606,7 @@ BEGIN
                       unlearn.evaluate(text, regclass)';
     WHEN 'read' THEN
         functions := 'unlearn.weights(text), unlearn.lineage(text),
-                      unlearn.lineage_of(regclass, anyelement)';
+                      unlearn.lineage_of(regclass, anycompatible)';
         tables := 'unlearn.models';
     WHEN 'audit' THEN
         functions := 'unlearn.verify_model(text), unlearn.verify_log(bigint, bytea),
