@@ -261,12 +261,12 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model name must not be empty")));
-	loss = loss_by_name(type);
+	loss = loss_by_type_name(type);
 	if (loss == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown model type \"%s\"", type),
-				 errhint("Model types are linear and logistic.")));
+				 errhint("Model types are linear (also called ridge) and logistic, in any case.")));
 	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
 	/* The caller's rights on the source come first; then writers wait. */
 	lock_source(PG_GETARG_OID(1));
