@@ -105,6 +105,7 @@ CREATE TABLE unlearn.model (
     max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
     error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now
+    separable       boolean NOT NULL DEFAULT false,  -- logistic, l2 = 0: a fit found the classes separable
     version         bigint NOT NULL DEFAULT 1,
     state           text NOT NULL DEFAULT 'ready'
                     CHECK (state IN ('ready', 'needs_retrain', 'empty')),
@@ -349,6 +350,7 @@ SELECT m.name,
        m.iterations,
        m.gradient_norm,
        m.error_bound,
+       m.separable,
        m.owner,
        m.created_at AS created,
        m.updated_at AS updated

@@ -184,6 +184,12 @@ train_and_store(const char *name, Oid relid, const char *target,
 
 	memset(&m, 0, sizeof(m));
 	m.fit = solver_fit(ds, loss, opts, name, NULL);
+	/* Told once, to the trainer; the model's row keeps it (separable). */
+	if (m.fit->separable)
+		ereport(WARNING,
+				(errmsg("the classes of model \"%s\" are linearly separable", name),
+				 errdetail("Without a penalty its weights grow without bound; the fit stopped at an arbitrary point. Column \"separable\" of unlearn.models records it."),
+				 errhint("Set the option \"l2\" above 0.")));
 	m.name = name;
 	m.loss = loss;
 	m.source = relid;
