@@ -780,6 +780,7 @@ dataset_load(const DatasetSpec *spec)
 	resolve_target(ds, spec->target);
 	ds->fs = features_resolve(ds->rel, spec->features, ds->key_attnum,
 							  ds->target_attnum, opts->intercept, opts->standardize);
+	features_check_identifiable(ds->fs, opts->l2);
 
 	ds->estate = CreateExecutorState();
 	ds->row_slot = table_slot_create(ds->rel, NULL);

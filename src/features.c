@@ -267,6 +267,46 @@ features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
 	return fs;
 }
 
+/*
+ * Refuses, before any row is read, a layout whose fit cannot be unique
+ * without a penalty: one-hot terms (one per level) sum to 1 in every row,
+ * as the intercept does, so with l2 = 0 an intercept and a categorical
+ * column, or two categorical columns, are collinear.  Dropping a reference
+ * level instead would make an unseen level indistinguishable from it, and
+ * erasing every row of that level would leave the model singular.
+ */
+void
+features_check_identifiable(const FeatureSet *fs, double l2)
+{
+	const char *first = NULL;
+	int			j;
+
+	if (l2 > 0)
+		return;
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		const FeatureColumn *col = &fs->cols[j];
+
+		if (col->kind != COLUMN_CATEGORICAL)
+			continue;
+		if (fs->intercept)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("categorical feature \"%s\" and an intercept need l2 above 0",
+							col->name),
+					 errdetail("A categorical column gets one term per level, and in every row these terms sum to 1, as the intercept does: without a penalty the fit is not unique."),
+					 errhint("Set the option \"l2\" above 0 (a small penalty such as 1e-6 makes the fit unique), or set \"intercept\" to false.")));
+		if (first != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("categorical features \"%s\" and \"%s\" need l2 above 0",
+							first, col->name),
+					 errdetail("A categorical column gets one term per level, and in every row these terms sum to 1: for two such columns, without a penalty the fit is not unique."),
+					 errhint("Set the option \"l2\" above 0 (a small penalty such as 1e-6 makes the fit unique), or keep one categorical column.")));
+		first = col->name;
+	}
+}
+
 /* Registers a categorical level if new; returns its provisional id. */
 static int
 level_id(FeatureSet *fs, FeatureColumn *col, char *text)

@@ -103,6 +103,13 @@ extern FeatureSet *features_resolve(Relation rel, ArrayType *names,
 									AttrNumber target_attnum,
 									bool intercept, bool standardize);
 
+/*
+ * Refuses, before any row is read, a layout whose fit is not unique
+ * without a penalty (l2 = 0): an intercept and a categorical column, or
+ * two categorical columns (their one-hot terms are collinear).
+ */
+extern void features_check_identifiable(const FeatureSet *fs, double l2);
+
 /* Width of a raw row: the target plus one slot per feature. */
 #define FEATURES_RAW_WIDTH(fs) ((fs)->nfeatures + 1)
 
