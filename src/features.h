@@ -42,12 +42,19 @@ typedef struct FeatureColumn
 	ColumnKind	kind;
 
 	/*
-	 * numeric and boolean: running sums of x - shift, where shift is the
-	 * first value seen (the "shifted data" variance: no division per row,
-	 * no cancellation for data far from zero), and the scaling they give
+	 * numeric and boolean: running sums of (x - shift) / unit and of its
+	 * square, where shift is the first value seen (the "shifted data"
+	 * variance: no division per row, no cancellation for data far from
+	 * zero) and unit the power of two above the largest |x - shift| so far
+	 * (0 while every value equals shift), so that neither sum overflows
+	 * or underflows whatever the column's scale (a unit of 1 gives the
+	 * plain sums; a power of two scales them exactly); and the scaling
+	 * they give
 	 */
 	int64		count;
 	double		shift;
+	double		unit;
+	double		inv_unit;		/* 1 / unit */
 	double		sum;
 	double		sumsq;
 	double		center;			/* x' = (x - center) * (1 / scale) */
