@@ -94,13 +94,14 @@ void
 dataset_check_source(Oid relid)
 {
 	char		relkind = get_rel_relkind(relid);
-	char		persistence = get_rel_persistence(relid);
 	const char *name = get_rel_name(relid);
+	char		persistence;
 
 	if (relkind == '\0' || name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	persistence = get_rel_persistence(relid);	/* only now: it fails on a missing OID */
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
