@@ -29,9 +29,11 @@
 #include "access/tableam.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "parser/parse_relation.h"
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
@@ -112,6 +114,11 @@ dataset_check_source(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on system catalog \"%s\"", name)));
+	if (getExtensionOfObject(RelationRelationId, relid) == get_extension_oid("unlearn", true))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on \"%s\", a table of extension unlearn", name),
+				 errdetail("Erasure triggers on the extension's own tables would fire as the extension writes them.")));
 	if (persistence == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
