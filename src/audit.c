@@ -690,7 +690,9 @@ unlearn_log_append_only(PG_FUNCTION_ARGS)
 	const char *what;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "unlearn._log_append_only must be called as a trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger functions can only be called as triggers")));
 	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
 		what = "update";
 	else if (TRIGGER_FIRED_BY_DELETE(trig->tg_event))
