@@ -12,13 +12,14 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/spi_cache.o src/source_models.o \
               src/erasure_state.o src/tablerow.o src/privileges.o src/verify.o \
               src/audit.o src/digest.o src/pending.o src/evaluate.o \
-              src/model_filter.o src/scratch.o src/hugemem.o src/source_scan.o src/hierarchy.o src/collected.o src/ddl.o
+              src/model_filter.o src/scratch.o src/hugemem.o src/source_scan.o src/hierarchy.o \
+              src/collected.o src/ddl.o src/request_reference.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
-REGRESS     = install linalg train train_errors wdbc erase audit privileges verify audit_roles digests partitions filters
+REGRESS     = install linalg train train_errors wdbc erase audit privileges verify audit_roles digests partitions filters first_use
 ISOLATION   = train_concurrency erase_concurrency audit_chain verify_concurrency erase_races erase_deadlock
 
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters

@@ -105,6 +105,7 @@ CREATE TABLE unlearn.model (
     max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
     error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now
+    separable       boolean NOT NULL DEFAULT false,  -- logistic, l2 = 0: a fit found the classes separable
     version         bigint NOT NULL DEFAULT 1,
     state           text NOT NULL DEFAULT 'ready'
                     CHECK (state IN ('ready', 'needs_retrain', 'empty')),
@@ -349,6 +350,7 @@ SELECT m.name,
        m.iterations,
        m.gradient_norm,
        m.error_bound,
+       m.separable,
        m.owner,
        m.created_at AS created,
        m.updated_at AS updated
@@ -393,8 +395,10 @@ LANGUAGE C VOLATILE PARALLEL UNSAFE;
 -- Prediction: the model is read once per statement.
 ------------------------------------------------------------------------------
 
--- Planner support: predict(model, t) over an ordinary table becomes a call
--- of _predict_columns with just the model's columns (no row tuple built).
+-- Planner support of the predict capability's functions: a caller without
+-- the capability is refused naming the model, and predict(model, t) over
+-- an ordinary table becomes a call of _predict_columns with just the
+-- model's columns (no row tuple built).
 CREATE FUNCTION unlearn._predict_support(internal)
 RETURNS internal
 AS 'MODULE_PATHNAME', 'unlearn_predict_support'
@@ -406,7 +410,8 @@ CREATE FUNCTION unlearn._predict_columns(model text, model_id int4, mode int4,
                                          VARIADIC columns "any")
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_columns'
-LANGUAGE C STABLE PARALLEL SAFE;
+LANGUAGE C STABLE PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 -- Prediction for a row with the model's feature columns (by name).
 CREATE FUNCTION unlearn.predict(model text, input record)
@@ -419,7 +424,8 @@ SUPPORT unlearn._predict_support;
 CREATE FUNCTION unlearn.predict(model text, input float8[])
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_vector'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 -- Probability of label 1 (logistic models) for a row.
 CREATE FUNCTION unlearn.predict_proba(model text, input record)
@@ -432,7 +438,8 @@ SUPPORT unlearn._predict_support;
 CREATE FUNCTION unlearn.predict_proba(model text, input float8[])
 RETURNS float8
 AS 'MODULE_PATHNAME', 'unlearn_predict_proba_vector'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SUPPORT unlearn._predict_support;
 
 ------------------------------------------------------------------------------
 -- Inspection
@@ -441,14 +448,20 @@ LANGUAGE C STABLE STRICT PARALLEL SAFE;
 -- The parameters of a model: one row per term.  weight is the parameter
 -- as fitted (on scaled inputs); raw_weight is the same model expressed on
 -- the source columns' own units.  SECURITY DEFINER: a role granted it
--- reads parameters without rights on the model tables.
+-- reads parameters without rights on the model tables.  An unknown model
+-- is an error, not an empty answer.
 CREATE FUNCTION unlearn.weights(model text,
     OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
 RETURNS SETOF record
-LANGUAGE sql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
     WITH m AS (
         SELECT mm.model_id, mm.theta FROM unlearn.model mm WHERE mm.name = $1
     ), t AS (
@@ -465,8 +478,9 @@ AS $$
                                        FROM t u WHERE u.column_name IS NOT NULL), 0)
                 ELSE t.w / t.scale END
       FROM t
-     ORDER BY t.position
-$$;
+     ORDER BY t.position;
+END
+$fn$;
 
 -- Quality of a model on the current rows of its source that pass its
 -- "where" filter, or on every row of another relation with the same
@@ -479,26 +493,36 @@ CREATE FUNCTION unlearn.evaluate(model text, relation regclass DEFAULT NULL,
     OUT metric text, OUT value float8)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'unlearn_evaluate'
-LANGUAGE C STABLE;
+LANGUAGE C STABLE
+SUPPORT unlearn._predict_support;
 
 -- The keys (as text) and fingerprints of the rows in a model's lineage.
+-- An unknown model is an error, not an empty answer.
 CREATE FUNCTION unlearn.lineage(model text,
     OUT key text, OUT fingerprint bigint)
 RETURNS SETOF record
-LANGUAGE sql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
     SELECT coalesce(e.key_text, e.k::text), e.f
       FROM unlearn.model m
       JOIN unlearn.lineage l ON l.model_id = m.model_id
      CROSS JOIN LATERAL unnest(l.keys, l.fingerprints, l.key_texts)
            WITH ORDINALITY AS e(k, f, key_text, o)
      WHERE m.name = $1
-     ORDER BY l.upper_key, e.o
-$$;
+     ORDER BY l.upper_key, e.o;
+END
+$fn$;
 
--- The models (and versions) whose lineage holds the row of source with key.
-CREATE FUNCTION unlearn.lineage_of(source regclass, key anyelement,
+-- The models (and versions) whose lineage holds the row of source with key
+-- (anycompatible, as subject_log: a quoted literal is text, read as the
+-- key column's type).
+CREATE FUNCTION unlearn.lineage_of(source regclass, key anycompatible,
     OUT model text, OUT version bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'unlearn_lineage_of'
@@ -532,7 +556,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
     unlearn._predict_columns(text, int4, int4, "any"),
     unlearn.weights(text), unlearn.lineage(text),
     unlearn.evaluate(text, regclass),
-    unlearn.lineage_of(regclass, anyelement)
+    unlearn.lineage_of(regclass, anycompatible)
     FROM PUBLIC;
 
 ------------------------------------------------------------------------------
@@ -584,7 +608,7 @@ BEGIN
                       unlearn.evaluate(text, regclass)';
     WHEN 'read' THEN
         functions := 'unlearn.weights(text), unlearn.lineage(text),
-                      unlearn.lineage_of(regclass, anyelement)';
+                      unlearn.lineage_of(regclass, anycompatible)';
         tables := 'unlearn.models';
     WHEN 'audit' THEN
         functions := 'unlearn.verify_model(text), unlearn.verify_log(bigint, bytea),

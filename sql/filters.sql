@@ -76,18 +76,18 @@ ROLLBACK;
 
 -- A partitioned source whose partition stores columns in another order:
 -- the filter, written for the parent, still reads the partition's rows.
-CREATE TABLE visits (id int PRIMARY KEY, consent boolean NOT NULL, a float8, y float8)
+CREATE TABLE clinic_visits (id int PRIMARY KEY, consent boolean NOT NULL, a float8, y float8)
     PARTITION BY RANGE (id);
-CREATE TABLE visits_1 PARTITION OF visits FOR VALUES FROM (0) TO (100);
-CREATE TABLE visits_2 (y float8, a float8, consent boolean NOT NULL, id int NOT NULL);
-ALTER TABLE visits ATTACH PARTITION visits_2 FOR VALUES FROM (100) TO (200);
-INSERT INTO visits SELECT g, true, u(g, 5), 2 * u(g, 5) + u(g, 6) FROM generate_series(1, 199) g;
-SELECT name, rows FROM unlearn.create_model('visits_model', 'visits', 'y', ARRAY['a'], 'linear',
+CREATE TABLE clinic_visits_1 PARTITION OF clinic_visits FOR VALUES FROM (0) TO (100);
+CREATE TABLE clinic_visits_2 (y float8, a float8, consent boolean NOT NULL, id int NOT NULL);
+ALTER TABLE clinic_visits ATTACH PARTITION clinic_visits_2 FOR VALUES FROM (100) TO (200);
+INSERT INTO clinic_visits SELECT g, true, u(g, 5), 2 * u(g, 5) + u(g, 6) FROM generate_series(1, 199) g;
+SELECT name, rows FROM unlearn.create_model('clinic_model', 'clinic_visits', 'y', ARRAY['a'], 'linear',
                                             '{"standardize": false, "where": "consent"}');
-UPDATE visits_2 SET consent = false WHERE id IN (150, 151);
-UPDATE visits SET consent = false WHERE id = 10;
-SELECT rows FROM unlearn.models WHERE name = 'visits_model';
-SELECT unlearn_test.weight_difference('visits_model', reference('visits_model')) < 1e-9 AS fresh;
+UPDATE clinic_visits_2 SET consent = false WHERE id IN (150, 151);
+UPDATE clinic_visits SET consent = false WHERE id = 10;
+SELECT rows FROM unlearn.models WHERE name = 'clinic_model';
+SELECT unlearn_test.weight_difference('clinic_model', reference('clinic_model')) < 1e-9 AS fresh;
 
 -- Filters must be immutable: whether a row passes may depend on nothing
 -- but the row.

@@ -63,13 +63,13 @@
 #include "audit.h"
 #include "digest.h"
 #include "linalg.h"
+#include "request_reference.h"
 #include "scratch.h"
 #include "spi_cache.h"
 #include "tablerow.h"
 
 #define AUDIT_FORMAT "unlearn.erasure_log v2"
 #define CHAIN_FORMAT "unlearn.erasure_log_chain v1"
-#define REQUEST_REFERENCE_MAX 256
 #define LOG_COLUMNS 23
 #define CHAIN_COLUMNS 6
 
@@ -93,33 +93,10 @@ static void audit_xact_callback(XactEvent event, void *arg);
 static void audit_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 								   SubTransactionId parentSubid, void *arg);
 
-/* unlearn.request_reference: recorded with every entry ('' = none). */
-static char *audit_request_reference = NULL;
-
-/* Refuses request references longer than REQUEST_REFERENCE_MAX bytes. */
-static bool
-check_request_reference(char **newval, void **extra, GucSource source)
-{
-	if (*newval && strlen(*newval) > REQUEST_REFERENCE_MAX)
-	{
-		GUC_check_errdetail("A request reference is at most %d bytes long.",
-							REQUEST_REFERENCE_MAX);
-		return false;
-	}
-	return true;
-}
-
-/* Defines unlearn.request_reference and registers the commit-time sealing. */
+/* Registers the commit-time sealing. */
 void
-audit_define_settings(void)
+audit_init(void)
 {
-	DefineCustomStringVariable("unlearn.request_reference",
-							   "Reference of the request a change serves (e.g. a ticket id), recorded in the erasure log.",
-							   "Set it (SET LOCAL) before the DELETE that serves an erasure request; empty records none. Never put personal data in it.",
-							   &audit_request_reference,
-							   "",
-							   PGC_USERSET, 0,
-							   check_request_reference, NULL, NULL);
 	RegisterXactCallback(audit_xact_callback, NULL);
 	RegisterSubXactCallback(audit_subxact_callback, NULL);
 }
@@ -465,8 +442,7 @@ audit_log(const AuditEntry *e)
 	/* The role in force outside a SECURITY DEFINER trigger (SET ROLE counts). */
 	char	   *current_user_name = GetUserNameFromId(GetOuterUserId(), false);
 	FullTransactionId xid = GetTopFullTransactionId();
-	const char *reference = audit_request_reference && audit_request_reference[0] ?
-	audit_request_reference : NULL;
+	const char *reference = request_reference_get();
 	char	   *source = source_text(e->source);
 	StringInfoData text;
 	Relation	rel;
@@ -714,7 +690,9 @@ unlearn_log_append_only(PG_FUNCTION_ARGS)
 	const char *what;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "unlearn._log_append_only must be called as a trigger");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger functions can only be called as triggers")));
 	if (TRIGGER_FIRED_BY_UPDATE(trig->tg_event))
 		what = "update";
 	else if (TRIGGER_FIRED_BY_DELETE(trig->tg_event))

@@ -50,8 +50,8 @@ typedef struct AuditModelState
 	uint8		params_hash[AUDIT_HASH_LEN];
 } AuditModelState;
 
-/* Defines unlearn.request_reference and registers the commit-time sealing. */
-extern void audit_define_settings(void);
+/* Registers the commit-time sealing (from _PG_init). */
+extern void audit_init(void);
 
 /*
  * Appends an entry to the erasure log (and to the server log); it is

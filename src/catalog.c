@@ -162,13 +162,13 @@ insert_terms(int32 model_id, const TrainedModel *m)
 }
 
 /* Number of fit parameters fit_values fills. */
-#define NFIT 15
+#define NFIT 16
 
 /*
  * The fit of a trained model as statement parameters, in the order the
  * INSERT and UPDATE below both use: n_params, theta, hessian, rows_trained,
  * rows_skipped, objective, gradient_norm, rcond, iterations, xty, gram,
- * theta_ref, max_row_norm, gradient_scale, ref_gradient.
+ * theta_ref, max_row_norm, gradient_scale, ref_gradient, separable.
  */
 static void
 fit_values(const TrainedModel *m, Oid *types, Datum *values)
@@ -176,7 +176,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	static const Oid fit_types[NFIT] = {INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID,
 	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID,
-	FLOAT8ARRAYOID};
+	FLOAT8ARRAYOID, BOOLOID};
 	int			d = m->fit->nterms;
 
 	memcpy(types, fit_types, sizeof(fit_types));
@@ -203,6 +203,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[14] = PointerGetDatum(m->loss->binary_labels ?
 								 float8_array_build(m->fit->gradient, 0, d) :
 								 construct_empty_array(FLOAT8OID));
+	values[15] = BoolGetDatum(m->fit->separable);
 }
 
 /* Inserts a new model and its terms; returns its model_id. */
@@ -234,9 +235,9 @@ catalog_insert_model(const TrainedModel *m)
 			" key_type, target_column, feature_columns, options, n_params, theta,"
 			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
-			" gradient_scale, ref_gradient, error_bound, owner, source_id)"
+			" gradient_scale, ref_gradient, separable, error_bound, owner, source_id)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $15, $24, $25)"
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $15, $25, $26)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
 			10 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
@@ -273,7 +274,7 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" objective = $10, gradient_norm = $11, rcond = $12,"
 			" iterations = $13, xty = $14, gram = $15, theta_ref = $16,"
 			" max_row_norm = $17, gradient_scale = $18, ref_gradient = $19,"
-			" error_bound = $11,"
+			" separable = $20, error_bound = $11,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
@@ -516,7 +517,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 
 	SPI_connect();
 	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
-			" gradient_scale, rows_trained - rows_erased, ref_gradient"
+			" gradient_scale, rows_trained - rows_erased, ref_gradient, separable"
 			" FROM unlearn.model WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_SELECT, false);
 	if (SPI_processed != 1)
@@ -535,6 +536,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
 	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	s->ref_gradient = spi_vector(tup, desc, 10, d, cxt, "ref_gradient", true);
+	s->separable = DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull));
 	/* Ridge keeps X'y; logistic X'X and the gradient at theta_ref. */
 	if ((s->xty == NULL) == (s->gram == NULL) ||
 		(s->gram == NULL) != (s->ref_gradient == NULL))
@@ -706,6 +708,7 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 		SET_COLUMN("ref_gradient", PointerGetDatum(float8_array_build(s->ref_gradient, 0, s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
 	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));
+	SET_COLUMN("separable", BoolGetDatum(s->separable));
 	SET_COLUMN("n_params", Int32GetDatum(s->d));
 	a = model_attnum(rel, "rows_erased");
 	SET_COLUMN("rows_erased",

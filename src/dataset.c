@@ -29,9 +29,11 @@
 #include "access/tableam.h"
 #include "catalog/catalog.h"
 #include "catalog/namespace.h"
+#include "catalog/dependency.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "parser/parse_relation.h"
 #include "common/hashfn.h"
 #include "lib/stringinfo.h"
@@ -94,13 +96,14 @@ void
 dataset_check_source(Oid relid)
 {
 	char		relkind = get_rel_relkind(relid);
-	char		persistence = get_rel_persistence(relid);
 	const char *name = get_rel_name(relid);
+	char		persistence;
 
 	if (relkind == '\0' || name == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
+	persistence = get_rel_persistence(relid);	/* only now: it fails on a missing OID */
 
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
 		ereport(ERROR,
@@ -111,6 +114,11 @@ dataset_check_source(Oid relid)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on system catalog \"%s\"", name)));
+	if (getExtensionOfObject(RelationRelationId, relid) == get_extension_oid("unlearn", true))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on \"%s\", a table of extension unlearn", name),
+				 errdetail("Erasure triggers on the extension's own tables would fire as the extension writes them.")));
 	if (persistence == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -791,6 +799,7 @@ dataset_load(const DatasetSpec *spec)
 	resolve_target(ds, spec->target);
 	ds->fs = features_resolve(ds->rel, spec->features, ds->key_attnum,
 							  ds->target_attnum, opts->intercept, opts->standardize);
+	features_check_identifiable(ds->fs, opts->l2);
 
 	ds->estate = CreateExecutorState();
 	ds->row_slot = table_slot_create(ds->rel, NULL);

@@ -230,6 +230,13 @@ unlearn_evaluate(PG_FUNCTION_ARGS)
 	m = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	privileges_leave(&s);
 	privileges_check_use(m);
+	/* Here, not from the predict calls of the query below (with its text as context). */
+	if (strcmp(m->state, "ready") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" must be retrained before it can be evaluated", m->name),
+				 errdetail("Its state is \"%s\".", m->state),
+				 errhint("Run unlearn.retrain('%s').", m->name)));
 
 	rows.cxt = CurrentMemoryContext;
 	rows.n = 0;

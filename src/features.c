@@ -8,6 +8,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "catalog/pg_type.h"
@@ -267,6 +268,46 @@ features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
 	return fs;
 }
 
+/*
+ * Refuses, before any row is read, a layout whose fit cannot be unique
+ * without a penalty: one-hot terms (one per level) sum to 1 in every row,
+ * as the intercept does, so with l2 = 0 an intercept and a categorical
+ * column, or two categorical columns, are collinear.  Dropping a reference
+ * level instead would make an unseen level indistinguishable from it, and
+ * erasing every row of that level would leave the model singular.
+ */
+void
+features_check_identifiable(const FeatureSet *fs, double l2)
+{
+	const char *first = NULL;
+	int			j;
+
+	if (l2 > 0)
+		return;
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		const FeatureColumn *col = &fs->cols[j];
+
+		if (col->kind != COLUMN_CATEGORICAL)
+			continue;
+		if (fs->intercept)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("categorical feature \"%s\" and an intercept need l2 above 0",
+							col->name),
+					 errdetail("A categorical column gets one term per level, and in every row these terms sum to 1, as the intercept does: without a penalty the fit is not unique."),
+					 errhint("Set the option \"l2\" above 0 (a small penalty such as 1e-6 makes the fit unique), or set \"intercept\" to false.")));
+		if (first != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("categorical features \"%s\" and \"%s\" need l2 above 0",
+							first, col->name),
+					 errdetail("A categorical column gets one term per level, and in every row these terms sum to 1: for two such columns, without a penalty the fit is not unique."),
+					 errhint("Set the option \"l2\" above 0 (a small penalty such as 1e-6 makes the fit unique), or keep one categorical column.")));
+		first = col->name;
+	}
+}
+
 /* Registers a categorical level if new; returns its provisional id. */
 static int
 level_id(FeatureSet *fs, FeatureColumn *col, char *text)
@@ -327,6 +368,35 @@ features_text_hash(const char *text)
 	return hash_bytes_extended((const unsigned char *) text, strlen(text), 0);
 }
 
+/*
+ * Raises a column's unit to the power of two above adx (a new largest
+ * |x - shift|), rescaling its sums exactly.  The exponent stays where the
+ * unit and its reciprocal are normal numbers.
+ */
+static void
+grow_unit(FeatureColumn *col, double adx)
+{
+	int			e;
+	double		ratio;
+
+	if (!isfinite(adx))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("values of feature column \"%s\" are too far apart for double precision",
+						col->name),
+				 errdetail("The difference between two of its values overflows."),
+				 errhint("Rescale the column in the source table.")));
+	(void) frexp(adx, &e);		/* adx < 2^e */
+	e = Max(Min(e, DBL_MAX_EXP - 1), DBL_MIN_EXP + 1);
+	if (ldexp(1.0, e) <= col->unit)
+		return;
+	ratio = col->unit * ldexp(1.0, -e);
+	col->sum *= ratio;
+	col->sumsq *= ratio * ratio;
+	col->unit = ldexp(1.0, e);
+	col->inv_unit = ldexp(1.0, -e);
+}
+
 /* Captures the features of a row into raw[1..nfeatures]. */
 void
 features_capture_row(FeatureSet *fs, const Datum *values, bool learn,
@@ -362,6 +432,9 @@ features_capture_row(FeatureSet *fs, const Datum *values, bool learn,
 			if (col->count++ == 0)
 				col->shift = x;
 			dx = x - col->shift;
+			if (unlikely(fabs(dx) >= col->unit) && dx != 0)
+				grow_unit(col, fabs(dx));
+			dx *= col->inv_unit;
 			col->sum += dx;
 			col->sumsq += dx * dx;
 		}
@@ -420,17 +493,25 @@ features_finalize(FeatureSet *fs)
 		}
 		else
 		{
+			/* the sums are in units of col->unit: so are the spread and mean */
 			double		n = (double) col->count;
 			double		var = n > 0 ? (col->sumsq - col->sum * col->sum / n) / n : 0.0;
-			double		sd = var > 0 ? sqrt(var) : 0.0;
-			double		mean = n > 0 ? col->shift + col->sum / n : 0.0;
+			double		sd = var > 0 ? col->unit * sqrt(var) : 0.0;
+			double		mean = n > 0 ? col->shift + (col->sum / n) * col->unit : 0.0;
 
-			if (!(sd > 0))
+			if (col->unit == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),
 						 errmsg("feature column \"%s\" is constant over the training rows",
 								col->name),
 						 errhint("Leave it out of the feature list.")));
+			if (!(sd > 0) || !isfinite(sd))
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("the spread of feature column \"%s\" is lost to rounding",
+								col->name),
+						 errdetail("Its values differ, but by too little against their number for double precision."),
+						 errhint("Rescale the column in the source table.")));
 			/* Centering is only neutral when an intercept absorbs it. */
 			col->center = (fs->standardize && fs->intercept) ? mean : 0.0;
 			col->scale = fs->standardize ? sd : 1.0;

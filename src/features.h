@@ -42,12 +42,19 @@ typedef struct FeatureColumn
 	ColumnKind	kind;
 
 	/*
-	 * numeric and boolean: running sums of x - shift, where shift is the
-	 * first value seen (the "shifted data" variance: no division per row,
-	 * no cancellation for data far from zero), and the scaling they give
+	 * numeric and boolean: running sums of (x - shift) / unit and of its
+	 * square, where shift is the first value seen (the "shifted data"
+	 * variance: no division per row, no cancellation for data far from
+	 * zero) and unit the power of two above the largest |x - shift| so far
+	 * (0 while every value equals shift), so that neither sum overflows
+	 * or underflows whatever the column's scale (a unit of 1 gives the
+	 * plain sums; a power of two scales them exactly); and the scaling
+	 * they give
 	 */
 	int64		count;
 	double		shift;
+	double		unit;
+	double		inv_unit;		/* 1 / unit */
 	double		sum;
 	double		sumsq;
 	double		center;			/* x' = (x - center) * (1 / scale) */
@@ -102,6 +109,13 @@ extern FeatureSet *features_resolve(Relation rel, ArrayType *names,
 									AttrNumber key_attnum,
 									AttrNumber target_attnum,
 									bool intercept, bool standardize);
+
+/*
+ * Refuses, before any row is read, a layout whose fit is not unique
+ * without a penalty (l2 = 0): an intercept and a categorical column, or
+ * two categorical columns (their one-hot terms are collinear).
+ */
+extern void features_check_identifiable(const FeatureSet *fs, double l2);
 
 /* Width of a raw row: the target plus one slot per feature. */
 #define FEATURES_RAW_WIDTH(fs) ((fs)->nfeatures + 1)

@@ -34,7 +34,14 @@ typedef struct LossFunctions
 extern const LossFunctions loss_linear;
 extern const LossFunctions loss_logistic;
 
-/* The loss of a model type name, or NULL if the name is unknown. */
+/* The loss of a model type name as stored, or NULL if the name is unknown. */
 extern const LossFunctions *loss_by_name(const char *name);
+
+/*
+ * The loss of a model type as a caller names it: linear, ridge (the same)
+ * or logistic, in any case; NULL if unknown.  A model stores the loss's
+ * own name.
+ */
+extern const LossFunctions *loss_by_type_name(const char *name);
 
 #endif							/* UNLEARN_LOSS_H */

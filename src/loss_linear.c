@@ -54,3 +54,19 @@ loss_by_name(const char *name)
 		return &loss_logistic;
 	return NULL;
 }
+
+/*
+ * The loss of a model type as a caller names it: linear, ridge (the same:
+ * linear is ridge regression) or logistic, in any case; NULL if unknown.
+ */
+const LossFunctions *
+loss_by_type_name(const char *name)
+{
+	if (pg_strcasecmp(name, "ridge") == 0)
+		return &loss_linear;
+	if (pg_strcasecmp(name, loss_linear.name) == 0)
+		return &loss_linear;
+	if (pg_strcasecmp(name, loss_logistic.name) == 0)
+		return &loss_logistic;
+	return NULL;
+}

@@ -20,11 +20,13 @@
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/pathnodes.h"
 #include "nodes/supportnodes.h"
 #include "parser/parse_func.h"
 #include "parser/parsetree.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "common/hashfn.h"
 #include "utils/hsearch.h"
@@ -602,14 +604,61 @@ predict_columns_oid(void)
 						  4, argtypes, false);
 }
 
+/*
+ * Raises the error for a role without the predict capability, at plan
+ * time and naming the model when the call names it by a constant: the
+ * executor's own check names only the function, and after the rewrite
+ * below a function the caller never wrote (_predict_columns).  The plan
+ * then depends on the role, so a cached plan is made again for another.
+ */
+static void
+check_predict_capability(PlannerInfo *root, FuncExpr *call)
+{
+	Const	   *name = (Const *) linitial(call->args);
+
+	root->glob->dependsOnRole = true;
+	if (pg_proc_aclcheck(call->funcid, GetUserId(), ACL_EXECUTE) == ACLCHECK_OK)
+		return;
+	if (IsA(name, Const) && !name->constisnull && name->consttype == TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for model \"%s\"",
+						TextDatumGetCString(name->constvalue)),
+				 errdetail("Predicting with a model, and evaluating it, need the predict capability."),
+				 errhint("A superuser grants it with unlearn.grant_predict.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied to predict"),
+			 errdetail("Predicting with a model, and evaluating it, need the predict capability."),
+			 errhint("A superuser grants it with unlearn.grant_predict.")));
+}
+
+/* Whether a call is predict or predict_proba of a record (the row form). */
+static bool
+is_row_form(FuncExpr *call)
+{
+	Oid		   *argtypes;
+	int			nargs;
+	char	   *name;
+
+	if (list_length(call->args) != 2)
+		return false;
+	(void) get_func_signature(call->funcid, &argtypes, &nargs);
+	name = get_func_name(call->funcid);
+	return nargs == 2 && argtypes[1] == RECORDOID &&
+		(strcmp(name, "predict") == 0 || strcmp(name, "predict_proba") == 0);
+}
+
 PG_FUNCTION_INFO_V1(unlearn_predict_support);
 
 /*
- * Planner support for predict/predict_proba(model, record): when the model
- * is a constant that exists and the row is the whole row of an ordinary
- * table in this query level, whose columns fit the model, the call becomes
- * _predict_columns with those columns.  Anything else is left alone (and
- * gives its usual answer or error at run time).
+ * Planner support for every function of the predict capability (predict,
+ * predict_proba, _predict_columns, evaluate): a caller without it is
+ * refused, naming the model.  For predict/predict_proba(model, record):
+ * when the model is a constant that exists and the row is the whole row
+ * of an ordinary table in this query level, whose columns fit the model,
+ * the call becomes _predict_columns with those columns.  Anything else is
+ * left alone (and gives its usual answer or error at run time).
  */
 Datum
 unlearn_predict_support(PG_FUNCTION_ARGS)
@@ -633,7 +682,10 @@ unlearn_predict_support(PG_FUNCTION_ARGS)
 		PG_RETURN_POINTER(NULL);
 	req = (SupportRequestSimplify *) rawreq;
 	call = req->fcall;
-	if (req->root == NULL || list_length(call->args) != 2)
+	if (req->root == NULL || call->args == NIL)
+		PG_RETURN_POINTER(NULL);
+	check_predict_capability(req->root, call);
+	if (!is_row_form(call))
 		PG_RETURN_POINTER(NULL);
 	name = (Const *) linitial(call->args);
 	row = (Var *) lsecond(call->args);

@@ -290,6 +290,11 @@ unlearn_alter_model_owner(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("the owner of a model must be a role, not PUBLIC")));
+	/* A regrole given as a number is any OID: no role need have it. */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(new_owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role with OID %u does not exist", new_owner)));
 	(void) privileges_check_owner(model);
 	if (!has_privs_of_role(GetUserId(), new_owner))
 		ereport(ERROR,

@@ -191,6 +191,13 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		removal_rebase(s);		/* new matrices: stored as they are */
 		s->max_row_norm = fit->max_row_norm;
 		s->error_bound = fit->gradient_norm;
+		/* The model's row records it; the erasing session is not told. */
+		if (fit->separable && !s->separable)
+			ereport(LOG_SERVER_ONLY,
+					(errmsg("the classes of model \"%s\" became linearly separable", m->name),
+					 errdetail("A refresh after erasures found that without a penalty its weights grow without bound."),
+					 errhidestmt(true)));
+		s->separable = s->separable || fit->separable;
 	}
 	for (i = 0; i < d; i++)
 		start[i] = s->theta[i] - start[i];

@@ -21,6 +21,7 @@ typedef struct RemovalState
 	double	   *ref_gradient;	/* logistic: grad L of the current rows at theta_ref */
 	double		max_row_norm;	/* M: bound on every |x_i| */
 	double		error_bound;	/* B: bound on |grad L(theta)| */
+	bool		separable;		/* logistic, l2 = 0: a fit found the classes separable */
 	double	   *factor;			/* Cholesky factor of hessian, or NULL: not made yet */
 	double	   *pending;		/* rows changed since hessian/gram were stored: */
 	int			npending;		/* npending x (d + 1), sign (+1 out, -1 in), terms */

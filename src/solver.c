@@ -312,12 +312,8 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	 * the classes are separable: the infimum is only approached as the
 	 * weights grow without bound, and the "optimum" found is arbitrary.
 	 */
-	if (loss->binary_labels && opts->l2 == 0 &&
-		cur->objective < SEPARABLE_LOSS_PER_ROW * ds->nrows)
-		ereport(WARNING,
-				(errmsg("the classes of model \"%s\" are linearly separable", model_name),
-				 errdetail("Without a penalty its weights grow without bound; the fit stopped at an arbitrary point."),
-				 errhint("Set the option \"l2\" above 0.")));
+	fit->separable = loss->binary_labels && opts->l2 == 0 &&
+		cur->objective < SEPARABLE_LOSS_PER_ROW * ds->nrows;
 
 	/* The Hessian at the optimum must be usable for erasure later. */
 	memcpy(factor, cur->hessian, sizeof(double) * d * d);

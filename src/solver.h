@@ -29,11 +29,14 @@ typedef struct FitResult
 	double	   *gram;			/* X'X, full symmetric */
 	double	   *xty;			/* X'y */
 	double		max_row_norm;	/* max_i |x_i| */
+	bool		separable;		/* logistic, l2 = 0: the classes are separable */
 } FitResult;
 
 /*
  * Fits the model to the dataset; raises an error if it cannot converge.
- * Starts from theta0 when given (a refresh), else from zero.
+ * Starts from theta0 when given (a refresh), else from zero.  Separable
+ * classes are not an error: fit->separable says so, and the caller tells
+ * whom it should.
  */
 extern FitResult *solver_fit(Dataset *ds, const LossFunctions *loss,
 							 const TrainOptions *opts, const char *model_name,

@@ -185,6 +185,12 @@ train_and_store(const char *name, Oid relid, const char *target,
 
 	memset(&m, 0, sizeof(m));
 	m.fit = solver_fit(ds, loss, opts, name, NULL);
+	/* Told once, to the trainer; the model's row keeps it (separable). */
+	if (m.fit->separable)
+		ereport(WARNING,
+				(errmsg("the classes of model \"%s\" are linearly separable", name),
+				 errdetail("Without a penalty its weights grow without bound; the fit stopped at an arbitrary point. Column \"separable\" of unlearn.models records it."),
+				 errhint("Set the option \"l2\" above 0.")));
 	m.name = name;
 	m.loss = loss;
 	m.source = relid;
@@ -262,12 +268,12 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("model name must not be empty")));
-	loss = loss_by_name(type);
+	loss = loss_by_type_name(type);
 	if (loss == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown model type \"%s\"", type),
-				 errhint("Model types are linear and logistic.")));
+				 errhint("Model types are linear (also called ridge) and logistic, in any case.")));
 	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
 	/* The caller's rights on the source come first; then writers wait. */
 	lock_source(PG_GETARG_OID(1));

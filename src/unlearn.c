@@ -19,6 +19,7 @@
 #include "audit.h"
 #include "collected.h"
 #include "ddl.h"
+#include "request_reference.h"
 #include "scratch.h"
 #include "unlearn.h"
 
@@ -60,10 +61,12 @@ _PG_init(void)
 							PGC_USERSET, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
-	audit_define_settings();
+	/* After the other settings, before the prefix is reserved: see there. */
+	request_reference_define();
+	MarkGUCPrefixReserved("unlearn");
+	audit_init();
 	collected_init();
 	ddl_init();
-	MarkGUCPrefixReserved("unlearn");
 	scratch_init();
 }
 
