@@ -490,9 +490,12 @@ check_column_change(Oid relid, AlterTableCmd *cmd)
 	table_close(rel, AccessShareLock);
 }
 
-/* Refuses to let a table that holds a model's rows lose them silently. */
+/*
+ * Refuses to let a table that holds (or would hold) a model's rows lose
+ * them silently: what says what the command would do, why what that is.
+ */
 static void
-check_storage_kept(Oid relid, const char *what)
+check_storage_kept(Oid relid, const char *what, const char *why)
 {
 	List	   *holders = list_concat(list_make1_oid(relid), hierarchy_partition_ancestors(relid));
 	List	   *models = models_on(holders, false);
@@ -501,9 +504,9 @@ check_storage_kept(Oid relid, const char *what)
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-			 errmsg("cannot %s table \"%s\": model \"%s\" is trained on its rows", what,
-					get_rel_name(relid), ((DdlModel *) linitial(models))->name),
-			 errdetail("Crash recovery or the end of a session empties such a table without firing triggers, and a foreign table's rows are not in this database: erased rows would stay in the model.")));
+			 errmsg("cannot %s: model \"%s\" is trained on the rows of table \"%s\"", what,
+					((DdlModel *) linitial(models))->name, get_rel_name(relid)),
+			 errdetail("%s", why)));
 }
 
 /* ALTER TABLE: trigger toggles, columns, persistence, partitions. */
@@ -538,7 +541,8 @@ check_alter_table(AlterTableStmt *stmt)
 				check_column_change(relid, cmd);
 				break;
 			case AT_SetUnLogged:
-				check_storage_kept(relid, "make unlogged");
+				check_storage_kept(relid, psprintf("make table \"%s\" unlogged", get_rel_name(relid)),
+								   "Crash recovery empties an unlogged table without firing triggers: its erased rows would stay in the model.");
 				break;
 			case AT_AttachPartition:
 				{
@@ -547,7 +551,8 @@ check_alter_table(AlterTableStmt *stmt)
 					if (OidIsValid(part) &&
 						(get_rel_relkind(part) == RELKIND_FOREIGN_TABLE ||
 						 get_rel_persistence(part) != RELPERSISTENCE_PERMANENT))
-						check_storage_kept(relid, "attach a foreign, unlogged or temporary partition to");
+						check_storage_kept(relid, psprintf("attach table \"%s\" as a partition", get_rel_name(part)),
+										   "A foreign table's rows are not in this database and its deletes fire no transition table; crash recovery or the end of a session empties an unlogged or temporary one without firing triggers.");
 				}
 				break;
 			case AT_DetachPartition:
@@ -902,9 +907,9 @@ tables_renamed(List *relids, const char *what)
 		(void) digest_source_id(m->source, stored->key_type);
 		privileges_leave(&s);
 		log_renamed(m->name, m->source,
-					psprintf("Its source %s is now %s.", what,
+					psprintf("Its source is now %s (its %s was renamed or moved).",
 							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(m->source)),
-														get_rel_name(m->source))));
+														get_rel_name(m->source)), what));
 	}
 }
 
