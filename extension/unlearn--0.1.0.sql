@@ -289,6 +289,15 @@ REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
 -- rights on the extension's tables; search_path pinned.
 ------------------------------------------------------------------------------
 
+-- BEFORE DELETE or UPDATE, FOR EACH STATEMENT: locks the models the
+-- statement may change before it locks any of their rows (no deadlock
+-- with a model's writer that waits for one of those rows).
+CREATE FUNCTION unlearn._erase_lock_models()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_erase_lock_models'
+LANGUAGE C SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp;
+
 -- AFTER DELETE ... REFERENCING OLD TABLE, FOR EACH STATEMENT.
 CREATE FUNCTION unlearn._erase_on_delete()
 RETURNS trigger
@@ -329,8 +338,9 @@ AS 'MODULE_PATHNAME', 'unlearn_erase_collect'
 LANGUAGE C SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
 
-REVOKE ALL ON FUNCTION unlearn._erase_on_delete(), unlearn._erase_on_update(),
-    unlearn._erase_on_apply(), unlearn._erase_on_truncate(), unlearn._erase_collect()
+REVOKE ALL ON FUNCTION unlearn._erase_lock_models(), unlearn._erase_on_delete(),
+    unlearn._erase_on_update(), unlearn._erase_on_apply(), unlearn._erase_on_truncate(),
+    unlearn._erase_collect()
     FROM PUBLIC;
 
 -- The catalog of models.

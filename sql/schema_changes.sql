@@ -183,8 +183,28 @@ SELECT name, state FROM unlearn.models WHERE name = 'kept_model';
 ------------------------------------------------------------------------------
 SELECT try($$DROP EXTENSION unlearn$$);
 
+------------------------------------------------------------------------------
+-- DROP EXTENSION in the transaction that erased takes its entries with the
+-- log; a CREATE EXTENSION after it begins a new log, and the commit seals
+-- only the new log's entries.
+------------------------------------------------------------------------------
+BEGIN;
+DELETE FROM kept WHERE id <= 5;
+SELECT count(*) AS entries FROM unlearn.erasure_log WHERE model_name = 'kept_model';
 SELECT count(unlearn.drop_model(name)) FROM unlearn.model;
 DROP EXTENSION unlearn;
+CREATE EXTENSION unlearn;
+SELECT name FROM unlearn.create_model('kept_again', 'kept', 'y', ARRAY['x'], 'linear');
+DELETE FROM kept WHERE id = 2;
+COMMIT;
+SELECT seq, event, model_name FROM unlearn.erasure_log ORDER BY seq;
+SELECT ok, entries, links FROM unlearn.verify_log();
+BEGIN;
+DELETE FROM kept WHERE id = 3;
+SELECT unlearn.drop_model('kept_again');
+DROP EXTENSION unlearn;
+COMMIT;
+
 DROP TABLE orders, orders_2, orders_4, orders_5, kept;
 DROP SCHEMA sales_crm CASCADE;
 DROP FUNCTION grown_up(float8);

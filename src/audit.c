@@ -39,6 +39,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
@@ -82,6 +83,7 @@ typedef struct UnsealedEntry
 	int64		seq;
 	uint8		hash[AUDIT_HASH_LEN];
 	SubTransactionId subid;		/* the subtransaction it belongs to now */
+	Oid			log;			/* the erasure_log table it is in */
 } UnsealedEntry;
 
 /* This transaction's entries not yet sealed, in TopMemoryContext. */
@@ -275,7 +277,27 @@ remember_unsealed(int64 seq, const uint8 *hash)
 	unsealed[nunsealed].seq = seq;
 	memcpy(unsealed[nunsealed].hash, hash, AUDIT_HASH_LEN);
 	unsealed[nunsealed].subid = GetCurrentSubTransactionId();
+	unsealed[nunsealed].log = tablerow_relid("erasure_log");
 	nunsealed++;
+}
+
+/*
+ * Forgets the entries whose erasure_log table is gone: DROP EXTENSION in
+ * the transaction that wrote them took them (and the chain) away, and a
+ * CREATE EXTENSION after it began a new log.
+ */
+static void
+forget_dropped_entries(void)
+{
+	Oid			schema = get_namespace_oid("unlearn", true);
+	Oid			log = OidIsValid(schema) ? get_relname_relid("erasure_log", schema) : InvalidOid;
+	int			i,
+				kept = 0;
+
+	for (i = 0; i < nunsealed; i++)
+		if (unsealed[i].log == log)
+			unsealed[kept++] = unsealed[i];
+	nunsealed = kept;
 }
 
 /* Orders unsealed entries by seq (a qsort comparator). */
@@ -386,9 +408,13 @@ audit_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_PRE_COMMIT:
 			if (nunsealed > 0)
+				forget_dropped_entries();
+			if (nunsealed > 0)
 				seal_entries();
 			break;
 		case XACT_EVENT_PRE_PREPARE:
+			if (nunsealed > 0)
+				forget_dropped_entries();
 			if (nunsealed > 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -141,15 +141,17 @@ erasure_state_forget(int32 model_id)
  * name index and the table AM (a statement cost more than the erasure it
  * serves): under READ COMMITTED the newest version, waiting for a writer;
  * under REPEATABLE READ a version changed since the snapshot is a
- * serialization failure.  False if there is no such model (dropped).
+ * serialization failure.  With newest, the newest version whatever the
+ * isolation level, with no serialization check (the erasure that follows
+ * makes it).  False if there is no such model (dropped).
  */
 static bool
-lock_model_row(const char *name, int32 *model_id, RowVersion *row)
+lock_model_row(const char *name, bool newest, int32 *model_id, RowVersion *row)
 {
 	Relation	rel = table_open(tablerow_relid("model"), RowShareLock);
 	Relation	index = index_open(tablerow_relid("model_name_key"), AccessShareLock);
-	bool		xact_snapshot = IsolationUsesXactSnapshot();
-	Snapshot	snapshot = tablerow_snapshot();
+	bool		xact_snapshot = IsolationUsesXactSnapshot() && !newest;
+	Snapshot	snapshot = newest ? RegisterSnapshot(GetLatestSnapshot()) : tablerow_snapshot();
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	IndexScanDesc scan;
 	ScanKeyData key;
@@ -230,7 +232,7 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	MemoryContext cxt,
 				old;
 
-	if (!lock_model_row(name, &model_id, &row))
+	if (!lock_model_row(name, false, &model_id, &row))
 		return false;			/* dropped since the statement began */
 
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
@@ -265,6 +267,21 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	em->ctid = row.ctid;
 	k->em = *em;
 	return true;
+}
+
+/*
+ * Locks a model's row before a statement takes any row of its source (a
+ * BEFORE STATEMENT trigger): the newest version, waiting for a writer,
+ * with no state loaded.  A statement that waits here holds no row of
+ * the source the model's writer may want next.
+ */
+void
+erasure_state_lock_early(const char *name)
+{
+	int32		model_id;
+	RowVersion	row;
+
+	(void) lock_model_row(name, true, &model_id, &row);
 }
 
 /* Gives back a state the statement did not change. */

@@ -30,6 +30,12 @@ typedef struct ErasureModel
  */
 extern bool erasure_state_lock(const char *name, ErasureModel *em);
 
+/*
+ * Locks a model's row, newest version, before a statement takes any row
+ * of its source; loads nothing.
+ */
+extern void erasure_state_lock_early(const char *name);
+
 /* States this backend loaded from the tables (not kept): for the tests. */
 extern uint64 erasure_state_loads;
 

@@ -333,6 +333,22 @@ source_targets_of_rows(Oid relid)
 	return lookup(relid, FOR_ROWS);
 }
 
+/* The index in desc of the live column called name, or -1. */
+static int
+column_index(TupleDesc desc, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(desc, i);
+
+		if (!attr->attisdropped && strcmp(NameStr(attr->attname), name) == 0)
+			return i;
+	}
+	return -1;
+}
+
 /*
  * Which columns of a relation an UPDATE changed in any row: olds and news
  * hold its rows before and after, pairwise.  Binary equality: a value
@@ -378,29 +394,16 @@ changed_columns(TupleDesc desc, Tuplestorestate *olds, Tuplestorestate *news)
 static bool
 model_touched(const ModelTarget *m, TupleDesc desc, const bool *changed)
 {
-	int			c,
-				i;
+	int			c;
 
 	if (m->filtered)
 		return true;
 	for (c = 0; c < m->ncols; c++)
 	{
-		bool		found = false;
+		int			i = column_index(desc, m->cols[c]);
 
-		for (i = 0; i < desc->natts; i++)
-		{
-			Form_pg_attribute attr = TupleDescAttr(desc, i);
-
-			if (!attr->attisdropped && strcmp(NameStr(attr->attname), m->cols[c]) == 0)
-			{
-				found = true;
-				if (changed[i])
-					return true;
-				break;
-			}
-		}
-		if (!found)
-			return true;		/* let the model say what it makes of it */
+		if (i < 0 || changed[i])
+			return true;		/* gone: let the model say what it makes of it */
 	}
 	return false;
 }
@@ -435,6 +438,30 @@ source_targets_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
 			touched = lappend(touched, t);
 	}
 	return touched;
+}
+
+/*
+ * Whether an UPDATE of table desc setting updatedcols (attribute numbers
+ * offset by FirstLowInvalidHeapAttributeNumber; NULL: unknown) may change
+ * the model: as source_targets_touched will judge it from the rows.
+ */
+bool
+source_target_may_change(const ModelTarget *t, TupleDesc desc, const Bitmapset *updatedcols)
+{
+	int			c;
+
+	if (t->rows != TARGET_ALL || t->filtered || updatedcols == NULL)
+		return true;
+	for (c = 0; c < t->ncols; c++)
+	{
+		int			i = column_index(desc, t->cols[c]);
+
+		if (i < 0 ||
+			bms_is_member(TupleDescAttr(desc, i)->attnum - FirstLowInvalidHeapAttributeNumber,
+						  updatedcols))
+			return true;
+	}
+	return false;
 }
 
 /* Tells every backend that the models reached from these tables changed. */

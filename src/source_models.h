@@ -9,6 +9,7 @@
 #define UNLEARN_SOURCE_MODELS_H
 
 #include "access/tupdesc.h"
+#include "nodes/bitmapset.h"
 #include "nodes/pg_list.h"
 #include "utils/tuplestore.h"
 
@@ -53,6 +54,14 @@ extern List *source_targets_touched(Oid relid, TupleDesc desc, Tuplestorestate *
  * table with storage): those on it and on its partitioned ancestors.
  */
 extern List *source_targets_of_rows(Oid relid);
+
+/*
+ * Whether an UPDATE setting these columns (attribute numbers offset by
+ * FirstLowInvalidHeapAttributeNumber, as TriggerData.tg_updatedcols;
+ * NULL: unknown) may change model t.
+ */
+extern bool source_target_may_change(const ModelTarget *t, TupleDesc desc,
+									 const Bitmapset *updatedcols);
 
 /* Tells every backend that the models reached from these tables changed. */
 extern void source_models_changed(List *relids);

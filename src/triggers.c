@@ -24,7 +24,10 @@
  * concurrent erasures on one model serialize (the second sees the first's
  * result under READ COMMITTED, or fails to serialize under REPEATABLE
  * READ), and erasures touching several models take their locks in the
- * same order, so they do not deadlock each other.
+ * same order, so they do not deadlock each other.  The locks are taken
+ * before the statement takes any row, by BEFORE STATEMENT triggers (for
+ * an UPDATE, of the models reading a column it sets): a statement
+ * waiting for a model's writer holds no row that writer may want next.
  *
  *-------------------------------------------------------------------------
  */
@@ -86,6 +89,10 @@ typedef struct ErasureTrigger
 } ErasureTrigger;
 
 static const ErasureTrigger erasure_triggers[] = {
+	{"unlearn_lock_delete", "_erase_lock_models", TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_DELETE,
+	TRIGGER_FIRES_ALWAYS, ON_LINE, NULL},
+	{"unlearn_lock_update", "_erase_lock_models", TRIGGER_TYPE_BEFORE | TRIGGER_TYPE_UPDATE,
+	TRIGGER_FIRES_ALWAYS, ON_LINE, NULL},
 	{"unlearn_erase_delete", "_erase_on_delete", TRIGGER_TYPE_DELETE, TRIGGER_FIRES_ALWAYS,
 	ON_LINE, "REFERENCING OLD TABLE AS unlearn_old_rows"},
 	{"unlearn_erase_update", "_erase_on_update", TRIGGER_TYPE_UPDATE, TRIGGER_FIRES_ALWAYS,
@@ -592,6 +599,40 @@ misused_trigger(FunctionCallInfo fcinfo, const char *how)
 			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 			 errmsg("function %s must be fired %s", get_func_name(fcinfo->flinfo->fn_oid), how),
 			 errdetail("It is one of unlearn's erasure triggers, which unlearn creates itself.")));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_erase_lock_models);
+
+/*
+ * BEFORE DELETE/UPDATE FOR EACH STATEMENT: locks the models the statement
+ * may change, in model_id order, before it locks any row of theirs.
+ * Otherwise a statement would lock rows first and wait for the model at
+ * its end, while the model's writer waits for one of those rows: a
+ * deadlock ordinary writers would not meet without the extension.
+ */
+Datum
+unlearn_erase_lock_models(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	bool		update;
+	ListCell   *lc;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) ||
+		!TRIGGER_FIRED_BEFORE(trig->tg_event) ||
+		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
+		misused_trigger(fcinfo, "BEFORE DELETE or UPDATE FOR EACH STATEMENT");
+	if (IN_APPLY_WORKER())
+		return PointerGetDatum(NULL);	/* one row at a time, by the apply trigger */
+	update = TRIGGER_FIRED_BY_UPDATE(trig->tg_event);
+	foreach(lc, source_targets(RelationGetRelid(trig->tg_relation)))
+	{
+		ModelTarget *t = lfirst(lc);
+
+		if (!update || source_target_may_change(t, RelationGetDescr(trig->tg_relation),
+												trig->tg_updatedcols))
+			erasure_state_lock_early(t->name);
+	}
+	return PointerGetDatum(NULL);
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_delete);
