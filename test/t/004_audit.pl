@@ -182,8 +182,15 @@ is($node->safe_psql('postgres',
 # keys come back; the append-only triggers are recreated by CREATE EXTENSION.
 my $digest_sql = q{SELECT encode(unlearn.subject_digest('people', 'alice@example.com', 1), 'hex')};
 my $head_sql = q{SELECT position || ' ' || encode(link_hash, 'hex') FROM unlearn.log_anchor()};
+my $subject_sql = q{SELECT string_agg(seq || ':' || event || ':' || model_name, ',' ORDER BY seq)
+                       FROM unlearn.subject_log('people', 'alice@example.com')};
+my $sources_sql = q{SELECT string_agg(source_id || ':' || relation::text, ',' ORDER BY source_id)
+                      FROM unlearn.sources};
 my $digest = $node->safe_psql('postgres', $digest_sql);
 my $head = $node->safe_psql('postgres', $head_sql);
+my $subject = $node->safe_psql('postgres', $subject_sql);
+my $sources = $node->safe_psql('postgres', $sources_sql);
+like($subject, qr/^\d+:erasure:contacts$/, 'alice\'s erasure is found by her table and key');
 my $dump = "$dir/audit.dump";
 $node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('postgres'), '-f', $dump ],
 	'pg_dump of a database with an erasure log');
@@ -194,6 +201,14 @@ is($node->safe_psql('restored', $head_sql), $head, 'restored log: same head link
 is($node->safe_psql('restored', 'SELECT ok FROM unlearn.verify_log()'), 't',
 	'restored log: the chain verifies');
 is($node->safe_psql('restored', $digest_sql), $digest, 'restored digest keys: same digests');
+is($node->safe_psql('restored', $sources_sql), $sources,
+	'restored sources: same identities, bound to the restored tables');
+is($node->safe_psql('restored', $subject_sql), $subject,
+	'restored log: a subject is still found by table and key');
+$node->safe_psql('restored', 'ALTER TABLE people RENAME TO persons');
+is($node->safe_psql('restored', q{SELECT string_agg(seq || ':' || event || ':' || model_name, ',' ORDER BY seq)
+                                    FROM unlearn.subject_log('persons', 'alice@example.com')}),
+	$subject, 'and by its new name after a rename');
 is($node->safe_psql('restored', q{
 		SELECT string_agg(tgname || ':' || tgenabled::text, ',' ORDER BY tgname) FROM pg_trigger
 		 WHERE tgrelid IN ('unlearn.erasure_log'::regclass, 'unlearn.erasure_log_chain'::regclass)
