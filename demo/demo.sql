@@ -99,9 +99,10 @@ SELECT * FROM unlearn.lineage_of('patients', 570);
 SELECT name, version, rows, round(weights.weight::numeric, 6) AS weight_of_worst_area
   FROM unlearn.models, unlearn.weights(name) weights
  WHERE name = 'diagnosis' AND weights.term = 'worst_area';
-SET unlearn.request_reference = 'DSR-2024-0020';
+BEGIN;
+SET LOCAL unlearn.request_reference = 'DSR-2024-0020';  -- for this transaction only
 DELETE FROM patients WHERE id = 20;
-RESET unlearn.request_reference;
+COMMIT;
 SELECT * FROM unlearn.lineage_of('patients', 20);
 SELECT name, version, rows, rows_erased, error_bound,
        round(weights.weight::numeric, 6) AS weight_of_worst_area

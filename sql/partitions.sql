@@ -181,6 +181,26 @@ DELETE FROM accounts WHERE id IN (3, 4);
 SELECT event, sum(rows) AS rows FROM changes('events_model') GROUP BY event;
 SELECT fresh('events_model') AS cascade_fresh;
 
+-- ON UPDATE CASCADE and ON DELETE SET NULL change a column a model reads:
+-- rectified (a row whose feature became NULL under "nulls": "skip" leaves,
+-- as a retrain would skip it).
+CREATE TABLE tiers (id int PRIMARY KEY);
+INSERT INTO tiers SELECT g FROM generate_series(1, 5) g;
+CREATE TABLE members (id int PRIMARY KEY,
+                      tier int REFERENCES tiers ON UPDATE CASCADE ON DELETE SET NULL,
+                      x float8, y float8);
+INSERT INTO members SELECT g, 1 + g % 5, u(g, 21) * 4 - 2, (g % 5) + (u(g, 21) * 4 - 2) + u(g, 22)
+  FROM generate_series(1, 60) g;
+SELECT name FROM unlearn.create_model('members_model', 'members', 'y', ARRAY['tier', 'x'], 'linear',
+                                      '{"standardize": false, "nulls": "skip"}');
+UPDATE tiers SET id = 10 WHERE id = 2;
+DELETE FROM tiers WHERE id = 3;
+SELECT * FROM changes('members_model');
+SELECT count(*) FILTER (WHERE tier IS NULL) AS tier_set_null,
+       count(*) FILTER (WHERE tier = 10) AS tier_cascaded FROM members;
+SELECT rows FROM unlearn.models WHERE name = 'members_model';
+SELECT fresh('members_model') AS fk_fresh;
+
 -- MERGE: WHEN MATCHED THEN DELETE / UPDATE.
 CREATE TABLE corrections (id int, x float8, drop_it boolean);
 INSERT INTO corrections VALUES (30, NULL, true), (31, NULL, true), (32, 5, false), (999, 1, false);
