@@ -2,7 +2,7 @@
 -- Every path a row can leave a model's data by: partitioned sources (rows
 -- taken through the parent or a partition), models on partitions and on
 -- inheritance children whichever table a statement names, rows moving
--- between partitions, TRUNCATE of a partition, ON DELETE CASCADE, MERGE,
+-- between partitions, TRUNCATE of a partition, ON DELETE CASCADE, MERGE, upserts,
 -- writable CTEs and rules.  After each, the model equals a fresh fit on
 -- the rows its source now holds, and the log has the erasure.
 --
@@ -217,6 +217,18 @@ WITH gone AS (DELETE FROM events WHERE id BETWEEN 40 AND 44 RETURNING id)
 SELECT count(*) AS deleted FROM gone;
 SELECT * FROM changes('events_model', :before_cte);
 SELECT fresh('events_model') AS cte_fresh;
+
+-- INSERT ... ON CONFLICT DO UPDATE of training rows: rectified, on a plain
+-- source and through a partitioned one.
+SELECT max(seq) AS before_upsert FROM unlearn.erasure_log \gset
+INSERT INTO events VALUES (60, 1, 5, 5), (61, 2, 6, 6)
+    ON CONFLICT (id) DO UPDATE SET x = EXCLUDED.x, y = EXCLUDED.y;
+INSERT INTO sales (id, a, b, c, y, label) VALUES (150, 0.5, 0.5, 'p', 3, 1), (350, -1, 1, 'q', 0, 0)
+    ON CONFLICT (id) DO UPDATE SET a = EXCLUDED.a, y = EXCLUDED.y;
+SELECT * FROM changes('events_model', :before_upsert);
+SELECT * FROM changes('sales_ridge', :before_upsert);
+SELECT fresh('events_model') AS upsert_fresh, fresh('sales_ridge') AS sales_upsert_fresh,
+       fresh('sales_logit') AS sales_logit_upsert_fresh;
 
 -- Rules: a view whose DELETE is rewritten into a DELETE of the source,
 -- and another table's DELETE that also deletes from the source.
