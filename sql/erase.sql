@@ -6,10 +6,9 @@
 CREATE EXTENSION unlearn;
 \set ECHO none
 \i test/train_helpers.sql
+\i test/erase_helpers.sql
 \set ECHO all
 
-CREATE FUNCTION u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
 CREATE TABLE pts (id int PRIMARY KEY, a float8, b float8, c text, y float8, label int);
 INSERT INTO pts
 SELECT g, 4 * u(g, 1) - 2, 4 * u(g, 2) - 2, (ARRAY['p', 'q', 'r'])[1 + g % 3],
@@ -26,17 +25,6 @@ CREATE TABLE original AS SELECT m.name, w.* FROM unlearn.model m, unlearn.weight
 -- One set of triggers for the table, firing always (also under replication).
 SELECT tgname, tgenabled FROM pg_trigger
  WHERE tgrelid = 'pts'::regclass AND NOT tgisinternal ORDER BY 1;
-
--- Retrains a reference copy of a model on the remaining rows.
-CREATE FUNCTION reference(model text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM unlearn.drop_model(m.name) FROM unlearn.model m WHERE m.name = model || '_ref';
-    PERFORM unlearn.create_model(model || '_ref', m.source, m.target_column, m.feature_columns,
-                                 m.model_type, m.options)
-       FROM unlearn.model m WHERE m.name = model;
-    RETURN model || '_ref';
-END
-$$;
 
 -- One row.
 DELETE FROM pts WHERE id = 7;

@@ -8,20 +8,10 @@
 CREATE EXTENSION unlearn;
 \set ECHO none
 \i test/train_helpers.sql
+\i test/erase_helpers.sql
 \i test/try.sql
 \set ECHO all
 
-CREATE OR REPLACE FUNCTION reference(model text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM unlearn.drop_model(m.name) FROM unlearn.model m WHERE m.name = model || '_ref';
-    PERFORM unlearn.create_model(model || '_ref', m.source, m.target_column, m.feature_columns,
-                                 m.model_type, m.options)
-       FROM unlearn.model m WHERE m.name = model;
-    RETURN model || '_ref';
-END
-$$;
-CREATE OR REPLACE FUNCTION u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
 
 -- consent is not a feature: only the filter reads it.
 CREATE TABLE subjects (id int PRIMARY KEY, consent boolean NOT NULL, note text,

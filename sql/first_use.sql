@@ -124,10 +124,19 @@ SELECT try($$SELECT unlearn._erase_on_delete()$$);
 SELECT try($$SELECT unlearn._erase_on_update()$$);
 SELECT try($$SELECT unlearn._erase_on_apply()$$);
 SELECT try($$SELECT unlearn._erase_on_truncate()$$);
+SELECT try($$SELECT unlearn._erase_lock_models()$$);
+SELECT try($$SELECT unlearn._erase_collect()$$);
+SELECT try($$SELECT unlearn._ddl_command_start()$$);
+SELECT try($$SELECT unlearn._ddl_command_end()$$);
+SELECT try($$SELECT unlearn._sql_drop()$$);
 SELECT try($$SELECT unlearn._log_append_only()$$);
 CREATE TABLE fu_other (id int PRIMARY KEY);
 CREATE TRIGGER wrong BEFORE INSERT ON fu_other FOR EACH ROW EXECUTE FUNCTION unlearn._erase_on_delete();
 SELECT try($$INSERT INTO fu_other VALUES (1)$$);
+DROP TRIGGER wrong ON fu_other;
+INSERT INTO fu_other VALUES (1);
+CREATE TRIGGER wrong AFTER DELETE ON fu_other FOR EACH ROW EXECUTE FUNCTION unlearn._erase_lock_models();
+SELECT try($$DELETE FROM fu_other$$);
 DROP TABLE fu_other;
 
 -- alter_model_owner to a role OID no role has.

@@ -9,19 +9,11 @@
 CREATE EXTENSION unlearn;
 \set ECHO none
 \i test/train_helpers.sql
+\i test/erase_helpers.sql
 \i test/try.sql
 \set ECHO all
 
 -- A fresh fit of a model's configuration on its source's current rows.
-CREATE OR REPLACE FUNCTION reference(model text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM unlearn.drop_model(m.name) FROM unlearn.model m WHERE m.name = model || '_ref';
-    PERFORM unlearn.create_model(model || '_ref', m.source, m.target_column, m.feature_columns,
-                                 m.model_type, m.options)
-       FROM unlearn.model m WHERE m.name = model;
-    RETURN model || '_ref';
-END
-$$;
 -- Whether a model equals a fresh fit (to 1e-9 for ridge, 1e-4 for logistic)
 -- and holds exactly its source's rows.
 CREATE FUNCTION fresh(m text) RETURNS boolean LANGUAGE plpgsql AS $$
@@ -46,8 +38,6 @@ RETURNS TABLE (event text, rows bigint, method text, digests int) LANGUAGE sql A
        AND l.event NOT IN ('create', 'drop', 'verify', 'retrain')
      ORDER BY l.seq
 $$;
-CREATE OR REPLACE FUNCTION u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
 
 ------------------------------------------------------------------------------
 -- A partitioned table is a source: its rows are its partitions' rows.

@@ -6,6 +6,7 @@
 CREATE EXTENSION unlearn;
 \set ECHO none
 \i test/train_helpers.sql
+\i test/erase_helpers.sql
 \set ECHO all
 
 CREATE TYPE plan AS ENUM ('basic', 'plus', 'pro');
@@ -20,9 +21,6 @@ CREATE TABLE customers (
     spend double precision,
     churned boolean
 );
--- Deterministic pseudo-random data: u(g, k) is uniform-ish in [0, 1).
-CREATE FUNCTION u(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
-AS $$ SELECT ((g::bigint * 2654435761 + k * 40503) % 1000003) / 1000003.0 $$;
 INSERT INTO customers
 SELECT g,
        18 + (u(g, 1) * 60)::int,

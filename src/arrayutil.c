@@ -72,3 +72,14 @@ float8_array_build(const double *values, int nrows, int ncols)
 							  FLOAT8OID, sizeof(double), FLOAT8PASSBYVAL,
 							  TYPALIGN_DOUBLE);
 }
+
+/* A bytea holding len bytes. */
+bytea *
+bytes_to_bytea(const uint8 *bytes, size_t len)
+{
+	bytea	   *b = palloc(VARHDRSZ + len);
+
+	SET_VARSIZE(b, VARHDRSZ + len);
+	memcpy(VARDATA(b), bytes, len);
+	return b;
+}

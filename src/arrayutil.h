@@ -22,4 +22,7 @@ extern double *float8_array_values(ArrayType *array, const char *what,
 /* Builds a float8[] from values: 1-D when nrows is 0, else nrows x ncols. */
 extern ArrayType *float8_array_build(const double *values, int nrows, int ncols);
 
+/* A bytea holding len bytes. */
+extern bytea *bytes_to_bytea(const uint8 *bytes, size_t len);
+
 #endif							/* UNLEARN_ARRAYUTIL_H */

@@ -61,6 +61,7 @@
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
+#include "arrayutil.h"
 #include "audit.h"
 #include "digest.h"
 #include "linalg.h"
@@ -145,17 +146,6 @@ to_hex(const uint8 *bytes, size_t len)
 	hex_encode((const char *) bytes, len, hex);
 	hex[len * 2] = '\0';
 	return hex;
-}
-
-/* A bytea of len bytes. */
-static bytea *
-to_bytea(const uint8 *bytes, size_t len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), bytes, len);
-	return b;
 }
 
 /* Appends one field of an entry's canonical text: "len:value," or "-,". */
@@ -378,8 +368,8 @@ seal_entries(void)
 	values[2] = FullTransactionIdGetDatum(xid);
 	values[3] = PointerGetDatum(construct_array(seqs, nunsealed, INT8OID, 8, FLOAT8PASSBYVAL,
 												TYPALIGN_DOUBLE));
-	values[4] = PointerGetDatum(to_bytea(prev, AUDIT_HASH_LEN));
-	values[5] = PointerGetDatum(to_bytea(hash, AUDIT_HASH_LEN));
+	values[4] = PointerGetDatum(bytes_to_bytea(prev, AUDIT_HASH_LEN));
+	values[5] = PointerGetDatum(bytes_to_bytea(hash, AUDIT_HASH_LEN));
 	rel = table_open(tablerow_relid("erasure_log_chain"), RowExclusiveLock);
 	if (RelationGetDescr(rel)->natts != CHAIN_COLUMNS)
 		elog(ERROR, "table unlearn.erasure_log_chain has %d columns, expected %d",
@@ -537,9 +527,9 @@ audit_log(const AuditEntry *e)
 	nulls[14] = isfinite(e->step_norm) ? false : true;
 	values[15] = Float8GetDatum(e->error_bound);
 	nulls[15] = isfinite(e->error_bound) ? false : true;
-	values[16] = e->params_before ? PointerGetDatum(to_bytea(e->params_before, AUDIT_HASH_LEN)) : (Datum) 0;
+	values[16] = e->params_before ? PointerGetDatum(bytes_to_bytea(e->params_before, AUDIT_HASH_LEN)) : (Datum) 0;
 	nulls[16] = e->params_before ? false : true;
-	values[17] = e->params_after ? PointerGetDatum(to_bytea(e->params_after, AUDIT_HASH_LEN)) : (Datum) 0;
+	values[17] = e->params_after ? PointerGetDatum(bytes_to_bytea(e->params_after, AUDIT_HASH_LEN)) : (Datum) 0;
 	nulls[17] = e->params_after ? false : true;
 	values[18] = reference ? CStringGetTextDatum(reference) : (Datum) 0;
 	nulls[18] = reference ? false : true;
@@ -554,7 +544,7 @@ audit_log(const AuditEntry *e)
 		values[21] = PointerGetDatum(digest_array(digests, ndigests));
 		nulls[21] = false;
 	}
-	values[22] = PointerGetDatum(to_bytea(hash, AUDIT_HASH_LEN));
+	values[22] = PointerGetDatum(bytes_to_bytea(hash, AUDIT_HASH_LEN));
 
 	/*
 	 * Straight through the table AM: the values are the writer's own, and

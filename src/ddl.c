@@ -68,6 +68,7 @@
 #include "source_models.h"
 #include "source_scan.h"
 #include "train.h"
+#include "unlearn.h"
 
 /* A model as the DDL guard needs it. */
 typedef struct DdlModel
@@ -356,28 +357,6 @@ check_trigger_toggle(Relation rel, AlterTableCmd *cmd)
 	}
 }
 
-/* Every row of a table (all its leaves if partitioned), in its row type. */
-static Tuplestorestate *
-rows_of(Relation rel)
-{
-	Tuplestorestate *rows = tuplestore_begin_heap(false, false, work_mem);
-	TupleTableSlot *row_slot = table_slot_create(rel, NULL);
-	TupleTableSlot *slot;
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	SourceScan	scan;
-
-	source_scan_begin(&scan, rel, snapshot);
-	while ((slot = source_scan_next(&scan, row_slot)) != NULL)
-	{
-		CHECK_FOR_INTERRUPTS();
-		tuplestore_puttupleslot(rows, slot);
-	}
-	source_scan_end(&scan);
-	UnregisterSnapshot(snapshot);
-	ExecDropSingleTupleTableSlot(row_slot);
-	return rows;
-}
-
 /*
  * A partition leaves its partitioned ancestors (DETACH, or DROP): its
  * rows are erased from their models first, as a DELETE would, while they
@@ -396,7 +375,7 @@ partition_leaves(Oid partition, const char *event)
 	if (models == NIL)
 		return;
 	rel = table_open(partition, AccessShareLock);
-	rows = rows_of(rel);
+	rows = source_scan_all_rows(rel);
 	privileges_enter_catalog(&s);
 	foreach(lc, models)
 		erase_from_model(((DdlModel *) lfirst(lc))->name, rel, rows, NULL, event);
@@ -778,10 +757,7 @@ unlearn_ddl_command_start(PG_FUNCTION_ARGS)
 	Node	   *parse;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function %s must be fired by an event trigger",
-						get_func_name(fcinfo->flinfo->fn_oid))));
+		unlearn_misused_trigger(fcinfo, "by an event trigger");
 	if (!guard_active())
 		PG_RETURN_VOID();
 	parse = trig->parsetree;
@@ -925,10 +901,7 @@ unlearn_ddl_command_end(PG_FUNCTION_ARGS)
 	bool		reconcile = false;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function %s must be fired by an event trigger",
-						get_func_name(fcinfo->flinfo->fn_oid))));
+		unlearn_misused_trigger(fcinfo, "by an event trigger");
 	if (!guard_active())
 		PG_RETURN_VOID();
 	parse = trig->parsetree;
@@ -1017,10 +990,7 @@ unlearn_sql_drop(PG_FUNCTION_ARGS)
 	uint64		i;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
-		ereport(ERROR,
-				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("function %s must be fired by an event trigger",
-						get_func_name(fcinfo->flinfo->fn_oid))));
+		unlearn_misused_trigger(fcinfo, "by an event trigger");
 	if (!guard_active())
 		PG_RETURN_VOID();
 	SPI_connect();

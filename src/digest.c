@@ -43,6 +43,7 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "arrayutil.h"
 #include "digest.h"
 #include "scratch.h"
 #include "spi_cache.h"
@@ -82,17 +83,6 @@ extension_owner(void)
 	return owner;
 }
 
-/* A bytea of len bytes. */
-static bytea *
-to_bytea(const uint8 *bytes, size_t len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), bytes, len);
-	return b;
-}
-
 /*
  * Makes a new digest key, current from now on (the previous one is
  * retired); returns its key_id, or 0 if a concurrent transaction made
@@ -116,7 +106,7 @@ new_secret(uint8 *secret)
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate a random digest key")));
 	values[0] = Int32GetDatum((int32) current + 1);
-	values[1] = PointerGetDatum(to_bytea(secret, DIGEST_SECRET_LEN));
+	values[1] = PointerGetDatum(bytes_to_bytea(secret, DIGEST_SECRET_LEN));
 	SPI_connect();
 	if (current > 0 &&
 		spi_as_owner(owner, "UPDATE unlearn.secret SET retired_at = now() WHERE key_id < $1"

@@ -17,7 +17,9 @@
 #include "access/tableam.h"
 #include "catalog/pg_inherits.h"
 #include "executor/executor.h"
+#include "miscadmin.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "source_scan.h"
 
@@ -122,4 +124,26 @@ source_scan_end(SourceScan *ss)
 	close_leaf(ss);
 	list_free(ss->leaves);
 	ss->leaves = NIL;
+}
+
+/* Every row of a source, in its row type, read with the latest snapshot. */
+Tuplestorestate *
+source_scan_all_rows(Relation source)
+{
+	Tuplestorestate *rows = tuplestore_begin_heap(false, false, work_mem);
+	TupleTableSlot *row_slot = table_slot_create(source, NULL);
+	TupleTableSlot *slot;
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	SourceScan	scan;
+
+	source_scan_begin(&scan, source, snapshot);
+	while ((slot = source_scan_next(&scan, row_slot)) != NULL)
+	{
+		CHECK_FOR_INTERRUPTS();
+		tuplestore_puttupleslot(rows, slot);
+	}
+	source_scan_end(&scan);
+	UnregisterSnapshot(snapshot);
+	ExecDropSingleTupleTableSlot(row_slot);
+	return rows;
 }

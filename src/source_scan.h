@@ -14,6 +14,7 @@
 #include "nodes/pg_list.h"
 #include "utils/rel.h"
 #include "utils/snapshot.h"
+#include "utils/tuplestore.h"
 
 /* A scan over the tables that hold a source's rows. */
 typedef struct SourceScan
@@ -50,5 +51,8 @@ extern TupleTableSlot *source_scan_next(SourceScan *ss, TupleTableSlot *slot);
 
 /* Ends a scan (also one that did not reach its end). */
 extern void source_scan_end(SourceScan *ss);
+
+/* Every row of a source, in its row type, read with the latest snapshot. */
+extern Tuplestorestate *source_scan_all_rows(Relation source);
 
 #endif							/* UNLEARN_SOURCE_SCAN_H */

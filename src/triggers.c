@@ -56,6 +56,7 @@
 #include "source_models.h"
 #include "source_scan.h"
 #include "spi_cache.h"
+#include "unlearn.h"
 
 /*
  * Logical replication: the apply worker applies changes row by row and
@@ -591,16 +592,6 @@ change_models(Relation rel, List *targets, Tuplestorestate *olds, Tuplestorestat
 	MemoryContextDelete(cxt);
 }
 
-/* Raises the error for a trigger function called in a way it does not serve. */
-static void
-misused_trigger(FunctionCallInfo fcinfo, const char *how)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-			 errmsg("function %s must be fired %s", get_func_name(fcinfo->flinfo->fn_oid), how),
-			 errdetail("It is one of unlearn's erasure triggers, which unlearn creates itself.")));
-}
-
 PG_FUNCTION_INFO_V1(unlearn_erase_lock_models);
 
 /*
@@ -620,7 +611,7 @@ unlearn_erase_lock_models(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(trig->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
-		misused_trigger(fcinfo, "BEFORE DELETE or UPDATE FOR EACH STATEMENT");
+		unlearn_misused_trigger(fcinfo, "BEFORE DELETE or UPDATE FOR EACH STATEMENT");
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* one row at a time, by the apply trigger */
 	update = TRIGGER_FIRED_BY_UPDATE(trig->tg_event);
@@ -646,7 +637,7 @@ unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_DELETE(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event))
-		misused_trigger(fcinfo, "AFTER DELETE FOR EACH STATEMENT");
+		unlearn_misused_trigger(fcinfo, "AFTER DELETE FOR EACH STATEMENT");
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 	targets = source_targets(RelationGetRelid(trig->tg_relation));
@@ -670,7 +661,7 @@ unlearn_erase_on_update(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event))
-		misused_trigger(fcinfo, "AFTER UPDATE FOR EACH STATEMENT");
+		unlearn_misused_trigger(fcinfo, "AFTER UPDATE FOR EACH STATEMENT");
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 	targets = source_targets_touched(RelationGetRelid(trig->tg_relation),
@@ -697,7 +688,7 @@ unlearn_erase_collect(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
 		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
-		misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
+		unlearn_misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 	collected_add(RelationGetRelid(trig->tg_relation), trig->tg_trigtuple,
@@ -726,7 +717,7 @@ unlearn_erase_on_apply(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
 		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
-		misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
+		unlearn_misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
 	if (!IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);
 
@@ -747,33 +738,6 @@ unlearn_erase_on_apply(PG_FUNCTION_ARGS)
 	if (news)
 		tuplestore_end(news);
 	return PointerGetDatum(NULL);
-}
-
-/* Every row of a table (all its leaves if partitioned), in its row type. */
-static Tuplestorestate *
-all_rows(Relation rel)
-{
-	Tuplestorestate *rows = tuplestore_begin_heap(false, false, work_mem);
-	TupleTableSlot *row_slot = table_slot_create(rel, NULL);
-	TupleTableSlot *slot;
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	SourceScan	scan;
-
-	source_scan_begin(&scan, rel, snapshot);
-	while ((slot = source_scan_next(&scan, row_slot)) != NULL)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (slot != row_slot)
-		{
-			ExecCopySlot(row_slot, slot);
-			slot = row_slot;
-		}
-		tuplestore_puttupleslot(rows, slot);
-	}
-	source_scan_end(&scan);
-	UnregisterSnapshot(snapshot);
-	ExecDropSingleTupleTableSlot(row_slot);
-	return rows;
 }
 
 PG_FUNCTION_INFO_V1(unlearn_erase_on_truncate);
@@ -797,7 +761,7 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(trig->tg_event))
-		misused_trigger(fcinfo, "BEFORE TRUNCATE");
+		unlearn_misused_trigger(fcinfo, "BEFORE TRUNCATE");
 	rel = trig->tg_relation;
 	relid = RelationGetRelid(rel);
 	targets = source_targets(relid);
@@ -810,7 +774,7 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 		else if (hierarchy_is_partition_of(relid, t->source) && erase_model_has_lineage(t->name))
 		{
 			if (rows == NULL)
-				rows = all_rows(rel);
+				rows = source_scan_all_rows(rel);
 			erase_from_model(t->name, rel, rows, NULL, "truncate");
 		}
 		/* Models under the table: their own tables' triggers fire too. */

@@ -14,6 +14,7 @@
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "audit.h"
@@ -106,6 +107,16 @@ unlearn_require_argument(FunctionCallInfo fcinfo, int argno, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", what)));
+}
+
+/* Raises the error for one of unlearn's triggers called in a way it does not serve. */
+void
+unlearn_misused_trigger(FunctionCallInfo fcinfo, const char *how)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+			 errmsg("function %s must be fired %s", get_func_name(fcinfo->flinfo->fn_oid), how),
+			 errdetail("It is one of unlearn's own triggers, which unlearn creates itself.")));
 }
 
 PG_FUNCTION_INFO_V1(unlearn_version);

@@ -30,4 +30,10 @@ extern void unlearn_progress(const char *fmt,...) pg_attribute_printf(1, 2);
 /* Raises a 22004 error naming the argument (what) if it is NULL. */
 extern void unlearn_require_argument(FunctionCallInfo fcinfo, int argno, const char *what);
 
+/*
+ * Raises the error (39P01) for one of unlearn's trigger functions called
+ * otherwise than as how says it must be fired.
+ */
+extern void unlearn_misused_trigger(FunctionCallInfo fcinfo, const char *how);
+
 #endif							/* UNLEARN_H */
