@@ -23,11 +23,13 @@
 #include "postgres.h"
 
 #include "access/table.h"
+#include "access/sysattr.h"
 #include "access/tupdesc.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -35,6 +37,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/partcache.h"
 #include "utils/snapmgr.h"
 
 #include "erase.h"
@@ -149,6 +152,53 @@ target_rows(Oid named, Oid source, bool collectors, const char **unsafe)
 	return TARGET_COLLECTED;
 }
 
+/* Adds the names of the columns a partitioned table's key reads to *names. */
+static void
+add_partition_key_columns(Oid relid, List **names)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	PartitionKey key = RelationGetPartitionKey(rel);
+	Bitmapset  *attnos = NULL;
+	ListCell   *lc;
+	int			i;
+
+	for (i = 0; i < key->partnatts; i++)
+		if (key->partattrs[i] != 0)
+			attnos = bms_add_member(attnos,
+									key->partattrs[i] - FirstLowInvalidHeapAttributeNumber);
+	foreach(lc, key->partexprs)
+		pull_varattnos(lfirst(lc), 1, &attnos);
+	i = -1;
+	while ((i = bms_next_member(attnos, i)) >= 0)
+	{
+		AttrNumber	attno = i + FirstLowInvalidHeapAttributeNumber;
+
+		if (attno > 0)
+			*names = lappend(*names, get_attname(relid, attno, false));
+	}
+	table_close(rel, AccessShareLock);
+}
+
+/*
+ * The columns whose change can move a row of partition source out of it
+ * through a statement on its partitioned ancestor named: the partition
+ * keys of named and of the partitioned tables between them.
+ */
+static List *
+route_columns(Oid named, Oid source)
+{
+	List	   *names = NIL;
+	ListCell   *lc;
+
+	foreach(lc, hierarchy_partition_ancestors(source))
+	{
+		add_partition_key_columns(lfirst_oid(lc), &names);
+		if (lfirst_oid(lc) == named)
+			break;
+	}
+	return names;
+}
+
 /* Whether table relid carries unlearn's row collectors (see collected.c). */
 static bool
 has_collectors(Oid relid)
@@ -224,6 +274,15 @@ read_targets(Oid relid, LookupKind kind, int *n, List **deps)
 		}
 		else
 			t->rows = target_rows(relid, t->source, collectors, &t->unsafe);
+		if (t->rows == TARGET_ROUTED)
+		{
+			List	   *route = route_columns(relid, t->source);
+			ListCell   *lc;
+
+			t->route_cols = palloc(sizeof(char *) * Max(list_length(route), 1));
+			foreach(lc, route)
+				t->route_cols[t->nroute_cols++] = pstrdup(lfirst(lc));
+		}
 		MemoryContextSwitchTo(old);
 	}
 	*n = (int) SPI_processed;
@@ -314,6 +373,9 @@ lookup(Oid relid, LookupKind kind)
 		t->cols = palloc(sizeof(char *) * Max(t->ncols, 1));
 		for (c = 0; c < t->ncols; c++)
 			t->cols[c] = pstrdup(entry->targets[i].cols[c]);
+		t->route_cols = palloc(sizeof(char *) * Max(t->nroute_cols, 1));
+		for (c = 0; c < t->nroute_cols; c++)
+			t->route_cols[c] = pstrdup(entry->targets[i].route_cols[c]);
 		result = lappend(result, t);
 	}
 	return result;
@@ -390,22 +452,35 @@ changed_columns(TupleDesc desc, Tuplestorestate *olds, Tuplestorestate *news)
 	return changed;
 }
 
-/* Whether an UPDATE changed a column a model reads (or might: a filter, a column gone). */
+/*
+ * Whether one of the named columns is gone from desc, or changed: by
+ * index in changed[], or (changed NULL) by attribute number in set.
+ */
 static bool
-model_touched(const ModelTarget *m, TupleDesc desc, const bool *changed)
+columns_changed(char **names, int n, TupleDesc desc, const bool *changed, const Bitmapset *set)
 {
 	int			c;
 
-	if (m->filtered)
-		return true;
-	for (c = 0; c < m->ncols; c++)
+	for (c = 0; c < n; c++)
 	{
-		int			i = column_index(desc, m->cols[c]);
+		int			i = column_index(desc, names[c]);
 
-		if (i < 0 || changed[i])
+		if (i < 0)
 			return true;		/* gone: let the model say what it makes of it */
+		if (changed ? changed[i] :
+			bms_is_member(TupleDescAttr(desc, i)->attnum - FirstLowInvalidHeapAttributeNumber, set))
+			return true;
 	}
 	return false;
+}
+
+/* Whether a change of those columns of desc changes model t (see columns_changed). */
+static bool
+target_changed(const ModelTarget *t, TupleDesc desc, const bool *changed, const Bitmapset *set)
+{
+	return t->filtered ||
+		columns_changed(t->cols, t->ncols, desc, changed, set) ||
+		columns_changed(t->route_cols, t->nroute_cols, desc, changed, set);
 }
 
 /* The models an UPDATE with these rows may change, in model_id order. */
@@ -422,22 +497,26 @@ source_targets_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
 	{
 		ModelTarget *t = lfirst(lc);
 
-		/*
-		 * Collected rows are another table's: they are checked there.  A
-		 * routed model's rows may have moved out of its partition, whatever
-		 * columns it reads.
-		 */
-		if (t->rows != TARGET_ALL || olds == NULL)
+		/* Collected rows are another table's: they are judged there. */
+		if (t->rows == TARGET_COLLECTED || olds == NULL)
 		{
 			touched = lappend(touched, t);
 			continue;
 		}
 		if (changed == NULL)
 			changed = changed_columns(desc, olds, news);
-		if (model_touched(t, desc, changed))
+		if (target_changed(t, desc, changed, NULL))
 			touched = lappend(touched, t);
 	}
 	return touched;
+}
+
+/* Whether rows an UPDATE changed (in desc's row type) change model t. */
+bool
+source_target_rows_changed(const ModelTarget *t, TupleDesc desc, Tuplestorestate *olds,
+						   Tuplestorestate *news)
+{
+	return target_changed(t, desc, changed_columns(desc, olds, news), NULL);
 }
 
 /*
@@ -448,20 +527,7 @@ source_targets_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
 bool
 source_target_may_change(const ModelTarget *t, TupleDesc desc, const Bitmapset *updatedcols)
 {
-	int			c;
-
-	if (t->rows != TARGET_ALL || t->filtered || updatedcols == NULL)
-		return true;
-	for (c = 0; c < t->ncols; c++)
-	{
-		int			i = column_index(desc, t->cols[c]);
-
-		if (i < 0 ||
-			bms_is_member(TupleDescAttr(desc, i)->attnum - FirstLowInvalidHeapAttributeNumber,
-						  updatedcols))
-			return true;
-	}
-	return false;
+	return updatedcols == NULL || target_changed(t, desc, NULL, updatedcols);
 }
 
 /* Tells every backend that the models reached from these tables changed. */

@@ -30,6 +30,8 @@ typedef struct ModelTarget
 	TargetRows	rows;
 	int			ncols;
 	char	  **cols;			/* key, target, features */
+	int			nroute_cols;
+	char	  **route_cols;		/* TARGET_ROUTED: partition key columns on the way */
 	bool		filtered;		/* has a "where" filter (may read any column) */
 	const char *unsafe;			/* why its rows cannot be told apart, or NULL */
 } ModelTarget;
@@ -44,7 +46,10 @@ extern List *source_targets(Oid relid);
 /*
  * The same, for an UPDATE whose rows (olds and news, pairwise, in relid's
  * row type) are known: only the models reading a column it changed in
- * some row, or with a filter.  An UPDATE of other columns costs nothing.
+ * some row, or with a filter, and the models on a partition whose rows
+ * it may have moved out (it changed a partition key on the way).  An
+ * UPDATE of other columns costs nothing.  Collected targets are all
+ * returned: their rows are judged with source_target_rows_changed.
  */
 extern List *source_targets_touched(Oid relid, TupleDesc desc, Tuplestorestate *olds,
 									Tuplestorestate *news);
@@ -62,6 +67,14 @@ extern List *source_targets_of_rows(Oid relid);
  */
 extern bool source_target_may_change(const ModelTarget *t, TupleDesc desc,
 									 const Bitmapset *updatedcols);
+
+/*
+ * Whether rows an UPDATE changed (olds and news, pairwise, in desc's row
+ * type) change model t: a column it reads changed in some row, or it has
+ * a filter.
+ */
+extern bool source_target_rows_changed(const ModelTarget *t, TupleDesc desc,
+									   Tuplestorestate *olds, Tuplestorestate *news);
 
 /* Tells every backend that the models reached from these tables changed. */
 extern void source_models_changed(List *relids);

@@ -557,6 +557,12 @@ change_models(Relation rel, List *targets, Tuplestorestate *olds, Tuplestorestat
 			n = rows->news;
 			rows_rel = RelationGetRelid(rel) == t->source ? rel :
 				table_open(t->source, NoLock);
+			if (update && !source_target_rows_changed(t, RelationGetDescr(rows_rel), o, n))
+			{
+				if (rows_rel != rel)
+					table_close(rows_rel, NoLock);
+				continue;		/* it changed no column the model reads */
+			}
 		}
 		else if (o == NULL || t->unsafe != NULL)
 		{
