@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "miscadmin.h"
 #include "utils/float.h"
 
@@ -180,6 +182,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		change->z_ref_dropped = dropped_logit(change->X, change->k, d, dead, s->theta_ref);
 		change->zA_dropped = dropped_logit(change->XA, change->a, d, dead, s->theta);
 		change->zA_ref_dropped = dropped_logit(change->XA, change->a, d, dead, s->theta_ref);
+		for (t = 0; t < d; t++)
+			if (dead[t])
+				change->dropped_ref_weight += fabs(s->theta_ref[t]);
 		change->X = drop_columns(change->X, change->k, d, dead, kept);
 		change->XA = drop_columns(change->XA, change->a, d, dead, kept);
 		drop_entries(s->theta, d, dead);
@@ -198,11 +203,21 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	if (m->loss->binary_labels)
 	{
 		const char *why = NULL;
+		int64		positives = removal_positives_after(s, change);
 
+		/* One class left: a retrain refuses such rows, so the model must not stay ready. */
+		if (positives <= 0 || positives >= em->rows_now - leaving)
+		{
+			erasure_needs_retrain(&before, relid, leaving, rows, event,
+								  psprintf("Its remaining rows are all labelled %d: a logistic model needs both classes.",
+										   positives <= 0 ? 0 : 1),
+								  keys, nkeys);
+			return;
+		}
 		applied = removal_logistic(s, change);
 		method = "newton";
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
-		if (!applied || erasure_parameter_error(s) > m->options.erasure_tol)
+		if (!applied || refresh_due(s, m->options.erasure_tol))
 		{
 			method = "refresh";
 			if (!refresh_try(m, enc, rel, s, dead, &why))
@@ -215,8 +230,29 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	}
 	else
 	{
+		const char *why = NULL;
+		double	   *delta_theta = palloc(sizeof(double) * d);
+
 		applied = removal_ridge(s, change);
 		method = "exact";
+		/*
+		 * Sums rounded by more than a fresh sum would be: made afresh from
+		 * the rows (still an exact erasure, logged as one).
+		 */
+		if (applied && removal_resum_due(s))
+		{
+			if (!refresh_try(m, enc, rel, s, dead, &why))
+			{
+				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
+				return;
+			}
+			/* The step is the statement's, not the re-sum's alone. */
+			memcpy(delta_theta, before.theta, sizeof(double) * d);
+			drop_entries(delta_theta, d, dead);
+			for (t = 0; t < s->d; t++)
+				delta_theta[t] = s->theta[t] - delta_theta[t];
+			s->step_norm = linalg_norm2(delta_theta, s->d);
+		}
 	}
 	if (!applied)
 	{
