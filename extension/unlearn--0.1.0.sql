@@ -95,7 +95,7 @@ CREATE TABLE unlearn.model (
     rows_erased     bigint NOT NULL DEFAULT 0,  -- removed since
     objective       float8 NOT NULL,
     gradient_norm   float8 NOT NULL,
-    rcond           float8 NOT NULL,
+    rcond           float8 NOT NULL,       -- of the Jacobi-scaled Hessian (unlearn.min_rcond's test)
     iterations      integer NOT NULL,
     -- erasure state: sufficient statistics of the current rows
     xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty; logistic: empty)
@@ -106,6 +106,16 @@ CREATE TABLE unlearn.model (
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
     error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now
     separable       boolean NOT NULL DEFAULT false,  -- logistic, l2 = 0: a fit found the classes separable
+    -- what the rounding of the kept sums depends on (src/removal.c): over
+    -- the row terms summed since the sums were made from scratch, and over
+    -- the current rows; a term's residual is y (ridge) or s(x'theta_ref) - y
+    sum_terms       bigint NOT NULL DEFAULT 0,  -- summation steps
+    sum_norm2       float8 NOT NULL DEFAULT 0,  -- sum of |x|^2 over the terms
+    rows_norm2      float8 NOT NULL DEFAULT 0,  -- sum of |x|^2 over the current rows
+    sum_rnorm       float8 NOT NULL DEFAULT 0,  -- sum of |residual| |x| over the terms
+    rows_rnorm      float8 NOT NULL DEFAULT 0,  -- the same over the current rows
+    sum_znorm       float8 NOT NULL DEFAULT 0,  -- logistic: sum of |x| (|x|'|theta_ref|) over the terms
+    positives       bigint NOT NULL DEFAULT 0,  -- logistic: current rows labelled 1
     version         bigint NOT NULL DEFAULT 1,
     state           text NOT NULL DEFAULT 'ready'
                     CHECK (state IN ('ready', 'needs_retrain', 'empty')),

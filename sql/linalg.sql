@@ -29,11 +29,16 @@ SELECT unlearn_test.cholesky_rank1('{{4,0},{0,9}}', '{2,0}', -1) IS NULL AS sing
 SELECT unlearn_test.cholesky_solve('{{1,1},{1,1}}', '{1,1}');
 SELECT unlearn_test.cholesky_solve('{{1,2},{2,1}}', '{1,1}');
 SELECT unlearn_test.cholesky_solve('{{0}}', '{1}');
--- Ill-conditioned: cond = 1e14 is refused at the default limit, accepted below it.
-SELECT unlearn_test.cholesky_rcond('{{1,0},{0,1e-14}}');
-SET unlearn.min_rcond = 1e-15;
-SELECT unlearn_test.cholesky_rcond('{{1,0},{0,1e-14}}') AS rcond;
+-- Ill-conditioned: the limit applies to the Jacobi-scaled matrix (unit
+-- diagonal), so it does not depend on the variables' units.  Nearly
+-- collinear (scaled cond about 2e7) is refused at a limit of 1e-6 and
+-- accepted at the default; a diagonal matrix however badly scaled
+-- (cond = 1e14 as it stands) is perfectly conditioned once scaled.
+SET unlearn.min_rcond = 1e-6;
+SELECT unlearn_test.cholesky_rcond('{{1,0.9999999},{0.9999999,1}}');
 RESET unlearn.min_rcond;
+SELECT unlearn_test.cholesky_rcond('{{1,0.9999999},{0.9999999,1}}') < 1e-6 AS accepted_below;
+SELECT unlearn_test.cholesky_rcond('{{1,0},{0,1e-14}}') AS rcond;
 
 -- NaN and infinity, rejected before LAPACK sees them.
 SELECT unlearn_test.cholesky_solve('{{NaN,0},{0,1}}', '{1,1}');

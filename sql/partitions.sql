@@ -120,6 +120,25 @@ SELECT count(*) AS eu_rows_in_table, count(*) FILTER (WHERE id = 219) AS moved_i
 SELECT count(*) AS moved_in_trained FROM unlearn.lineage_of('regions_eu', 219);
 SELECT verdict, rows, rows_mismatched FROM unlearn.verify_model('eu_model');
 
+-- Most rows of a partitioned source's ridge model erased straight from
+-- its partitions: the kept sums are made afresh from the source's rows
+-- (all its partitions', not only those of the table the DELETE named).
+CREATE TABLE shards (id int PRIMARY KEY, x float8, y float8) PARTITION BY RANGE (id);
+CREATE TABLE shards_1 PARTITION OF shards FOR VALUES FROM (1) TO (101);
+CREATE TABLE shards_2 PARTITION OF shards FOR VALUES FROM (101) TO (201);
+CREATE TABLE shards_3 PARTITION OF shards FOR VALUES FROM (201) TO (301);
+INSERT INTO shards SELECT g, 4 * u(g, 23) - 2, 1 - 2 * (4 * u(g, 23) - 2) + u(g, 24)
+  FROM generate_series(1, 300) g;
+SELECT name FROM unlearn.create_model('shards_model', 'shards', 'y', ARRAY['x'], 'linear',
+                                      '{"standardize": false}');
+DELETE FROM shards_1;
+DELETE FROM shards_2 WHERE id < 180;
+SELECT * FROM changes('shards_model');
+SELECT name, state, rows FROM unlearn.models WHERE name = 'shards_model';
+SELECT sum_terms = rows_trained - rows_erased AS summed_afresh FROM unlearn.model
+ WHERE name = 'shards_model';
+SELECT fresh('shards_model') AS resummed_fresh;
+
 ------------------------------------------------------------------------------
 -- TRUNCATE: of a partition, the parent's models lose exactly its rows; of
 -- a model's whole source, the model must be retrained, and every key

@@ -162,22 +162,26 @@ insert_terms(int32 model_id, const TrainedModel *m)
 }
 
 /* Number of fit parameters fit_values fills. */
-#define NFIT 16
+#define NFIT 24
 
 /*
  * The fit of a trained model as statement parameters, in the order the
  * INSERT and UPDATE below both use: n_params, theta, hessian, rows_trained,
  * rows_skipped, objective, gradient_norm, rcond, iterations, xty, gram,
- * theta_ref, max_row_norm, gradient_scale, ref_gradient, separable.
+ * theta_ref, max_row_norm, gradient_scale, ref_gradient, error_bound,
+ * sum_terms, sum_norm2, rows_norm2, sum_rnorm, rows_rnorm, sum_znorm,
+ * positives, separable.
  */
 static void
 fit_values(const TrainedModel *m, Oid *types, Datum *values)
 {
 	static const Oid fit_types[NFIT] = {INT4OID, FLOAT8ARRAYOID, FLOAT8ARRAYOID,
 		INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID,
-	FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID,
-	FLOAT8ARRAYOID, BOOLOID};
+		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID,
+		FLOAT8ARRAYOID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
+	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID};
 	int			d = m->fit->nterms;
+	const SumStats *st = &m->fit->stats;
 
 	memcpy(types, fit_types, sizeof(fit_types));
 	values[0] = Int32GetDatum(d);
@@ -187,7 +191,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[4] = Int64GetDatum(m->rows_skipped);
 	values[5] = Float8GetDatum(m->fit->objective);
 	values[6] = Float8GetDatum(m->fit->gradient_norm);
-	values[7] = Float8GetDatum(m->fit->rcond);
+	values[7] = Float8GetDatum(m->fit->jacobi_rcond);	/* what min_rcond is held to */
 	values[8] = Int32GetDatum(m->fit->iterations);
 	/* X'y serves ridge only, X'X the logistic bound: each stores only its own. */
 	values[9] = PointerGetDatum(m->loss->binary_labels ?
@@ -203,7 +207,16 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[14] = PointerGetDatum(m->loss->binary_labels ?
 								 float8_array_build(m->fit->gradient, 0, d) :
 								 construct_empty_array(FLOAT8OID));
-	values[15] = BoolGetDatum(m->fit->separable);
+	/* The bound (rounding included) and what the rounding of the sums depends on. */
+	values[15] = Float8GetDatum(m->fit->error_bound);
+	values[16] = Int64GetDatum(st->terms);
+	values[17] = Float8GetDatum(st->norm2);
+	values[18] = Float8GetDatum(st->rows_norm2);
+	values[19] = Float8GetDatum(st->rnorm);
+	values[20] = Float8GetDatum(st->rows_rnorm);
+	values[21] = Float8GetDatum(st->znorm);
+	values[22] = Int64GetDatum(st->positives);
+	values[23] = BoolGetDatum(m->fit->separable);
 }
 
 /* Inserts a new model and its terms; returns its model_id. */
@@ -235,9 +248,12 @@ catalog_insert_model(const TrainedModel *m)
 			" key_type, target_column, feature_columns, options, n_params, theta,"
 			" hessian, rows_trained, rows_skipped, objective, gradient_norm,"
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
-			" gradient_scale, ref_gradient, separable, error_bound, owner, source_id)"
+			" gradient_scale, ref_gradient, error_bound, sum_terms, sum_norm2,"
+			" rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives, separable,"
+			" owner, source_id)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $15, $25, $26)"
+			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
+			" $27, $28, $29, $30, $31, $32, $33, $34)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
 			10 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
@@ -274,7 +290,9 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" objective = $10, gradient_norm = $11, rcond = $12,"
 			" iterations = $13, xty = $14, gram = $15, theta_ref = $16,"
 			" max_row_norm = $17, gradient_scale = $18, ref_gradient = $19,"
-			" separable = $20, error_bound = $11,"
+			" error_bound = $20, sum_terms = $21, sum_norm2 = $22, rows_norm2 = $23,"
+			" sum_rnorm = $24, rows_rnorm = $25, sum_znorm = $26, positives = $27,"
+			" separable = $28,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
@@ -517,7 +535,9 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 
 	SPI_connect();
 	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
-			" gradient_scale, rows_trained - rows_erased, ref_gradient, separable"
+			" gradient_scale, rows_trained - rows_erased, ref_gradient, sum_terms,"
+			" sum_norm2, rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives,"
+			" separable"
 			" FROM unlearn.model WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_SELECT, false);
 	if (SPI_processed != 1)
@@ -536,7 +556,14 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
 	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	s->ref_gradient = spi_vector(tup, desc, 10, d, cxt, "ref_gradient", true);
-	s->separable = DatumGetBool(SPI_getbinval(tup, desc, 11, &isnull));
+	s->stats.terms = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
+	s->stats.norm2 = DatumGetFloat8(SPI_getbinval(tup, desc, 12, &isnull));
+	s->stats.rows_norm2 = DatumGetFloat8(SPI_getbinval(tup, desc, 13, &isnull));
+	s->stats.rnorm = DatumGetFloat8(SPI_getbinval(tup, desc, 14, &isnull));
+	s->stats.rows_rnorm = DatumGetFloat8(SPI_getbinval(tup, desc, 15, &isnull));
+	s->stats.znorm = DatumGetFloat8(SPI_getbinval(tup, desc, 16, &isnull));
+	s->stats.positives = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
+	s->separable = DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull));
 	/* Ridge keeps X'y; logistic X'X and the gradient at theta_ref. */
 	if ((s->xty == NULL) == (s->gram == NULL) ||
 		(s->gram == NULL) != (s->ref_gradient == NULL))
@@ -707,6 +734,13 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 	if (s->ref_gradient)
 		SET_COLUMN("ref_gradient", PointerGetDatum(float8_array_build(s->ref_gradient, 0, s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
+	SET_COLUMN("sum_terms", Int64GetDatum(s->stats.terms));
+	SET_COLUMN("sum_norm2", Float8GetDatum(s->stats.norm2));
+	SET_COLUMN("rows_norm2", Float8GetDatum(s->stats.rows_norm2));
+	SET_COLUMN("sum_rnorm", Float8GetDatum(s->stats.rnorm));
+	SET_COLUMN("rows_rnorm", Float8GetDatum(s->stats.rows_rnorm));
+	SET_COLUMN("sum_znorm", Float8GetDatum(s->stats.znorm));
+	SET_COLUMN("positives", Int64GetDatum(s->stats.positives));
 	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));
 	SET_COLUMN("separable", BoolGetDatum(s->separable));
 	SET_COLUMN("n_params", Int32GetDatum(s->d));

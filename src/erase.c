@@ -10,6 +10,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/table.h"
 #include "miscadmin.h"
 #include "utils/float.h"
@@ -120,6 +122,28 @@ erasure_parameter_error(const RemovalState *s)
 }
 
 /*
+ * Refreshes (or re-sums) a model from its own source, which rel, the table
+ * the erased rows came through, may only be a partition or an ancestor
+ * of; false, with the reason in *why, if it cannot.
+ */
+static bool
+refresh_from_source(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
+					const bool *dead, const char **why)
+{
+	Relation	src = RelationGetRelid(rel) == m->source ? rel :
+		table_open(m->source, AccessShareLock);
+	Encoder    *src_enc = src == rel ? enc : encoder_create(m, RelationGetDescr(src));
+	bool		refreshed = src_enc != NULL && src_enc->usable &&
+		refresh_try(m, src_enc, src, s, dead, why);
+
+	if (src != rel)
+		table_close(src, NoLock);
+	if (src_enc == NULL || !src_enc->usable)
+		*why = "A column it reads is gone from its source.";
+	return refreshed;
+}
+
+/*
  * Applies a statement's change to a model: the rows in change leave or
  * come in, "leaving" of them leave for good (the model's row count goes
  * down by that much), "rows" is what the log entry counts.  Categorical
@@ -182,6 +206,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		change->z_ref_dropped = dropped_logit(change->X, change->k, d, dead, s->theta_ref);
 		change->zA_dropped = dropped_logit(change->XA, change->a, d, dead, s->theta);
 		change->zA_ref_dropped = dropped_logit(change->XA, change->a, d, dead, s->theta_ref);
+		for (t = 0; t < d; t++)
+			if (dead[t])
+				change->dropped_ref_weight += fabs(s->theta_ref[t]);
 		change->X = drop_columns(change->X, change->k, d, dead, kept);
 		change->XA = drop_columns(change->XA, change->a, d, dead, kept);
 		drop_entries(s->theta, d, dead);
@@ -200,25 +227,24 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	if (m->loss->binary_labels)
 	{
 		const char *why = NULL;
+		int64		positives = removal_positives_after(s, change);
 
+		/* One class left: a retrain refuses such rows, so the model must not stay ready. */
+		if (positives <= 0 || positives >= em->rows_now - leaving)
+		{
+			erasure_needs_retrain(&before, relid, leaving, rows, event,
+								  psprintf("Its remaining rows are all labelled %d: a logistic model needs both classes.",
+										   positives <= 0 ? 0 : 1),
+								  keys, nkeys);
+			return;
+		}
 		applied = removal_logistic(s, change);
 		method = "newton";
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
-		if (!applied || erasure_parameter_error(s) > m->options.erasure_tol)
+		if (!applied || refresh_due(s, m->options.erasure_tol))
 		{
-			/* A refresh reads the model's own source (rel may be an ancestor). */
-			Relation	src = RelationGetRelid(rel) == m->source ? rel :
-				table_open(m->source, AccessShareLock);
-			Encoder    *src_enc = src == rel ? enc : encoder_create(m, RelationGetDescr(src));
-			bool		refreshed = src_enc != NULL && src_enc->usable &&
-				refresh_try(m, src_enc, src, s, dead, &why);
-
-			if (src != rel)
-				table_close(src, NoLock);
-			if (src_enc == NULL || !src_enc->usable)
-				why = "A column it reads is gone from its source.";
 			method = "refresh";
-			if (!refreshed)
+			if (!refresh_from_source(m, enc, rel, s, dead, &why))
 			{
 				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
 				return;
@@ -228,8 +254,29 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	}
 	else
 	{
+		const char *why = NULL;
+		double	   *delta_theta = palloc(sizeof(double) * d);
+
 		applied = removal_ridge(s, change);
 		method = "exact";
+		/*
+		 * Sums rounded by more than a fresh sum would be: made afresh from
+		 * the rows (still an exact erasure, logged as one).
+		 */
+		if (applied && removal_resum_due(s))
+		{
+			if (!refresh_from_source(m, enc, rel, s, dead, &why))
+			{
+				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
+				return;
+			}
+			/* The step is the statement's, not the re-sum's alone. */
+			memcpy(delta_theta, before.theta, sizeof(double) * d);
+			drop_entries(delta_theta, d, dead);
+			for (t = 0; t < s->d; t++)
+				delta_theta[t] = s->theta[t] - delta_theta[t];
+			s->step_norm = linalg_norm2(delta_theta, s->d);
+		}
 	}
 	if (!applied)
 	{

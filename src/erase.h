@@ -97,8 +97,16 @@ extern void erasure_needs_retrain(StoredModel *m, Oid relid, int64 erased, int64
 extern double erasure_parameter_error(const RemovalState *s);
 
 /*
- * Refreshes a logistic model in a subtransaction (see refresh.c); false,
- * with the reason in *why, if its remaining rows cannot be fitted.
+ * Whether a logistic model's bound asks for a refresh: past the tolerance,
+ * unless the rounding it allows for is past it too and the rest is not
+ * bigger (a refresh cannot take B below what rounding allows).
+ */
+extern bool refresh_due(const RemovalState *s, double erasure_tol);
+
+/*
+ * Refreshes a model in a subtransaction (see refresh.c): a logistic model
+ * refits on its remaining rows, a ridge model sums its H and X'y afresh
+ * from them; false, with the reason in *why, if they cannot be fitted.
  */
 extern bool refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 						const bool *dead, const char **why);

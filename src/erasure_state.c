@@ -262,6 +262,7 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	em->m = catalog_load_model(name, true);
 	catalog_load_removal(em->m->model_id, em->m->nterms, &em->s,
 						 &em->gradient_scale, &em->rows_now);
+	em->s.l2 = em->m->options.l2;
 	removal_apply_pending(&em->s, em->m->loss->binary_labels);
 	MemoryContextSwitchTo(old);
 	em->ctid = row.ctid;

@@ -5,6 +5,12 @@
  *	  LINPACK-style rank-1 Cholesky update and downdate, weighted Gram
  *	  accumulation.  This is the only file that calls LAPACKE or CBLAS.
  *
+ * Conditioning is judged on the Jacobi-scaled matrix D^-1/2 A D^-1/2
+ * (D = diag(A)), which does not change when a variable is rescaled (a
+ * column in dollars or in thousands of dollars): among diagonal scalings
+ * it is within a factor n of the best conditioned (van der Sluis, 1969),
+ * so a small condition estimate there means collinearity, not units.
+ *
  * Inputs are checked for NaN/Infinity before any LAPACK call: LAPACK is
  * not specified on non-finite data and some routines can iterate forever
  * on it.
@@ -100,22 +106,67 @@ linalg_cholesky_try(double *A, int n)
 }
 
 /*
+ * The smallest reciprocal condition of D^-1/2 A D^-1/2 that A's own
+ * estimate implies, from A's diagonal: with A_s that scaled matrix,
+ * |A_s|_1 <= n (its entries are at most 1), |A_s^-1|_1 <= sqrt(n) /
+ * lambda_min(A_s) and lambda_min(A_s) >= lambda_min(A) / max_j A_jj >=
+ * 1 / (|A^-1|_1 max_j A_jj), so 1/cond_1(A_s) >= rcond(A) |A|_1 /
+ * (n^1.5 max_j A_jj).
+ */
+static double
+implied_jacobi_rcond(const double *diag, int n, double rcond, double anorm)
+{
+	double		maxdiag = 0.0;
+	int			j;
+
+	for (j = 0; j < n; j++)
+		maxdiag = Max(maxdiag, diag[j]);
+	if (!(maxdiag > 0))
+		return 0.0;
+	return rcond * anorm / (pow((double) n, 1.5) * maxdiag);
+}
+
+/* The diagonal of an n x n matrix, in a new array. */
+static double *
+diagonal(const double *A, int n)
+{
+	double	   *diag = palloc(sizeof(double) * n);
+	int			j;
+
+	for (j = 0; j < n; j++)
+		diag[j] = ELEM(A, n, j, j);
+	return diag;
+}
+
+/*
  * Cholesky factorization in place with full checks; raises an error on
  * non-finite input, a matrix that is not positive definite, or one whose
- * reciprocal condition estimate is below min_rcond.  Returns that estimate.
+ * Jacobi-scaled form has a reciprocal condition estimate below min_rcond.
+ * Returns A's own estimate; the scaled one goes to *jacobi_rcond.
  */
 double
-linalg_cholesky(double *A, int n, double min_rcond, const char *what,
-				const char *hint)
+linalg_cholesky_checked(double *A, int n, double min_rcond, const char *what,
+						const char *hint, double *jacobi_rcond)
 {
+	double	   *diag;
 	double		anorm;
+	double		jnorm;
 	double		rcond;
+	double		scaled;
 	int			info;
+	int			j;
 
 	linalg_check_dim(n);
 	linalg_check_finite(A, (Size) n * n, what);
 
+	/* What the estimates need of A, before A becomes its factor. */
 	anorm = linalg_sym_norm1(A, n);
+	diag = diagonal(A, n);
+	jnorm = 0.0;
+	for (j = 0; j < n && diag[j] > 0; j++)
+		;
+	if (j == n)
+		jnorm = linalg_jacobi_norm1(A, n);
 	info = linalg_cholesky_try(A, n);
 	if (info > 0)
 		ereport(ERROR,
@@ -126,14 +177,97 @@ linalg_cholesky(double *A, int n, double min_rcond, const char *what,
 				 hint ? errhint("%s", hint) : 0));
 
 	rcond = linalg_cholesky_rcond(A, n, anorm);
-	if (!(rcond >= min_rcond))
+	scaled = implied_jacobi_rcond(diag, n, rcond, anorm);
+	if (jacobi_rcond != NULL || !(scaled >= min_rcond))
+		scaled = linalg_cholesky_jacobi_rcond(A, diag, n, jnorm);
+	pfree(diag);
+	if (!(scaled >= min_rcond))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("%s is too ill-conditioned", what),
-				 errdetail("Its reciprocal condition number is estimated at %.3g, below the limit %.3g set by unlearn.min_rcond.",
-						   rcond, min_rcond),
+				 errdetail("The reciprocal condition number of its Jacobi-scaled form is estimated at %.3g, below the limit %.3g set by unlearn.min_rcond.",
+						   scaled, min_rcond),
 				 hint ? errhint("%s", hint) : 0));
+	if (jacobi_rcond != NULL)
+		*jacobi_rcond = scaled;
 	return rcond;
+}
+
+/* linalg_cholesky_checked without the scaled estimate. */
+double
+linalg_cholesky(double *A, int n, double min_rcond, const char *what,
+				const char *hint)
+{
+	return linalg_cholesky_checked(A, n, min_rcond, what, hint, NULL);
+}
+
+/* 1-norm of D^-1/2 A D^-1/2, D = diag(A) > 0, from A's upper triangle. */
+double
+linalg_jacobi_norm1(const double *A, int n)
+{
+	double	   *s = palloc(sizeof(double) * n);
+	double	   *colsum = palloc0(sizeof(double) * n);
+	double		norm = 0.0;
+	int			i,
+				j;
+
+	for (j = 0; j < n; j++)
+		s[j] = 1.0 / sqrt(ELEM(A, n, j, j));
+	for (j = 0; j < n; j++)
+		for (i = 0; i <= j; i++)
+		{
+			double		a = fabs(ELEM(A, n, i, j)) * s[i] * s[j];
+
+			colsum[j] += a;
+			if (i != j)
+				colsum[i] += a;
+		}
+	for (j = 0; j < n; j++)
+		norm = Max(norm, colsum[j]);
+	pfree(s);
+	pfree(colsum);
+	return norm;
+}
+
+/* LAPACK estimate of 1/cond_1(D^-1/2 A D^-1/2) from A's factor U: U D^-1/2 factors it. */
+double
+linalg_cholesky_jacobi_rcond(const double *U, const double *diag, int n,
+							 double jacobi_norm1)
+{
+	double	   *Us = palloc(sizeof(double) * n * n);
+	double		rcond;
+	int			i,
+				j;
+
+	for (j = 0; j < n; j++)
+	{
+		double		s = 1.0 / sqrt(diag[j]);
+
+		for (i = 0; i <= j; i++)
+			ELEM(Us, n, i, j) = ELEM(U, n, i, j) * s;
+	}
+	rcond = linalg_cholesky_rcond(Us, n, jacobi_norm1);
+	pfree(Us);
+	return rcond;
+}
+
+/*
+ * Whether a factored A passes min_rcond on its Jacobi-scaled form; the
+ * scaled estimate is made only when A's own does not imply it.
+ */
+bool
+linalg_condition_passes(const double *U, const double *A, int n, double rcond,
+						double anorm, double min_rcond, double *jacobi_rcond)
+{
+	double	   *diag = diagonal(A, n);
+	double		scaled = implied_jacobi_rcond(diag, n, rcond, anorm);
+
+	if (!(scaled >= min_rcond))
+		scaled = linalg_cholesky_jacobi_rcond(U, diag, n, linalg_jacobi_norm1(A, n));
+	pfree(diag);
+	if (jacobi_rcond != NULL)
+		*jacobi_rcond = scaled;
+	return scaled >= min_rcond;
 }
 
 /* LAPACK estimate of 1/cond_1(A) from its factor U and anorm = ||A||_1. */

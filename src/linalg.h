@@ -52,15 +52,48 @@ extern int	linalg_cholesky_try(double *A, int n);
 
 /*
  * Cholesky factorization in place with full checks: non-finite input,
- * not positive definite, or reciprocal condition estimate below min_rcond
- * each raise an error naming "what" (with "hint" unless NULL).  Returns
- * the reciprocal condition estimate.
+ * not positive definite, or a reciprocal condition estimate of its
+ * Jacobi-scaled form (see linalg_condition_passes) below min_rcond each
+ * raise an error naming "what" (with "hint" unless NULL).  Returns the
+ * reciprocal condition estimate of A itself (what lambda_min(A) is
+ * estimated from); *jacobi_rcond, unless NULL, receives the scaled one.
  */
+extern double linalg_cholesky_checked(double *A, int n, double min_rcond,
+									  const char *what, const char *hint,
+									  double *jacobi_rcond);
+
+/* linalg_cholesky_checked without the scaled estimate. */
 extern double linalg_cholesky(double *A, int n, double min_rcond,
 							  const char *what, const char *hint);
 
 /* LAPACK estimate of 1/cond_1(A) from its factor U and anorm = ||A||_1. */
 extern double linalg_cholesky_rcond(const double *U, int n, double anorm);
+
+/*
+ * 1-norm of the Jacobi-scaled D^-1/2 A D^-1/2, D = diag(A), of a symmetric
+ * matrix with a positive diagonal (upper triangle).
+ */
+extern double linalg_jacobi_norm1(const double *A, int n);
+
+/*
+ * LAPACK estimate of 1/cond_1 of D^-1/2 A D^-1/2 from A's factor U, A's
+ * diagonal and the scaled matrix's 1-norm (linalg_jacobi_norm1): the
+ * factor of the scaled matrix is U D^-1/2.
+ */
+extern double linalg_cholesky_jacobi_rcond(const double *U, const double *diag,
+										   int n, double jacobi_norm1);
+
+/*
+ * Whether a factored symmetric positive definite A (factor U, its own
+ * estimate rcond and 1-norm anorm) passes min_rcond on its Jacobi-scaled
+ * form, which does not change when the variables are rescaled.  The scaled
+ * estimate is computed only when rcond does not already imply it (it is at
+ * least rcond * anorm / (n^1.5 max_j A_jj)); *jacobi_rcond, unless NULL,
+ * receives the bound or the estimate that decided.
+ */
+extern bool linalg_condition_passes(const double *U, const double *A, int n,
+									double rcond, double anorm, double min_rcond,
+									double *jacobi_rcond);
 
 /* Solves A X = B in place for nrhs column-major right-hand sides, A = U'U. */
 extern void linalg_cholesky_solve(const double *U, int n, double *B, int nrhs);

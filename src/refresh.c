@@ -1,9 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * refresh.c
- *	  A logistic model's refresh: a pass over its remaining rows and
- *	  Newton steps from its current parameters, when the bound on its
- *	  distance from a retrain would pass its erasure tolerance.
+ *	  A model's refresh, a pass over its remaining rows: for a logistic
+ *	  model, Newton steps from its current parameters, when the bound on
+ *	  its distance from a retrain would pass its erasure tolerance; for a
+ *	  ridge model, its sums made afresh, when their rounding would grow
+ *	  past a fresh sum's.
  *
  *-------------------------------------------------------------------------
  */
@@ -25,27 +27,33 @@
 #define REFRESH_TARGET	1e-3
 
 /*
- * One Newton step of a refresh from the gradient and Hessian at theta,
- * anchored there (removal_reanchor); counts it in *step.  True when the
- * bound is down to REFRESH_TARGET of the tolerance.  A gradient that is
- * not finite ends the steps (*step = REFRESH_STEPS): the solver takes over.
+ * Whether a logistic model's bound asks for a refresh: past the
+ * tolerance, unless what it allows for rounding is past the tolerance too
+ * and the rest of it is not bigger than that (a refresh cannot take B
+ * below the rounding allowance, nor then halve it).
+ */
+bool
+refresh_due(const RemovalState *s, double erasure_tol)
+{
+	double		error = erasure_parameter_error(s);
+	double		floor_error;
+
+	if (!(error > erasure_tol))
+		return false;
+	floor_error = s->error_bound > 0 ? error * (s->rounding / s->error_bound) : 0.0;
+	return !(floor_error >= erasure_tol) || s->error_bound > 2 * s->rounding;
+}
+
+/*
+ * Whether a refresh step has brought the bound down far enough: to
+ * REFRESH_TARGET of the tolerance, or to what rounding allows for (the
+ * rest no bigger than that allowance: more steps cannot take it lower).
  */
 static bool
-refresh_step(StoredModel *m, RemovalState *s, const double *gradient,
-			 const double *hessian, int *step)
+refresh_done(StoredModel *m, RemovalState *s)
 {
-	(*step)++;
-	if (!isfinite(linalg_norm2(gradient, s->d)))
-	{
-		*step = REFRESH_STEPS;	/* no step from here: the solver's turn */
-		return false;
-	}
-	if (!removal_reanchor(s, gradient, hessian))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("the Hessian of model \"%s\" is singular or too ill-conditioned",
-						m->name)));
-	return erasure_parameter_error(s) <= REFRESH_TARGET * m->options.erasure_tol;
+	return erasure_parameter_error(s) <= REFRESH_TARGET * m->options.erasure_tol ||
+		s->error_bound - s->rounding <= s->rounding;
 }
 
 /*
@@ -92,20 +100,139 @@ refresh_add_block(double *X, double *y, int nrows, void *arg)
 }
 
 /*
+ * One pass over the model's remaining rows (its lineage, read from the
+ * source with the stored encoding, under snapshot): the objective's
+ * gradient and Hessian at theta, the rows' statistics there (SumStats,
+ * M) and, when gram is given, X'X.  Rows changed behind lineage's back
+ * are an error: they are not refitted on, as an erasure of them is not
+ * applied.  Returns the rows read.
+ */
+static int64
+refresh_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
+			 const LineageEntry *keys, int64 nkeys, int d, const bool *dead,
+			 const double *theta, double *gradient, double *hessian, double *gram,
+			 SumStats *stats, double *max_row_norm)
+{
+	LineageRows rows;
+	RefreshPass pass;
+
+	pass.nterms = m->nterms;
+	pass.kept = d;
+	pass.dead = dead;
+	memset(stats, 0, sizeof(SumStats));
+	solver_sums_begin(&pass.sums, m->loss, d, theta, gradient, hessian);
+	pass.sums.gram = gram;
+	pass.sums.stats = stats;
+	if (gram)
+		memset(gram, 0, sizeof(double) * d * d);
+	encoder_scan_lineage(enc, rel, snapshot, keys, nkeys, refresh_add_block, &pass, &rows);
+	*max_row_norm = pass.sums.max_row_norm;
+	solver_sums_end(&pass.sums, m->options.l2, m->options.intercept);
+	if (rows.mismatched > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg(INT64_FORMAT " rows of its lineage were changed or deleted while erasure was not active",
+						rows.mismatched)));
+	return rows.n;
+}
+
+/*
+ * Ridge re-sum: H = X'X + l2 I' and X'y made afresh from the remaining
+ * rows (their gradient and Hessian at 0 are -X'y and H), so the sums'
+ * rounding is a fresh sum's again, and theta solved from them.  False if
+ * no row remains.
+ */
+static bool
+resum_ridge(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
+			const LineageEntry *keys, int64 nkeys, RemovalState *s, const bool *dead)
+{
+	int			d = s->d;
+	double	   *zero = palloc0(sizeof(double) * d);
+	double	   *gradient = palloc(sizeof(double) * d);
+	SumStats	stats;
+	double		max_row_norm;
+	int64		n;
+	int			i;
+
+	n = refresh_pass(m, enc, rel, snapshot, keys, nkeys, d, dead, zero, gradient,
+					 s->hessian, NULL, &stats, &max_row_norm);
+	if (n == 0)
+		return false;
+	for (i = 0; i < d; i++)
+		s->xty[i] = -gradient[i];
+	stats.positives = 0;
+	s->stats = stats;
+	s->max_row_norm = max_row_norm;
+	removal_rebase(s);			/* new matrices: stored as they are */
+	if (!removal_ridge_solve(s))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the Hessian of model \"%s\" is singular or too ill-conditioned",
+						m->name)));
+	elog(DEBUG1, "re-summed model \"%s\" on " INT64_FORMAT " rows", m->name, n);
+	return true;
+}
+
+/*
+ * Fits rows from start (NULL: where a retrain starts) in a subtransaction
+ * of its own; NULL, with the reason in *why, if the fit fails on the
+ * data, so the caller can start elsewhere.  Other errors propagate.
+ */
+static FitResult *
+try_fit(Dataset *ds, StoredModel *m, const double *start, const char **why)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	FitResult  *volatile fit = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		fit = solver_fit(ds, m->loss, &m->options, m->name, start);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		*why = edata->message;
+		fit = NULL;
+	}
+	PG_END_TRY();
+	return fit;
+}
+
+/*
  * Refresh: a pass over the model's remaining rows (its lineage, read from
  * the source with the stored encoding) and Newton steps from theta; the
  * last step's start becomes theta_ref, with the Hessian and gradient
- * there, and B is bounded afresh (removal_reanchor).  X'X and M are the
- * model's own, kept exact through every erasure (M an upper bound): the
- * rows read are exactly the rows they sum over, as every fingerprint is
- * checked (a row changed behind the model's back fails the refresh), and
- * computing X'X again would cost another d x d product over all rows.
+ * there, and B is bounded afresh (removal_reanchor).  X'X is the model's
+ * own, kept through every erasure, and is summed again in the same pass
+ * only when the terms summed into it outweigh the rows' by RESUM_RATIO
+ * (its rounding then grows past a fresh sum's); M and the rows' counts
+ * come from the pass: every fingerprint is checked (a row changed behind
+ * the model's back fails the refresh), so the rows read are exactly the
+ * model's.  A ridge model's refresh is a re-sum (resum_ridge).
  *
  * The first pass sums the gradient and Hessian at theta block by block as
  * it reads, keeping no array of the rows (at d = 200 it would be hundreds
  * of megabytes, mapped afresh each time); after erasures one Newton step
  * from there is enough.  Only if it is not are the rows read again, into
- * an array, for further steps or the line-searched solver.
+ * an array, for further Newton steps while they shrink the gradient, then
+ * the line-searched solver from the best point seen, as a retrain would
+ * go to the optimum; and if the solver cannot start there (a Hessian
+ * there unusable, far from the optimum), from where a retrain starts.
  * False if no row remains usable.
  */
 static bool
@@ -116,14 +243,19 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	int64		nkeys;
 	LineageEntry *keys = lineage_load(m->model_id, &nkeys);
 	LineageRows rows;
-	RefreshPass pass;
 	Snapshot	snapshot;
 	Dataset    *ds = NULL;
 	FitResult  *fit;
+	SumStats	stats;
 	double	   *start;
+	double	   *best;
 	double	   *gradient = palloc(sizeof(double) * d);
 	double	   *hessian = palloc(sizeof(double) * d * d);
-	bool		done;
+	double	   *gram = NULL;
+	double		best_gradient;
+	bool		usable,
+				done;
+	int64		n;
 	int			step,
 				i;
 
@@ -131,58 +263,88 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	 * The rows as the statement left them: the statement's own snapshot
 	 * would show an UPDATE's old row versions.  Uncommitted changes of
 	 * other sessions stay invisible (and their erasures wait for our lock
-	 * on the model).  Rows changed behind lineage's back are not refitted
-	 * on, as an erasure of them is not applied: the model is marked.
+	 * on the model).
 	 */
 	CommandCounterIncrement();
 	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	if (m->loss->constant_hessian)
+	{
+		bool		ok = resum_ridge(m, enc, rel, snapshot, keys, nkeys, s, dead);
+
+		UnregisterSnapshot(snapshot);
+		return ok;
+	}
 	start = palloc(sizeof(double) * d);
 	memcpy(start, s->theta, sizeof(double) * d);
 
 	/* The first pass: gradient and Hessian at theta, then a Newton step. */
-	pass.nterms = m->nterms;
-	pass.kept = d;
-	pass.dead = dead;
-	solver_sums_begin(&pass.sums, m->loss, d, s->theta, gradient, hessian);
-	encoder_scan_lineage(enc, rel, snapshot, keys, nkeys, refresh_add_block, &pass, &rows);
-	solver_sums_end(&pass.sums, m->options.l2, m->options.intercept);
-	if (rows.mismatched > 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg(INT64_FORMAT " rows of its lineage were changed or deleted while erasure was not active",
-						rows.mismatched)));
-	if (rows.n == 0)
+	if (s->stats.norm2 > RESUM_RATIO * Max(s->stats.rows_norm2, 0.0))
+		gram = palloc(sizeof(double) * d * d);
+	n = refresh_pass(m, enc, rel, snapshot, keys, nkeys, d, dead, s->theta, gradient,
+					 hessian, gram, &stats, &s->max_row_norm);
+	if (n == 0)
 	{
 		UnregisterSnapshot(snapshot);
 		return false;
 	}
-	step = 0;
-	done = refresh_step(m, s, gradient, hessian, &step);
+	if (stats.positives == 0 || stats.positives == n)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("all remaining rows of model \"%s\" have the same label", m->name)));
+	if (gram)
+		memcpy(s->gram, gram, sizeof(double) * d * d);
+	best = palloc(sizeof(double) * d);
+	memcpy(best, s->theta, sizeof(double) * d);
+	best_gradient = linalg_norm2(gradient, d);
+	step = 1;
+	usable = isfinite(best_gradient) &&
+		removal_reanchor(s, gradient, hessian, &stats, gram != NULL);
+	done = usable && refresh_done(m, s);
 
 	/*
-	 * Rarely (far from the optimum: a large bulk erasure), more: the rows
-	 * again, in an array, for more Newton steps, each anchored afresh at
-	 * the current theta, then the line-searched solver.
+	 * Rarely (far from the optimum: a large bulk erasure, or a
+	 * rectification of many labels), more: the rows again, in an array.
 	 */
 	if (!done)
 	{
 		encoder_read_lineage(enc, rel, snapshot, keys, nkeys, &rows);
 		drop_dead_columns(rows.X, rows.n, m->nterms, dead, d);
 		ds = dataset_from_rows(d, rows.X, rows.y, rows.n);
-		while (step < REFRESH_STEPS && !done)
+		ds->npositive = rows.npositive;
+		while (usable && !done && step < REFRESH_STEPS)
 		{
+			SolverSums	sums;
+			DataBlock  *blk;
+			double		gnorm;
+
 			CHECK_FOR_INTERRUPTS();
-			solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, s->theta,
-							gradient, hessian);
-			done = refresh_step(m, s, gradient, hessian, &step);
+			memset(&stats, 0, sizeof(stats));
+			solver_sums_begin(&sums, m->loss, d, s->theta, gradient, hessian);
+			sums.stats = &stats;
+			dataset_begin_pass(ds);
+			while ((blk = dataset_next_block(ds)) != NULL)
+				solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
+			solver_sums_end(&sums, m->options.l2, m->options.intercept);
+			gnorm = linalg_norm2(gradient, d);
+			if (!(gnorm < best_gradient))
+				break;			/* not converging from here: the solver's turn */
+			memcpy(best, s->theta, sizeof(double) * d);
+			best_gradient = gnorm;
+			step++;
+			usable = removal_reanchor(s, gradient, hessian, &stats, false);
+			done = usable && refresh_done(m, s);
 		}
 	}
 	UnregisterSnapshot(snapshot);
 	if (!done)
 	{
+		const char *why = NULL;
+
 		/* A refresh reports progress only if it runs long. */
 		unlearn_progress_start();
-		fit = solver_fit(ds, m->loss, &m->options, m->name, start);
+		fit = try_fit(ds, m, best, &why);
+		if (fit == NULL)
+			fit = solver_fit(ds, m->loss, &m->options, m->name, NULL);
 		memcpy(s->theta, fit->theta, sizeof(double) * d);
 		memcpy(s->theta_ref, fit->theta, sizeof(double) * d);
 		memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
@@ -190,7 +352,12 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		memcpy(s->ref_gradient, fit->gradient, sizeof(double) * d);
 		removal_rebase(s);		/* new matrices: stored as they are */
 		s->max_row_norm = fit->max_row_norm;
-		s->error_bound = fit->gradient_norm;
+		s->stats = fit->stats;
+		s->error_bound = fit->error_bound;
+		s->rounding = fit->error_bound - fit->gradient_norm;
+		if (why)
+			elog(DEBUG1, "refresh of model \"%s\" restarted where a retrain starts: %s",
+				 m->name, why);
 		/* The model's row records it; the erasing session is not told. */
 		if (fit->separable && !s->separable)
 			ereport(LOG_SERVER_ONLY,
@@ -203,16 +370,16 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		start[i] = s->theta[i] - start[i];
 	s->step_norm = linalg_norm2(start, d);
 	elog(DEBUG1, "refreshed model \"%s\" on " INT64_FORMAT " rows: %s, step %g, bound %g",
-		 m->name, rows.n, done ? psprintf("%d Newton step(s)", step) : "the line-searched solver",
+		 m->name, n, done ? psprintf("%d Newton step(s)", step) : "the line-searched solver",
 		 s->step_norm, s->error_bound);
 	return true;
 }
 
 /*
  * Runs a refresh in a subtransaction: if the remaining rows cannot be
- * fitted (a data error: singular, not converging), the model is marked
- * for retraining and the DELETE goes on; any other error (a cancel, say)
- * propagates.  *why receives the reason of a failure.
+ * fitted (a data error: singular, not converging, one class), the model is
+ * marked for retraining and the DELETE goes on; any other error (a cancel,
+ * say) propagates.  *why receives the reason of a failure.
  */
 bool
 refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,

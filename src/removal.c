@@ -27,9 +27,32 @@
  * second grows with |e|^2, which for erasures of rows unrelated to each
  * other grows like their number, not its square.  The caller refreshes the
  * model (a full pass, theta_ref = theta, g_ref = g) before B passes the
- * tolerance.  Rounding: g_ref is a running sum, off by at most about
- * eps * sum |terms| (1e-11 after 10^5 erasures of rows of norm 10), far
- * below the terms of B.
+ * tolerance.
+ *
+ * Rounding.  B bounds the gradient as any sound floating-point evaluation
+ * over the rows computes it (a test's sum in SQL, verify_model's), so it
+ * also carries what rounding can add (rounding_allowance): the kept sums
+ * g_ref, H~ and G are off from the exact sums by at most
+ * gamma_N (sum over their terms of |term|) with gamma_k = k u / (1 - k u),
+ * u the unit roundoff, N the summation steps since they were made from
+ * scratch (Higham, Accuracy and Stability of Numerical Algorithms, 4.2),
+ * and a logit x'theta by gamma_d |x|'|theta|, which moves a residual
+ * s(z) - y by a quarter of that.  The magnitudes come from counters kept
+ * with the sums (SumStats): P = sum of |x|^2 and N over the terms summed,
+ * Q = sum of |x|^2 over the current rows, sum of |r_ref| |x| and of
+ * |x| (|x|'|theta_ref|); at theta they grow with e by Cauchy-Schwarz
+ * (sum |x_i| |x_i'e| <= sqrt(Q) |Xe|).  These are worst cases: the
+ * gradient actually computed is usually far inside them.
+ *
+ * Ridge's sums H and X'y carry the same rounding: after rows leave, the
+ * error of a kept sum is about u P while a fresh sum's is about u Q, so
+ * when P (or its X'y counterpart, sum of |y| |x|) passes RESUM_RATIO times
+ * Q the caller sums them afresh from the remaining rows (removal_resum_due,
+ * refresh.c), and the model stays within a small factor of a fresh solve.
+ * A re-sum costs a pass over the remaining rows; between two of them at
+ * least (RESUM_RATIO - 1) / (RESUM_RATIO + 1) of the rows' weight |x|^2
+ * has left or been rewritten, so its cost per erased row is bounded
+ * (amortized O(d^2) per row, as for the rows' own terms).
  *
  * Storage and cost.  Writing the d x d Hessian (and X'X) back on every
  * erasure cost more than everything else at large d, and refactoring it
@@ -49,6 +72,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "utils/memutils.h"
@@ -59,6 +83,70 @@
 
 /* max |w'(z)| for w = s(1 - s): 1 / (6 sqrt 3). */
 #define LOGISTIC_W_LIPSCHITZ 0.09622504486493763
+
+/* The unit roundoff u of double precision. */
+#define UNIT_ROUNDOFF	(DBL_EPSILON / 2)
+
+/* Higham's gamma_k = k u / (1 - k u): the relative error of k rounded steps. */
+static double
+gamma_k(double k)
+{
+	double		ku = k * UNIT_ROUNDOFF;
+
+	return ku < 0.5 ? ku / (1.0 - ku) : 1.0;
+}
+
+/*
+ * Adds k rows to the statistics of the kept sums with a sign (+1 in, -1
+ * out): each is a new term either way, and joins or leaves the current
+ * rows.  resid: the residual of each row at theta_ref (ridge: y); zabs,
+ * unless NULL: |x|'|theta_ref| of each row (logistic); y: labels, counted
+ * when binary.
+ */
+static void
+add_stats(SumStats *st, const double *X, int k, int d, const double *resid,
+		  const double *zabs, const double *y, bool binary, double sign)
+{
+	int			i;
+
+	if (k == 0)
+		return;
+	for (i = 0; i < k; i++)
+	{
+		const double *x = &X[(Size) i * d];
+		double		norm2 = linalg_dot(x, x, d);
+		double		norm = sqrt(norm2);
+
+		st->norm2 += norm2;
+		st->rows_norm2 += sign * norm2;
+		st->rnorm += fabs(resid[i]) * norm;
+		st->rows_rnorm += sign * fabs(resid[i]) * norm;
+		if (zabs)
+			st->znorm += norm * zabs[i];
+		if (binary)
+			st->positives += (int64) sign * (int64) y[i];
+	}
+	st->terms += k + 1;			/* the rows' own sum, then its addition */
+}
+
+/* |x_i|'|theta| of k rows, plus extra for each (the dropped terms' share). */
+static double *
+abs_logits(const double *X, int k, int d, const double *theta, double extra)
+{
+	double	   *zabs = palloc(sizeof(double) * Max(k, 1));
+	int			i,
+				j;
+
+	for (i = 0; i < k; i++)
+	{
+		double		z = extra;
+
+		for (j = 0; j < d; j++)
+			z += fabs(X[(Size) i * d + j] * theta[j]);
+		zabs[i] = z;
+	}
+	return zabs;
+}
 
 /* Adds sign * sum_i a_i x_i x_i' (a NULL: all 1) to a full symmetric matrix. */
 static void
@@ -147,26 +235,118 @@ gram_norm(const double *G, int d, const double *u)
 	return q > 0 ? sqrt(q) : 0.0;
 }
 
-/* Logistic: B at theta, |g_ref + H~ e| + (c/2) M e'Ge with e = theta - theta_ref. */
+/*
+ * What rounding can add to the gradient the exact bound covers, at
+ * theta = theta_ref + e (norm enorm, |Xe| = xe, se = sum_j |e_j| sqrt(G_jj);
+ * all 0 at theta_ref), for a model whose kept sums have the statistics st:
+ *   ref:  g_ref against the exact gradient at theta_ref, over the N terms
+ *         summed: gamma_N (sum |r| |x| + l2 |theta_ref|), each term's
+ *         residual off by a quarter of its logit's gamma_d |x|'|theta_ref|
+ *         and by the sigmoid's own few u;
+ *   H:    H~ against the exact Hessian there: gamma_N sum w |x|^2 <=
+ *         gamma_N P / 4, each weight off by c times its logit's error
+ *         (c the Lipschitz constant of w), times |e|;
+ *   eval: an evaluation of the gradient at theta over the current rows,
+ *         the same sums at theta: sum |r(theta)| |x| <= sum |r(theta_ref)|
+ *         |x| + sqrt(Q) |Xe| / 4 (and <= sqrt(N Q), as |r| <= 1), its
+ *         logits' sum |x| (|x|'|theta|) <= that at theta_ref + sqrt(Q) se,
+ *         with gamma of a few more steps for an evaluator that encodes a
+ *         value as (v - c) / s where this code multiplies by 1 / s.
+ * gN uses N + 8 steps, gd d + 3, which cover those few extra roundings.
+ */
+static double
+rounding_allowance(const SumStats *st, int d, double l2, double max_row_norm,
+				   double theta_ref_norm, double theta_norm,
+				   double enorm, double xe, double se)
+{
+	double		N = (double) st->terms;
+	double		P = Max(st->norm2, 0.0);
+	double		gN = gamma_k(N + 8);
+	double		gd = gamma_k(d + 3);
+	double		Q = Max(st->rows_norm2, 0.0) + gamma_k(N) * P;
+	double		A = Max(st->rnorm, 0.0);
+	double		A_now = Max(st->rows_rnorm, 0.0) + gamma_k(N) * A;
+	double		Z = Max(st->znorm, 0.0);
+	double		c = LOGISTIC_W_LIPSCHITZ;
+	double		ref,
+				hessian,
+				eval;
+
+	ref = gN * (A + l2 * theta_ref_norm) + 0.25 * gd * Z +
+		6 * UNIT_ROUNDOFF * sqrt(N * P);
+	hessian = gN * P / 4 + c * gd * max_row_norm * Z;
+	eval = gN * (Min(A_now + 0.25 * sqrt(Q) * xe, sqrt(N * Q)) + l2 * theta_norm) +
+		0.25 * gd * (Z + sqrt(Q) * se) + 6 * UNIT_ROUNDOFF * sqrt(N * Q);
+	return ref + hessian * enorm + eval;
+}
+
+/*
+ * Logistic: B at theta, |g_ref + H~ e| + (c/2) M e'Ge with e = theta -
+ * theta_ref, plus the rounding of the kept sums, of this very computation
+ * and of any sound evaluation of the gradient (rounding_allowance), all
+ * grown by the relative rounding of a norm; s->rounding gets what B adds
+ * to the first two terms as computed.
+ */
 static void
 update_bound(RemovalState *s)
 {
 	int			d = s->d;
 	double	   *e = palloc(sizeof(double) * d);
 	double	   *linear = palloc(sizeof(double) * d);
-	double		xe;
+	double		c = LOGISTIC_W_LIPSCHITZ;
+	double		N = (double) s->stats.terms;
+	double		P = Max(s->stats.norm2, 0.0);
+	double		xe2,
+				xe,
+				enorm,
+				se = 0.0,
+				first,
+				remainder,
+				own,
+				exact;
 	int			i;
 
 	for (i = 0; i < d; i++)
+	{
 		e[i] = s->theta[i] - s->theta_ref[i];
+		se += fabs(e[i]) * sqrt(Max(s->gram[(Size) i * d + i], 0.0));
+	}
+	enorm = linalg_norm2(e, d);
 	linalg_sym_matvec(s->hessian, d, e, linear);
 	for (i = 0; i < d; i++)
 		linear[i] += s->ref_gradient[i];
 	xe = gram_norm(s->gram, d, e);
-	s->error_bound = linalg_norm2(linear, d) +
-		0.5 * LOGISTIC_W_LIPSCHITZ * s->max_row_norm * xe * xe;
+	xe2 = xe * xe;
+	first = linalg_norm2(linear, d);
+	exact = first + 0.5 * c * s->max_row_norm * xe2;
+
+	/* This computation's own rounding: of H~e + g_ref, of e'Ge (and G's). */
+	own = gamma_k(2 * d + 2) * (linalg_norm2(s->ref_gradient, d) +
+								s->hessian_norm1 * enorm);
+	remainder = 0.5 * c * s->max_row_norm *
+		(gamma_k(d + 2) * xe2 + gamma_k(N + 2) * P * enorm * enorm);
+
+	s->error_bound = (1 + gamma_k(d + 2)) *
+		(exact + own + remainder +
+		 rounding_allowance(&s->stats, d, s->l2, s->max_row_norm,
+							linalg_norm2(s->theta_ref, d), linalg_norm2(s->theta, d),
+							enorm, xe, se));
+	s->rounding = s->error_bound - exact;
 	pfree(e);
 	pfree(linear);
+}
+
+/* Logistic: B of a fit at its optimum, |g| and what rounding allows (e = 0). */
+double
+removal_bound_at_fit(const SumStats *st, int d, double l2, const double *theta,
+					 const double *gradient, double max_row_norm)
+{
+	double		theta_norm = linalg_norm2(theta, d);
+
+	return (1 + gamma_k(d + 2)) *
+		(linalg_norm2(gradient, d) +
+		 rounding_allowance(st, d, l2, max_row_norm, theta_norm, theta_norm,
+							0.0, 0.0, 0.0));
 }
 
 /*
@@ -189,8 +369,9 @@ alloc_like(const void *like, Size n)
 
 /*
  * Factors s->hessian into s->factor with the condition check of
- * unlearn.min_rcond (s->rcond, s->hessian_norm1 set); false if it is not
- * positive definite or too ill-conditioned.
+ * unlearn.min_rcond on its Jacobi-scaled form (s->rcond, the unscaled
+ * estimate lambda_min is taken from, and s->hessian_norm1 set); false if
+ * it is not positive definite or too ill-conditioned.
  */
 static bool
 factor_afresh(RemovalState *s)
@@ -210,7 +391,8 @@ factor_afresh(RemovalState *s)
 		return false;
 	}
 	s->rcond = linalg_cholesky_rcond(s->factor, d, s->hessian_norm1);
-	return s->rcond >= unlearn_min_rcond;
+	return linalg_condition_passes(s->factor, s->hessian, d, s->rcond, s->hessian_norm1,
+								   unlearn_min_rcond, NULL);
 }
 
 /*
@@ -269,7 +451,8 @@ check_factor(RemovalState *s)
 		return factor_afresh(s);
 	s->hessian_norm1 = linalg_sym_norm1(s->hessian, s->d);
 	s->rcond = linalg_cholesky_rcond(s->factor, s->d, s->hessian_norm1);
-	if (s->rcond >= unlearn_min_rcond)
+	if (linalg_condition_passes(s->factor, s->hessian, s->d, s->rcond, s->hessian_norm1,
+								unlearn_min_rcond, NULL))
 		return true;
 	return factor_afresh(s);	/* the updated factor may only have drifted */
 }
@@ -347,9 +530,9 @@ removal_apply_pending(RemovalState *s, bool logistic)
 	pfree(x);
 }
 
-/* Ridge: removes k rows and adds a, exactly; false if H goes bad (theta unchanged). */
+/* Ridge: theta = H^-1 X'y from the state's matrices; false if H is bad (theta unchanged). */
 bool
-removal_ridge(RemovalState *s, const RowChange *c)
+removal_ridge_solve(RemovalState *s)
 {
 	int			d = s->d;
 	double	   *theta = palloc(sizeof(double) * d);
@@ -357,12 +540,6 @@ removal_ridge(RemovalState *s, const RowChange *c)
 	int			i,
 				step;
 
-	add_pending(s, c->X, c->k, -1.0);
-	add_pending(s, c->XA, c->a, 1.0);
-	change_hessian(s, c->X, c->k, NULL, -1.0);
-	change_hessian(s, c->XA, c->a, NULL, 1.0);
-	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
-	add_xty(s->xty, d, c->XA, c->yA, c->a, 1.0);
 	if (!check_factor(s))
 		return false;
 
@@ -387,10 +564,60 @@ removal_ridge(RemovalState *s, const RowChange *c)
 		r[i] = theta[i] - s->theta[i];
 	s->step_norm = linalg_norm2(r, d);
 	memcpy(s->theta, theta, sizeof(double) * d);
+	pfree(theta);
+	pfree(r);
+	return true;
+}
+
+/* Ridge: removes k rows and adds a, exactly; false if H goes bad (theta unchanged). */
+bool
+removal_ridge(RemovalState *s, const RowChange *c)
+{
+	int			d = s->d;
+
+	add_pending(s, c->X, c->k, -1.0);
+	add_pending(s, c->XA, c->a, 1.0);
+	change_hessian(s, c->X, c->k, NULL, -1.0);
+	change_hessian(s, c->XA, c->a, NULL, 1.0);
+	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
+	add_xty(s->xty, d, c->XA, c->yA, c->a, 1.0);
+	add_stats(&s->stats, c->X, c->k, d, c->y, NULL, NULL, false, -1.0);
+	add_stats(&s->stats, c->XA, c->a, d, c->yA, NULL, NULL, false, 1.0);
 	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
+	if (!removal_ridge_solve(s))
+		return false;
 	if (s->rebase)
 		s->npending = 0;
 	return true;
+}
+
+/*
+ * Ridge: a re-sum is due when the terms summed into H or X'y since they
+ * were made (P, and sum |y| |x|) outweigh the current rows' by
+ * RESUM_RATIO: their rounding could then pass that many times a fresh
+ * sum's.  (Current rows' weight at or below 0: only rounding is left.)
+ */
+bool
+removal_resum_due(const RemovalState *s)
+{
+	const SumStats *st = &s->stats;
+
+	return st->norm2 > RESUM_RATIO * Max(st->rows_norm2, 0.0) ||
+		st->rnorm > RESUM_RATIO * Max(st->rows_rnorm, 0.0);
+}
+
+/* Logistic: the rows labelled 1 that a change leaves in the model. */
+int64
+removal_positives_after(const RemovalState *s, const RowChange *c)
+{
+	int64		positives = s->stats.positives;
+	int			i;
+
+	for (i = 0; i < c->k; i++)
+		positives -= (int64) c->y[i];
+	for (i = 0; i < c->a; i++)
+		positives += (int64) c->yA[i];
+	return positives;
 }
 
 /* Logistic: one Newton step for the change; false if H goes bad (theta unchanged). */
@@ -403,6 +630,7 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	double	   *w = palloc(sizeof(double) * n);
 	double	   *r_ref = palloc(sizeof(double) * n);
 	double	   *v = palloc0(sizeof(double) * d);
+	double	   *zabs;
 	int			i;
 
 	if (s->gram == NULL || s->ref_gradient == NULL)
@@ -416,6 +644,9 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	 */
 	logistic_terms(c->X, c->y, c->k, d, s->theta, c->z_dropped, r,
 				   s->theta_ref, c->z_ref_dropped, w, r_ref);
+	zabs = abs_logits(c->X, c->k, d, s->theta_ref,
+					  c->z_ref_dropped ? c->dropped_ref_weight : 0.0);
+	add_stats(&s->stats, c->X, c->k, d, r_ref, zabs, c->y, true, -1.0);
 	if (c->k > 0)
 	{
 		linalg_rows_tmatvec_add(c->X, c->k, d, r, v);
@@ -429,6 +660,9 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	/* Added rows: the same, with the opposite sign. */
 	logistic_terms(c->XA, c->yA, c->a, d, s->theta, c->zA_dropped, r,
 				   s->theta_ref, c->zA_ref_dropped, w, r_ref);
+	zabs = abs_logits(c->XA, c->a, d, s->theta_ref,
+					  c->zA_ref_dropped ? c->dropped_ref_weight : 0.0);
+	add_stats(&s->stats, c->XA, c->a, d, r_ref, zabs, c->yA, true, 1.0);
 	if (c->a > 0)
 	{
 		for (i = 0; i < c->a; i++)
@@ -454,9 +688,16 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	return true;
 }
 
-/* Logistic refresh step: anchors the state at theta (its gradient and Hessian from a full pass), then one Newton step. */
+/*
+ * Logistic refresh step: anchors the state at theta (its gradient and
+ * Hessian from a full pass, pass its rows' statistics there), then one
+ * Newton step.  g_ref and H~ are sums over the pass's rows now; X'X is
+ * too if regram, else it keeps its terms (and N and P, which count them,
+ * cover g_ref's and H~'s too).
+ */
 bool
-removal_reanchor(RemovalState *s, const double *gradient, const double *hessian)
+removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
+				 const SumStats *pass, bool regram)
 {
 	int			d = s->d;
 	double	   *v = palloc(sizeof(double) * d);
@@ -465,6 +706,18 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian)
 	memcpy(s->theta_ref, s->theta, sizeof(double) * d);
 	memcpy(s->ref_gradient, gradient, sizeof(double) * d);
 	memcpy(s->hessian, hessian, sizeof(double) * d * d);
+	if (regram)
+	{
+		s->stats.terms = pass->terms;
+		s->stats.norm2 = pass->norm2;
+	}
+	else
+		s->stats.terms = Max(s->stats.terms, pass->terms);
+	s->stats.rows_norm2 = pass->rows_norm2;
+	s->stats.rnorm = pass->rnorm;
+	s->stats.rows_rnorm = pass->rows_rnorm;
+	s->stats.znorm = pass->znorm;
+	s->stats.positives = pass->positives;
 	removal_rebase(s);
 	if (!check_factor(s))
 		return false;

@@ -9,6 +9,15 @@
 #ifndef UNLEARN_REMOVAL_H
 #define UNLEARN_REMOVAL_H
 
+#include "solver.h"
+
+/*
+ * Ridge re-sums H and X'y from its rows (a refresh) when the row terms
+ * summed into them since they were computed from scratch outweigh the
+ * remaining rows' by this factor (see removal.c).
+ */
+#define RESUM_RATIO		2.0
+
 /* What erasure updates in a model (all full d x d / d arrays). */
 typedef struct RemovalState
 {
@@ -22,12 +31,15 @@ typedef struct RemovalState
 	double		max_row_norm;	/* M: bound on every |x_i| */
 	double		error_bound;	/* B: bound on |grad L(theta)| */
 	bool		separable;		/* logistic, l2 = 0: a fit found the classes separable */
+	SumStats	stats;			/* what the rounding of the sums depends on */
+	double		l2;				/* the penalty: its terms round too */
 	double	   *factor;			/* Cholesky factor of hessian, or NULL: not made yet */
 	double	   *pending;		/* rows changed since hessian/gram were stored: */
 	int			npending;		/* npending x (d + 1), sign (+1 out, -1 in), terms */
 	int			nstored;		/* how many of them unlearn.model_pending holds */
 	bool		rebase;			/* out: store hessian and gram, pending emptied */
 	double		rcond;			/* out: condition estimate of the new Hessian */
+	double		rounding;		/* out: the part of B that allows for rounding */
 	double		hessian_norm1;	/* out: its 1-norm */
 	double		step_norm;		/* out: |theta_new - theta_old| */
 } RemovalState;
@@ -55,6 +67,7 @@ typedef struct RowChange
 	const double *z_ref_dropped;
 	const double *zA_dropped;
 	const double *zA_ref_dropped;
+	double		dropped_ref_weight; /* sum of |theta_ref| over the dropped terms */
 } RowChange;
 
 /*
@@ -66,6 +79,22 @@ typedef struct RowChange
  * caller must not keep the state (it marks the model for retraining).
  */
 extern bool removal_ridge(RemovalState *s, const RowChange *c);
+
+/*
+ * Ridge: whether the kept sums should be made afresh from the rows (their
+ * rounding could pass RESUM_RATIO times a fresh sum's).
+ */
+extern bool removal_resum_due(const RemovalState *s);
+
+/*
+ * Ridge: theta = H^-1 X'y from the state's matrices (set afresh by a
+ * re-sum, with removal_rebase); false, theta unchanged, if H is not
+ * positive definite or too ill-conditioned.
+ */
+extern bool removal_ridge_solve(RemovalState *s);
+
+/* Logistic: the rows labelled 1 that a change leaves in the model. */
+extern int64 removal_positives_after(const RemovalState *s, const RowChange *c);
 
 /*
  * Logistic: removes k rows (and adds a) with one Newton step,
@@ -83,12 +112,23 @@ extern bool removal_logistic(RemovalState *s, const RowChange *c);
 /*
  * Logistic refresh step: theta becomes the reference point, with the
  * gradient and Hessian of the current rows' objective there (from a full
- * pass), and moves by the Newton step -H^-1 g; B is bounded afresh with
- * the state's X'X and M (the caller sets them from the same rows).  False
- * if the Hessian is not positive definite or too ill-conditioned.
+ * pass, whose row statistics at theta are pass), and moves by the Newton
+ * step -H^-1 g; B is bounded afresh with the state's X'X and M (the
+ * caller sets them from the same rows; regram: X'X was summed afresh in
+ * that pass).  False if the Hessian is not positive definite or too
+ * ill-conditioned.
  */
 extern bool removal_reanchor(RemovalState *s, const double *gradient,
-							 const double *hessian);
+							 const double *hessian, const SumStats *pass,
+							 bool regram);
+
+/*
+ * Logistic: B of a fit at its optimum theta, from its gradient there and
+ * its rows' statistics: |g| and what rounding allows.
+ */
+extern double removal_bound_at_fit(const SumStats *st, int d, double l2,
+								   const double *theta, const double *gradient,
+								   double max_row_norm);
 
 /*
  * Brings a loaded state's hessian and gram (as stored) up to date with its

@@ -25,6 +25,7 @@
 #include "miscadmin.h"
 
 #include "linalg.h"
+#include "removal.h"
 #include "solver.h"
 #include "unlearn.h"
 
@@ -79,6 +80,9 @@ solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
 	sums->weight = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	sums->scaled = hessian && !loss->constant_hessian ?
 		palloc(sizeof(double) * DATASET_BLOCK_ROWS * d) : NULL;
+	sums->gram = NULL;
+	sums->stats = NULL;
+	sums->max_row_norm = 0.0;
 	memset(gradient, 0, sizeof(double) * d);
 	if (hessian)
 		memset(hessian, 0, sizeof(double) * d * d);
@@ -106,7 +110,53 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows)
 		if (sums->hessian)
 			linalg_gram_add(sums->hessian, d, bx, rows,
 							loss->constant_hessian ? NULL : sums->weight, 1.0, sums->scaled);
+		if (sums->gram)
+			linalg_gram_add(sums->gram, d, bx, rows, NULL, 1.0, NULL);
+		if (sums->stats)
+		{
+			double		m = solver_stats_add(sums->stats, bx, sums->resid, &y[done],
+											 rows, d,
+											 loss->binary_labels ? sums->theta : NULL,
+											 loss->binary_labels);
+
+			sums->max_row_norm = Max(sums->max_row_norm, m);
+		}
 	}
+}
+
+/* Adds rows' statistics to st as new terms and as current rows; returns max |x_i|. */
+double
+solver_stats_add(SumStats *st, const double *X, const double *resid, const double *y,
+				 int rows, int d, const double *theta, bool binary)
+{
+	double		max_norm = 0.0;
+	int			i,
+				j;
+
+	for (i = 0; i < rows; i++)
+	{
+		const double *x = &X[(Size) i * d];
+		double		norm2 = linalg_dot(x, x, d);
+		double		norm = sqrt(norm2);
+
+		max_norm = Max(max_norm, norm);
+		st->norm2 += norm2;
+		st->rows_norm2 += norm2;
+		st->rnorm += fabs(resid[i]) * norm;
+		st->rows_rnorm += fabs(resid[i]) * norm;
+		if (theta)
+		{
+			double		zabs = 0.0;
+
+			for (j = 0; j < d; j++)
+				zabs += fabs(x[j] * theta[j]);
+			st->znorm += norm * zabs;
+		}
+		if (binary)
+			st->positives += (int64) y[i];
+	}
+	st->terms += rows;
+	return max_norm;
 }
 
 /* Adds the penalty, completes the Hessian and returns the objective. */
@@ -117,6 +167,8 @@ solver_sums_end(SolverSums *sums, double l2, bool intercept)
 								   sums->gradient, sums->hessian);
 	if (sums->hessian)
 		linalg_symmetrize(sums->hessian, sums->d);
+	if (sums->gram)
+		linalg_symmetrize(sums->gram, sums->d);
 	pfree(sums->z);
 	pfree(sums->resid);
 	pfree(sums->weight);
@@ -142,30 +194,45 @@ solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
 }
 
 /*
- * One more pass for what erasure needs: the Gram matrix X'X, X'y and the
- * largest row norm, over the same rows in the same order.
+ * One more pass for what erasure needs: the Gram matrix X'X, X'y, the
+ * largest row norm and the rows' statistics at fit->theta (for the
+ * rounding of the kept sums: residuals at theta, y for ridge), over the
+ * same rows in the same order.
  */
 void
-solver_statistics(Dataset *ds, FitResult *fit)
+solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 {
 	int			d = ds->fs->nterms;
+	double	   *z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	DataBlock  *blk;
 
 	fit->gram = palloc0(sizeof(double) * d * d);
 	fit->xty = palloc0(sizeof(double) * d);
 	fit->max_row_norm = 0.0;
+	memset(&fit->stats, 0, sizeof(SumStats));
 	dataset_begin_pass(ds);
 	while ((blk = dataset_next_block(ds)) != NULL)
 	{
-		int			i;
+		const double *r = blk->y;
+		double		m;
 
 		linalg_gram_add(fit->gram, d, blk->X, blk->nrows, NULL, 1.0, NULL);
 		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, blk->y, fit->xty);
-		for (i = 0; i < blk->nrows; i++)
-			fit->max_row_norm = Max(fit->max_row_norm,
-									linalg_norm2(&blk->X[(Size) i * d], d));
+		if (loss->binary_labels)
+		{
+			linalg_rows_matvec(blk->X, blk->nrows, d, fit->theta, z);
+			(void) loss->block(z, blk->y, blk->nrows, resid, NULL);
+			r = resid;
+		}
+		m = solver_stats_add(&fit->stats, blk->X, r, blk->y, blk->nrows, d,
+							 loss->binary_labels ? fit->theta : NULL,
+							 loss->binary_labels);
+		fit->max_row_norm = Max(fit->max_row_norm, m);
 	}
 	linalg_symmetrize(fit->gram, d);
+	pfree(z);
+	pfree(resid);
 }
 
 /* The current point of the Newton iteration. */
@@ -317,7 +384,8 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 
 	/* The Hessian at the optimum must be usable for erasure later. */
 	memcpy(factor, cur->hessian, sizeof(double) * d * d);
-	fit->rcond = linalg_cholesky(factor, d, unlearn_min_rcond, what, hint);
+	fit->rcond = linalg_cholesky_checked(factor, d, unlearn_min_rcond, what, hint,
+										 &fit->jacobi_rcond);
 	fit->nterms = d;
 	fit->theta = cur->theta;
 	fit->hessian = cur->hessian;
@@ -326,6 +394,10 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	fit->gradient = cur->gradient;
 	fit->iterations = iter;
 	fit->gradient_scale = threshold / opts->tol;
-	solver_statistics(ds, fit);
+	solver_statistics(ds, fit, loss);
+	fit->error_bound = loss->binary_labels ?
+		removal_bound_at_fit(&fit->stats, d, opts->l2, fit->theta, fit->gradient,
+							 fit->max_row_norm) :
+		fit->gradient_norm;
 	return fit;
 }

@@ -13,6 +13,25 @@
 #include "loss.h"
 #include "options.h"
 
+/*
+ * What the rounding of a model's kept sums depends on (see removal.c):
+ * counters over the row terms summed into them since they were last
+ * computed from scratch (a row taken out or put back again counts once
+ * more), and over the rows the model holds now.  A term's "residual" is
+ * y (ridge: the sums are X'X and X'y) or s(x'theta_ref) - y (logistic:
+ * the gradient at theta_ref).
+ */
+typedef struct SumStats
+{
+	int64		terms;			/* N: summation steps (rows, plus one per update) */
+	double		norm2;			/* P: sum of |x|^2 over the terms */
+	double		rows_norm2;		/* Q: sum of |x|^2 over the current rows */
+	double		rnorm;			/* sum of |residual| |x| over the terms */
+	double		rows_rnorm;		/* the same over the current rows */
+	double		znorm;			/* logistic: sum of |x| (|x|'|theta_ref|) over the terms */
+	int64		positives;		/* logistic: current rows labelled 1 */
+} SumStats;
+
 /* A fitted model: parameters and the Hessian of the objective there. */
 typedef struct FitResult
 {
@@ -23,6 +42,8 @@ typedef struct FitResult
 	double		gradient_norm;
 	double	   *gradient;		/* of the objective at theta */
 	double		rcond;			/* reciprocal condition estimate of hessian */
+	double		jacobi_rcond;	/* the same of its Jacobi-scaled form (min_rcond's test) */
+	double		error_bound;	/* logistic: bound on |grad L(theta)|, rounding included */
 	int			iterations;
 	double		gradient_scale; /* max(1, |grad L| at the start): tolerance unit */
 	/* sufficient statistics of the training rows, for erasure */
@@ -30,6 +51,7 @@ typedef struct FitResult
 	double	   *xty;			/* X'y */
 	double		max_row_norm;	/* max_i |x_i| */
 	bool		separable;		/* logistic, l2 = 0: the classes are separable */
+	SumStats	stats;			/* of the rows, at theta (see removal.c) */
 } FitResult;
 
 /*
@@ -42,8 +64,11 @@ extern FitResult *solver_fit(Dataset *ds, const LossFunctions *loss,
 							 const TrainOptions *opts, const char *model_name,
 							 const double *theta0);
 
-/* Fills fit's X'X, X'y and largest row norm from one pass over the data. */
-extern void solver_statistics(Dataset *ds, FitResult *fit);
+/*
+ * Fills fit's X'X, X'y, largest row norm and row statistics from one pass
+ * over the data.
+ */
+extern void solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss);
 
 /*
  * The objective, its gradient and (unless hessian is NULL) its Hessian at
@@ -63,12 +88,26 @@ typedef struct SolverSums
 	double	   *resid;
 	double	   *weight;
 	double	   *scaled;			/* per block: sqrt(weight)-scaled rows */
+	/* optional, set after begin: what else the pass sums (NULL: nothing) */
+	double	   *gram;			/* += X'X (upper triangle; end symmetrizes) */
+	SumStats   *stats;			/* += the rows' statistics at theta */
+	double		max_row_norm;	/* with stats: max_i |x_i| */
 } SolverSums;
 
 extern void solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
 							  const double *theta, double *gradient, double *hessian);
 extern void solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows);
 extern double solver_sums_end(SolverSums *sums, double l2, bool intercept);
+
+/*
+ * Adds rows' statistics to st: |x|^2, |residual| |x| (resid: per row, the
+ * residual or its absolute value), |x| (|x|'|theta|) when theta is given,
+ * and labels (y) when binary; as new terms and as current rows.  Returns
+ * the largest row norm.
+ */
+extern double solver_stats_add(SumStats *st, const double *X, const double *resid,
+							   const double *y, int rows, int d, const double *theta,
+							   bool binary);
 
 /*
  * One pass over the data at theta: returns the objective, fills the

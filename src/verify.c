@@ -54,8 +54,13 @@
 #include "solver.h"
 #include "unlearn.h"
 
-/* A ridge model claims exactness: its distance to a fresh fit is rounding. */
-#define RIDGE_DISTANCE_BOUND	1e-9
+/*
+ * A ridge model claims to be as close to the optimum as a fresh solve on
+ * its rows: within 1e-9 relative where the problem's conditioning allows
+ * it, else within what rounding allows (ridge_rounding_bound).
+ */
+#define RIDGE_DISTANCE_FLOOR	1e-9
+#define RIDGE_ROUNDING_FACTOR	10.0
 
 /* A gradient below this fraction of |grad L(0)| is rounding, not error. */
 #define GRADIENT_ROUNDING		1e-9
@@ -187,6 +192,65 @@ claimed_bound(int32 model_id)
 	return bound;
 }
 
+/*
+ * What rounding allows for the distance between two double-precision
+ * solutions of ridge's normal equations H theta = X'y on these rows,
+ * relative to |theta|, measured on the Jacobi-scaled system (D = diag(H);
+ * H_s = D^-1/2 H D^-1/2, theta_s = D^1/2 theta), whose conditioning does
+ * not depend on the columns' units: the sums H and X'y are off by at most
+ * a growth factor times u |X|'|X| and u |X|'|y|, which in scaled terms
+ * have norms at most T_s = sum_j G_jj / D_j (<= d) times |theta_s| and
+ * Y_s = sum_i |y_i| |D^-1/2 x_i|; H_s^-1 amplifies them by
+ * 1 / lambda_min(H_s), estimated as LAPACK's rcond * |H_s|_1 from the
+ * fresh fit's factor, and D^-1/2 maps them back by at most
+ * 1 / sqrt(min_j D_j).  The growth factor is d (blocked sums grow far more
+ * slowly than the worst case, the number of terms).  The live model's
+ * sums may carry up to RESUM_RATIO times a fresh sum's rounding
+ * (removal.c), and the fresh fit its own: RIDGE_ROUNDING_FACTOR covers
+ * both.
+ */
+static double
+ridge_rounding_bound(const LineageRows *rows, const FitResult *fresh)
+{
+	int			d = rows->d;
+	double	   *inv_diag = palloc(sizeof(double) * d);
+	double		min_diag = get_float8_infinity(),
+				trace_s = 0.0,
+				y_s = 0.0,
+				theta_s = 0.0,
+				theta_norm = linalg_norm2(fresh->theta, d),
+				lambda_s;
+	int64		i;
+	int			j;
+
+	for (j = 0; j < d; j++)
+	{
+		double		h = fresh->hessian[(Size) j * d + j];
+
+		if (!(h > 0))
+			return get_float8_infinity();
+		inv_diag[j] = 1.0 / h;
+		min_diag = Min(min_diag, h);
+		trace_s += fresh->gram[(Size) j * d + j] / h;
+		theta_s += h * fresh->theta[j] * fresh->theta[j];
+	}
+	theta_s = sqrt(theta_s);
+	for (i = 0; i < rows->n; i++)
+	{
+		const double *x = &rows->X[(Size) i * d];
+		double		n2 = 0.0;
+
+		for (j = 0; j < d; j++)
+			n2 += x[j] * x[j] * inv_diag[j];
+		y_s += sqrt(n2) * fabs(rows->y[i]);
+	}
+	lambda_s = fresh->jacobi_rcond * linalg_jacobi_norm1(fresh->hessian, d);
+	if (!(lambda_s > 0) || !(theta_norm > 0))
+		return get_float8_infinity();
+	return RIDGE_ROUNDING_FACTOR * d * (DBL_EPSILON / 2) *
+		(trace_s * theta_s + y_s) / (lambda_s * sqrt(min_diag) * theta_norm);
+}
+
 /* What verify_model reports. */
 typedef struct Verification
 {
@@ -245,14 +309,16 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 	v->max_prediction = max_prediction_difference(rows, m->loss, m->theta, fresh->theta);
 
 	/*
-	 * What the model claims: ridge, exactness; logistic, |grad L| <= B, so
-	 * |theta - theta*| <= B / lambda_min(H), lambda_min estimated as the
-	 * erasure step does (rcond * |H|_1), plus the fresh fit's own residual.
+	 * What the model claims: ridge, to be as close as a fresh solve
+	 * (ridge_rounding_bound); logistic, |grad L| <= B, so |theta - theta*|
+	 * <= B / lambda_min(H), lambda_min estimated as the erasure step does
+	 * (rcond * |H|_1), plus the fresh fit's own residual.
 	 */
 	rounding = GRADIENT_ROUNDING * scale;
 	lambda_min = fresh->rcond * linalg_sym_norm1(fresh->hessian, d);
 	if (m->loss->constant_hessian)
-		v->distance_bound = RIDGE_DISTANCE_BOUND;
+		v->distance_bound = Max(RIDGE_DISTANCE_FLOOR,
+								ridge_rounding_bound(rows, fresh));
 	else
 		v->distance_bound = (error_bound + rounding + fresh->gradient_norm) /
 			(lambda_min * fresh_norm);
