@@ -395,6 +395,34 @@ DELETE FROM pts WHERE id = 30;
 SELECT count(*) AS row_30_still_there FROM pts WHERE id = 30;
 SELECT unlearn.drop_model('fragile');
 
+-- The step a log entry records is the statement's, |theta_after -
+-- theta_before|, also when the erasure refreshed (logistic) or re-summed
+-- (ridge) the model.
+CREATE TABLE steps (id int PRIMARY KEY, a float8, y float8, label int);
+INSERT INTO steps SELECT g, 4 * u(g, 31) - 2, 1 + 3 * (4 * u(g, 31) - 2) + u(g, 33),
+       (u(g, 32) < 1 / (1 + exp(-2 * (4 * u(g, 31) - 2))))::int FROM generate_series(1, 80) g;
+SELECT count(*) FROM (
+    SELECT unlearn.create_model('steps_logit', 'steps', 'label', ARRAY['a'], 'logistic',
+                                '{"standardize": false}')
+    UNION ALL
+    SELECT unlearn.create_model('steps_ridge', 'steps', 'y', ARRAY['a'], 'linear',
+                                '{"standardize": false}')) c;
+CREATE TABLE steps_before AS
+SELECT m.name, w.term, w.raw_weight FROM unlearn.model m, unlearn.weights(m.name) w
+ WHERE m.name LIKE 'steps%';
+DELETE FROM steps WHERE id <= 50;
+SELECT l.model_name, l.method,
+       abs(l.step_norm - d.norm) <= 1e-12 * greatest(d.norm, 1e-300) AS step_is_the_statements
+  FROM unlearn.erasure_log l
+  JOIN (SELECT b.name, sqrt(sum((w.raw_weight - b.raw_weight) ^ 2)) AS norm
+          FROM steps_before b, unlearn.weights(b.name) w WHERE w.term = b.term GROUP BY b.name) d
+    ON d.name = l.model_name
+ WHERE l.model_name LIKE 'steps%' AND l.event = 'erasure' ORDER BY l.model_name;
+SELECT sum_terms = rows_trained - rows_erased AS ridge_summed_afresh FROM unlearn.model
+ WHERE name = 'steps_ridge';
+SELECT count(unlearn.drop_model(name)) FROM unlearn.model WHERE name LIKE 'steps%';
+DROP TABLE steps, steps_before;
+
 -- Deleting every row of a model: it says so.
 SELECT name FROM unlearn.create_model('small', 'pts', 'y', ARRAY['a'], 'linear',
                                       '{"where": "id < 20"}');

@@ -255,7 +255,6 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	else
 	{
 		const char *why = NULL;
-		double	   *delta_theta = palloc(sizeof(double) * d);
 
 		applied = removal_ridge(s, change);
 		method = "exact";
@@ -270,13 +269,18 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
 				return;
 			}
-			/* The step is the statement's, not the re-sum's alone. */
-			memcpy(delta_theta, before.theta, sizeof(double) * d);
-			drop_entries(delta_theta, d, dead);
-			for (t = 0; t < s->d; t++)
-				delta_theta[t] = s->theta[t] - delta_theta[t];
-			s->step_norm = linalg_norm2(delta_theta, s->d);
 		}
+	}
+	/* The step logged is the statement's, not a refresh's or re-sum's alone. */
+	if (applied && strcmp(method, "newton") != 0)
+	{
+		double	   *delta_theta = palloc(sizeof(double) * d);
+
+		memcpy(delta_theta, before.theta, sizeof(double) * d);
+		drop_entries(delta_theta, d, dead);
+		for (t = 0; t < s->d; t++)
+			delta_theta[t] = s->theta[t] - delta_theta[t];
+		s->step_norm = linalg_norm2(delta_theta, s->d);
 	}
 	if (!applied)
 	{
