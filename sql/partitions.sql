@@ -288,6 +288,25 @@ DELETE FROM people WHERE id = 11;
 ROLLBACK TO SAVEPOINT s;
 COMMIT;
 SELECT count(*) AS staff_11_kept FROM unlearn.lineage('staff_model') WHERE key = '11';
+-- A statement run in a subtransaction (a trigger's exception block) takes
+-- no rows an outer statement collected: rolled back, it loses none.
+CREATE FUNCTION staff_audit() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        DELETE FROM staff WHERE id = -1;
+        RAISE EXCEPTION 'undo';
+    EXCEPTION WHEN raise_exception THEN NULL;
+    END;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER zz_audit AFTER DELETE ON staff FOR EACH ROW EXECUTE FUNCTION staff_audit();
+DELETE FROM people WHERE id = 12;
+DELETE FROM staff WHERE id = 13;
+DROP TRIGGER zz_audit ON staff;
+DROP FUNCTION staff_audit();
+SELECT count(*) AS staff_12_13_in_lineage FROM unlearn.lineage('staff_model') WHERE key IN ('12', '13');
+SELECT fresh('staff_model') AS staff_fresh;
 -- TRUNCATE of the parent empties the child too: both are marked.
 TRUNCATE people;
 SELECT name, state FROM unlearn.models WHERE name IN ('staff_model', 'people_model') ORDER BY 1;

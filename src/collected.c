@@ -12,8 +12,13 @@
  * named (which fires after the statement's row triggers) takes them and
  * erases them from the table's models.
  *
- * Rows collected in a subtransaction that rolls back go with it.  A
- * transaction must never commit with rows still here: that would be an
+ * Rows are kept per subtransaction, and a statement trigger takes only
+ * those of its own (sub)transaction level: rows collected in a
+ * subtransaction that rolls back go with it, and a statement run in a
+ * subtransaction (a trigger's exception block, say) never takes rows an
+ * outer statement collected, which a rollback of that subtransaction
+ * would then lose.  A committed subtransaction's rows pass to its parent.
+ * A transaction must never commit with rows still here: that would be an
  * erasure nobody applied (a statement on a table without erasure
  * triggers, say), so commit fails instead.
  *
@@ -22,6 +27,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -30,11 +36,12 @@
 
 #include "collected.h"
 
-/* The rows one table lost to one kind of statement. */
+/* The rows one table lost to one kind of statement in one subtransaction. */
 typedef struct CollectedKey
 {
 	Oid			relid;
 	bool		update;
+	SubTransactionId subid;		/* the subtransaction they belong to */
 } CollectedKey;
 
 typedef struct CollectedRows
@@ -42,7 +49,7 @@ typedef struct CollectedRows
 	CollectedKey key;			/* hash key */
 	Tuplestorestate *olds;
 	Tuplestorestate *news;		/* updates only */
-	SubTransactionId subid;		/* the subtransaction they belong to */
+	List	   *merged;			/* more (olds, news) pairs, from committed children */
 } CollectedRows;
 
 /* Collected rows of the current transaction, in TopTransactionContext. */
@@ -86,12 +93,13 @@ collected_add(Oid relid, HeapTuple old, HeapTuple new)
 	memset(&key, 0, sizeof(key));
 	key.relid = relid;
 	key.update = new != NULL;
+	key.subid = GetCurrentSubTransactionId();
 	rows = hash_search(collected, &key, HASH_ENTER, &found);
 	if (!found)
 	{
 		rows->olds = transaction_store();
 		rows->news = new ? transaction_store() : NULL;
-		rows->subid = GetCurrentSubTransactionId();
+		rows->merged = NIL;
 	}
 	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
 	CurrentResourceOwner = TopTransactionResourceOwner;
@@ -102,12 +110,35 @@ collected_add(Oid relid, HeapTuple old, HeapTuple new)
 	MemoryContextSwitchTo(oldcxt);
 }
 
-/* Hands over the rows collected for a table and event; false if none. */
+/* Appends the rows of tuplestore from to tuplestore to (rows of desc). */
+static void
+append_rows(Tuplestorestate *to, Tuplestorestate *from, TupleDesc desc)
+{
+	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	ResourceOwner owner = CurrentResourceOwner;
+
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	tuplestore_rescan(from);
+	while (tuplestore_gettupleslot(from, true, false, slot))
+		tuplestore_puttupleslot(to, slot);
+	tuplestore_end(from);
+	CurrentResourceOwner = owner;
+	MemoryContextSwitchTo(oldcxt);
+	ExecDropSingleTupleTableSlot(slot);
+}
+
+/*
+ * Hands over the rows collected for a table (of row type desc) and event
+ * at the current (sub)transaction level; false if none.
+ */
 bool
-collected_take(Oid relid, bool update, Tuplestorestate **olds, Tuplestorestate **news)
+collected_take(Oid relid, bool update, TupleDesc desc, Tuplestorestate **olds,
+			   Tuplestorestate **news)
 {
 	CollectedKey key;
 	CollectedRows *rows;
+	ListCell   *lc;
 
 	*olds = NULL;
 	*news = NULL;
@@ -116,13 +147,41 @@ collected_take(Oid relid, bool update, Tuplestorestate **olds, Tuplestorestate *
 	memset(&key, 0, sizeof(key));
 	key.relid = relid;
 	key.update = update;
+	key.subid = GetCurrentSubTransactionId();
 	rows = hash_search(collected, &key, HASH_FIND, NULL);
 	if (rows == NULL)
 		return false;
+	foreach(lc, rows->merged)
+	{
+		Tuplestorestate **pair = lfirst(lc);
+
+		append_rows(rows->olds, pair[0], desc);
+		if (rows->news)
+			append_rows(rows->news, pair[1], desc);
+	}
 	*olds = rows->olds;
 	*news = rows->news;
 	hash_search(collected, &key, HASH_REMOVE, NULL);
 	return true;
+}
+
+/* Frees the rows of an entry (a subtransaction rolled back). */
+static void
+forget_rows(CollectedRows *rows)
+{
+	ListCell   *lc;
+
+	tuplestore_end(rows->olds);
+	if (rows->news)
+		tuplestore_end(rows->news);
+	foreach(lc, rows->merged)
+	{
+		Tuplestorestate **pair = lfirst(lc);
+
+		tuplestore_end(pair[0]);
+		if (pair[1])
+			tuplestore_end(pair[1]);
+	}
 }
 
 /*
@@ -163,7 +222,8 @@ collected_xact_callback(XactEvent event, void *arg)
 
 /*
  * Subtransaction callback: rows collected in a subtransaction that rolls
- * back are forgotten; a committed one's pass to its parent.
+ * back are forgotten; a committed one's pass to its parent (kept beside
+ * the parent's own rows for the same table, merged when taken).
  */
 static void
 collected_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -171,6 +231,8 @@ collected_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 {
 	HASH_SEQ_STATUS status;
 	CollectedRows *rows;
+	List	   *moving = NIL;
+	ListCell   *lc;
 
 	if (collected == NULL)
 		return;
@@ -179,17 +241,45 @@ collected_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 	hash_seq_init(&status, collected);
 	while ((rows = hash_seq_search(&status)) != NULL)
 	{
-		if (rows->subid != mySubid)
+		if (rows->key.subid != mySubid)
 			continue;
-		if (event == SUBXACT_EVENT_COMMIT_SUB)
-			rows->subid = parentSubid;
+		if (event == SUBXACT_EVENT_ABORT_SUB)
+			forget_rows(rows);
 		else
 		{
-			tuplestore_end(rows->olds);
-			if (rows->news)
-				tuplestore_end(rows->news);
-			hash_search(collected, &rows->key, HASH_REMOVE, NULL);
+			CollectedRows *copy = MemoryContextAlloc(TopTransactionContext,
+													 sizeof(CollectedRows));
+
+			*copy = *rows;
+			moving = lappend(moving, copy);
 		}
+		hash_search(collected, &rows->key, HASH_REMOVE, NULL);
+	}
+	foreach(lc, moving)
+	{
+		CollectedRows *child = lfirst(lc);
+		CollectedKey key = child->key;
+		CollectedRows *parent;
+		bool		found;
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+
+		key.subid = parentSubid;
+		parent = hash_search(collected, &key, HASH_ENTER, &found);
+		if (!found)
+		{
+			parent->olds = child->olds;
+			parent->news = child->news;
+			parent->merged = child->merged;
+		}
+		else
+		{
+			Tuplestorestate **pair = palloc(sizeof(Tuplestorestate *) * 2);
+
+			pair[0] = child->olds;
+			pair[1] = child->news;
+			parent->merged = lappend(list_concat(parent->merged, child->merged), pair);
+		}
+		MemoryContextSwitchTo(oldcxt);
 	}
 }
 

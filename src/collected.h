@@ -10,6 +10,7 @@
 #define UNLEARN_COLLECTED_H
 
 #include "access/htup.h"
+#include "access/tupdesc.h"
 #include "utils/tuplestore.h"
 
 /* Registers the transaction callbacks that keep collected rows honest. */
@@ -22,11 +23,12 @@ extern void collected_init(void);
 extern void collected_add(Oid relid, HeapTuple old, HeapTuple new);
 
 /*
- * Hands over the rows collected for relid and event (update or not):
- * the old rows and, for an update, the new ones pairwise; false if none.
- * They are the caller's to free (tuplestore_end).
+ * Hands over the rows collected for relid (of row type desc) and event
+ * (update or not) at the current (sub)transaction level: the old rows
+ * and, for an update, the new ones pairwise; false if none.  They are the
+ * caller's to free (tuplestore_end).
  */
-extern bool collected_take(Oid relid, bool update, Tuplestorestate **olds,
+extern bool collected_take(Oid relid, bool update, TupleDesc desc, Tuplestorestate **olds,
 						   Tuplestorestate **news);
 
 #endif							/* UNLEARN_COLLECTED_H */

@@ -505,6 +505,7 @@ taken_for(List **taken, Oid source, bool update)
 {
 	ListCell   *lc;
 	TakenRows  *t;
+	Relation	rel;
 
 	foreach(lc, *taken)
 	{
@@ -514,7 +515,9 @@ taken_for(List **taken, Oid source, bool update)
 	}
 	t = palloc0(sizeof(TakenRows));
 	t->source = source;
-	(void) collected_take(source, update, &t->olds, &t->news);
+	rel = table_open(source, NoLock);
+	(void) collected_take(source, update, RelationGetDescr(rel), &t->olds, &t->news);
+	table_close(rel, NoLock);
 	*taken = lappend(*taken, t);
 	return t;
 }
