@@ -133,6 +133,7 @@ SELECT count(*) AS erasures FROM unlearn.erasure_log
  WHERE model_name = 'orders_model' AND event = 'erasure';
 CREATE UNLOGGED TABLE orders_5 (id int PRIMARY KEY, x float8, y float8);
 SELECT try($$ALTER TABLE orders ATTACH PARTITION orders_5 FOR VALUES FROM (401) TO (501)$$);
+SELECT try($$CREATE UNLOGGED TABLE orders_6 PARTITION OF orders FOR VALUES FROM (501) TO (601)$$);
 
 ------------------------------------------------------------------------------
 -- DROP SCHEMA ... CASCADE and DROP OWNED take their tables' models with
@@ -169,6 +170,40 @@ DROP FUNCTION keep(float8);
 SELECT name, state FROM unlearn.models WHERE name = 'kept_model';
 
 ------------------------------------------------------------------------------
+-- A DROP ... CASCADE of any object takes what depends on it, found as
+-- PostgreSQL finds it: a partition using a dropped access method leaves
+-- its parent's model first; a column of a dropped type or domain takes
+-- the models reading it (the key too).
+------------------------------------------------------------------------------
+CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler;
+CREATE TABLE vault (id int PRIMARY KEY, x float8, y float8) PARTITION BY RANGE (id);
+CREATE TABLE vault_1 PARTITION OF vault FOR VALUES FROM (1) TO (101);
+CREATE TABLE vault_2 PARTITION OF vault FOR VALUES FROM (101) TO (201) USING heap2;
+INSERT INTO vault SELECT g, 4 * u(g, 41) - 2, 1 + (4 * u(g, 41) - 2) + u(g, 42)
+  FROM generate_series(1, 200) g;
+SELECT name FROM unlearn.create_model('vault_model', 'vault', 'y', ARRAY['x'], 'linear',
+                                      '{"standardize": false}');
+DROP ACCESS METHOD heap2 CASCADE;
+SELECT event, rows, method FROM unlearn.erasure_log
+ WHERE model_name = 'vault_model' AND event <> 'create' ORDER BY seq;
+SELECT unlearn_test.weight_difference('vault_model', reference('vault_model')) < 1e-9 AS fresh;
+CREATE TYPE tier AS ENUM ('a', 'b', 'c');
+CREATE DOMAIN member_id AS int;
+CREATE TABLE club (id member_id PRIMARY KEY, level tier, x float8, y float8);
+INSERT INTO club SELECT g, (ARRAY['a', 'b', 'c'])[1 + g % 3]::tier, 4 * u(g, 43) - 2, (g % 3) + u(g, 44)
+  FROM generate_series(1, 60) g;
+SELECT name FROM unlearn.create_model('club_level', 'club', 'y', ARRAY['level', 'x'], 'linear',
+                                      '{"l2": 0.001}');
+SELECT name FROM unlearn.create_model('club_x', 'club', 'y', ARRAY['x'], 'linear');
+DROP TYPE tier CASCADE;
+SELECT name, state FROM unlearn.models WHERE name LIKE 'club%';
+DROP DOMAIN member_id CASCADE;
+SELECT count(*) AS club_models FROM unlearn.models WHERE name LIKE 'club%';
+SELECT model_name, event, method, detail FROM unlearn.erasure_log
+ WHERE model_name LIKE 'club%' AND event = 'drop' ORDER BY seq;
+DROP TABLE club;
+
+------------------------------------------------------------------------------
 -- DROP EXTENSION with models: refused in one sentence.
 ------------------------------------------------------------------------------
 SELECT try($$DROP EXTENSION unlearn$$);
@@ -195,7 +230,7 @@ SELECT unlearn.drop_model('kept_again');
 DROP EXTENSION unlearn;
 COMMIT;
 
-DROP TABLE orders, orders_2, orders_4, orders_5, kept;
+DROP TABLE orders, orders_2, orders_4, orders_5, kept, vault;
 DROP SCHEMA sales_crm CASCADE;
 DROP FUNCTION grown_up(float8);
 DROP FUNCTION try(text);

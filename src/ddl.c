@@ -36,15 +36,19 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/extension.h"
+#include "commands/tablecmds.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_node.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -88,6 +92,10 @@ typedef struct StashedFilter
 	char	   *old_text;
 	char	   *tree;			/* nodeToString of the analysed expression */
 } StashedFilter;
+
+/* Why a partition holding a model's rows must be an ordinary, permanent table. */
+#define PARTITION_KIND_DETAIL \
+	"A foreign table's rows are not in this database and its deletes fire no transition table; crash recovery or the end of a session empties an unlogged or temporary one without firing triggers."
 
 /* Filters stashed at ddl_command_start of a rename, for its end. */
 static List *stashed_filters = NIL;
@@ -392,8 +400,17 @@ partition_leaves(Oid partition, const char *event)
 static void
 table_dropped(Oid relid, DropBehavior behavior)
 {
-	List	   *dependents = models_on(with_descendants(relid), false);
+	List	   *dependents;
 	ListCell   *lc;
+
+	/*
+	 * The locks DROP takes (a partition's parent first), before any model
+	 * row: a DELETE holding the table waits here, not in a deadlock.
+	 */
+	if (get_rel_relispartition(relid))
+		LockRelationOid(get_partition_parent(relid, true), AccessExclusiveLock);
+	LockRelationOid(relid, AccessExclusiveLock);
+	dependents = models_on(with_descendants(relid), false);
 
 	foreach(lc, dependents)
 	{
@@ -488,6 +505,29 @@ check_storage_kept(Oid relid, const char *what, const char *why)
 			 errdetail("%s", why)));
 }
 
+/*
+ * CREATE TABLE ... PARTITION OF a table holding a model's rows: a foreign,
+ * unlogged or temporary partition is refused, as ATTACH refuses one.
+ */
+static void
+check_new_partition(CreateStmt *stmt, bool foreign)
+{
+	Oid			parent;
+
+	if (stmt->partbound == NULL || list_length(stmt->inhRelations) != 1)
+		return;
+	if (!foreign && stmt->relation->relpersistence == RELPERSISTENCE_PERMANENT)
+		return;
+	parent = relation_of(linitial(stmt->inhRelations));
+	if (OidIsValid(parent))
+		check_storage_kept(parent, psprintf("create %s table \"%s\" as a partition",
+											foreign ? "foreign" :
+											stmt->relation->relpersistence == RELPERSISTENCE_TEMP ?
+											"temporary" : "unlogged",
+											stmt->relation->relname),
+						   PARTITION_KIND_DETAIL);
+}
+
 /* ALTER TABLE: trigger toggles, columns, persistence, partitions. */
 static void
 check_alter_table(AlterTableStmt *stmt)
@@ -498,6 +538,8 @@ check_alter_table(AlterTableStmt *stmt)
 
 	if (!OidIsValid(relid) || get_rel_relkind(relid) == '\0')
 		return;
+	/* The lock ALTER TABLE takes, before any model row (see table_dropped). */
+	LockRelationOid(relid, AlterTableGetLockLevel(stmt->cmds));
 	rel = table_open(relid, AccessShareLock);
 	foreach(lc, stmt->cmds)
 	{
@@ -531,7 +573,7 @@ check_alter_table(AlterTableStmt *stmt)
 						(get_rel_relkind(part) == RELKIND_FOREIGN_TABLE ||
 						 get_rel_persistence(part) != RELPERSISTENCE_PERMANENT))
 						check_storage_kept(relid, psprintf("attach table \"%s\" as a partition", get_rel_name(part)),
-										   "A foreign table's rows are not in this database and its deletes fire no transition table; crash recovery or the end of a session empties an unlogged or temporary one without firing triggers.");
+										   PARTITION_KIND_DETAIL);
 				}
 				break;
 			case AT_DetachPartition:
@@ -579,11 +621,127 @@ tables_where(const char *condition, Datum arg, Oid argtype)
 	return relids;
 }
 
+/*
+ * What a DROP ... CASCADE of the objects (classids[i], objids[i]) takes
+ * with it, found as PostgreSQL will find it (pg_depend, normal, automatic
+ * and internal dependencies, transitively): the tables and the columns
+ * of tables among them, as (relid, attnum) pairs, attnum 0 for a table.
+ */
+static List *
+cascade_victims(Datum classids, Datum objids)
+{
+	Oid			types[2] = {OIDARRAYOID, OIDARRAYOID};
+	Datum		values[2] = {classids, objids};
+	List	   *victims = NIL;
+	MemoryContext cxt = CurrentMemoryContext;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute_with_args("WITH RECURSIVE victims(classid, objid, objsubid) AS ("
+							  " SELECT s.classid, s.objid, 0"
+							  "   FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS s(classid, objid)"
+							  " UNION"
+							  " SELECT d.classid, d.objid, d.objsubid"
+							  "   FROM victims v JOIN pg_catalog.pg_depend d"
+							  "     ON d.refclassid OPERATOR(pg_catalog.=) v.classid"
+							  "    AND d.refobjid OPERATOR(pg_catalog.=) v.objid"
+							  "    AND (v.objsubid OPERATOR(pg_catalog.=) 0"
+							  "         OR d.refobjsubid OPERATOR(pg_catalog.=) v.objsubid)"
+							  "  WHERE d.deptype OPERATOR(pg_catalog.=) ANY ('{n,a,i}'::\"char\"[]))"
+							  " SELECT DISTINCT v.objid, v.objsubid FROM victims v"
+							  "   JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) v.objid"
+							  "  WHERE v.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+							  "    AND c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p}'::\"char\"[])"
+							  "  ORDER BY 1, 2",
+							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not find what a DROP takes with it");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		int32	   *pair = palloc(sizeof(int32) * 2);
+
+		pair[0] = (int32) DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1, &isnull));
+		pair[1] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+											  2, &isnull));
+		victims = lappend(victims, pair);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	return victims;
+}
+
+/* An oid[] of a list of OIDs. */
+static Datum
+oid_array(List *oids)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, oids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+}
+
+/*
+ * A DROP ... CASCADE (of any kind of object) takes tables or columns with
+ * it: each is handled as its own DROP would be (a table's models dropped,
+ * a partition's rows erased from its ancestors' models first; a model
+ * reading a column dropped), except the tables in handled, done already.
+ */
+static void
+cascade_to_tables(List *classids, List *objids, List *handled)
+{
+	List	   *victims;
+	List	   *tables = NIL;
+	ListCell   *lc;
+
+	if (classids == NIL || models_on(NIL, true) == NIL)
+		return;
+	victims = cascade_victims(oid_array(classids), oid_array(objids));
+	foreach(lc, victims)
+	{
+		int32	   *v = lfirst(lc);
+
+		if (v[1] == 0)
+			tables = lappend_oid(tables, (Oid) v[0]);
+	}
+	foreach(lc, victims)
+	{
+		int32	   *v = lfirst(lc);
+		Oid			relid = (Oid) v[0];
+
+		if (v[1] == 0)
+		{
+			if (!list_member_oid(handled, relid))
+				table_dropped(relid, DROP_CASCADE);
+		}
+		else if (!list_member_oid(tables, relid))
+		{
+			AlterTableCmd *cmd = makeNode(AlterTableCmd);
+			char	   *column = get_attname(relid, (AttrNumber) v[1], true);
+
+			if (column == NULL)
+				continue;
+			cmd->subtype = AT_DropColumn;
+			cmd->name = column;
+			cmd->behavior = DROP_CASCADE;
+			LockRelationOid(relid, AccessExclusiveLock);
+			check_column_change(relid, cmd);
+		}
+	}
+}
+
 /* DROP: tables, triggers, schemas, owned objects, the extension. */
 static void
 check_drop(DropStmt *stmt)
 {
 	ListCell   *lc;
+	List	   *classids = NIL;
+	List	   *objids = NIL;
+	List	   *handled = NIL;
 
 	foreach(lc, stmt->objects)
 	{
@@ -594,7 +752,10 @@ check_drop(DropStmt *stmt)
 					Oid			relid = relation_of(makeRangeVarFromNameList(lfirst(lc)));
 
 					if (OidIsValid(relid))
+					{
 						table_dropped(relid, stmt->behavior);
+						handled = lappend_oid(handled, relid);
+					}
 				}
 				break;
 			case OBJECT_TRIGGER:
@@ -625,7 +786,10 @@ check_drop(DropStmt *stmt)
 						break;
 					foreach(t, tables_where("c.relnamespace OPERATOR(pg_catalog.=) $1",
 											ObjectIdGetDatum(nsp), OIDOID))
+					{
 						table_dropped(lfirst_oid(t), DROP_CASCADE);
+						handled = lappend_oid(handled, lfirst_oid(t));
+					}
 				}
 				break;
 			case OBJECT_EXTENSION:
@@ -644,7 +808,57 @@ check_drop(DropStmt *stmt)
 			default:
 				break;
 		}
+		/* Whatever the object, what it takes with it (as RemoveObjects finds it). */
+		if (stmt->behavior == DROP_CASCADE && stmt->removeType != OBJECT_EXTENSION &&
+			stmt->removeType != OBJECT_TRIGGER)
+		{
+			Relation	rel = NULL;
+			ObjectAddress address = get_object_address(stmt->removeType, lfirst(lc), &rel,
+													   AccessExclusiveLock, true);
+
+			if (rel)
+				table_close(rel, NoLock);
+			if (OidIsValid(address.objectId))
+			{
+				classids = lappend_oid(classids, address.classId);
+				objids = lappend_oid(objids, address.objectId);
+			}
+		}
 	}
+	cascade_to_tables(classids, objids, handled);
+}
+
+/* Appends the objects of this database a role owns (pg_shdepend) to the lists. */
+static void
+owned_objects(Oid role, List **classids, List **objids)
+{
+	Oid			types[2] = {OIDOID, OIDOID};
+	Datum		values[2] = {ObjectIdGetDatum(role), ObjectIdGetDatum(MyDatabaseId)};
+	MemoryContext cxt = CurrentMemoryContext;
+	uint64		i;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT classid, objid FROM pg_catalog.pg_shdepend"
+							  " WHERE refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_authid'::pg_catalog.regclass"
+							  "   AND refobjid OPERATOR(pg_catalog.=) $1"
+							  "   AND dbid OPERATOR(pg_catalog.=) $2"
+							  "   AND deptype OPERATOR(pg_catalog.=) 'o'",
+							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read what a role owns");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		*classids = lappend_oid(*classids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																		   SPI_tuptable->tupdesc,
+																		   1, &isnull)));
+		*objids = lappend_oid(*objids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	   SPI_tuptable->tupdesc,
+																	   2, &isnull)));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
 }
 
 /* DROP OWNED BY: the tables of those roles go, with their models. */
@@ -652,6 +866,9 @@ static void
 check_drop_owned(DropOwnedStmt *stmt)
 {
 	ListCell   *lc;
+	List	   *classids = NIL;
+	List	   *objids = NIL;
+	List	   *handled = NIL;
 
 	foreach(lc, stmt->roles)
 	{
@@ -662,8 +879,14 @@ check_drop_owned(DropOwnedStmt *stmt)
 			continue;
 		foreach(t, tables_where("c.relowner OPERATOR(pg_catalog.=) $1", ObjectIdGetDatum(role),
 								OIDOID))
+		{
 			table_dropped(lfirst_oid(t), DROP_CASCADE);
+			handled = lappend_oid(handled, lfirst_oid(t));
+		}
+		if (stmt->behavior == DROP_CASCADE)
+			owned_objects(role, &classids, &objids);
 	}
+	cascade_to_tables(classids, objids, handled);
 }
 
 /* Stashes every model's filter, analysed, before a rename. */
@@ -780,6 +1003,12 @@ unlearn_ddl_command_start(PG_FUNCTION_ARGS)
 			break;
 		case T_CreateTrigStmt:
 			check_create_trigger((CreateTrigStmt *) parse);
+			break;
+		case T_CreateStmt:
+			check_new_partition((CreateStmt *) parse, false);
+			break;
+		case T_CreateForeignTableStmt:
+			check_new_partition((CreateStmt *) parse, true);
 			break;
 		default:
 			break;
