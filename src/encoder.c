@@ -17,6 +17,7 @@
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "dataset.h"
 #include "encoder.h"
@@ -299,6 +300,44 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 }
 
 /*
+ * Of the lineage rows a scan did not see (seen), how many the current
+ * transaction deleted or re-keyed: their erasure or rectification is
+ * still to come in this statement.  A scan of every row version
+ * (SnapshotAny), only when rows were missing.
+ */
+static int64
+count_deleted_here(Encoder *enc, Relation rel, const LineageEntry *keys, int64 nkeys,
+				   const bool *seen, TupleTableSlot *row_slot)
+{
+	bool	   *ours = palloc0(sizeof(bool) * Max(nkeys, 1));
+	int64		count = 0;
+	TupleTableSlot *slot;
+	SourceScan	scan;
+
+	source_scan_begin(&scan, rel, SnapshotAny);
+	while ((slot = source_scan_next(&scan, row_slot)) != NULL)
+	{
+		LineageEntry probe;
+		const LineageEntry *hit;
+
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(slot);
+		if (slot->tts_isnull[enc->key_attnum - 1])
+			continue;
+		probe.key = encoder_key(enc, slot->tts_values, &probe.key_text);
+		hit = bsearch(&probe, keys, nkeys, sizeof(LineageEntry), lineage_compare_entries);
+		if (hit == NULL || seen[hit - keys] || ours[hit - keys] ||
+			!source_scan_row_deleted_here(&scan, slot))
+			continue;
+		ours[hit - keys] = true;
+		count++;
+	}
+	source_scan_end(&scan);
+	pfree(ours);
+	return count;
+}
+
+/*
  * Scans the source under snapshot for the rows of a model's lineage and
  * hands them to fn encoded, a block at a time; counts them in *counts (X
  * and y left NULL).
@@ -313,6 +352,7 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 	double	   *X = palloc(sizeof(double) * enc->nterms * block);
 	double	   *y = palloc(sizeof(double) * block);
 	int			fill = 0;
+	int64		nseen = 0;
 	TupleTableSlot *row_slot = table_slot_create(rel, NULL);
 	TupleTableSlot *slot;
 	SourceScan	scan;
@@ -335,13 +375,21 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 		if (hit == NULL || seen[hit - keys])
 			continue;			/* not a row of this model (or a duplicate key) */
 		seen[hit - keys] = true;
+		nseen++;
 		if (!encoder_encode(enc, slot->tts_values, slot->tts_isnull,
 							&X[(Size) fill * enc->nterms], &y[fill], &fingerprint) ||
 			fingerprint != hit->fingerprint)
-			continue;			/* counted below, as not seen usable */
+		{
+			/* Counted below, as not seen usable; ours, its rectification is to come. */
+			if (source_scan_row_written_here(&scan, slot))
+				counts->changed_here++;
+			continue;
+		}
 		if (enc->filter != NULL && !model_filter_passes(enc->filter, slot))
 		{
 			counts->filtered_out++; /* a row its filter would leave out */
+			if (source_scan_row_written_here(&scan, slot))
+				counts->changed_here++;
 			continue;
 		}
 		if (y[fill] == 1.0)
@@ -356,8 +404,10 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 	if (fill > 0)
 		fn(X, y, fill, arg);
 	source_scan_end(&scan);
-	ExecDropSingleTupleTableSlot(row_slot);
 	counts->mismatched = nkeys - counts->n;
+	if (nseen < nkeys)
+		counts->deleted_here = count_deleted_here(enc, rel, keys, nkeys, seen, row_slot);
+	ExecDropSingleTupleTableSlot(row_slot);
 	pfree(seen);
 	pfree(X);
 	pfree(y);

@@ -85,6 +85,8 @@ typedef struct LineageRows
 	int64		npositive;
 	int64		mismatched;		/* lineage rows missing, changed or unusable */
 	int64		filtered_out;	/* ... of which its filter no longer admits */
+	int64		changed_here;	/* ... of which this transaction changed (not yet rectified) */
+	int64		deleted_here;	/* ... of which it deleted or re-keyed (not yet erased) */
 } LineageRows;
 
 /* Receives encoded rows, nrows x d row-major (it may change them in place). */

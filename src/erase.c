@@ -124,17 +124,21 @@ erasure_parameter_error(const RemovalState *s)
 /*
  * Refreshes (or re-sums) a model from its own source, which rel, the table
  * the erased rows came through, may only be a partition or an ancestor
- * of; false, with the reason in *why, if it cannot.
+ * of; false, with the reason in *why, if it cannot (*deferred: not yet,
+ * see refresh_try).
  */
 static bool
 refresh_from_source(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
-					const bool *dead, const char **why)
+					const bool *dead, const char **why, bool *deferred)
 {
 	Relation	src = RelationGetRelid(rel) == m->source ? rel :
 		table_open(m->source, AccessShareLock);
 	Encoder    *src_enc = src == rel ? enc : encoder_create(m, RelationGetDescr(src));
-	bool		refreshed = src_enc != NULL && src_enc->usable &&
-		refresh_try(m, src_enc, src, s, dead, why);
+	bool		refreshed;
+
+	*deferred = false;
+	refreshed = src_enc != NULL && src_enc->usable &&
+		refresh_try(m, src_enc, src, s, dead, why, deferred);
 
 	if (src != rel)
 		table_close(src, NoLock);
@@ -243,13 +247,18 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
 		if (!applied || refresh_due(s, m->options.erasure_tol))
 		{
+			bool		deferred;
+
 			method = "refresh";
-			if (!refresh_from_source(m, enc, rel, s, dead, &why))
+			if (refresh_from_source(m, enc, rel, s, dead, &why, &deferred))
+				applied = true;
+			else if (deferred && applied)
+				method = "newton";	/* the bound says how far; the rectification refreshes */
+			else
 			{
 				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
 				return;
 			}
-			applied = true;
 		}
 	}
 	else
@@ -264,7 +273,10 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		 */
 		if (applied && removal_resum_due(s))
 		{
-			if (!refresh_from_source(m, enc, rel, s, dead, &why))
+			bool		deferred;
+
+			/* Deferred: the sums as they are, exact; the rectification re-sums. */
+			if (!refresh_from_source(m, enc, rel, s, dead, &why, &deferred) && !deferred)
 			{
 				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
 				return;

@@ -106,9 +106,11 @@ extern bool refresh_due(const RemovalState *s, double erasure_tol);
 /*
  * Refreshes a model in a subtransaction (see refresh.c): a logistic model
  * refits on its remaining rows, a ridge model sums its H and X'y afresh
- * from them; false, with the reason in *why, if they cannot be fitted.
+ * from them; false, with the reason in *why, if they cannot be fitted,
+ * and with *deferred set (s untouched) if rows this transaction changed
+ * are still to be rectified.
  */
 extern bool refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
-						const bool *dead, const char **why);
+						const bool *dead, const char **why, bool *deferred);
 
 #endif							/* UNLEARN_ERASE_H */

@@ -128,6 +128,11 @@ refresh_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 	encoder_scan_lineage(enc, rel, snapshot, keys, nkeys, refresh_add_block, &pass, &rows);
 	*max_row_norm = pass.sums.max_row_norm;
 	solver_sums_end(&pass.sums, m->options.l2, m->options.intercept);
+	if (rows.mismatched > 0 && rows.mismatched == rows.changed_here + rows.deleted_here)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg(INT64_FORMAT " rows of its lineage that this transaction changed are not rectified yet",
+						rows.mismatched)));
 	if (rows.mismatched > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -149,15 +154,17 @@ resum_ridge(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 	int			d = s->d;
 	double	   *zero = palloc0(sizeof(double) * d);
 	double	   *gradient = palloc(sizeof(double) * d);
+	double	   *hessian = palloc(sizeof(double) * d * d);
 	SumStats	stats;
 	double		max_row_norm;
 	int64		n;
 	int			i;
 
 	n = refresh_pass(m, enc, rel, snapshot, keys, nkeys, d, dead, zero, gradient,
-					 s->hessian, NULL, &stats, &max_row_norm);
+					 hessian, NULL, &stats, &max_row_norm);
 	if (n == 0)
 		return false;
+	memcpy(s->hessian, hessian, sizeof(double) * d * d);
 	for (i = 0; i < d; i++)
 		s->xty[i] = -gradient[i];
 	stats.positives = 0;
@@ -253,6 +260,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	double	   *hessian = palloc(sizeof(double) * d * d);
 	double	   *gram = NULL;
 	double		best_gradient;
+	double		max_row_norm;
 	bool		usable,
 				done;
 	int64		n;
@@ -281,12 +289,13 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	if (s->stats.norm2 > RESUM_RATIO * Max(s->stats.rows_norm2, 0.0))
 		gram = palloc(sizeof(double) * d * d);
 	n = refresh_pass(m, enc, rel, snapshot, keys, nkeys, d, dead, s->theta, gradient,
-					 hessian, gram, &stats, &s->max_row_norm);
+					 hessian, gram, &stats, &max_row_norm);
 	if (n == 0)
 	{
 		UnregisterSnapshot(snapshot);
 		return false;
 	}
+	s->max_row_norm = max_row_norm;
 	if (stats.positives == 0 || stats.positives == n)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -379,15 +388,21 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
  * Runs a refresh in a subtransaction: if the remaining rows cannot be
  * fitted (a data error: singular, not converging, one class), the model is
  * marked for retraining and the DELETE goes on; any other error (a cancel,
- * say) propagates.  *why receives the reason of a failure.
+ * say) propagates.  *why receives the reason of a failure.  *deferred is
+ * set when the only rows that do not match lineage are rows this
+ * transaction changed whose rectification is still to come (a MERGE or a
+ * writable CTE that also updates them): s is then as it was, and the
+ * rectification refreshes.
  */
 bool
 refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
-			const bool *dead, const char **why)
+			const bool *dead, const char **why, bool *deferred)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile bool ok = false;
+
+	*deferred = false;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
@@ -406,12 +421,14 @@ refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
+		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
+			edata->sqlerrcode != ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE)
 			PG_RE_THROW();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
+		*deferred = edata->sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
 		*why = psprintf("Refitting it on the remaining rows failed: %s", edata->message);
 		ok = false;
 	}

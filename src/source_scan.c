@@ -15,6 +15,8 @@
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/sysattr.h"
+#include "access/xact.h"
 #include "catalog/pg_inherits.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -115,6 +117,37 @@ source_scan_next(SourceScan *ss, TupleTableSlot *slot)
 		/* A heap scan restarts if asked again after its end: close it here. */
 		close_leaf(ss);
 	}
+}
+
+/*
+ * Whether the current transaction wrote (which: MinTransactionId...) or
+ * deleted or replaced (MaxTransactionId...) the row version
+ * source_scan_next last returned: read from the table AM's own slot,
+ * which a converted row came from.
+ */
+static bool
+row_by_current_transaction(SourceScan *ss, TupleTableSlot *slot, AttrNumber which)
+{
+	TupleTableSlot *stored = ss->leaf_slot != NULL ? ss->leaf_slot : slot;
+	bool		isnull;
+	Datum		xid = slot_getsysattr(stored, which, &isnull);
+
+	return !isnull && TransactionIdIsValid(DatumGetTransactionId(xid)) &&
+		TransactionIdIsCurrentTransactionId(DatumGetTransactionId(xid));
+}
+
+/* Whether the current transaction wrote the row version last returned. */
+bool
+source_scan_row_written_here(SourceScan *ss, TupleTableSlot *slot)
+{
+	return row_by_current_transaction(ss, slot, MinTransactionIdAttributeNumber);
+}
+
+/* Whether the current transaction deleted (or replaced) the row version last returned. */
+bool
+source_scan_row_deleted_here(SourceScan *ss, TupleTableSlot *slot)
+{
+	return row_by_current_transaction(ss, slot, MaxTransactionIdAttributeNumber);
 }
 
 /* Ends a scan. */

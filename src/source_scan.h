@@ -49,6 +49,18 @@ extern void source_scan_begin(SourceScan *ss, Relation source, Snapshot snapshot
  */
 extern TupleTableSlot *source_scan_next(SourceScan *ss, TupleTableSlot *slot);
 
+/*
+ * Whether the row source_scan_next last returned (slot) was written by
+ * the current transaction.
+ */
+extern bool source_scan_row_written_here(SourceScan *ss, TupleTableSlot *slot);
+
+/*
+ * Whether the current transaction deleted (or replaced) that row version
+ * (a scan under SnapshotAny finds such versions).
+ */
+extern bool source_scan_row_deleted_here(SourceScan *ss, TupleTableSlot *slot);
+
 /* Ends a scan (also one that did not reach its end). */
 extern void source_scan_end(SourceScan *ss);
 
