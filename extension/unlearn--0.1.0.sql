@@ -855,11 +855,13 @@ BEGIN
     END IF;
 
     -- Every entry sealed exactly once.
-    SELECT l.seq, (SELECT count(*) FROM unlearn.erasure_log_chain k
-                    WHERE l.seq = ANY (k.entries)) AS sealed
+    SELECT l.seq, coalesce(s.sealed, 0) AS sealed
       INTO bad
       FROM unlearn.erasure_log l
-     WHERE (SELECT count(*) FROM unlearn.erasure_log_chain k WHERE l.seq = ANY (k.entries)) <> 1
+      LEFT JOIN (SELECT e.seq, count(*) AS sealed
+                   FROM unlearn.erasure_log_chain k, unnest(k.entries) e(seq)
+                  GROUP BY e.seq) s ON s.seq = l.seq
+     WHERE coalesce(s.sealed, 0) <> 1
      ORDER BY l.seq LIMIT 1;
     IF FOUND THEN
         first_bad_seq := bad.seq;
@@ -935,12 +937,14 @@ RETURNS SETOF record
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH tables AS MATERIALIZED (
+    WITH RECURSIVE below(relid) AS (
+        SELECT $1::oid
+        UNION
+        SELECT i.inhrelid FROM pg_inherits i JOIN below b ON i.inhparent = b.relid),
+    tables AS MATERIALIZED (
         SELECT s.source_id, s.relation
           FROM unlearn.sources s
-         WHERE s.relation IN (SELECT t.relid FROM pg_partition_tree($1) t
-                              UNION SELECT $1
-                              UNION SELECT i.inhrelid FROM pg_inherits i WHERE i.inhparent = $1)),
+         WHERE s.relation IN (SELECT b.relid::regclass FROM below b)),
     d AS MATERIALIZED (
         SELECT k.key_id, t.source_id,
                unlearn.subject_digest(t.relation, $2, k.key_id) AS digest

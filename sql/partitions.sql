@@ -307,6 +307,17 @@ DROP TRIGGER zz_audit ON staff;
 DROP FUNCTION staff_audit();
 SELECT count(*) AS staff_12_13_in_lineage FROM unlearn.lineage('staff_model') WHERE key IN ('12', '13');
 SELECT fresh('staff_model') AS staff_fresh;
+-- Two levels down: a model on a grandchild, erased through the top, and
+-- found by subject_log of the top table.
+CREATE TABLE interns () INHERITS (staff);
+ALTER TABLE interns ADD PRIMARY KEY (id);
+INSERT INTO interns SELECT g, u(g, 45) * 4 - 2, 1 + (u(g, 45) * 4 - 2) + u(g, 46), 'i'
+  FROM generate_series(201, 230) g;
+SELECT name FROM unlearn.create_model('interns_model', 'interns', 'y', ARRAY['x'], 'linear',
+                                      '{"standardize": false}');
+DELETE FROM people WHERE id = 205;
+SELECT model_name, rows FROM unlearn.subject_log('people', 205);
+SELECT fresh('interns_model') AS interns_fresh;
 -- TRUNCATE of the parent empties the child too: both are marked.
 TRUNCATE people;
 SELECT name, state FROM unlearn.models WHERE name IN ('staff_model', 'people_model') ORDER BY 1;

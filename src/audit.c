@@ -58,6 +58,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/xid8.h"
 
@@ -86,6 +87,12 @@ typedef struct UnsealedEntry
 	SubTransactionId subid;		/* the subtransaction it belongs to now */
 	Oid			log;			/* the erasure_log table it is in */
 } UnsealedEntry;
+
+/* The server log line of the link this transaction's commit writes, or NULL. */
+static char *sealed_line = NULL;
+
+/* Tests only: the next commit that seals entries fails right after (audit_test_fail_commit). */
+static bool fail_after_seal = false;
 
 /* This transaction's entries not yet sealed, in TopMemoryContext. */
 static UnsealedEntry *unsealed = NULL;
@@ -272,20 +279,19 @@ remember_unsealed(int64 seq, const uint8 *hash)
 }
 
 /*
- * Forgets the entries whose erasure_log table is gone: DROP EXTENSION in
- * the transaction that wrote them took them (and the chain) away, and a
- * CREATE EXTENSION after it began a new log.
+ * Forgets the entries whose erasure_log table is gone (by OID: a renamed
+ * table is still there): DROP EXTENSION in the transaction that wrote
+ * them took them (and the chain) away, and a CREATE EXTENSION after it
+ * began a new log.
  */
 static void
 forget_dropped_entries(void)
 {
-	Oid			schema = get_namespace_oid("unlearn", true);
-	Oid			log = OidIsValid(schema) ? get_relname_relid("erasure_log", schema) : InvalidOid;
 	int			i,
 				kept = 0;
 
 	for (i = 0; i < nunsealed; i++)
-		if (unsealed[i].log == log)
+		if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(unsealed[i].log)))
 			unsealed[kept++] = unsealed[i];
 	nunsealed = kept;
 }
@@ -378,13 +384,38 @@ seal_entries(void)
 	table_close(rel, NoLock);
 	nunsealed = 0;
 
-	ereport(LOG,
-			(errmsg("unlearn: erasure_log_chain link " INT64_FORMAT " (hash %s, transaction "
-					UINT64_FORMAT ") seals entries %s",
-					position, to_hex(hash, AUDIT_HASH_LEN), U64FromFullTransactionId(xid),
-					sealed.data),
-			 errhidestmt(true),
-			 errhidecontext(true)));
+	/* Said in the server log once the commit is done: a link that is. */
+	sealed_line = MemoryContextStrdup(TopMemoryContext,
+									  psprintf("unlearn: erasure_log_chain link " INT64_FORMAT
+											   " (hash %s, transaction " UINT64_FORMAT
+											   ") seals entries %s",
+											   position, to_hex(hash, AUDIT_HASH_LEN),
+											   U64FromFullTransactionId(xid), sealed.data));
+}
+
+/*
+ * Tests only: makes the next commit that seals entries fail after its link
+ * is made, as a serialization failure found at commit would.
+ */
+void
+audit_test_fail_commit(void)
+{
+	fail_after_seal = true;
+}
+
+/* Writes the committed link's line to the server log (at COMMIT), or drops it. */
+static void
+say_sealed(bool committed)
+{
+	if (sealed_line == NULL)
+		return;
+	if (committed)
+		ereport(LOG,
+				(errmsg("%s", sealed_line),
+				 errhidestmt(true),
+				 errhidecontext(true)));
+	pfree(sealed_line);
+	sealed_line = NULL;
 }
 
 /*
@@ -401,6 +432,13 @@ audit_xact_callback(XactEvent event, void *arg)
 				forget_dropped_entries();
 			if (nunsealed > 0)
 				seal_entries();
+			if (fail_after_seal && sealed_line != NULL)
+			{
+				fail_after_seal = false;
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("the commit failed after its link was made (a test)")));
+			}
 			break;
 		case XACT_EVENT_PRE_PREPARE:
 			if (nunsealed > 0)
@@ -409,9 +447,15 @@ audit_xact_callback(XactEvent event, void *arg)
 				ereport(ERROR,
 						(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 						 errmsg("cannot prepare a transaction that wrote to the erasure log"),
-						 errdetail("Its entries are sealed into the log's chain when it commits.")));
+						 errdetail("Its entries are sealed into the log's chain when it commits."),
+						 errhint("Commit it without two-phase commit; a logical replication subscription to tables with models must have two_phase = false.")));
+			break;
+		case XACT_EVENT_COMMIT:
+			say_sealed(true);
+			nunsealed = 0;
 			break;
 		default:
+			say_sealed(false);
 			nunsealed = 0;
 			break;
 	}

@@ -85,4 +85,10 @@ extern void audit_log_model(const char *event, const char *name,
 							const AuditModelState *before, const char *method,
 							const char *detail);
 
+/*
+ * Tests only: the next commit that seals entries fails right after its
+ * link is made (as a serialization failure found at commit would).
+ */
+extern void audit_test_fail_commit(void);
+
 #endif							/* UNLEARN_AUDIT_H */

@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * selftest.c
- *	  SQL-callable test entry points for the linear-algebra core.
+ *	  SQL-callable test entry points: the linear-algebra core, and hooks
+ *	  into erasure and the log.
  *
  * These are not part of the public API: the install script does not
  * declare them.  The test suites declare them in a scratch schema with
@@ -20,6 +21,7 @@
 #include "utils/builtins.h"
 
 #include "arrayutil.h"
+#include "audit.h"
 #include "digest.h"
 #include "erasure_state.h"
 #include "linalg.h"
@@ -533,4 +535,14 @@ Datum
 unlearn_test_erasure_state_loads(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_INT64((int64) erasure_state_loads);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_test_fail_commit);
+
+/* The next commit that seals log entries fails after its link is made. */
+Datum
+unlearn_test_fail_commit(PG_FUNCTION_ARGS)
+{
+	audit_test_fail_commit();
+	PG_RETURN_VOID();
 }

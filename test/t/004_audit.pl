@@ -65,6 +65,7 @@ my $rolled_back = $max_seq + 1;
 like($log, qr/unlearn: erasure_log entry $rolled_back \(hash [0-9a-f]{64}, transaction \d+\): erasure of 1 rows/,
 	'a rolled-back entry leaves its trace in the server log');
 unlike($log, qr/alice/, 'no erased key reaches the server log');
+
 unlike($log, qr/STATEMENT:/, 'no statement text (which may name a key) is logged with an entry');
 
 # An auditor outside the database: export the log and its chain, recompute
@@ -177,6 +178,36 @@ is($node->safe_psql('postgres', q{
 is($node->safe_psql('postgres',
 		q{SELECT count(*) - count(DISTINCT prev_hash) FROM unlearn.erasure_log_chain}),
 	'0', 'no two links follow the same link: one chain, no fork');
+
+# A commit that fails after its link was made (as a serialization failure
+# found at commit does) leaves no link line: the server log shows only
+# links that are in the chain.
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION fail_commit() RETURNS void
+	AS '$libdir/unlearn', 'unlearn_test_fail_commit' LANGUAGE C;
+});
+my ($ret_fail, $out_fail, $err_fail) = $node->psql('postgres', q{
+	BEGIN;
+	DELETE FROM patients WHERE id = 30;
+	SELECT fail_commit();
+	COMMIT;
+});
+like($err_fail, qr/the commit failed after its link was made/, 'a commit fails after its link was made');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM patients WHERE id = 30}), '1',
+	'and rolled back');
+$log = slurp_file($node->logfile);
+my %chain = map { split / /, $_, 2 } split /\n/, $node->safe_psql('postgres',
+	q{SELECT position || ' ' || encode(link_hash, 'hex') FROM unlearn.erasure_log_chain});
+my @said = $log =~ /unlearn: erasure_log_chain link (\d+) \(hash ([0-9a-f]{64})/g;
+my $stray = 0;
+while (my ($position, $hash) = splice(@said, 0, 2))
+{
+	$stray++ unless defined $chain{$position} && $chain{$position} eq $hash;
+}
+is($stray, 0, 'every link line in the server log is a link of the chain');
+$node->safe_psql('postgres', q{DELETE FROM patients WHERE id = 30});
+is($node->safe_psql('postgres', 'SELECT ok FROM unlearn.verify_log()'), 't',
+	'the chain verifies after the failed commit, and the next link follows the last committed one');
 
 # pg_dump and pg_restore: the entries, the chain, the sequence and the digest
 # keys come back; the append-only triggers are recreated by CREATE EXTENSION.
