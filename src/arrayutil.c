@@ -83,3 +83,16 @@ bytes_to_bytea(const uint8 *bytes, size_t len)
 	memcpy(VARDATA(b), bytes, len);
 	return b;
 }
+
+/* A 1-D array of an OID-like type (oid, regclass) holding a list of OIDs. */
+ArrayType *
+oid_list_array(List *oids, Oid elemtype)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, oids)
+		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
+	return construct_array(elems, n, elemtype, sizeof(Oid), true, TYPALIGN_INT);
+}

@@ -8,6 +8,7 @@
 #ifndef UNLEARN_ARRAYUTIL_H
 #define UNLEARN_ARRAYUTIL_H
 
+#include "nodes/pg_list.h"
 #include "utils/array.h"
 
 /*
@@ -24,5 +25,8 @@ extern ArrayType *float8_array_build(const double *values, int nrows, int ncols)
 
 /* A bytea holding len bytes. */
 extern bytea *bytes_to_bytea(const uint8 *bytes, size_t len);
+
+/* A 1-D array of an OID-like type (oid, regclass) holding a list of OIDs. */
+extern ArrayType *oid_list_array(List *oids, Oid elemtype);
 
 #endif							/* UNLEARN_ARRAYUTIL_H */

@@ -60,6 +60,7 @@
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 
+#include "arrayutil.h"
 #include "audit.h"
 #include "catalog.h"
 #include "dataset.h"
@@ -71,6 +72,7 @@
 #include "privileges.h"
 #include "source_models.h"
 #include "source_scan.h"
+#include "spi_cache.h"
 #include "train.h"
 #include "unlearn.h"
 
@@ -111,20 +113,6 @@ guard_active(void)
 		OidIsValid(get_extension_oid("unlearn", true));
 }
 
-/* A regclass[] of a list of OIDs. */
-static Datum
-regclass_array(List *relids)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
-	ListCell   *lc;
-	int			n = 0;
-
-	foreach(lc, relids)
-		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-	return PointerGetDatum(construct_array(elems, n, REGCLASSOID, sizeof(Oid), true,
-										   TYPALIGN_INT));
-}
-
 /* The models whose source is one of relids (all models: relids NIL), in model_id order. */
 static List *
 models_on(List *relids, bool all)
@@ -138,7 +126,7 @@ models_on(List *relids, bool all)
 
 	if (!all && relids == NIL)
 		return NIL;
-	values[0] = regclass_array(relids);
+	values[0] = PointerGetDatum(oid_list_array(relids, REGCLASSOID));
 	privileges_enter_catalog(&s);
 	SPI_connect();
 	if (SPI_execute_with_args(all ?
@@ -599,7 +587,6 @@ tables_where(const char *condition, Datum arg, Oid argtype)
 	Datum		values[1] = {arg};
 	List	   *relids = NIL;
 	MemoryContext cxt = CurrentMemoryContext;
-	uint64		i;
 
 	SPI_connect();
 	if (SPI_execute_with_args(psprintf("SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind"
@@ -607,16 +594,7 @@ tables_where(const char *condition, Datum arg, Oid argtype)
 									   condition),
 							  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tables to drop");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc,
-																	1, &isnull)));
-		MemoryContextSwitchTo(old);
-	}
+	spi_append_oids(&relids, 1, cxt);
 	SPI_finish();
 	return relids;
 }
@@ -672,19 +650,6 @@ cascade_victims(Datum classids, Datum objids)
 	return victims;
 }
 
-/* An oid[] of a list of OIDs. */
-static Datum
-oid_array(List *oids)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(oids), 1));
-	ListCell   *lc;
-	int			n = 0;
-
-	foreach(lc, oids)
-		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-	return PointerGetDatum(construct_array(elems, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
-}
-
 /*
  * A DROP ... CASCADE (of any kind of object) takes tables or columns with
  * it: each is handled as its own DROP would be (a table's models dropped,
@@ -700,7 +665,8 @@ cascade_to_tables(List *classids, List *objids, List *handled)
 
 	if (classids == NIL || models_on(NIL, true) == NIL)
 		return;
-	victims = cascade_victims(oid_array(classids), oid_array(objids));
+	victims = cascade_victims(PointerGetDatum(oid_list_array(classids, OIDOID)),
+							  PointerGetDatum(oid_list_array(objids, OIDOID)));
 	foreach(lc, victims)
 	{
 		int32	   *v = lfirst(lc);
@@ -835,7 +801,6 @@ owned_objects(Oid role, List **classids, List **objids)
 	Oid			types[2] = {OIDOID, OIDOID};
 	Datum		values[2] = {ObjectIdGetDatum(role), ObjectIdGetDatum(MyDatabaseId)};
 	MemoryContext cxt = CurrentMemoryContext;
-	uint64		i;
 
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT classid, objid FROM pg_catalog.pg_shdepend"
@@ -845,19 +810,8 @@ owned_objects(Oid role, List **classids, List **objids)
 							  "   AND deptype OPERATOR(pg_catalog.=) 'o'",
 							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read what a role owns");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		*classids = lappend_oid(*classids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																		   SPI_tuptable->tupdesc,
-																		   1, &isnull)));
-		*objids = lappend_oid(*objids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	   SPI_tuptable->tupdesc,
-																	   2, &isnull)));
-		MemoryContextSwitchTo(old);
-	}
+	spi_append_oids(classids, 1, cxt);
+	spi_append_oids(objids, 2, cxt);
 	SPI_finish();
 }
 
@@ -1254,7 +1208,7 @@ unlearn_sql_drop(PG_FUNCTION_ARGS)
 		Oid			types[1] = {REGCLASSARRAYOID};
 		Datum		values[1];
 
-		values[0] = regclass_array(dropped);
+		values[0] = PointerGetDatum(oid_list_array(dropped, REGCLASSOID));
 		SPI_connect();
 		if (SPI_execute_with_args("UPDATE unlearn.source_table SET relation = NULL, dropped_at = now()"
 								  " WHERE relation = ANY ($1)",

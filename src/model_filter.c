@@ -24,6 +24,7 @@
 
 #include "dataset.h"
 #include "model_filter.h"
+#include "subxact.h"
 #include "privileges.h"
 
 /* A model's filter, compiled to run as its owner. */
@@ -59,6 +60,37 @@ model_filter_compile(StoredModel *m)
 	return f;
 }
 
+/* What compile_step compiles, and the filter it made. */
+typedef struct CompileStep
+{
+	StoredModel *model;
+	ModelFilter *filter;
+} CompileStep;
+
+/* model_filter_compile as a subxact_try step. */
+static void
+compile_step(void *arg)
+{
+	CompileStep *step = arg;
+
+	step->filter = model_filter_compile(step->model);
+}
+
+/*
+ * The errors that say a stored filter cannot run any more (an owner or a
+ * function gone, ...); a cancel, resource exhaustion or an internal
+ * error is not one.
+ */
+static bool
+filter_cannot_run(int sqlerrcode)
+{
+	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return category != ERRCODE_OPERATOR_INTERVENTION &&
+		category != ERRCODE_INSUFFICIENT_RESOURCES &&
+		category != ERRCODE_INTERNAL_ERROR;
+}
+
 /*
  * Compiles the stored filter of m, as model_filter_compile, but returns
  * NULL with the reason in *why instead of raising an error when it cannot
@@ -68,35 +100,14 @@ model_filter_compile(StoredModel *m)
 ModelFilter *
 model_filter_try_compile(StoredModel *m, char **why)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	ModelFilter *volatile f = NULL;
+	CompileStep step = {m, NULL};
+	ErrorData  *error;
 
 	*why = NULL;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		f = model_filter_compile(m);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		*why = psprintf("Its \"where\" filter cannot run any more: %s", edata->message);
-		f = NULL;
-	}
-	PG_END_TRY();
-	return f;
+	if (subxact_try(compile_step, &step, filter_cannot_run, &error))
+		return step.filter;
+	*why = psprintf("Its \"where\" filter cannot run any more: %s", error->message);
+	return NULL;
 }
 
 /*

@@ -18,6 +18,7 @@
 #include "erase.h"
 #include "linalg.h"
 #include "spi_cache.h"
+#include "subxact.h"
 #include "unlearn.h"
 
 /* Newton steps a refresh takes before the line-searched solver takes over. */
@@ -180,6 +181,25 @@ resum_ridge(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 	return true;
 }
 
+/* What fit_step fits, and its fit. */
+typedef struct FitStep
+{
+	Dataset    *ds;
+	StoredModel *model;
+	const double *start;
+	FitResult  *fit;
+} FitStep;
+
+/* solver_fit as a subxact_try step. */
+static void
+fit_step(void *arg)
+{
+	FitStep    *step = arg;
+
+	step->fit = solver_fit(step->ds, step->model->loss, &step->model->options,
+						   step->model->name, step->start);
+}
+
 /*
  * Fits rows from start (NULL: where a retrain starts) in a subtransaction
  * of its own; NULL, with the reason in *why, if the fit fails on the
@@ -188,36 +208,13 @@ resum_ridge(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 static FitResult *
 try_fit(Dataset *ds, StoredModel *m, const double *start, const char **why)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	FitResult  *volatile fit = NULL;
+	FitStep		step = {ds, m, start, NULL};
+	ErrorData  *error;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		fit = solver_fit(ds, m->loss, &m->options, m->name, start);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION)
-			PG_RE_THROW();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		*why = edata->message;
-		fit = NULL;
-	}
-	PG_END_TRY();
-	return fit;
+	if (subxact_try(fit_step, &step, subxact_catches_data_errors, &error))
+		return step.fit;
+	*why = error->message;
+	return NULL;
 }
 
 /*
@@ -384,6 +381,34 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	return true;
 }
 
+/* What refresh_step refreshes, and whether it did. */
+typedef struct RefreshStep
+{
+	StoredModel *model;
+	Encoder    *enc;
+	Relation	rel;
+	RemovalState *state;
+	const bool *dead;
+	bool		refreshed;
+} RefreshStep;
+
+/* refresh_model as a subxact_try step. */
+static void
+refresh_step(void *arg)
+{
+	RefreshStep *step = arg;
+
+	step->refreshed = refresh_model(step->model, step->enc, step->rel, step->state, step->dead);
+}
+
+/* A refresh's errors that mark the model (data errors) or wait (55000, see refresh_try). */
+static bool
+refresh_cannot_fit(int sqlerrcode)
+{
+	return subxact_catches_data_errors(sqlerrcode) ||
+		sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+}
+
 /*
  * Runs a refresh in a subtransaction: if the remaining rows cannot be
  * fitted (a data error: singular, not converging, one class), the model is
@@ -398,40 +423,17 @@ bool
 refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 			const bool *dead, const char **why, bool *deferred)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool ok = false;
+	RefreshStep step = {m, enc, rel, s, dead, false};
+	ErrorData  *error;
 
 	*deferred = false;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
+	if (subxact_try(refresh_step, &step, refresh_cannot_fit, &error))
 	{
-		ok = refresh_model(m, enc, rel, s, dead);
-		if (!ok)
+		if (!step.refreshed)
 			*why = "No usable row remains to refit it on.";
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
+		return step.refreshed;
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		if (ERRCODE_TO_CATEGORY(edata->sqlerrcode) != ERRCODE_DATA_EXCEPTION &&
-			edata->sqlerrcode != ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE)
-			PG_RE_THROW();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		*deferred = edata->sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
-		*why = psprintf("Refitting it on the remaining rows failed: %s", edata->message);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	*deferred = error->sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
+	*why = psprintf("Refitting it on the remaining rows failed: %s", error->message);
+	return false;
 }

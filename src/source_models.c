@@ -40,6 +40,7 @@
 #include "utils/partcache.h"
 #include "utils/snapmgr.h"
 
+#include "arrayutil.h"
 #include "erase.h"
 #include "hierarchy.h"
 #include "source_models.h"
@@ -111,19 +112,6 @@ source_models_init(void)
 	source_models_cache = hash_create("unlearn source models", 16, &ctl,
 									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	CacheRegisterRelcacheCallback(source_models_invalidate, (Datum) 0);
-}
-
-/* A regclass[] of a list of OIDs. */
-static ArrayType *
-oid_array(List *relids)
-{
-	Datum	   *elems = palloc(sizeof(Datum) * Max(list_length(relids), 1));
-	ListCell   *lc;
-	int			n = 0;
-
-	foreach(lc, relids)
-		elems[n++] = ObjectIdGetDatum(lfirst_oid(lc));
-	return construct_array(elems, n, REGCLASSOID, sizeof(Oid), true, TYPALIGN_INT);
 }
 
 /*
@@ -230,7 +218,7 @@ read_targets(Oid relid, LookupKind kind, int *n, List **deps)
 	candidates = list_concat(candidates, hierarchy_partition_ancestors(relid));
 	if (kind == FOR_STATEMENT)
 		candidates = list_concat(candidates, hierarchy_descendants(relid));
-	values[0] = PointerGetDatum(oid_array(candidates));
+	values[0] = PointerGetDatum(oid_list_array(candidates, REGCLASSOID));
 
 	SPI_connect();
 	/* The newest list, whatever the isolation level: it is kept across transactions. */

@@ -77,3 +77,22 @@ spi_execute_cached(const char *sql, int nargs, Oid *types, Datum *values,
 	AtEOXact_GUC(true, nestlevel);
 	return rc;
 }
+
+/* Appends column col (an OID) of every row of the last SPI result to *oids, in cxt. */
+void
+spi_append_oids(List **oids, int col, MemoryContext cxt)
+{
+	uint64		i;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		value = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc,
+										  col, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		if (!isnull)
+			*oids = lappend_oid(*oids, DatumGetObjectId(value));
+		MemoryContextSwitchTo(old);
+	}
+}

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * spi_cache.h
- *	  SPI statements prepared once per backend.
+ *	  SPI statements prepared once per backend, and reading their results.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,5 +18,11 @@
 extern int	spi_execute_cached(const char *sql, int nargs, Oid *types,
 							   Datum *values, const char *nulls, bool read_only,
 							   long count);
+
+/*
+ * Appends column col (1-based, an OID) of every row of the last SPI
+ * result to *oids, allocated in cxt.
+ */
+extern void spi_append_oids(List **oids, int col, MemoryContext cxt);
 
 #endif							/* UNLEARN_SPI_CACHE_H */

@@ -445,7 +445,6 @@ erase_reconcile_all(void)
 	List	   *sources;
 	ListCell   *lc;
 	MemoryContext cxt = CurrentMemoryContext;
-	uint64		i;
 
 	SPI_connect();
 	if (SPI_execute("SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t"
@@ -454,16 +453,7 @@ erase_reconcile_all(void)
 					" AND p.proname OPERATOR(pg_catalog.~) '^_erase_'"
 					" UNION SELECT DISTINCT m.source FROM unlearn.model m", true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the tables with erasure triggers");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		relids = lappend_oid(relids, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-																	SPI_tuptable->tupdesc,
-																	1, &isnull)));
-		MemoryContextSwitchTo(old);
-	}
+	spi_append_oids(&relids, 1, cxt);
 	SPI_finish();
 	sources = list_copy(relids);
 	foreach(lc, sources)
