@@ -86,6 +86,7 @@ CREATE TABLE unlearn.model (
     key_type        regtype NOT NULL,
     target_column   text NOT NULL,
     feature_columns text[] NOT NULL,
+    skipped_features jsonb NOT NULL DEFAULT '{}',  -- features = NULL: {column: why it was left out}
     options         jsonb NOT NULL,
     n_params        integer NOT NULL CHECK (n_params > 0),
     theta           float8[] NOT NULL,     -- parameters, in term order
@@ -360,6 +361,8 @@ SELECT m.name,
        m.source,
        m.target_column AS target,
        m.feature_columns AS features,
+       m.skipped_features,
+       m.options,
        m.n_params AS parameters,
        m.rows_trained,
        m.rows_erased,
@@ -999,6 +1002,111 @@ REVOKE ALL ON FUNCTION unlearn._canonical_fields(text[]),
     FROM PUBLIC;
 
 ------------------------------------------------------------------------------
+-- Descriptions, as \df+, \dv+ and \dt+ show them.  Public objects say what
+-- they are for; internal ones (a leading underscore) say only that they are
+-- internal, and are not part of the SQL interface.
+------------------------------------------------------------------------------
+
+COMMENT ON FUNCTION unlearn.version() IS
+    'Version of the loaded unlearn library (equals the extension version)';
+COMMENT ON FUNCTION unlearn.build_info() IS
+    'Components unlearn was built and linked with (OpenBLAS, LAPACK, OpenSSL), for bug reports';
+COMMENT ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb) IS
+    'Trains a model (linear/ridge or logistic) on a table and records its lineage; returns its unlearn.models row';
+COMMENT ON FUNCTION unlearn.retrain(text) IS
+    'Fits a model afresh on the current rows of its source, with its stored options; rewrites its lineage';
+COMMENT ON FUNCTION unlearn.drop_model(text) IS
+    'Drops a model with its terms and lineage (logged)';
+COMMENT ON FUNCTION unlearn.alter_model_owner(text, regrole) IS
+    'Gives a model to another role';
+COMMENT ON FUNCTION unlearn.predict(text, record) IS
+    'Prediction for a row with the model''s feature columns: the value (linear) or the class (logistic)';
+COMMENT ON FUNCTION unlearn.predict(text, float8[]) IS
+    'Prediction for a vector with one value per non-intercept term, in unlearn.weights order';
+COMMENT ON FUNCTION unlearn.predict_proba(text, record) IS
+    'Logistic models: the probability of label 1 for a row';
+COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS
+    'Logistic models: the probability of label 1 for a vector in unlearn.weights order';
+COMMENT ON FUNCTION unlearn.weights(text) IS
+    'A model''s parameters, one row per term: as fitted and in the columns'' own units';
+COMMENT ON FUNCTION unlearn.evaluate(text, regclass) IS
+    'Metrics of a model on its source''s current rows, or on another relation (accuracy, log-loss, AUC; RMSE, R-squared)';
+COMMENT ON FUNCTION unlearn.lineage(text) IS
+    'The keys of the rows a model was trained on and still holds, with their fingerprints';
+COMMENT ON FUNCTION unlearn.lineage_of(regclass, anycompatible) IS
+    'The models that hold a given row of a table (a data subject''s access request)';
+COMMENT ON FUNCTION unlearn.verify_model(text) IS
+    'Re-fits a model from scratch on the rows it holds and compares: distance, gradient, claimed bound, verdict (logged)';
+COMMENT ON FUNCTION unlearn.grant_train(regrole) IS
+    'Capability: lets a role train models, and retrain, drop and give away its own';
+COMMENT ON FUNCTION unlearn.grant_predict(regrole) IS
+    'Capability: lets a role predict with models over data it may read, and evaluate them';
+COMMENT ON FUNCTION unlearn.grant_read(regrole) IS
+    'Capability: lets a role read the catalog of models, their parameters and lineage';
+COMMENT ON FUNCTION unlearn.grant_audit(regrole) IS
+    'Capability: lets a role read the erasure log, look up subjects and verify the log and models';
+COMMENT ON FUNCTION unlearn.revoke_train(regrole) IS 'Takes the train capability back';
+COMMENT ON FUNCTION unlearn.revoke_predict(regrole) IS 'Takes the predict capability back';
+COMMENT ON FUNCTION unlearn.revoke_read(regrole) IS 'Takes the read capability back';
+COMMENT ON FUNCTION unlearn.revoke_audit(regrole) IS 'Takes the audit capability back';
+COMMENT ON FUNCTION unlearn.log_entry_text(unlearn.erasure_log) IS
+    'The canonical text of a log entry, whose SHA-256 is its entry hash (for checking the chain outside the database)';
+COMMENT ON FUNCTION unlearn.log_link_text(unlearn.erasure_log_chain) IS
+    'The canonical text of a chain link, whose SHA-256 is its link hash';
+COMMENT ON FUNCTION unlearn.verify_log(bigint, bytea) IS
+    'Recomputes the erasure log''s hash chain, optionally against an anchor kept outside the database';
+COMMENT ON FUNCTION unlearn.log_anchor() IS
+    'The chain''s head (position, hash, time), to copy out of the database as an anchor';
+COMMENT ON FUNCTION unlearn.subject_digest(regclass, anycompatible) IS
+    'The keyed digest the log records for a row''s key, under the current digest key';
+COMMENT ON FUNCTION unlearn.subject_digest(regclass, anycompatible, integer) IS
+    'The keyed digest the log records for a row''s key, under a given digest key';
+COMMENT ON FUNCTION unlearn.source_subject_digest(integer, text, integer) IS
+    'The keyed digest of a key of a source named by its source_id (also for dropped tables)';
+COMMENT ON FUNCTION unlearn.subject_log(regclass, anycompatible) IS
+    'The log entries that name a row''s key: when it was trained on, erased or rectified, by whom, for which request';
+COMMENT ON FUNCTION unlearn.entry_digests(bigint) IS
+    'The key digests one log entry records';
+COMMENT ON FUNCTION unlearn.rotate_secret() IS
+    'Starts a new digest key (older ones stay, to check older entries); returns its key_id';
+
+COMMENT ON VIEW unlearn.models IS
+    'The catalog of models: source, target, features (taken and skipped), options, rows, version, state, accuracy of the fit';
+COMMENT ON VIEW unlearn.digest_keys IS
+    'The digest keys the log''s key digests were made with, without their secrets';
+COMMENT ON VIEW unlearn.sources IS
+    'The tables models were trained on, by the source_id the log names them by (dropped ones too)';
+COMMENT ON TABLE unlearn.erasure_log IS
+    'Append-only, hash-chained log of every training, erasure, rectification, truncation, schema change and verification';
+COMMENT ON TABLE unlearn.erasure_log_chain IS
+    'The hash chain over the erasure log: one link per committing transaction';
+COMMENT ON TABLE unlearn.model IS
+    'Internal: models and their fitted state (read unlearn.models)';
+COMMENT ON TABLE unlearn.model_term IS
+    'Internal: the terms (parameters) of each model (read unlearn.weights)';
+COMMENT ON TABLE unlearn.lineage IS
+    'Internal: the rows each model holds (read unlearn.lineage and unlearn.lineage_of)';
+COMMENT ON TABLE unlearn.model_pending IS
+    'Internal: row updates not yet folded into a model''s stored matrices';
+COMMENT ON TABLE unlearn.source_table IS
+    'Internal: registry of source tables (read unlearn.sources)';
+COMMENT ON TABLE unlearn.secret IS
+    'Internal: the digest keys'' secrets; readable by no role';
+
+COMMENT ON FUNCTION unlearn._log_append_only() IS 'Internal to unlearn (log trigger)';
+COMMENT ON FUNCTION unlearn._erase_lock_models() IS 'Internal to unlearn (erasure trigger)';
+COMMENT ON FUNCTION unlearn._erase_on_delete() IS 'Internal to unlearn (erasure trigger)';
+COMMENT ON FUNCTION unlearn._erase_on_update() IS 'Internal to unlearn (erasure trigger)';
+COMMENT ON FUNCTION unlearn._erase_on_apply() IS 'Internal to unlearn (erasure trigger)';
+COMMENT ON FUNCTION unlearn._erase_on_truncate() IS 'Internal to unlearn (erasure trigger)';
+COMMENT ON FUNCTION unlearn._erase_collect() IS 'Internal to unlearn (erasure trigger)';
+COMMENT ON FUNCTION unlearn._predict_support(internal) IS 'Internal to unlearn (planner support)';
+COMMENT ON FUNCTION unlearn._predict_columns(text, int4, int4, "any") IS
+    'Internal to unlearn: what the planner rewrites predict over a table into';
+COMMENT ON FUNCTION unlearn._capability(text, regrole, boolean) IS 'Internal to unlearn (grant_* and revoke_*)';
+COMMENT ON FUNCTION unlearn._canonical_fields(text[]) IS 'Internal to unlearn (log_entry_text, log_link_text)';
+
+------------------------------------------------------------------------------
 -- Schema changes never strand a model (src/ddl.c): event triggers, fired
 -- always (also under session_replication_role = replica), that refuse,
 -- follow or record every change of a source's schema and guard the
@@ -1022,6 +1130,9 @@ LANGUAGE C;
 
 REVOKE ALL ON FUNCTION unlearn._ddl_command_start(), unlearn._ddl_command_end(),
     unlearn._sql_drop() FROM PUBLIC;
+COMMENT ON FUNCTION unlearn._ddl_command_start() IS 'Internal to unlearn (event trigger)';
+COMMENT ON FUNCTION unlearn._ddl_command_end() IS 'Internal to unlearn (event trigger)';
+COMMENT ON FUNCTION unlearn._sql_drop() IS 'Internal to unlearn (event trigger)';
 
 CREATE EVENT TRIGGER unlearn_ddl_start ON ddl_command_start
     EXECUTE FUNCTION unlearn._ddl_command_start();

@@ -34,7 +34,7 @@ ALTER TABLE clients RENAME COLUMN age TO years;
 ALTER TABLE clients RENAME COLUMN spend TO outlay;
 ALTER TABLE clients RENAME COLUMN id TO client_id;
 SELECT target, features, options->>'where' AS filter
-  FROM unlearn.models m JOIN unlearn.model USING (name) WHERE name = 'spend';
+  FROM unlearn.models WHERE name = 'spend';
 SELECT key_column FROM unlearn.model WHERE name = 'spend';
 SELECT term FROM unlearn.weights('spend') ORDER BY term;
 ALTER FUNCTION adult(float8) RENAME TO grown_up;

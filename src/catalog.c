@@ -223,9 +223,9 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 int32
 catalog_insert_model(const TrainedModel *m)
 {
-	Oid			types[10 + NFIT] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
+	Oid			types[11 + NFIT] = {TEXTOID, TEXTOID, REGCLASSOID, TEXTOID, REGTYPEOID,
 	TEXTOID, TEXTARRAYOID, JSONBOID};
-	Datum		values[10 + NFIT];
+	Datum		values[11 + NFIT];
 	bool		isnull;
 	int32		model_id;
 
@@ -242,6 +242,8 @@ catalog_insert_model(const TrainedModel *m)
 	values[8 + NFIT] = ObjectIdGetDatum(m->owner);
 	types[9 + NFIT] = INT4OID;
 	values[9 + NFIT] = Int32GetDatum(m->source_id);
+	types[10 + NFIT] = JSONBOID;
+	values[10 + NFIT] = JsonbPGetDatum(m->skipped_features);
 
 	SPI_connect();
 	spi_run("INSERT INTO unlearn.model (name, model_type, source, key_column,"
@@ -250,12 +252,12 @@ catalog_insert_model(const TrainedModel *m)
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
 			" gradient_scale, ref_gradient, error_bound, sum_terms, sum_norm2,"
 			" rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives, separable,"
-			" owner, source_id)"
+			" owner, source_id, skipped_features)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
-			" $27, $28, $29, $30, $31, $32, $33, $34)"
+			" $27, $28, $29, $30, $31, $32, $33, $34, $35)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
-			10 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
+			11 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
 	if (SPI_processed == 0)
 		ereport(ERROR,

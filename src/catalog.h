@@ -60,6 +60,7 @@ typedef struct TrainedModel
 	Oid			key_type;
 	const char *target_column;
 	ArrayType  *feature_columns;	/* text[] of the columns actually used */
+	Jsonb	   *skipped_features;	/* features = NULL: {column: reason} */
 	Jsonb	   *options;
 	FitResult  *fit;
 	int64		rows_trained;

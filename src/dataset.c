@@ -692,6 +692,64 @@ first_pass(Dataset *ds)
 	pfree(text_hash);
 }
 
+/* The names of a feature set's columns, comma-separated, for a message. */
+static char *
+dataset_feature_list(const FeatureSet *fs)
+{
+	StringInfoData buf;
+	int			j;
+
+	initStringInfo(&buf);
+	for (j = 0; j < fs->nfeatures; j++)
+		appendStringInfo(&buf, "%s%s", j > 0 ? ", " : "",
+						 quote_identifier(fs->cols[j].name));
+	return buf.data;
+}
+
+/*
+ * With features = NULL, leaves out the columns the rows show unfit (see
+ * features_choose) and reads the rows again without them: the lineage
+ * fingerprints, the NULLs skipped and the memory budget are then those of
+ * the columns kept.  Kept columns vary over these rows, so over the rows
+ * the next pass adds too (fewer columns, fewer NULLs); only the level
+ * counts can grow, hence the loop.  Then says what was taken and why.
+ */
+static void
+choose_features(Dataset *ds, const TrainOptions *opts)
+{
+	ArrayType  *keep;
+	List	   *skipped;
+
+	if (!ds->fs->chosen)
+		return;
+	while ((keep = features_choose(ds->fs, ds->nrows)) != NULL)
+	{
+		skipped = ds->fs->skipped;
+		free_segments(ds);
+		pfree(ds->entries);
+		ds->entries = NULL;
+		ds->nentries = 0;
+		ds->nrows = 0;
+		ds->nskipped = 0;
+		ds->npositive = 0;
+		ds->fs = features_resolve(ds->rel, keep, ds->key_attnum, ds->target_attnum,
+								  opts->intercept, opts->standardize);
+		ds->fs->chosen = true;
+		ds->fs->skipped = skipped;
+		features_check_identifiable(ds->fs, opts->l2);
+		first_pass(ds);
+		if (ds->nrows == 0)
+			break;				/* cannot be: the rows passed before */
+	}
+	ereport(NOTICE,
+			(errmsg_plural("model \"%s\" takes %d feature column: %s",
+						   "model \"%s\" takes %d feature columns: %s",
+						   ds->fs->nfeatures,
+						   ds->model_name, ds->fs->nfeatures, dataset_feature_list(ds->fs)),
+			 ds->fs->skipped != NIL ?
+			 errdetail("Skipped: %s.", features_skipped_text(ds->fs->skipped)) : 0));
+}
+
 /*
  * Turns a raw block into a block of term vectors in its own memory: the
  * target moves out to y, the rest is scaled where it lies.  A term vector
@@ -799,6 +857,7 @@ dataset_load(const DatasetSpec *spec)
 	resolve_target(ds, spec->target);
 	ds->fs = features_resolve(ds->rel, spec->features, ds->key_attnum,
 							  ds->target_attnum, opts->intercept, opts->standardize);
+	ds->fs->stored_list = spec->filter_stored;
 	features_check_identifiable(ds->fs, opts->l2);
 
 	ds->estate = CreateExecutorState();
@@ -821,6 +880,8 @@ dataset_load(const DatasetSpec *spec)
 	ds->snapshot = RegisterSnapshot(GetLatestSnapshot());
 	PushActiveSnapshot(ds->snapshot);
 	first_pass(ds);
+	if (ds->nrows > 0)
+		choose_features(ds, opts);
 	PopActiveSnapshot();
 
 	if (ds->nrows == 0 && spec->allow_empty)

@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
 #include "parser/parse_relation.h"
 #include "common/hashfn.h"
 #include "utils/builtins.h"
@@ -169,6 +170,47 @@ unusable_type_error(Relation rel, Form_pg_attribute attr)
 			 errhint("Features must be integer, floating-point, numeric, boolean, text, varchar, char or enum columns.")));
 }
 
+/* Records that a chosen column is left out, and why. */
+static void
+skip_column(FeatureSet *fs, const char *name, char *reason)
+{
+	SkippedFeature *sk = palloc(sizeof(SkippedFeature));
+
+	sk->name = pstrdup(name);
+	sk->reason = reason;
+	fs->skipped = lappend(fs->skipped, sk);
+}
+
+/* The skipped columns and their reasons, as one line for a message. */
+char *
+features_skipped_text(const List *skipped)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, skipped)
+	{
+		SkippedFeature *sk = lfirst(lc);
+
+		appendStringInfo(&buf, "%s%s (%s)", buf.len > 0 ? "; " : "",
+						 quote_identifier(sk->name), sk->reason);
+	}
+	return buf.data;
+}
+
+/* Raises the error for a table where no column can be a chosen feature. */
+static void
+features_none_left(const FeatureSet *fs, const char *relname)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("relation \"%s\" has no usable feature columns", relname),
+			 fs->skipped != NIL ?
+			 errdetail("Skipped: %s.", features_skipped_text(fs->skipped)) : 0,
+			 errhint("Features must be integer, floating-point, numeric, boolean, text, varchar, char or enum columns that vary over the training rows.")));
+}
+
 /* Resolves the feature columns of rel (given names, or all usable ones). */
 FeatureSet *
 features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
@@ -180,6 +222,7 @@ features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
 
 	fs->intercept = intercept;
 	fs->standardize = standardize;
+	fs->relid = RelationGetRelid(rel);
 	fs->cxt = CurrentMemoryContext;
 	fs->cols = palloc0(sizeof(FeatureColumn) * Max(tupdesc->natts, 1));
 
@@ -197,13 +240,14 @@ features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
 			basetype = getBaseType(attr->atttypid);
 			if (feature_kind_of_type(basetype, &kind))
 				init_column(fs, &fs->cols[fs->nfeatures++], attr, kind, basetype);
+			else
+				skip_column(fs, NameStr(attr->attname),
+							psprintf("type %s cannot be a feature",
+									 feature_type_name(attr->atttypid)));
 		}
+		fs->chosen = true;
 		if (fs->nfeatures == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("relation \"%s\" has no usable feature columns",
-							RelationGetRelationName(rel)),
-					 errhint("Features must be integer, floating-point, numeric, boolean, text, varchar, char or enum columns.")));
+			features_none_left(fs, RelationGetRelationName(rel));
 		return fs;
 	}
 
@@ -315,6 +359,14 @@ level_id(FeatureSet *fs, FeatureColumn *col, char *text)
 	LevelEntry *entry;
 	bool		found;
 
+	if (col->too_many_levels)
+		return 0;				/* left out: the row is read again without it */
+	if (fs->chosen && col->nlevels >= FEATURES_CHOSEN_MAX_LEVELS &&
+		hash_search(col->levels, &text, HASH_FIND, NULL) == NULL)
+	{
+		col->too_many_levels = true;
+		return 0;
+	}
 	entry = hash_search(col->levels, &text, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -458,6 +510,84 @@ compare_level_ids(const void *a, const void *b)
 	return strcmp(sort_texts[*(const int *) a], sort_texts[*(const int *) b]);
 }
 
+/* The standard deviation and mean of a numeric column's training values. */
+static void
+column_spread(const FeatureColumn *col, double *sd, double *mean)
+{
+	/* the sums are in units of col->unit: so are the spread and mean */
+	double		n = (double) col->count;
+	double		var = n > 0 ? (col->sumsq - col->sum * col->sum / n) / n : 0.0;
+
+	*sd = var > 0 ? col->unit * sqrt(var) : 0.0;
+	*mean = n > 0 ? col->shift + (col->sum / n) * col->unit : 0.0;
+}
+
+/* Raises the error for a listed feature column that does not vary. */
+static void
+constant_column_error(const FeatureSet *fs, const FeatureColumn *col)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("feature column \"%s\" is constant over the training rows",
+					col->name),
+			 fs->stored_list ?
+			 errhint("A model's feature list is fixed when it is created: drop the model and create it again without this column.") :
+			 errhint("Leave it out of the feature list.")));
+}
+
+/* Why a chosen column must be left out after the first pass, or NULL. */
+static char *
+chosen_column_unfit(const FeatureColumn *col, int64 nrows)
+{
+	double		sd;
+	double		mean;
+
+	if (col->kind == COLUMN_CATEGORICAL)
+	{
+		if (col->too_many_levels)
+			return psprintf("more than %d levels", FEATURES_CHOSEN_MAX_LEVELS);
+		if (col->nlevels < 2)
+			return pstrdup("constant over the training rows");
+		if (col->nlevels >= FEATURES_CHOSEN_MIN_ID_LEVELS &&
+			(int64) col->nlevels * 2 > nrows)
+			return psprintf("%d levels over " INT64_FORMAT " rows: an identifier, not a feature",
+							col->nlevels, nrows);
+		return NULL;
+	}
+	if (col->unit == 0)
+		return pstrdup("constant over the training rows");
+	column_spread(col, &sd, &mean);
+	if (!(sd > 0) || !isfinite(sd))
+		return pstrdup("its spread is lost to rounding");
+	return NULL;
+}
+
+/* Chosen columns: the ones to keep when some must go (see features.h). */
+ArrayType *
+features_choose(FeatureSet *fs, int64 nrows)
+{
+	Datum	   *keep = palloc(sizeof(Datum) * Max(fs->nfeatures, 1));
+	int			nkeep = 0;
+	int			j;
+
+	if (!fs->chosen)
+		return NULL;
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		char	   *reason = chosen_column_unfit(&fs->cols[j], nrows);
+
+		if (reason != NULL)
+			skip_column(fs, fs->cols[j].name, reason);
+		else
+			keep[nkeep++] = CStringGetTextDatum(fs->cols[j].name);
+	}
+	if (nkeep == fs->nfeatures)
+		return NULL;
+	if (nkeep == 0)
+		features_none_left(fs, get_rel_name(fs->relid));
+	return construct_array(keep, nkeep, TEXTOID, -1, false, TYPALIGN_INT);
+}
+
 /* Fixes the term layout and scaling once every training row was seen. */
 void
 features_finalize(FeatureSet *fs)
@@ -476,11 +606,7 @@ features_finalize(FeatureSet *fs)
 			int			k;
 
 			if (col->nlevels < 2)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("feature column \"%s\" is constant over the training rows",
-								col->name),
-						 errhint("Leave it out of the feature list.")));
+				constant_column_error(fs, col);
 			for (k = 0; k < col->nlevels; k++)
 				order[k] = k;
 			sort_texts = col->level_text;
@@ -493,18 +619,12 @@ features_finalize(FeatureSet *fs)
 		}
 		else
 		{
-			/* the sums are in units of col->unit: so are the spread and mean */
-			double		n = (double) col->count;
-			double		var = n > 0 ? (col->sumsq - col->sum * col->sum / n) / n : 0.0;
-			double		sd = var > 0 ? col->unit * sqrt(var) : 0.0;
-			double		mean = n > 0 ? col->shift + (col->sum / n) * col->unit : 0.0;
+			double		sd;
+			double		mean;
 
+			column_spread(col, &sd, &mean);
 			if (col->unit == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_DATA_EXCEPTION),
-						 errmsg("feature column \"%s\" is constant over the training rows",
-								col->name),
-						 errhint("Leave it out of the feature list.")));
+				constant_column_error(fs, col);
 			if (!(sd > 0) || !isfinite(sd))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_EXCEPTION),

@@ -69,8 +69,25 @@ typedef struct FeatureColumn
 	int64	   *level_count;	/* training rows per level */
 	int		   *level_position; /* provisional id -> rank in sorted order */
 
+	bool		too_many_levels;	/* chosen columns: stopped counting levels */
+
 	int			first_term;		/* index of this column's first term */
 } FeatureColumn;
+
+/* A column features = NULL left out, and why (for the NOTICE and catalog). */
+typedef struct SkippedFeature
+{
+	char	   *name;
+	char	   *reason;
+} SkippedFeature;
+
+/*
+ * With features = NULL, a text column with more levels than this is left
+ * out (so is one with at least FEATURES_CHOSEN_MIN_ID_LEVELS levels and more
+ * levels than half the training rows: an identifier, not a feature).
+ */
+#define FEATURES_CHOSEN_MAX_LEVELS 1000
+#define FEATURES_CHOSEN_MIN_ID_LEVELS 10
 
 /* The feature columns of a model being trained, and its term layout. */
 typedef struct FeatureSet
@@ -81,6 +98,10 @@ typedef struct FeatureSet
 	bool		standardize;
 	int			nterms;			/* parameters, intercept included */
 	MemoryContext cxt;			/* where level dictionaries live */
+	Oid			relid;			/* the relation the columns are of */
+	bool		chosen;			/* features = NULL: columns unlearn chose */
+	bool		stored_list;	/* the list is a model's stored one (retrain) */
+	List	   *skipped;		/* chosen: SkippedFeature, in column order */
 } FeatureSet;
 
 /*
@@ -109,6 +130,17 @@ extern FeatureSet *features_resolve(Relation rel, ArrayType *names,
 									AttrNumber key_attnum,
 									AttrNumber target_attnum,
 									bool intercept, bool standardize);
+
+/*
+ * For chosen columns (features = NULL), after a first pass over the rows:
+ * the columns to keep as a text[] when some must be left out (constant,
+ * spread lost to rounding, too many levels, identifier-like; each added to
+ * fs->skipped with its reason), or NULL when every column stays.
+ */
+extern ArrayType *features_choose(FeatureSet *fs, int64 nrows);
+
+/* The skipped columns and their reasons, as one line for a message. */
+extern char *features_skipped_text(const List *skipped);
 
 /*
  * Refuses, before any row is read, a layout whose fit is not unique

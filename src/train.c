@@ -22,7 +22,9 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "lib/stringinfo.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
@@ -136,6 +138,29 @@ feature_names(const FeatureSet *fs)
 	return construct_array(elems, fs->nfeatures, TEXTOID, -1, false, TYPALIGN_INT);
 }
 
+/* The columns features = NULL left out, as {column: reason}. */
+static Jsonb *
+skipped_features_jsonb(const List *skipped)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	foreach(lc, skipped)
+	{
+		SkippedFeature *sk = lfirst(lc);
+
+		if (buf.len > 1)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, sk->name);
+		appendStringInfoString(&buf, ": ");
+		escape_json(&buf, sk->reason);
+	}
+	appendStringInfoChar(&buf, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
 /*
  * Trains a model and writes it: a new model when model_id is 0, else a
  * replacement fit of that model.  The rows are read with the caller's
@@ -199,6 +224,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	m.key_type = ds->key_type;
 	m.target_column = ds->target_name;
 	m.feature_columns = feature_names(ds->fs);
+	m.skipped_features = skipped_features_jsonb(ds->fs->skipped);
 	m.options = train_options_to_jsonb(opts);
 	m.rows_trained = ds->nrows;
 	m.rows_skipped = ds->nskipped;

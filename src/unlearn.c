@@ -40,7 +40,7 @@ _PG_init(void)
 {
 	DefineCustomRealVariable("unlearn.min_rcond",
 							 "Smallest reciprocal condition number accepted for a Hessian.",
-							 "A matrix whose LAPACK condition estimate falls below this is rejected as ill-conditioned.",
+							 "Estimated (LAPACK dpocon) on the Jacobi-scaled Hessian, so it does not depend on the columns' units; a Hessian below it is rejected as ill-conditioned.",
 							 &unlearn_min_rcond,
 							 1e-12, 0.0, 1.0,
 							 PGC_USERSET, 0,
