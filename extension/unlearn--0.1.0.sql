@@ -723,7 +723,7 @@ $$;
 -- Integers are in decimal, logged_at in UTC as YYYY-MM-DDTHH:MM:SS.ffffffZ,
 -- floats as the hex of their IEEE 754 bits (float8send), hashes as
 -- lowercase hex, the key digests as their hex concatenated.  This SQL is
--- the reference the C writer is checked against (see README, "Auditing").
+-- the reference the C writer is checked against (see docs/auditing.md).
 CREATE FUNCTION unlearn.log_entry_text(entry unlearn.erasure_log)
 RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE

@@ -89,10 +89,14 @@ ensure_os_user() {
 	useradd --system --no-create-home --shell /bin/bash "$UNLEARN_OS_USER"
 }
 
-# Copies what the suites read (sql, expected, test, demo) into WORK/src.
+# Copies what the suites read into WORK/src: the tests, the demo, and the
+# documents with everything they link to (007_docs.pl checks the links).
 stage_sources() {
+	local item
 	mkdir -p "$WORK/src"
-	cp -r "$UNLEARN_ROOT/sql" "$UNLEARN_ROOT/expected" "$UNLEARN_ROOT/test" "$UNLEARN_ROOT/demo" "$WORK/src/"
+	for item in sql expected test demo docs src extension README.md LICENSE Makefile unlearn.control; do
+		if [ -e "$UNLEARN_ROOT/$item" ]; then cp -r "$UNLEARN_ROOT/$item" "$WORK/src/"; fi
+	done
 }
 
 # initdb + start a throwaway cluster; extra postgresql.conf lines may be given.
