@@ -1010,7 +1010,7 @@ REVOKE ALL ON FUNCTION unlearn._canonical_fields(text[]),
 COMMENT ON FUNCTION unlearn.version() IS
     'Version of the loaded unlearn library (equals the extension version)';
 COMMENT ON FUNCTION unlearn.build_info() IS
-    'Components unlearn was built and linked with (OpenBLAS, LAPACK, OpenSSL), for bug reports';
+    'Versions of unlearn, PostgreSQL, the BLAS and LAPACK it runs with, for bug reports';
 COMMENT ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb) IS
     'Trains a model (linear/ridge or logistic) on a table and records its lineage; returns its unlearn.models row';
 COMMENT ON FUNCTION unlearn.retrain(text) IS
@@ -1064,7 +1064,7 @@ COMMENT ON FUNCTION unlearn.subject_digest(regclass, anycompatible, integer) IS
 COMMENT ON FUNCTION unlearn.source_subject_digest(integer, text, integer) IS
     'The keyed digest of a key of a source named by its source_id (also for dropped tables)';
 COMMENT ON FUNCTION unlearn.subject_log(regclass, anycompatible) IS
-    'The log entries that name a row''s key: when it was trained on, erased or rectified, by whom, for which request';
+    'The log entries whose key digests name a row: when it left or was changed in which model, by whom, for which request';
 COMMENT ON FUNCTION unlearn.entry_digests(bigint) IS
     'The key digests one log entry records';
 COMMENT ON FUNCTION unlearn.rotate_secret() IS
