@@ -245,7 +245,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		applied = removal_logistic(s, change);
 		method = "newton";
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
-		if (!applied || refresh_due(s, m->options.erasure_tol))
+		if (!applied || (!change->more_follows && refresh_due(s, m->options.erasure_tol)))
 		{
 			bool		deferred;
 
@@ -271,7 +271,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		 * Sums rounded by more than a fresh sum would be: made afresh from
 		 * the rows (still an exact erasure, logged as one).
 		 */
-		if (applied && removal_resum_due(s))
+		if (applied && !change->more_follows && removal_resum_due(s))
 		{
 			bool		deferred;
 
@@ -312,15 +312,25 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 }
 
 /*
- * An array of capacity elements of a size for a statement's rows: scratch
- * memory when it never grows (exact), else palloc'd (repalloc may grow it).
+ * Bytes a deleted row takes in a chunk: its lineage removal, terms,
+ * target, fingerprint and flags, and in the log entry its digest (the
+ * digest, its sort and the logged array: about 112 bytes a key).
  */
-static void *
-row_array(Size size, int capacity, bool exact)
+#define ERASE_ROW_BYTES(nterms) \
+	(sizeof(LineageRemoval) + sizeof(double) * ((nterms) + 1) + sizeof(int64) + \
+	 2 * sizeof(bool) + 112)
+
+/* Fewest and most rows a chunk of a DELETE takes. */
+#define ERASE_MIN_CHUNK 256
+#define ERASE_MAX_CHUNK (1 << 20)
+
+/* The rows of a chunk: as many as work_mem holds, within the limits above. */
+static int
+erase_chunk_rows(int nterms)
 {
-	if (exact)
-		return scratch_alloc(size * capacity);
-	return palloc_extended(size * capacity, MCXT_ALLOC_HUGE);
+	Size		rows = ((Size) work_mem * 1024) / ERASE_ROW_BYTES(nterms);
+
+	return (int) Max(Min(rows, ERASE_MAX_CHUNK), ERASE_MIN_CHUNK);
 }
 
 /*
@@ -339,26 +349,62 @@ log_unready(StoredModel *m, Oid relid, int64 k, const char *event,
 					 "The model must be retrained; the rows left its lineage.", keys, nkeys);
 }
 
+/* The deleted rows of a statement, read a chunk at a time. */
+typedef struct DeletedRows
+{
+	Tuplestorestate *rows;
+	PartitionRoute *route;		/* only the rows it admits, when given */
+	AttrNumber	key_attnum;
+	TupleTableSlot *slot;		/* the next row of the model's source */
+	bool		have_row;		/* whether slot holds one */
+	MemoryContext cxt;			/* outlives the chunks: the slot's tuple lives here */
+} DeletedRows;
+
 /*
- * Takes the deleted rows (in rel's row type; only those route admits,
- * when given) that trained one model out of it: finds them in lineage
- * (removing them there), checks each row's fingerprint, and applies the
- * removal update.  Rows it never trained on are ignored.  A model that
- * is not ready loses the rows from its lineage, logged; one whose source
- * lost a column it reads is marked, with the rows' digests.
+ * Moves to the next deleted row of the model's source, if any.  A row read
+ * back from a tuplestore spilled to disk is allocated where the read runs,
+ * and held by the slot across chunks: so not in a chunk's memory.
  */
-void
-erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
-				 PartitionRoute *route, const char *event)
+static void
+deleted_rows_advance(DeletedRows *dr)
+{
+	MemoryContext old = MemoryContextSwitchTo(dr->cxt);
+
+	dr->have_row = false;
+	while (tuplestore_gettupleslot(dr->rows, true, false, dr->slot))
+	{
+		CHECK_FOR_INTERRUPTS();
+		slot_getallattrs(dr->slot);
+		if (dr->slot->tts_isnull[dr->key_attnum - 1] ||
+			(dr->route != NULL && !hierarchy_route_passes(dr->route, dr->slot)))
+			continue;			/* not a row of the model's source */
+		dr->have_row = true;
+		break;
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* What a chunk did to the model's parameters. */
+typedef enum ChunkUpdate
+{
+	CHUNK_NO_UPDATE,			/* none (no row of it, or the model not ready) */
+	CHUNK_UPDATE_DEFERRING,		/* updated, a refresh or re-sum left to later */
+	CHUNK_UPDATE_FINAL			/* updated as a statement's last part */
+} ChunkUpdate;
+
+/*
+ * Takes the next chunk of deleted rows out of a model (see
+ * erase_from_model), saying in *update what it did to the parameters.
+ * False when the model has no row left to lose (dropped, or empty).
+ */
+static bool
+erase_chunk(const char *name, Relation rel, Encoder *enc, DeletedRows *dr,
+			const char *event, ChunkUpdate *update)
 {
 	Oid			relid = RelationGetRelid(rel);
 	ErasureModel em;
 	StoredModel *m;
-	Encoder    *enc;
-	TupleTableSlot *slot;
-	int64		count = tuplestore_tuple_count(rows);
-	int			capacity = (int) Min(Max(count, 1), 1 << 20);
-	bool		exact = count <= capacity;	/* arrays never grow: scratch memory */
+	int			capacity;
 	bool		ready;
 	int			n = 0;
 	LineageRemoval *keys;
@@ -372,64 +418,37 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 				i;
 	RowChange	change;
 
+	*update = CHUNK_NO_UPDATE;
 	if (!erasure_state_lock(name, &em))
-		return;					/* dropped meanwhile */
+		return false;			/* dropped meanwhile */
 	m = em.m;
 	if (strcmp(m->state, "empty") == 0)
 	{
 		erasure_state_release(&em);
-		return;					/* no row left in its lineage */
-	}
-	enc = encoder_create(m, RelationGetDescr(rel));
-	if (enc == NULL)
-	{
-		erasure_needs_retrain(m, relid, 0, 0, event,
-							  psprintf("Its key column \"%s\" is gone from its source, or has another type: its rows cannot be found in its lineage.",
-									   m->key_column),
-							  NULL, 0);
-		return;
+		return false;			/* no row left in its lineage */
 	}
 	ready = strcmp(m->state, "ready") == 0 && enc->usable;
+	capacity = erase_chunk_rows(m->nterms);
+	scratch_reserve((Size) capacity * ERASE_ROW_BYTES(m->nterms));
+	keys = scratch_alloc(sizeof(LineageRemoval) * capacity);
+	X = scratch_alloc(sizeof(double) * m->nterms * capacity);
+	Y = scratch_alloc(sizeof(double) * capacity);
+	fps = scratch_alloc(sizeof(int64) * capacity);
+	ok = scratch_alloc(sizeof(bool) * capacity);
 
-	/*
-	 * What the arrays below and the log entry's digests will take (the
-	 * digests, their sort and the logged array: about 100 bytes a key).
-	 */
-	scratch_reserve((Size) capacity * (sizeof(LineageRemoval) + sizeof(double) * (m->nterms + 1) +
-									   sizeof(int64) + 2 * sizeof(bool) + 112));
-	keys = row_array(sizeof(LineageRemoval), capacity, exact);
-	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
-	X = row_array(sizeof(double) * m->nterms, capacity, exact);
-	Y = row_array(sizeof(double), capacity, exact);
-	fps = row_array(sizeof(int64), capacity, exact);
-	ok = row_array(sizeof(bool), capacity, exact);
-
-	/* Every deleted row: its key, and what it would give the model. */
-	tuplestore_rescan(rows);
-	while (tuplestore_gettupleslot(rows, true, false, slot))
+	/* The chunk's rows: each one's key, and what it would give the model. */
+	while (dr->have_row && n < capacity)
 	{
-		CHECK_FOR_INTERRUPTS();
-		slot_getallattrs(slot);
-		if (slot->tts_isnull[enc->key_attnum - 1] ||
-			(route != NULL && !hierarchy_route_passes(route, slot)))
-			continue;			/* not a row of the model's source */
-		if (n == capacity)
-		{
-			capacity *= 2;
-			keys = repalloc_huge(keys, sizeof(LineageRemoval) * capacity);
-			X = repalloc_huge(X, sizeof(double) * m->nterms * capacity);
-			Y = repalloc_huge(Y, sizeof(double) * capacity);
-			fps = repalloc_huge(fps, sizeof(int64) * capacity);
-			ok = repalloc_huge(ok, sizeof(bool) * capacity);
-		}
+		TupleTableSlot *slot = dr->slot;
+
 		ok[n] = ready && encoder_encode(enc, slot->tts_values, slot->tts_isnull,
 										&X[(Size) n * m->nterms], &Y[n], &fps[n]);
 		memset(&keys[n], 0, sizeof(LineageRemoval));
 		keys[n].row = n;
 		keys[n].key = encoder_key(enc, slot->tts_values, &keys[n].key_text);
 		n++;
+		deleted_rows_advance(dr);
 	}
-	ExecDropSingleTupleTableSlot(slot);
 
 	lineage_remove(m->model_id, keys, n);
 
@@ -465,17 +484,17 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 	if (k == 0)
 	{
 		erasure_state_release(&em);
-		return;					/* none of these rows trained this model */
+		return true;			/* none of these rows trained this model */
 	}
 	if (strcmp(m->state, "ready") != 0)
 	{
 		log_unready(m, relid, k, event, keys, n);
-		return;
+		return true;
 	}
 	if (!enc->usable)
 	{
 		erasure_needs_retrain(m, relid, k, k, event, enc->unusable, keys, n);
-		return;
+		return true;
 	}
 	if (changed > 0)
 	{
@@ -483,17 +502,125 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 							  psprintf("%d deleted rows differ from the values the model was trained on; "
 									   "they were changed while erasure was not active.", changed),
 							  keys, n);
-		return;
+		return true;
 	}
 
 	memset(&change, 0, sizeof(change));
 	change.X = X;
 	change.y = Y;
 	change.k = k;
-	change.XA = NULL;
-	change.yA = NULL;
-	change.a = 0;
+	change.more_follows = dr->have_row;
 	erasure_apply_change(&em, enc, rel, &change, k, k, event, keys, n);
+	*update = change.more_follows ? CHUNK_UPDATE_DEFERRING : CHUNK_UPDATE_FINAL;
+	return true;
+}
+
+/*
+ * After the chunks of a DELETE: a refresh or re-sum the earlier chunks
+ * left to a last one that took no row of the model, logged as a part of
+ * the statement that took no row.
+ */
+static void
+erase_finish_chunks(const char *name, Relation rel, Encoder *enc, const char *event)
+{
+	ErasureModel em;
+	RowChange	change;
+	bool		due;
+
+	if (!erasure_state_lock(name, &em))
+		return;
+	if (strcmp(em.m->state, "ready") != 0 || !enc->usable)
+	{
+		erasure_state_release(&em);
+		return;
+	}
+	due = em.m->loss->binary_labels ?
+		refresh_due(&em.s, em.m->options.erasure_tol) : removal_resum_due(&em.s);
+	if (!due)
+	{
+		erasure_state_release(&em);
+		return;
+	}
+	memset(&change, 0, sizeof(change));
+	erasure_apply_change(&em, enc, rel, &change, 0, 0, event, NULL, 0);
+}
+
+/*
+ * Takes the deleted rows (in rel's row type; only those route admits,
+ * when given) that trained one model out of it: finds them in lineage
+ * (removing them there), checks each row's fingerprint, and applies the
+ * removal update.  Rows it never trained on are ignored.  A model that
+ * is not ready loses the rows from its lineage, logged; one whose source
+ * lost a column it reads is marked, with the rows' digests.
+ *
+ * The rows go in chunks of what work_mem holds (at least 256 rows), each
+ * in its own memory and with its own log entry, so that a DELETE of any
+ * size erases in bounded memory; a refresh or re-sum that falls due is
+ * done once, after the last chunk.
+ */
+void
+erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
+				 PartitionRoute *route, const char *event)
+{
+	Oid			relid = RelationGetRelid(rel);
+	ErasureModel em;
+	Encoder    *enc;
+	DeletedRows dr;
+	MemoryContext chunk_cxt;
+	MemoryContext old;
+	bool		owed = false;
+	bool		more = true;
+
+	/* The encoder, from the model as it is: it outlives the chunks. */
+	if (!erasure_state_lock(name, &em))
+		return;					/* dropped meanwhile */
+	if (strcmp(em.m->state, "empty") == 0)
+	{
+		erasure_state_release(&em);
+		return;					/* no row left in its lineage */
+	}
+	enc = encoder_create(em.m, RelationGetDescr(rel));
+	if (enc == NULL)
+	{
+		erasure_needs_retrain(em.m, relid, 0, 0, event,
+							  psprintf("Its key column \"%s\" is gone from its source, or has another type: its rows cannot be found in its lineage.",
+									   em.m->key_column),
+							  NULL, 0);
+		return;
+	}
+	erasure_state_release(&em);
+
+	dr.rows = rows;
+	dr.route = route;
+	dr.key_attnum = enc->key_attnum;
+	dr.slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsMinimalTuple);
+	dr.cxt = CurrentMemoryContext;
+	tuplestore_rescan(rows);
+	deleted_rows_advance(&dr);
+
+	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure chunk",
+									  ALLOCSET_DEFAULT_SIZES);
+	while (dr.have_row && more)
+	{
+		Size		mark = scratch_mark();
+		ChunkUpdate update;
+
+		old = MemoryContextSwitchTo(chunk_cxt);
+		more = erase_chunk(name, rel, enc, &dr, event, &update);
+		MemoryContextSwitchTo(old);
+		scratch_release(mark);
+		MemoryContextReset(chunk_cxt);
+		if (update != CHUNK_NO_UPDATE)
+			owed = update == CHUNK_UPDATE_DEFERRING;
+	}
+	if (owed && more)
+	{
+		old = MemoryContextSwitchTo(chunk_cxt);
+		erase_finish_chunks(name, rel, enc, event);
+		MemoryContextSwitchTo(old);
+	}
+	MemoryContextDelete(chunk_cxt);
+	ExecDropSingleTupleTableSlot(dr.slot);
 }
 
 /* Whether a model still has rows in its lineage. */

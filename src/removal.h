@@ -68,6 +68,13 @@ typedef struct RowChange
 	const double *zA_dropped;
 	const double *zA_ref_dropped;
 	double		dropped_ref_weight; /* sum of |theta_ref| over the dropped terms */
+
+	/*
+	 * A part of a statement's change whose other parts follow (a huge
+	 * DELETE taken in chunks): a refresh or re-sum due now is left to the
+	 * last part, which sees every row of the statement gone from lineage.
+	 */
+	bool		more_follows;
 } RowChange;
 
 /*
