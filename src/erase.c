@@ -570,6 +570,8 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 	MemoryContext old;
 	bool		owed = false;
 	bool		more = true;
+	int			chunks = 0;
+	Size		peak = 0;
 
 	/* The encoder, from the model as it is: it outlives the chunks. */
 	if (!erasure_state_lock(name, &em))
@@ -608,6 +610,8 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 		old = MemoryContextSwitchTo(chunk_cxt);
 		more = erase_chunk(name, rel, enc, &dr, event, &update);
 		MemoryContextSwitchTo(old);
+		chunks++;
+		peak = Max(peak, MemoryContextMemAllocated(chunk_cxt, true) + scratch_mark() - mark);
 		scratch_release(mark);
 		MemoryContextReset(chunk_cxt);
 		if (update != CHUNK_NO_UPDATE)
@@ -621,6 +625,8 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 	}
 	MemoryContextDelete(chunk_cxt);
 	ExecDropSingleTupleTableSlot(dr.slot);
+	elog(DEBUG1, "erasure from model \"%s\": %d chunks, the largest in %zu kB",
+		 name, chunks, peak / 1024);
 }
 
 /* Whether a model still has rows in its lineage. */
