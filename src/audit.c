@@ -70,6 +70,7 @@
 #include "scratch.h"
 #include "spi_cache.h"
 #include "tablerow.h"
+#include "unlearn.h"
 
 #define AUDIT_FORMAT "unlearn.erasure_log v2"
 #define CHAIN_FORMAT "unlearn.erasure_log_chain v1"
@@ -409,7 +410,7 @@ say_sealed(bool committed)
 {
 	if (sealed_line == NULL)
 		return;
-	if (committed)
+	if (committed && unlearn_log_to_server)
 		ereport(LOG,
 				(errmsg("%s", sealed_line),
 				 errhidestmt(true),
@@ -609,16 +610,17 @@ audit_log(const AuditEntry *e)
 	 * The server log keeps a copy, also of entries later rolled back;
 	 * without the statement, which may name a key.
 	 */
-	ereport(LOG,
-			(errmsg("unlearn: erasure_log entry " INT64_FORMAT " (hash %s, transaction "
-					UINT64_FORMAT "): %s of " INT64_FORMAT " rows, model \"%s\" version %s -> %s, method %s",
-					seq, to_hex(hash, AUDIT_HASH_LEN), U64FromFullTransactionId(xid), e->event,
-					e->rows, e->model_name,
-					e->version_before >= 0 ? int_text(e->version_before, true) : "none",
-					e->version_after >= 0 ? int_text(e->version_after, true) : "none",
-					e->method ? e->method : "none"),
-			 errhidestmt(true),
-			 errhidecontext(true)));
+	if (unlearn_log_to_server)
+			ereport(LOG,
+				(errmsg("unlearn: erasure_log entry " INT64_FORMAT " (hash %s, transaction "
+						UINT64_FORMAT "): %s of " INT64_FORMAT " rows, model \"%s\" version %s -> %s, method %s",
+						seq, to_hex(hash, AUDIT_HASH_LEN), U64FromFullTransactionId(xid), e->event,
+						e->rows, e->model_name,
+						e->version_before >= 0 ? int_text(e->version_before, true) : "none",
+						e->version_after >= 0 ? int_text(e->version_after, true) : "none",
+						e->method ? e->method : "none"),
+				 errhidestmt(true),
+				 errhidecontext(true)));
 }
 
 /* Logs a change a statement made to a model (see audit.h). */

@@ -18,6 +18,9 @@ extern double unlearn_min_rcond;
 /* unlearn.train_memory: memory (kB) training may hold rows in. */
 extern int	unlearn_train_memory;
 
+/* Whether log entries and chain links are copied to the server log. */
+extern bool unlearn_log_to_server;
+
 /* unlearn.progress_interval: ms between progress NOTICEs; -1 = none. */
 extern int	unlearn_progress_interval;
 

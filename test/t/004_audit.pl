@@ -259,5 +259,45 @@ is($node->safe_psql('restored', qq{
 is($node->safe_psql('restored', 'SELECT ok FROM unlearn.verify_log()'), 't',
 	'the restored and extended log verifies');
 
+# unlearn.log_to_server = off (superusers only) leaves the server log without
+# the entry and link lines; the table and its chain are written as ever.
+{
+	my ($seq_before) = $node->safe_psql('postgres', 'SELECT max(seq) FROM unlearn.erasure_log');
+	my $offset = -s $node->logfile;
+	$node->safe_psql('postgres', q{
+		SET unlearn.log_to_server = off;
+		DELETE FROM patients WHERE id = 40;
+	});
+	my ($seq_after) = $node->safe_psql('postgres', 'SELECT max(seq) FROM unlearn.erasure_log');
+	cmp_ok($seq_after, '>', $seq_before, 'with log_to_server off the erasure is still logged in the table');
+	my $tail = substr(slurp_file($node->logfile), $offset);
+	unlike($tail, qr/unlearn: erasure_log (entry|_chain link)/,
+		'and no entry or link line reaches the server log');
+	is($node->safe_psql('postgres', 'SELECT ok FROM unlearn.verify_log()'), 't',
+		'the chain still verifies');
+	$node->safe_psql('postgres', 'CREATE ROLE plain_user');
+	my ($rc, $out, $err) = $node->psql('postgres',
+		'SELECT unlearn.version(); SET ROLE plain_user; SET unlearn.log_to_server = off');
+	like($err, qr/permission denied to set parameter "unlearn.log_to_server"/,
+		'only a superuser may turn the server-log copy off');
+	# Set before the library is loaded, by a role that may not: ignored.
+	$node->safe_psql('postgres', q{
+		CREATE TABLE public.visits (id int PRIMARY KEY, x float8, y float8);
+		INSERT INTO public.visits SELECT g, g % 7, g % 5 + g % 7 FROM generate_series(1, 100) g;
+		SELECT unlearn.create_model('visits', 'public.visits', 'y', ARRAY['x'], 'linear');
+		GRANT DELETE, SELECT ON public.visits TO plain_user;
+	});
+	$offset = -s $node->logfile;
+	$node->psql('postgres',
+		'SET ROLE plain_user; SET unlearn.log_to_server = off; DELETE FROM public.visits WHERE id = 42');
+	like(substr(slurp_file($node->logfile), $offset), qr/unlearn: erasure_log entry \d+/,
+		'a placeholder set by a role that may not set it is ignored');
+	$offset = -s $node->logfile;
+	$node->safe_psql('postgres', 'DELETE FROM patients WHERE id = 41');
+	like(substr(slurp_file($node->logfile), $offset), qr/unlearn: erasure_log entry \d+/,
+		'on by default');
+}
+
+
 $node->stop;
 done_testing();
