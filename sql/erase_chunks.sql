@@ -61,6 +61,19 @@ ROLLBACK;
 SELECT count(*) AS entries_after_rollback FROM unlearn.erasure_log WHERE seq > :before_seq;
 SELECT name, rows, state FROM unlearn.models ORDER BY name;
 
+-- A TRUNCATE logs every key's digest, in entries of what work_mem holds.
+SELECT max(seq) AS before_seq FROM unlearn.erasure_log \gset
+SELECT min(id) AS some_key FROM ch WHERE id > 5000 \gset
+TRUNCATE ch;
+SELECT model_name, count(*) > 1 AS several_entries, sum(rows) AS rows,
+       sum(cardinality(key_digests)) AS digests, count(DISTINCT version_after) AS versions
+  FROM unlearn.erasure_log WHERE seq > :before_seq AND event = 'truncate'
+ GROUP BY model_name ORDER BY model_name;
+SELECT name, rows, state FROM unlearn.models ORDER BY name;
+SELECT event, model_name, method FROM unlearn.subject_log('ch', :some_key)
+ WHERE event = 'truncate' ORDER BY model_name;
+SELECT ok FROM unlearn.verify_log();
+
 RESET work_mem;
 SELECT unlearn.drop_model('ch_ridge');
 SELECT unlearn.drop_model('ch_logit');

@@ -320,6 +320,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	(sizeof(LineageRemoval) + sizeof(double) * ((nterms) + 1) + sizeof(int64) + \
 	 2 * sizeof(bool) + 112)
 
+/* Bytes a key takes in a TRUNCATE's log entry: its removal and digest. */
+#define TRUNCATE_KEY_BYTES (sizeof(LineageRemoval) + 112)
+
 /* Fewest and most rows a chunk of a DELETE takes. */
 #define ERASE_MIN_CHUNK 256
 #define ERASE_MAX_CHUNK (1 << 20)
@@ -645,28 +648,27 @@ erase_model_has_lineage(const char *name)
 
 /*
  * A TRUNCATE of a model's whole source: every row of its lineage left
- * (logged with every key's digest), and it must be retrained.
+ * (logged with every key's digest, in entries of work_mem), and it must
+ * be retrained.
  */
 void
 erase_truncated_model(const char *name, Oid relid)
 {
 	ErasureModel em;
 	StoredModel *m;
+	StoredModel after;
 	LineageEntry *entries;
 	LineageRemoval *keys;
+	const char *state;
 	int64		n,
-				i;
+				i,
+				per_entry;
 	int64		version;
 
 	if (!erasure_state_lock(name, &em))
 		return;					/* dropped meanwhile */
 	m = em.m;
 	entries = lineage_load(m->model_id, &n);
-	if (n > INT_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("cannot log the truncation of model \"%s\": it holds " INT64_FORMAT " rows",
-						m->name, n)));
 	keys = palloc_extended(sizeof(LineageRemoval) * Max(n, 1), MCXT_ALLOC_HUGE);
 	for (i = 0; i < n; i++)
 	{
@@ -676,10 +678,26 @@ erase_truncated_model(const char *name, Oid relid)
 		keys[i].found = true;
 	}
 	lineage_delete(m->model_id);
-	version = catalog_set_state(m->model_id, em.rows_now,
-								strcmp(m->state, "empty") == 0 ? "empty" : "needs_retrain");
-	audit_log_change("truncate", m, relid, version, n,
-					 strcmp(m->state, "empty") == 0 ? "empty" : "needs_retrain", NULL, 0,
-					 get_float8_nan(), get_float8_nan(),
-					 "Its source was truncated: every row left it.", keys, (int) n);
+	state = strcmp(m->state, "empty") == 0 ? "empty" : "needs_retrain";
+	version = catalog_set_state(m->model_id, em.rows_now, state);
+
+	/*
+	 * Every key's digest, in entries of what work_mem holds (at least 256
+	 * keys): one entry cannot hold more than about 33 million.  The first
+	 * records the change of version; the others continue it.
+	 */
+	per_entry = (int64) Max(Min(((Size) work_mem * 1024) / TRUNCATE_KEY_BYTES, INT_MAX / 2),
+							ERASE_MIN_CHUNK);
+	after = *m;
+	after.version = version;
+	for (i = 0; i < Max(n, 1); i += per_entry)
+	{
+		int			count = (int) Min(per_entry, n - i);
+
+		audit_log_change("truncate", i == 0 ? m : &after, relid, version, count, state,
+						 NULL, 0, get_float8_nan(), get_float8_nan(),
+						 i == 0 ? "Its source was truncated: every row left it." :
+						 "Its source was truncated: the digests of more of its rows.",
+						 keys + i, count);
+	}
 }
