@@ -425,9 +425,10 @@ catalog_load_model(const char *name, bool lock_row)
 									 rows * cols, m->nterms));
 
 	idvalue[0] = Int32GetDatum(m->model_id);
+	/* As the row: locked, the terms this very command wrote are the model's. */
 	spi_run("SELECT column_name, level, center, scale, level_rows, position"
 			" FROM unlearn.model_term WHERE model_id = $1 ORDER BY position",
-			1, idtype, idvalue, NULL, SPI_OK_SELECT, true);
+			1, idtype, idvalue, NULL, SPI_OK_SELECT, !lock_row);
 	if (SPI_processed != (uint64) m->nterms)
 		corrupt_model(name, psprintf("It has " UINT64_FORMAT " term rows for %d parameters.",
 									 SPI_processed, m->nterms));

@@ -244,6 +244,18 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		}
 		applied = removal_logistic(s, change);
 		method = "newton";
+		/*
+		 * No usable Hessian in a part of a statement whose other parts
+		 * follow: a refit now would meet their rows, deleted but still in
+		 * lineage, and could not run; the model must be retrained.
+		 */
+		if (!applied && change->more_follows)
+		{
+			erasure_needs_retrain(&before, relid, leaving, rows, event,
+								  "Without those rows its Hessian is singular or too ill-conditioned.",
+								  keys, nkeys);
+			return;
+		}
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
 		if (!applied || (!change->more_follows && refresh_due(s, m->options.erasure_tol)))
 		{
@@ -323,6 +335,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 /* Bytes a key takes in a TRUNCATE's log entry: its removal and digest. */
 #define TRUNCATE_KEY_BYTES (sizeof(LineageRemoval) + 112)
 
+/* What a key's digest takes in the logged bytea[] (one entry: 1 GB at most). */
+#define TRUNCATE_DIGEST_BYTES (VARHDRSZ + 32 + 8)
+
 /* Fewest and most rows a chunk of a DELETE takes. */
 #define ERASE_MIN_CHUNK 256
 #define ERASE_MAX_CHUNK (1 << 20)
@@ -401,12 +416,13 @@ typedef enum ChunkUpdate
  * False when the model has no row left to lose (dropped, or empty).
  */
 static bool
-erase_chunk(const char *name, Relation rel, Encoder *enc, DeletedRows *dr,
-			const char *event, ChunkUpdate *update)
+erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
+			ChunkUpdate *update)
 {
 	Oid			relid = RelationGetRelid(rel);
 	ErasureModel em;
 	StoredModel *m;
+	Encoder    *enc;
 	int			capacity;
 	bool		ready;
 	int			n = 0;
@@ -430,6 +446,15 @@ erase_chunk(const char *name, Relation rel, Encoder *enc, DeletedRows *dr,
 		erasure_state_release(&em);
 		return false;			/* no row left in its lineage */
 	}
+
+	/*
+	 * The chunk's own encoder, from the model as it is now: an earlier
+	 * chunk may have dropped terms (a level left with no row), after which
+	 * the model is read afresh.  The key column is the same.
+	 */
+	enc = encoder_create(m, RelationGetDescr(rel));
+	if (enc == NULL)
+		elog(ERROR, "the key column of model \"%s\" changed during a statement", name);
 	ready = strcmp(m->state, "ready") == 0 && enc->usable;
 	capacity = erase_chunk_rows(m->nterms);
 	scratch_reserve((Size) capacity * ERASE_ROW_BYTES(m->nterms));
@@ -524,15 +549,17 @@ erase_chunk(const char *name, Relation rel, Encoder *enc, DeletedRows *dr,
  * the statement that took no row.
  */
 static void
-erase_finish_chunks(const char *name, Relation rel, Encoder *enc, const char *event)
+erase_finish_chunks(const char *name, Relation rel, const char *event)
 {
 	ErasureModel em;
 	RowChange	change;
+	Encoder    *enc;
 	bool		due;
 
 	if (!erasure_state_lock(name, &em))
 		return;
-	if (strcmp(em.m->state, "ready") != 0 || !enc->usable)
+	enc = strcmp(em.m->state, "ready") == 0 ? encoder_create(em.m, RelationGetDescr(rel)) : NULL;
+	if (enc == NULL || !enc->usable)
 	{
 		erasure_state_release(&em);
 		return;
@@ -611,7 +638,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 		ChunkUpdate update;
 
 		old = MemoryContextSwitchTo(chunk_cxt);
-		more = erase_chunk(name, rel, enc, &dr, event, &update);
+		more = erase_chunk(name, rel, &dr, event, &update);
 		MemoryContextSwitchTo(old);
 		chunks++;
 		peak = Max(peak, MemoryContextMemAllocated(chunk_cxt, true) + scratch_mark() - mark);
@@ -623,7 +650,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 	if (owed && more)
 	{
 		old = MemoryContextSwitchTo(chunk_cxt);
-		erase_finish_chunks(name, rel, enc, event);
+		erase_finish_chunks(name, rel, event);
 		MemoryContextSwitchTo(old);
 	}
 	MemoryContextDelete(chunk_cxt);
@@ -686,7 +713,8 @@ erase_truncated_model(const char *name, Oid relid)
 	 * keys): one entry cannot hold more than about 33 million.  The first
 	 * records the change of version; the others continue it.
 	 */
-	per_entry = (int64) Max(Min(((Size) work_mem * 1024) / TRUNCATE_KEY_BYTES, INT_MAX / 2),
+	per_entry = (int64) Max(Min(((Size) work_mem * 1024) / TRUNCATE_KEY_BYTES,
+								(MaxAllocSize - 1024) / TRUNCATE_DIGEST_BYTES),
 							ERASE_MIN_CHUNK);
 	after = *m;
 	after.version = version;
@@ -696,7 +724,8 @@ erase_truncated_model(const char *name, Oid relid)
 
 		audit_log_change("truncate", i == 0 ? m : &after, relid, version, count, state,
 						 NULL, 0, get_float8_nan(), get_float8_nan(),
-						 i == 0 ? "Its source was truncated: every row left it." :
+						 i == 0 && count == n ? "Its source was truncated: every row left it." :
+						 i == 0 ? "Its source was truncated: every row left it; the digests of its rows are in this entry and the next ones, and their rows add up." :
 						 "Its source was truncated: the digests of more of its rows.",
 						 keys + i, count);
 	}
