@@ -78,6 +78,21 @@ SELECT 'lv_ridge' AS model, verdict, parameter_distance < 1e-9 AS exact
 SELECT 'lv_logit' AS model, verdict, parameter_distance <= distance_bound AS within_bound
   FROM unlearn.verify_model('lv_logit');
 
+-- The same in one MERGE that deletes a level's last rows and updates
+-- others: the rectification reads the model the deletions left.
+CREATE TABLE mt (id int PRIMARY KEY, a float8, cat text, y float8);
+INSERT INTO mt SELECT g, g % 11, CASE WHEN g <= 5 THEN 'rare' ELSE (ARRAY['p', 'q'])[1 + g % 2] END,
+                      g % 11 + g % 3
+  FROM generate_series(1, 300) g;
+SELECT name FROM unlearn.create_model('mt_r', 'mt', 'y', ARRAY['a', 'cat']);
+MERGE INTO mt USING (SELECT g AS id FROM generate_series(1, 40) g) s ON mt.id = s.id
+  WHEN MATCHED AND mt.cat = 'rare' THEN DELETE
+  WHEN MATCHED THEN UPDATE SET a = mt.a + 1;
+SELECT name, rows, state, parameters FROM unlearn.models WHERE name = 'mt_r';
+SELECT verdict, parameter_distance < 1e-9 AS exact FROM unlearn.verify_model('mt_r');
+SELECT unlearn.drop_model('mt_r');
+DROP TABLE mt;
+
 -- No usable Hessian in a middle chunk: the model must be retrained, for
 -- that reason (review finding: a refit was tried and failed on the rows
 -- still to come).
