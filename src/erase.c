@@ -413,11 +413,13 @@ typedef enum ChunkUpdate
 /*
  * Takes the next chunk of deleted rows out of a model (see
  * erase_from_model), saying in *update what it did to the parameters.
- * False when the model has no row left to lose (dropped, or empty).
+ * The first chunk gets the model as erase_from_model locked it (first,
+ * with its encoder); the others lock it again.  False when the model has
+ * no row left to lose (dropped, or empty).
  */
 static bool
 erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
-			ChunkUpdate *update)
+			ErasureModel *first, Encoder *first_enc, ChunkUpdate *update)
 {
 	Oid			relid = RelationGetRelid(rel);
 	ErasureModel em;
@@ -438,23 +440,31 @@ erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
 	RowChange	change;
 
 	*update = CHUNK_NO_UPDATE;
-	if (!erasure_state_lock(name, &em))
-		return false;			/* dropped meanwhile */
-	m = em.m;
-	if (strcmp(m->state, "empty") == 0)
+	if (first != NULL)
 	{
-		erasure_state_release(&em);
-		return false;			/* no row left in its lineage */
+		em = *first;
+		enc = first_enc;
 	}
+	else
+	{
+		if (!erasure_state_lock(name, &em))
+			return false;		/* dropped meanwhile */
+		if (strcmp(em.m->state, "empty") == 0)
+		{
+			erasure_state_release(&em);
+			return false;		/* no row left in its lineage */
+		}
 
-	/*
-	 * The chunk's own encoder, from the model as it is now: an earlier
-	 * chunk may have dropped terms (a level left with no row), after which
-	 * the model is read afresh.  The key column is the same.
-	 */
-	enc = encoder_create(m, RelationGetDescr(rel));
-	if (enc == NULL)
-		elog(ERROR, "the key column of model \"%s\" changed during a statement", name);
+		/*
+		 * The chunk's own encoder, from the model as it is now: an earlier
+		 * chunk may have dropped terms (a level left with no row), after
+		 * which the model is read afresh.  The key column is the same.
+		 */
+		enc = encoder_create(em.m, RelationGetDescr(rel));
+		if (enc == NULL)
+			elog(ERROR, "the key column of model \"%s\" changed during a statement", name);
+	}
+	m = em.m;
 	ready = strcmp(m->state, "ready") == 0 && enc->usable;
 	capacity = erase_chunk_rows(m->nterms);
 	scratch_reserve((Size) capacity * ERASE_ROW_BYTES(m->nterms));
@@ -603,7 +613,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 	int			chunks = 0;
 	Size		peak = 0;
 
-	/* The encoder, from the model as it is: it outlives the chunks. */
+	/* Locked once here for the first chunk, which is all most DELETEs have. */
 	if (!erasure_state_lock(name, &em))
 		return;					/* dropped meanwhile */
 	if (strcmp(em.m->state, "empty") == 0)
@@ -620,7 +630,6 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 							  NULL, 0);
 		return;
 	}
-	erasure_state_release(&em);
 
 	dr.rows = rows;
 	dr.route = route;
@@ -629,6 +638,12 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 	dr.cxt = CurrentMemoryContext;
 	tuplestore_rescan(rows);
 	deleted_rows_advance(&dr);
+	if (!dr.have_row)
+	{
+		erasure_state_release(&em);
+		ExecDropSingleTupleTableSlot(dr.slot);
+		return;					/* no row of the model's source */
+	}
 
 	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn erasure chunk",
 									  ALLOCSET_DEFAULT_SIZES);
@@ -638,7 +653,7 @@ erase_from_model(const char *name, Relation rel, Tuplestorestate *rows,
 		ChunkUpdate update;
 
 		old = MemoryContextSwitchTo(chunk_cxt);
-		more = erase_chunk(name, rel, &dr, event, &update);
+		more = erase_chunk(name, rel, &dr, event, chunks == 0 ? &em : NULL, enc, &update);
 		MemoryContextSwitchTo(old);
 		chunks++;
 		peak = Max(peak, MemoryContextMemAllocated(chunk_cxt, true) + scratch_mark() - mark);

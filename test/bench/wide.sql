@@ -1,25 +1,26 @@
--- test/bench/wide.sql: the d = 200 table (psql variable :rows) and its plain
--- twin wide_plain.  As bench: features f1..f200 uniform in [-1,1], label
--- P(y=1) = σ(2 f1 − 1.5 f2 + f3), seeded; the 200 columns are written by
--- SQL (\gexec) rather than by hand.
+-- test/bench/wide.sql: a wide table :name of :rows rows and :cols features,
+-- and its plain twin :name_plain (psql variables name, rows, cols: wide with
+-- 200 features, wk with 1000).  As bench: features f1..f<cols> uniform in
+-- [-1,1], label P(y=1) = σ(2 f1 − 1.5 f2 + f3), seeded; the columns are
+-- written by SQL (\gexec) rather than by hand.
 \set ON_ERROR_STOP on
 
-SELECT format('CREATE TABLE wide (id bigint NOT NULL, %s, y int NOT NULL)',
+SELECT format('CREATE TABLE %I (id bigint NOT NULL, %s, y int NOT NULL)', :'name',
               string_agg(format('f%s float8', i), ', ' ORDER BY i))
-  FROM generate_series(1, 200) i \gexec
+  FROM generate_series(1, :cols) i \gexec
 
 SELECT setseed(0.24);
 -- OFFSET 0: each feature drawn once, and y sees the stored f1, f2, f3.
-SELECT format('INSERT INTO wide SELECT id, %s,
+SELECT format('INSERT INTO %I SELECT id, %s,
                    (random() < 1 / (1 + exp(-(2 * f1 - 1.5 * f2 + f3))))::int
                  FROM (SELECT g AS id, %s FROM generate_series(1, %s) g OFFSET 0) s',
-              string_agg(format('f%s', i), ', ' ORDER BY i),
+              :'name', string_agg(format('f%s', i), ', ' ORDER BY i),
               string_agg(format('2 * random() - 1 AS f%s', i), ', ' ORDER BY i), :rows)
-  FROM generate_series(1, 200) i \gexec
-ALTER TABLE wide ADD PRIMARY KEY (id);
+  FROM generate_series(1, :cols) i \gexec
+SELECT format('ALTER TABLE %I ADD PRIMARY KEY (id)', :'name') \gexec
 
-CREATE TABLE wide_plain AS SELECT * FROM wide;
-ALTER TABLE wide_plain ADD PRIMARY KEY (id);
-VACUUM ANALYZE wide;
-VACUUM ANALYZE wide_plain;
+SELECT format('CREATE TABLE %I AS SELECT * FROM %I', :'name' || '_plain', :'name') \gexec
+SELECT format('ALTER TABLE %I ADD PRIMARY KEY (id)', :'name' || '_plain') \gexec
+SELECT format('VACUUM ANALYZE %I', :'name') \gexec
+SELECT format('VACUUM ANALYZE %I', :'name' || '_plain') \gexec
 CHECKPOINT;
