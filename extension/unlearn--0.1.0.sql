@@ -120,6 +120,11 @@ CREATE TABLE unlearn.model (
     version         bigint NOT NULL DEFAULT 1,
     state           text NOT NULL DEFAULT 'ready'
                     CHECK (state IN ('ready', 'needs_retrain', 'empty')),
+    -- a background refresh is asked for (src/refresh_worker.c): a logistic
+    -- model's bound passed unlearn.refresh_threshold of its erasure_tol;
+    -- until one is done, erasures journal their rows for it
+    -- (unlearn.refresh_journal)
+    refresh_requested boolean NOT NULL DEFAULT false,
     owner           regrole NOT NULL,      -- the role that created it
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now()
@@ -168,6 +173,21 @@ CREATE TABLE unlearn.model_pending (
     PRIMARY KEY (model_id, seq)
 );
 ALTER TABLE unlearn.model_pending ALTER COLUMN terms SET STORAGE EXTERNAL;
+
+-- The rows each erasure took out of (or put into) a model while a
+-- background refresh was asked for: the refresh folds those of versions
+-- after its pass's snapshot into what the pass summed before it installs
+-- its result.  One entry per version; a missing one (a retrain, a level
+-- dropped, a bulk change) makes the refresh start again.  Transient: not
+-- dumped.
+CREATE TABLE unlearn.refresh_journal (
+    model_id     integer NOT NULL,
+    version      bigint NOT NULL,      -- the model's version after the change
+    rows         integer NOT NULL,     -- rows in terms
+    terms        float8[] NOT NULL,    -- per row: sign (+1 out, -1 in), label, terms
+    PRIMARY KEY (model_id, version)
+);
+ALTER TABLE unlearn.refresh_journal ALTER COLUMN terms SET STORAGE EXTERNAL;
 
 -- The tables models have been trained on, each with an identity that
 -- survives renames (relation is a regclass: an OID while the database
@@ -289,7 +309,7 @@ SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_pending', '');
 
 REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
-    unlearn.model_pending, unlearn.model_id_seq, unlearn.source_table, unlearn.source_id_seq,
+    unlearn.model_pending, unlearn.refresh_journal, unlearn.model_id_seq, unlearn.source_table, unlearn.source_id_seq,
     unlearn.erasure_log, unlearn.erasure_log_seq, unlearn.erasure_log_chain,
     unlearn.secret FROM PUBLIC;
 
@@ -374,6 +394,7 @@ SELECT m.name,
        m.gradient_norm,
        m.error_bound,
        m.separable,
+       m.refresh_requested AS refresh_pending,
        m.owner,
        m.created_at AS created,
        m.updated_at AS updated
@@ -1088,6 +1109,8 @@ COMMENT ON TABLE unlearn.lineage IS
     'Internal: the rows each model holds (read unlearn.lineage and unlearn.lineage_of)';
 COMMENT ON TABLE unlearn.model_pending IS
     'Internal: row updates not yet folded into a model''s stored matrices';
+COMMENT ON TABLE unlearn.refresh_journal IS
+    'Internal: rows erased while a background refresh of the model ran';
 COMMENT ON TABLE unlearn.source_table IS
     'Internal: registry of source tables (read unlearn.sources)';
 COMMENT ON TABLE unlearn.secret IS

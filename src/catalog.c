@@ -34,6 +34,7 @@
 #include "tablerow.h"
 #include "lineage.h"
 #include "pending.h"
+#include "refresh_journal.h"
 #include "removal.h"
 
 /*
@@ -294,11 +295,12 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" max_row_norm = $17, gradient_scale = $18, ref_gradient = $19,"
 			" error_bound = $20, sum_terms = $21, sum_norm2 = $22, rows_norm2 = $23,"
 			" sum_rnorm = $24, rows_rnorm = $25, sum_znorm = $26, positives = $27,"
-			" separable = $28,"
+			" separable = $28, refresh_requested = false,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
 	pending_clear(model_id);	/* the new fit's matrices are stored whole */
+	journal_clear(model_id);	/* a running refresh finds the request gone */
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	insert_terms(model_id, m);
@@ -331,6 +333,7 @@ catalog_delete_model(const char *name)
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	lineage_delete(DatumGetInt32(idvalue[0]));
 	pending_clear(DatumGetInt32(idvalue[0]));
+	journal_clear(DatumGetInt32(idvalue[0]));
 	SPI_finish();
 	return source;
 }
@@ -385,10 +388,12 @@ catalog_load_model(const char *name, bool lock_row)
 	SPI_connect();
 	spi_run(lock_row ?
 			"SELECT model_id, model_type, source, key_column, key_type, target_column,"
-			" feature_columns, options, version, state, n_params, theta, source_id"
+			" feature_columns, options, version, state, n_params, theta, source_id,"
+			" refresh_requested"
 			" FROM unlearn.model WHERE name = $1 FOR UPDATE" :
 			"SELECT model_id, model_type, source, key_column, key_type, target_column,"
-			" feature_columns, options, version, state, n_params, theta, source_id"
+			" feature_columns, options, version, state, n_params, theta, source_id,"
+			" refresh_requested"
 			" FROM unlearn.model WHERE name = $1",
 			1, types, values, NULL, SPI_OK_SELECT, !lock_row);
 	if (SPI_processed == 0)
@@ -420,6 +425,7 @@ catalog_load_model(const char *name, bool lock_row)
 	m->version = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
 	m->state = spi_text(tup, desc, 10, cxt);
 	m->nterms = DatumGetInt32(SPI_getbinval(tup, desc, 11, &isnull));
+	m->refresh_requested = DatumGetBool(SPI_getbinval(tup, desc, 14, &isnull));
 	if (rows * cols != m->nterms)
 		corrupt_model(name, psprintf("It has %d parameters for %d terms.",
 									 rows * cols, m->nterms));
@@ -601,11 +607,13 @@ catalog_set_state(int32 model_id, int64 removed, const char *state)
 	values[2] = CStringGetTextDatum(state);
 	SPI_connect();
 	spi_run("UPDATE unlearn.model SET rows_erased = rows_erased + $2, state = $3,"
+			" refresh_requested = false,"
 			" version = version + 1, updated_at = now()"
 			" WHERE model_id = $1 RETURNING version",
 			3, types, values, NULL, SPI_OK_UPDATE_RETURNING, false);
 	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										  1, &isnull));
+	journal_clear(model_id);
 	SPI_finish();
 	return version;
 }
@@ -623,12 +631,14 @@ catalog_set_empty(int32 model_id, int64 rows_skipped)
 	values[1] = Int64GetDatum(rows_skipped);
 	SPI_connect();
 	spi_run("UPDATE unlearn.model SET rows_trained = 0, rows_skipped = $2, rows_erased = 0,"
-			" state = 'empty', version = version + 1, updated_at = now()"
+			" state = 'empty', refresh_requested = false,"
+			" version = version + 1, updated_at = now()"
 			" WHERE model_id = $1 RETURNING version",
 			2, types, values, NULL, SPI_OK_UPDATE_RETURNING, false);
 	version = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										  1, &isnull));
 	pending_clear(model_id);
+	journal_clear(model_id);
 	SPI_finish();
 	return version;
 }
@@ -693,7 +703,8 @@ model_attnum(Relation rel, const char *column)
  */
 int64
 catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
-				   int64 removed, TransactionId *xmin, ItemPointer new_ctid)
+				   int64 removed, bool refresh_requested,
+				   TransactionId *xmin, ItemPointer new_ctid)
 {
 	Relation	rel = table_open(tablerow_relid("model"), RowExclusiveLock);
 	TupleDesc	desc = RelationGetDescr(rel);
@@ -754,6 +765,7 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 	version = DatumGetInt64(heap_getattr(old, a, desc, &isnull)) + 1;
 	SET_COLUMN("version", Int64GetDatum(version));
 	SET_COLUMN("state", CStringGetTextDatum("ready"));
+	SET_COLUMN("refresh_requested", BoolGetDatum(refresh_requested));
 	SET_COLUMN("updated_at", TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()));
 #undef SET_COLUMN
 

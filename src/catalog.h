@@ -47,6 +47,7 @@ typedef struct StoredModel
 	int			nterms;
 	double	   *theta;
 	ModelTerm  *terms;
+	bool		refresh_requested;	/* a background refresh is asked for */
 } StoredModel;
 
 /* A freshly trained model, ready to be written. */
@@ -117,12 +118,14 @@ extern int64 catalog_set_state(int32 model_id, int64 removed, const char *state)
 extern int64 catalog_set_empty(int32 model_id, int64 rows_skipped);
 
 /*
- * Saves a ready model after rows left it: its new state from s,
- * straight through the table AM, at the row version the caller locked
- * (ctid); returns its new version, and the new row's xmin and ctid.
+ * Saves a ready model after rows left it: its new state from s and
+ * whether a background refresh is asked for, straight through
+ * the table AM, at the row version the caller locked (ctid); returns its
+ * new version, and the new row's xmin and ctid.
  */
 extern int64 catalog_save_ready(int32 model_id, ItemPointer ctid,
 								const struct RemovalState *s, int64 removed,
+								bool refresh_requested,
 								TransactionId *xmin, ItemPointer new_ctid);
 
 /*

@@ -18,6 +18,8 @@
 
 #include "audit.h"
 #include "erase.h"
+#include "refresh_journal.h"
+#include "refresh_worker.h"
 #include "linalg.h"
 #include "hierarchy.h"
 #include "scratch.h"
@@ -148,6 +150,29 @@ refresh_from_source(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 }
 
 /*
+ * After a change saved as version: what a background refresh needs.
+ * While one is asked for, the change's rows go to its journal (unless
+ * levels were dropped or the change is too big: the refresh then starts
+ * again), and a worker is started at commit; a request withdrawn (a
+ * refresh in the foreground) takes its journal with it.
+ */
+static void
+background_refresh_note(const StoredModel *m, int64 version, bool was_requested,
+						int ndead, const RowChange *change)
+{
+	if (was_requested && m->refresh_requested)
+	{
+		if (ndead == 0 && change->k + change->a <= JOURNAL_MAX_ROWS)
+			journal_append(m->model_id, version, m->nterms, change->X, change->y, change->k,
+						   change->XA, change->yA, change->a);
+	}
+	else if (was_requested)
+		journal_clear(m->model_id);
+	if (m->refresh_requested)
+		refresh_worker_launch_at_commit(!was_requested);
+}
+
+/*
  * Applies a statement's change to a model: the rows in change leave or
  * come in, "leaving" of them leave for good (the model's row count goes
  * down by that much), "rows" is what the log entry counts.  Categorical
@@ -173,6 +198,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	int64		version;
 	const char *method;
 	bool		applied;
+	bool		was_requested;
 	int			i,
 				t;
 
@@ -317,8 +343,11 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	for (t = 0; t < d && ndead == 0; t++)
 		if (m->terms[t].level_rows >= 0)
 			m->terms[t].level_rows += delta[t];
+	was_requested = m->refresh_requested;
+	m->refresh_requested = refresh_worker_wanted(m, s, method);
 	version = erasure_state_save(em, leaving, "ready", ndead == 0);
 	catalog_update_terms(m->model_id, d, delta, dead);
+	background_refresh_note(m, version, was_requested, ndead, change);
 	audit_log_change(event, &before, relid, version, rows, method, s->theta, s->d,
 					 s->step_norm, s->error_bound, NULL, keys, nkeys);
 }

@@ -113,4 +113,45 @@ extern bool refresh_due(const RemovalState *s, double erasure_tol);
 extern bool refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 						const bool *dead, const char **why, bool *deferred);
 
+/*
+ * What a background refresh's pass summed from its snapshot, kept until
+ * it installs its result under the model's lock (see refresh_worker.c).
+ */
+typedef struct BackgroundPass
+{
+	int32		model_id;
+	int64		version;		/* the model's version in the snapshot */
+	int			d;
+	double	   *theta;			/* its parameters then: where the sums are taken */
+	double	   *gradient;		/* of the objective over its rows then, at theta */
+	double	   *hessian;		/* the same's Hessian */
+	SumStats	stats;			/* the rows' statistics at theta */
+	double		max_row_norm;
+	int64		rows;			/* rows read */
+} BackgroundPass;
+
+/*
+ * A background refresh's pass: m as snapshot shows it, its rows read from
+ * its source rel under snapshot, summed at its theta into p (allocated in
+ * the current memory context).  Rows changed behind lineage's back are an
+ * error.  False if no row remains.
+ */
+extern bool refresh_background_pass(StoredModel *m, Encoder *enc, Relation rel,
+									Snapshot snapshot, BackgroundPass *p);
+
+struct JournalEntry;
+
+/*
+ * Installs a background pass in em, the model locked now: the journaled
+ * changes after the pass's version (entries, n, each version's one) are
+ * folded into its sums, and a Newton step from the pass's theta makes the
+ * new state (removal_reanchor).  False, with the reason in *why and em's
+ * state no longer to be kept, if the sums do not describe the model's
+ * rows now, the step finds no usable Hessian, or its bound is no better
+ * than the model's.
+ */
+extern bool refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
+									const struct JournalEntry *entries, int n,
+									const char **why);
+
 #endif							/* UNLEARN_ERASE_H */

@@ -318,7 +318,9 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	 */
 	if (!ready)
 		return catalog_set_state(model_id, removed, state);
-	row.version = catalog_save_ready(model_id, &em->ctid, &em->s, removed, &row.xmin, &row.ctid);
+	row.version = catalog_save_ready(model_id, &em->ctid, &em->s, removed,
+									 em->m->refresh_requested,
+									 &row.xmin, &row.ctid);
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
 	if (!keep || k == NULL)
 		return row.version;

@@ -16,6 +16,7 @@
 #include "utils/snapmgr.h"
 
 #include "erase.h"
+#include "refresh_journal.h"
 #include "linalg.h"
 #include "spi_cache.h"
 #include "subxact.h"
@@ -436,4 +437,150 @@ refresh_try(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	*deferred = error->sqlerrcode == ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE;
 	*why = psprintf("Refitting it on the remaining rows failed: %s", error->message);
 	return false;
+}
+
+/* A background refresh's pass (see erase.h). */
+bool
+refresh_background_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
+						BackgroundPass *p)
+{
+	int			d = m->nterms;
+	int64		nkeys;
+	LineageEntry *keys = lineage_load_snapshot(m->model_id, &nkeys);
+	bool	   *dead = palloc0(sizeof(bool) * d);
+
+	p->model_id = m->model_id;
+	p->version = m->version;
+	p->d = d;
+	p->theta = palloc(sizeof(double) * d);
+	memcpy(p->theta, m->theta, sizeof(double) * d);
+	p->gradient = palloc(sizeof(double) * d);
+	p->hessian = palloc(sizeof(double) * d * d);
+	p->rows = refresh_pass(m, enc, rel, snapshot, keys, nkeys, d, dead, p->theta,
+						   p->gradient, p->hessian, NULL, &p->stats, &p->max_row_norm);
+	pfree(keys);
+	return p->rows > 0;
+}
+
+/*
+ * Sums the journaled rows of one sign (+1: taken out, -1: put in) at
+ * theta: their loss's gradient and Hessian, no penalty, and statistics;
+ * returns how many there were, their largest norm in *max_norm.
+ */
+static int64
+journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, double sign,
+			 int d, const double *theta, double *gradient, double *hessian,
+			 SumStats *stats, double *max_norm)
+{
+	SolverSums	sums;
+	double	   *X = palloc(sizeof(double) * DATASET_BLOCK_ROWS * d);
+	double	   *y = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	int64		count = 0;
+	int			fill = 0,
+				e,
+				r;
+
+	memset(stats, 0, sizeof(SumStats));
+	solver_sums_begin(&sums, loss, d, theta, gradient, hessian);
+	sums.stats = stats;
+	for (e = 0; e < n; e++)
+		for (r = 0; r < entries[e].rows; r++)
+		{
+			const double *row = &entries[e].terms[(Size) r * (d + 2)];
+
+			if (row[0] != sign)
+				continue;
+			y[fill] = row[1];
+			memcpy(&X[(Size) fill * d], &row[2], sizeof(double) * d);
+			count++;
+			if (++fill == DATASET_BLOCK_ROWS)
+			{
+				solver_sums_add(&sums, X, y, fill);
+				fill = 0;
+			}
+		}
+	if (fill > 0)
+		solver_sums_add(&sums, X, y, fill);
+	*max_norm = sums.max_row_norm;
+	solver_sums_end(&sums, 0.0, false);
+	pfree(X);
+	pfree(y);
+	return count;
+}
+
+/* Installs a background pass in a model locked now (see erase.h). */
+bool
+refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
+						const JournalEntry *entries, int n, const char **why)
+{
+	RemovalState *s = &em->s;
+	int			d = p->d;
+	double	   *g_out = palloc(sizeof(double) * d);
+	double	   *h_out = palloc(sizeof(double) * d * d);
+	double	   *g_in = palloc(sizeof(double) * d);
+	double	   *h_in = palloc(sizeof(double) * d * d);
+	double	   *gradient = palloc(sizeof(double) * d);
+	double	   *hessian = palloc(sizeof(double) * d * d);
+	double	   *before = palloc(sizeof(double) * d);
+	SumStats	out,
+				in,
+				now;
+	double		max_out,
+				max_in,
+				error_before;
+	int64		nout,
+				nin;
+	Size		i;
+
+	if (s->d != d)
+	{
+		*why = "its terms changed";
+		return false;
+	}
+	nout = journal_sums(em->m->loss, entries, n, 1.0, d, p->theta, g_out, h_out, &out, &max_out);
+	nin = journal_sums(em->m->loss, entries, n, -1.0, d, p->theta, g_in, h_in, &in, &max_in);
+	if (p->rows - nout + nin != em->rows_now)
+	{
+		*why = "its rows do not match the model's";
+		return false;
+	}
+	for (i = 0; i < (Size) d; i++)
+		gradient[i] = p->gradient[i] - g_out[i] + g_in[i];
+	for (i = 0; i < (Size) d * d; i++)
+		hessian[i] = p->hessian[i] - h_out[i] + h_in[i];
+	/* Summation steps and their norms add up; the current rows' net out. */
+	now.terms = p->stats.terms + out.terms + in.terms;
+	now.norm2 = p->stats.norm2 + out.norm2 + in.norm2;
+	now.rows_norm2 = p->stats.rows_norm2 - out.rows_norm2 + in.rows_norm2;
+	now.rnorm = p->stats.rnorm + out.rnorm + in.rnorm;
+	now.rows_rnorm = p->stats.rows_rnorm - out.rows_rnorm + in.rows_rnorm;
+	now.znorm = p->stats.znorm + out.znorm + in.znorm;
+	now.positives = p->stats.positives - out.positives + in.positives;
+	if (now.positives != s->stats.positives)
+	{
+		*why = "its labels do not match the model's";
+		return false;
+	}
+	/* The subtraction's rounding: as if the rows were summed in once more. */
+	now.rows_norm2 = Max(now.rows_norm2, 0.0);
+	now.rows_rnorm = Max(now.rows_rnorm, 0.0);
+
+	error_before = removal_condition(s) ? erasure_parameter_error(s) : get_float8_infinity();
+	memcpy(before, s->theta, sizeof(double) * d);
+	memcpy(s->theta, p->theta, sizeof(double) * d);
+	s->max_row_norm = Max(p->max_row_norm, max_in);
+	if (!removal_reanchor(s, gradient, hessian, &now, false))
+	{
+		*why = "its Hessian is singular or too ill-conditioned";
+		return false;
+	}
+	if (!(erasure_parameter_error(s) < error_before))
+	{
+		*why = "its bound is no better than the model's";
+		return false;
+	}
+	for (i = 0; i < (Size) d; i++)
+		before[i] = s->theta[i] - before[i];
+	s->step_norm = linalg_norm2(before, d);
+	return true;
 }

@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "collected.h"
 #include "ddl.h"
+#include "refresh_worker.h"
 #include "request_reference.h"
 #include "scratch.h"
 #include "unlearn.h"
@@ -72,6 +73,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	/* After the other settings, before the prefix is reserved: see there. */
+	refresh_worker_init();
 	request_reference_define();
 	MarkGUCPrefixReserved("unlearn");
 	audit_init();

@@ -1,0 +1,552 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh_worker.c
+ *	  Background refresh of logistic models: a dynamic background worker
+ *	  that refreshes a model from its own snapshot, without the model's
+ *	  lock, while erasures go on.
+ *
+ * An erasure whose Newton step leaves a logistic model's bound past
+ * unlearn.refresh_threshold of its erasure_tol sets the model's
+ * refresh_requested and, when its transaction commits, starts a worker
+ * for its database (one runs per database: a second one exits).  The
+ * worker, for each model asked for:
+ *
+ *	 1. the pass: in a REPEATABLE READ transaction of its own, reads the
+ *		model as its snapshot shows it (version V) and sums the gradient
+ *		and Hessian of its rows there, at its parameters then, holding
+ *		only the source's AccessShareLock (refresh_background_pass);
+ *	 2. the install: in a short transaction, locks the model as an
+ *		erasure does, folds in the rows every erasure after V took out or
+ *		put in (each journaled them while the request stood:
+ *		refresh_journal.c), takes the Newton step from the pass's
+ *		parameters with the Hessian of the rows as they are now, and
+ *		writes the model with a log entry "refresh" if its bound is better
+ *		than the model's (refresh_background_fold).
+ *
+ * Nothing is lost or counted twice: the snapshot's rows are exactly the
+ * model's at V (an erasure writes both in one transaction), and every
+ * version after V must have its journal entry, or something else changed
+ * the model (a retrain, a level gone, a bulk change, a TRUNCATE) and the
+ * install is not made: the pass starts again, at most MAX_ATTEMPTS times
+ * a model per worker.  A DELETE still refreshes in the foreground when
+ * its own step passes erasure_tol: the background refresh only makes
+ * that rare; it never lets a model be further from a retrain.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/lock.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "audit.h"
+#include "erase.h"
+#include "refresh_journal.h"
+#include "refresh_worker.h"
+
+bool		unlearn_background_refresh = true;
+double		unlearn_refresh_threshold = 0.5;
+
+/* Test hook: an advisory lock the worker takes between pass and install. */
+static int	refresh_pause_lock = 0;
+
+/* Whether this transaction asks for a worker at commit, and a new request. */
+static bool launch_wanted = false;
+static bool launch_newly = false;
+static TimestampTz last_launch = 0;
+
+/* A backend starts a worker at most this often (ms): for a new request... */
+#define LAUNCH_MIN_MS	1000
+/* ...and for a standing one, whose worker may have died. */
+#define RELAUNCH_MS		10000
+
+/* Passes a worker makes for one model before it leaves it to a later one. */
+#define MAX_ATTEMPTS	3
+
+/* The advisory lock (field4 3: no user's advisory lock) one worker per database holds. */
+#define WORKER_LOCK_KEY1 0x756e6c65
+#define WORKER_LOCK_KEY2 0x72667368
+
+PGDLLEXPORT void unlearn_refresh_worker_main(Datum arg);
+
+/* Asks the postmaster for a worker for this database. */
+static void
+launch_worker(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "unlearn");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "unlearn_refresh_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "unlearn refresh worker for database %u",
+			 MyDatabaseId);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "unlearn refresh worker");
+	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker.bgw_notify_pid = 0;
+	if (!RegisterDynamicBackgroundWorker(&worker, NULL))
+		ereport(LOG,
+				(errmsg("unlearn: could not start a background refresh worker"),
+				 errdetail("No background worker slot is free."),
+				 errhint("Raise max_worker_processes. Meanwhile a model refreshes in the foreground when its bound reaches its erasure_tol.")));
+}
+
+/* At commit, starts the worker the transaction asked for (see refresh_worker.h). */
+static void
+refresh_worker_xact(XactEvent event, void *arg)
+{
+	TimestampTz now;
+
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		launch_wanted = launch_newly = false;
+	if (event != XACT_EVENT_COMMIT || !launch_wanted)
+		return;
+	now = GetCurrentTimestamp();
+	if (TimestampDifferenceExceeds(last_launch, now, launch_newly ? LAUNCH_MIN_MS : RELAUNCH_MS))
+	{
+		last_launch = now;
+		launch_worker();
+	}
+	launch_wanted = launch_newly = false;
+}
+
+/* Defines the settings and the commit hook (see refresh_worker.h). */
+void
+refresh_worker_init(void)
+{
+	DefineCustomBoolVariable("unlearn.background_refresh",
+							 "Refreshes logistic models in a background worker before their bound reaches erasure_tol.",
+							 "Off: a model refreshes only in the DELETE whose step passes its erasure_tol.",
+							 &unlearn_background_refresh,
+							 true,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomRealVariable("unlearn.refresh_threshold",
+							 "Part of a model's erasure_tol at which its erasures ask for a background refresh.",
+							 "Lower: refreshes start earlier and run more often; a DELETE refreshes in the foreground only if its own step passes erasure_tol.",
+							 &unlearn_refresh_threshold,
+							 0.5, 0.01, 1.0,
+							 PGC_SUSET, 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("unlearn.refresh_pause_lock",
+							"Test hook: an advisory lock the refresh worker takes between its pass and its install.",
+							"0: none.",
+							&refresh_pause_lock,
+							0, 0, INT_MAX,
+							PGC_SUSET, GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+	RegisterXactCallback(refresh_worker_xact, NULL);
+}
+
+/* Whether a background refresh is asked for after a change (see refresh_worker.h). */
+bool
+refresh_worker_wanted(const StoredModel *m, const RemovalState *s, const char *method)
+{
+	if (!unlearn_background_refresh || !m->loss->binary_labels)
+		return false;
+	if (m->refresh_requested && strcmp(method, "newton") == 0)
+		return true;
+	return refresh_due(s, unlearn_refresh_threshold * m->options.erasure_tol);
+}
+
+/* Asks for a worker at commit (see refresh_worker.h). */
+void
+refresh_worker_launch_at_commit(bool newly)
+{
+	launch_wanted = true;
+	launch_newly = launch_newly || newly;
+}
+
+/* Copies a pass's arrays into cxt, where it outlives its transaction. */
+static void
+keep_pass(BackgroundPass *p, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	double	   *theta = palloc(sizeof(double) * p->d);
+	double	   *gradient = palloc(sizeof(double) * p->d);
+	double	   *hessian = palloc(sizeof(double) * p->d * p->d);
+
+	memcpy(theta, p->theta, sizeof(double) * p->d);
+	memcpy(gradient, p->gradient, sizeof(double) * p->d);
+	memcpy(hessian, p->hessian, sizeof(double) * p->d * p->d);
+	p->theta = theta;
+	p->gradient = gradient;
+	p->hessian = hessian;
+	MemoryContextSwitchTo(old);
+}
+
+/* What came of a pass. */
+typedef enum PassOutcome
+{
+	PASS_MADE,
+	PASS_NOT_ASKED,				/* the model is gone, or no longer asks for one */
+	PASS_UNUSABLE				/* no row to read, or a column gone: the foreground's case */
+} PassOutcome;
+
+/*
+ * The pass of a model's refresh, in the current (REPEATABLE READ)
+ * transaction, into p in cxt.
+ */
+static PassOutcome
+pass_from_snapshot(const char *name, BackgroundPass *p, MemoryContext cxt)
+{
+	StoredModel *m;
+	Relation	rel;
+	Encoder    *enc;
+	bool		ok;
+
+	if (!catalog_model_exists(name))
+		return PASS_NOT_ASKED;
+	m = catalog_load_model(name, false);
+	if (!m->refresh_requested || strcmp(m->state, "ready") != 0 || !m->loss->binary_labels)
+		return PASS_NOT_ASKED;
+	rel = table_open(m->source, AccessShareLock);
+	enc = encoder_create(m, RelationGetDescr(rel));
+	ok = enc != NULL && enc->usable &&
+		refresh_background_pass(m, enc, rel, GetActiveSnapshot(), p);
+	table_close(rel, AccessShareLock);
+	if (!ok)
+		return PASS_UNUSABLE;
+	keep_pass(p, cxt);
+	return PASS_MADE;
+}
+
+/* Withdraws a model's request (its pass failed): its journal goes too. */
+static void
+withdraw_request(const char *name)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(name)};
+
+	SPI_connect();
+	if (SPI_execute_with_args("WITH m AS (UPDATE unlearn.model SET refresh_requested = false"
+							  " WHERE name = $1 AND refresh_requested RETURNING model_id)"
+							  " DELETE FROM unlearn.refresh_journal j USING m"
+							  " WHERE j.model_id = m.model_id",
+							  1, types, values, NULL, false, 0) < 0)
+		elog(ERROR, "could not withdraw the refresh request of model \"%s\"", name);
+	SPI_finish();
+}
+
+/* What came of a refresh. */
+typedef enum RefreshOutcome
+{
+	REFRESH_SETTLED,			/* installed, or not needed any more */
+	REFRESH_ASKED_AGAIN,		/* installed, and its bound still asks for one */
+	REFRESH_AGAIN				/* a change the journal does not hold: a new pass */
+} RefreshOutcome;
+
+/*
+ * The install of a pass, in the current transaction, under the model's
+ * lock.
+ */
+static RefreshOutcome
+install_pass(const char *name, const BackgroundPass *p)
+{
+	ErasureModel em;
+	StoredModel before;
+	StoredModel *m;
+	JournalEntry *entries;
+	const char *why = NULL;
+	int64		version;
+	int			n,
+				i;
+
+	if (!erasure_state_lock(name, &em))
+		return REFRESH_SETTLED;	/* dropped */
+	m = em.m;
+	if (m->model_id != p->model_id || !m->refresh_requested || strcmp(m->state, "ready") != 0)
+	{
+		/* Retrained, refreshed in the foreground, emptied, or made anew. */
+		erasure_state_release(&em);
+		return REFRESH_SETTLED;
+	}
+	entries = journal_load(m->model_id, p->version, p->d, &n);
+	for (i = 0; i < n; i++)
+		if (entries[i].version != p->version + 1 + i)
+			break;
+	if (i < n || p->version + n != m->version)
+		why = "a change since its pass was not journaled";
+	before = *m;
+	before.theta = palloc(sizeof(double) * m->nterms);
+	memcpy(before.theta, m->theta, sizeof(double) * m->nterms);
+	if (why == NULL && refresh_background_fold(&em, p, entries, n, &why))
+	{
+		m->refresh_requested = refresh_due(&em.s, unlearn_refresh_threshold * m->options.erasure_tol);
+		version = erasure_state_save(&em, 0, "ready", false);
+		journal_clear(m->model_id);
+		audit_log_change("refresh", &before, m->source, version, em.rows_now, "refresh",
+						 em.s.theta, em.s.d, em.s.step_norm, em.s.error_bound,
+						 psprintf("A background refresh: a pass over the rows of version " INT64_FORMAT
+								  ", with the %d changes since folded in.", p->version, n),
+						 NULL, 0);
+		elog(DEBUG1, "background refresh of model \"%s\" installed at version " INT64_FORMAT
+			 " (pass at " INT64_FORMAT ", %d changes folded in): step %g, bound %g",
+			 name, version, p->version, n, em.s.step_norm, em.s.error_bound);
+		return m->refresh_requested ? REFRESH_ASKED_AGAIN : REFRESH_SETTLED;
+	}
+	/* em's state may be changed: it is not given back, and is read afresh. */
+	elog(DEBUG1, "background refresh of model \"%s\" not installed: %s", name, why);
+	if (strcmp(why, "its bound is no better than the model's") == 0)
+	{
+		withdraw_request(name);
+		return REFRESH_SETTLED;
+	}
+	return REFRESH_AGAIN;
+}
+
+/* Waits for the test hook's advisory lock, if one is set. */
+static void
+pause_for_tests(void)
+{
+	if (refresh_pause_lock == 0)
+		return;
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d)", refresh_pause_lock),
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not take the refresh pause lock");
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/* One refresh of a model: its pass, then its install. */
+static RefreshOutcome
+refresh_one(const char *name, MemoryContext cxt)
+{
+	BackgroundPass pass;
+	PassOutcome have;
+	RefreshOutcome done;
+
+	pgstat_report_activity(STATE_RUNNING, psprintf("unlearn: refresh pass of model \"%s\"", name));
+	StartTransactionCommand();
+	XactIsoLevel = XACT_REPEATABLE_READ;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	have = pass_from_snapshot(name, &pass, cxt);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	if (have == PASS_UNUSABLE)
+	{
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		withdraw_request(name);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	if (have != PASS_MADE)
+		return REFRESH_SETTLED;
+	pause_for_tests();
+	pgstat_report_activity(STATE_RUNNING, psprintf("unlearn: refresh install of model \"%s\"", name));
+	StartTransactionCommand();
+	XactIsoLevel = XACT_READ_COMMITTED;
+	PushActiveSnapshot(GetTransactionSnapshot());
+	done = install_pass(name, &pass);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return done;
+}
+
+/*
+ * A model's refresh with its errors caught: a pass that fails (a row
+ * changed behind lineage's back, a cancel) withdraws the request, and the
+ * model refreshes in the foreground, where the same failure is reported.
+ */
+static RefreshOutcome
+refresh_guarded(const char *name, MemoryContext cxt)
+{
+	volatile RefreshOutcome done = REFRESH_SETTLED;
+
+	PG_TRY();
+	{
+		done = refresh_one(name, cxt);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		HOLD_INTERRUPTS();
+		MemoryContextSwitchTo(cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		AbortOutOfAnyTransaction();
+		RESUME_INTERRUPTS();
+		ereport(LOG,
+				(errcode(error->sqlerrcode),
+				 errmsg("unlearn: background refresh of model \"%s\" failed: %s",
+						name, error->message),
+				 errdetail("Its erasures go on; it refreshes in the foreground when its bound reaches its erasure_tol.")));
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		withdraw_request(name);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_END_TRY();
+	return done;
+}
+
+/* The names of the models of this database that ask for a refresh. */
+static List *
+requested_models(MemoryContext cxt)
+{
+	List	   *names = NIL;
+	uint64		i;
+
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	if (SPI_execute("SELECT name FROM unlearn.model WHERE refresh_requested AND state = 'ready'"
+					" ORDER BY updated_at, name", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the models asking for a refresh");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		names = lappend(names, pstrdup(name));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return names;
+}
+
+/* Passes made for a model by this worker. */
+typedef struct Attempts
+{
+	char	   *name;
+	int			passes;
+} Attempts;
+
+/* The attempts record of a model in list (added if new, in cxt). */
+static Attempts *
+attempts_of(List **list, const char *name, MemoryContext cxt)
+{
+	ListCell   *lc;
+	Attempts   *a;
+	MemoryContext old;
+
+	foreach(lc, *list)
+	{
+		a = lfirst(lc);
+		if (strcmp(a->name, name) == 0)
+			return a;
+	}
+	old = MemoryContextSwitchTo(cxt);
+	a = palloc0(sizeof(Attempts));
+	a->name = pstrdup(name);
+	*list = lappend(*list, a);
+	MemoryContextSwitchTo(old);
+	return a;
+}
+
+/* Takes (or gives back) this database's worker lock, held for the session. */
+static bool
+worker_lock(bool take)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, WORKER_LOCK_KEY1, WORKER_LOCK_KEY2, 3);
+	if (!take)
+		return LockRelease(&tag, ExclusiveLock, true);
+	return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;
+}
+
+/* The next model to refresh: asking for it, with passes left; NULL if none. */
+static Attempts *
+next_model(List **attempts, MemoryContext keep, MemoryContext cxt)
+{
+	ListCell   *lc;
+
+	MemoryContextReset(cxt);
+	foreach(lc, requested_models(cxt))
+	{
+		Attempts   *a = attempts_of(attempts, lfirst(lc), keep);
+
+		if (a->passes < MAX_ATTEMPTS)
+			return a;
+	}
+	return NULL;
+}
+
+/*
+ * The worker's entry point: refreshes the models of its database that ask
+ * for it, until none does (or each had MAX_ATTEMPTS passes), then exits.
+ */
+void
+unlearn_refresh_worker_main(Datum arg)
+{
+	MemoryContext keep;
+	MemoryContext pass_cxt;
+	List	   *attempts = NIL;
+	bool		usable;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
+	pgstat_report_appname("unlearn refresh worker");
+
+	StartTransactionCommand();
+	usable = unlearn_background_refresh &&
+		OidIsValid(get_extension_oid("unlearn", true)) && worker_lock(true);
+	CommitTransactionCommand();
+	if (!usable)
+		proc_exit(0);
+
+	keep = AllocSetContextCreate(TopMemoryContext, "unlearn refresh worker",
+								 ALLOCSET_DEFAULT_SIZES);
+	pass_cxt = AllocSetContextCreate(TopMemoryContext, "unlearn refresh pass",
+									 ALLOCSET_DEFAULT_SIZES);
+	for (;;)
+	{
+		Attempts   *next;
+
+		CHECK_FOR_INTERRUPTS();
+		next = next_model(&attempts, keep, pass_cxt);
+		if (next == NULL)
+		{
+			/*
+			 * Done: the lock goes first, then one more look, so a request
+			 * made while its worker found this one running is not missed.
+			 */
+			bool		again = false;
+
+			StartTransactionCommand();
+			worker_lock(false);
+			CommitTransactionCommand();
+			next = next_model(&attempts, keep, pass_cxt);
+			if (next != NULL)
+			{
+				StartTransactionCommand();
+				again = worker_lock(true);
+				CommitTransactionCommand();
+			}
+			if (!again)
+				break;
+		}
+		next->passes++;
+		/* A settled model asked for again later is served again. */
+		if (refresh_guarded(next->name, pass_cxt) == REFRESH_SETTLED)
+			next->passes = 0;
+	}
+	pgstat_report_activity(STATE_IDLE, NULL);
+	proc_exit(0);
+}

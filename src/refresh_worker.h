@@ -1,0 +1,39 @@
+/*-------------------------------------------------------------------------
+ *
+ * refresh_worker.h
+ *	  Background refresh of logistic models: its settings, the request an
+ *	  erasure makes, and the worker that serves it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_REFRESH_WORKER_H
+#define UNLEARN_REFRESH_WORKER_H
+
+#include "erasure_state.h"
+#include "removal.h"
+
+/* unlearn.background_refresh: whether erasures ask a worker to refresh. */
+extern bool unlearn_background_refresh;
+
+/* unlearn.refresh_threshold: the part of erasure_tol that asks for one. */
+extern double unlearn_refresh_threshold;
+
+/* Defines the settings and the commit hook that starts workers. */
+extern void refresh_worker_init(void);
+
+/*
+ * After an erasure changed a logistic model (method: how), whether a
+ * background refresh is now asked for: its bound past the threshold, or
+ * asked for before and not refreshed since (not by the foreground).
+ */
+extern bool refresh_worker_wanted(const StoredModel *m, const RemovalState *s,
+								  const char *method);
+
+/*
+ * Starts a worker for this database when the transaction commits (at
+ * most once a second from a backend; newly: the request is new, else
+ * once every ten seconds, for a worker that died).
+ */
+extern void refresh_worker_launch_at_commit(bool newly);
+
+#endif							/* UNLEARN_REFRESH_WORKER_H */
