@@ -1,0 +1,335 @@
+# Background refresh (src/refresh_worker.c): a logistic model whose bound
+# passes unlearn.refresh_threshold of its erasure_tol is refreshed by a
+# background worker from its own snapshot, without the model's lock.  The
+# worker is paused between its pass and its install (the test hook
+# unlearn.refresh_pause_lock, held by a prepared transaction) while
+# erasures, rectifications, a retrain, a drop, a TRUNCATE or a crash of
+# the worker happen; afterwards the model must equal a fresh fit within
+# its bound (verify_model, and its gradient on the remaining rows within
+# its certified bound), its log must be complete (every version one
+# entry), and its journal empty.  With the worker disabled, today's
+# foreground refresh is all there is.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('background_refresh');
+$node->init;
+$node->append_conf('postgresql.conf',
+	"max_prepared_transactions = 4\nfsync = off\nunlearn.log_to_server = off\nrestart_after_crash = on");
+$node->start;
+
+my $pause = 7001;
+$node->safe_psql('postgres', qq{
+	CREATE EXTENSION unlearn;
+	ALTER DATABASE postgres SET unlearn.refresh_threshold = 0.01;
+	ALTER DATABASE postgres SET unlearn.refresh_pause_lock = $pause;
+	-- Uniform in [0, 1), independent across g and k.
+	CREATE FUNCTION hu(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
+	AS \$\$ SELECT ('x' || substr(md5(g || '-' || k), 1, 8))::bit(32)::bigint / 4294967296.0 \$\$;
+	CREATE TABLE public.pts (id int PRIMARY KEY, x1 float8, x2 float8, x3 float8, x4 float8,
+	                         x5 float8, x6 float8, c text, y int);
+	INSERT INTO public.pts
+	SELECT g, hu(g, 1), hu(g, 2), hu(g, 3), hu(g, 4), hu(g, 5), hu(g, 6),
+	       (ARRAY['a', 'b', 'c'])[1 + g % 3],
+	       (hu(g, 9) < 1 / (1 + exp(-(3 * hu(g, 1) - 2 * hu(g, 2) + hu(g, 3) - 1 + 0.3 * (g % 3)))))::int
+	  FROM generate_series(1, 20000) g;
+	-- The next row to erase: in an order unrelated to the features.
+	CREATE FUNCTION erase_next() RETURNS int LANGUAGE sql AS \$\$
+	    DELETE FROM public.pts WHERE id = (SELECT id FROM public.pts ORDER BY md5(id::text) LIMIT 1)
+	    RETURNING id \$\$;
+});
+
+# A fresh logistic model p on pts.
+sub fresh_model
+{
+	$node->safe_psql('postgres', q{
+		SELECT unlearn.drop_model(name) FROM unlearn.models WHERE name = 'p';
+		SELECT name FROM unlearn.create_model('p', 'public.pts', 'y', NULL, 'logistic',
+		                                      '{"erasure_tol": 0.1}');
+	});
+}
+
+# Erases rows one transaction each until the model asks for a refresh; how many.
+sub erase_until_requested
+{
+	return $node->safe_psql('postgres', q{
+		CREATE TEMP TABLE erased_count (n int);
+		DO $$
+		DECLARE n int := 0;
+		BEGIN
+		    LOOP
+		        PERFORM erase_next();
+		        n := n + 1;
+		        COMMIT;
+		        EXIT WHEN n >= 500 OR (SELECT refresh_pending FROM unlearn.models WHERE name = 'p');
+		    END LOOP;
+		    INSERT INTO erased_count VALUES (n);
+		END $$;
+		SELECT n FROM erased_count;
+	});
+}
+
+# The pause lock, held by a prepared transaction (it survives a crash).
+sub hold
+{
+	$node->safe_psql('postgres',
+		"BEGIN; SELECT pg_advisory_xact_lock($pause); PREPARE TRANSACTION 'hold'");
+}
+
+sub release
+{
+	$node->safe_psql('postgres', "COMMIT PREPARED 'hold'");
+}
+
+# Waits until the worker has made its pass and waits for the pause lock.
+sub wait_paused
+{
+	ok($node->poll_query_until('postgres', q{
+		SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_stat_activity a USING (pid)
+		                WHERE a.backend_type = 'unlearn refresh worker'
+		                  AND l.locktype = 'advisory' AND NOT l.granted)}),
+		"$_[0]: the worker made its pass and waits before its install");
+}
+
+# Waits until no refresh worker runs.
+sub wait_done
+{
+	ok($node->poll_query_until('postgres', q{
+		SELECT NOT EXISTS (SELECT FROM pg_stat_activity
+		                    WHERE backend_type = 'unlearn refresh worker')}),
+		"$_[0]: the worker is done");
+}
+
+# The model equals a fresh fit within its bound, and its gradient on the
+# remaining rows is within its certified bound.
+sub check_model
+{
+	my ($what) = @_;
+	my ($verdict, $within) = split /\|/, $node->safe_psql('postgres', q{
+		SELECT verdict, gradient_norm <= error_bound FROM unlearn.verify_model('p')});
+	is($verdict, 'ok', "$what: the model equals a fresh fit within its bound");
+	is($within, 't', "$what: its gradient on the remaining rows is within its certified bound");
+}
+
+# Every version of the model has one entry (each starts where the last ended),
+# the chain verifies, and the journal is empty.
+sub check_log
+{
+	my ($what) = @_;
+	is($node->safe_psql('postgres', q{
+		SELECT count(*) FILTER (WHERE version_before IS DISTINCT FROM previous)
+		  FROM (SELECT version_before,
+		               lag(version_after) OVER (ORDER BY seq) AS previous
+		          FROM unlearn.erasure_log
+		         WHERE model_id = (SELECT max(model_id) FROM unlearn.erasure_log WHERE model_name = 'p')
+		           AND event NOT IN ('create', 'verify')) e
+		 WHERE previous IS NOT NULL}), '0', "$what: every version of the model has one log entry");
+	is($node->safe_psql('postgres', 'SELECT (unlearn.verify_log()).ok'), 't',
+		"$what: the log's chain verifies");
+	is($node->safe_psql('postgres', 'SELECT count(*) FROM unlearn.refresh_journal'), '0',
+		"$what: the refresh journal is empty");
+}
+
+# Background refreshes logged for the model since log entry $seq.
+sub refreshes_since
+{
+	my ($seq) = @_;
+	return $node->safe_psql('postgres', qq{
+		SELECT count(*) FROM unlearn.erasure_log
+		 WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq});
+}
+
+sub last_seq
+{
+	return $node->safe_psql('postgres', 'SELECT coalesce(max(seq), 0) FROM unlearn.erasure_log');
+}
+
+# The settings, as described.
+is($node->safe_psql('postgres', q{
+	LOAD 'unlearn';
+	SELECT string_agg(name || '=' || setting, ' ' ORDER BY name) FROM pg_settings
+	 WHERE name IN ('unlearn.background_refresh', 'unlearn.refresh_threshold')}),
+	'unlearn.background_refresh=on unlearn.refresh_threshold=0.01',
+	'background refresh is on by default; the threshold is set for the database');
+
+# 1. No race: the worker refreshes, nothing runs meanwhile.
+fresh_model();
+my $seq = last_seq();
+my $n = erase_until_requested();
+ok($n > 1 && $n < 500, "the model asks for a refresh after $n erasures");
+wait_done('no race');
+is(refreshes_since($seq), '1', 'no race: one background refresh is logged');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM unlearn.erasure_log
+	 WHERE model_name = 'p' AND event = 'erasure' AND method = 'refresh' AND seq > $seq}), '0',
+	'no race: no DELETE refreshed in the foreground');
+is($node->safe_psql('postgres', "SELECT refresh_pending FROM unlearn.models WHERE name = 'p'"), 'f',
+	'no race: the model no longer shows a pending refresh');
+like($node->safe_psql('postgres', qq{
+	SELECT current_user_name || ' ' || rows || ' ' || detail FROM unlearn.erasure_log
+	 WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq}),
+	qr/^\w+ \d+ A background refresh: a pass over the rows of version \d+, with the 0 changes since folded in\.$/,
+	'no race: the entry says what the refresh was, over how many rows');
+check_model('no race');
+check_log('no race');
+
+# 2. Erasures while the worker is between its pass and its install: single
+# rows, and a statement of twenty.
+fresh_model();
+hold();
+$seq = last_seq();
+erase_until_requested();
+wait_paused('erasures');
+is($node->safe_psql('postgres', "SELECT refresh_pending FROM unlearn.models WHERE name = 'p'"), 't',
+	'unlearn.models shows the pending refresh');
+$node->safe_psql('postgres', q{
+	SELECT erase_next(); SELECT erase_next(); SELECT erase_next();
+	DELETE FROM public.pts WHERE id IN (SELECT id FROM public.pts ORDER BY md5(id::text) DESC LIMIT 20);
+});
+is($node->safe_psql('postgres', 'SELECT count(*) FROM unlearn.refresh_journal'), '4',
+	'erasures: each of the four statements journaled its rows for the refresh');
+release();
+wait_done('erasures');
+like($node->safe_psql('postgres', qq{
+	SELECT detail FROM unlearn.erasure_log WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq}),
+	qr/with the 4 changes since folded in/, 'erasures: the refresh folded the four changes in');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM unlearn.erasure_log
+	 WHERE model_name = 'p' AND event = 'erasure' AND method = 'refresh' AND seq > $seq}), '0',
+	'erasures: none of them refreshed in the foreground');
+check_model('erasures');
+check_log('erasures');
+
+# 3. Rectifications (labels and a level changed) while it waits.
+fresh_model();
+hold();
+$seq = last_seq();
+erase_until_requested();
+wait_paused('rectifications');
+$node->safe_psql('postgres', q{
+	UPDATE public.pts SET y = 1 - y WHERE id IN (SELECT id FROM public.pts ORDER BY md5(id::text) LIMIT 3);
+	UPDATE public.pts SET c = 'a', x1 = x1 * 0.9 WHERE id IN (SELECT id FROM public.pts ORDER BY md5(id::text) DESC LIMIT 2);
+});
+release();
+wait_done('rectifications');
+like($node->safe_psql('postgres', qq{
+	SELECT detail FROM unlearn.erasure_log WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq}),
+	qr/with the 2 changes since folded in/, 'rectifications: the refresh folded both statements in');
+check_model('rectifications');
+check_log('rectifications');
+
+# 4. A retrain while it waits: the refresh is not installed over the new fit.
+fresh_model();
+hold();
+erase_until_requested();
+wait_paused('retrain');
+$node->safe_psql('postgres', q{SELECT name FROM unlearn.retrain('p')});
+$seq = last_seq();
+release();
+wait_done('retrain');
+is(refreshes_since($seq), '0', 'retrain: no refresh is installed over the new fit');
+is($node->safe_psql('postgres', q{
+	SELECT version || ' ' || refresh_pending::text FROM unlearn.models WHERE name = 'p'}),
+	$node->safe_psql('postgres', q{
+	SELECT version_after || ' false' FROM unlearn.erasure_log WHERE model_name = 'p' AND event = 'retrain'
+	 ORDER BY seq DESC LIMIT 1}), "retrain: the model is the retrain's version, with no refresh pending");
+check_model('retrain');
+check_log('retrain');
+
+# 5. A drop while it waits.
+fresh_model();
+hold();
+erase_until_requested();
+wait_paused('drop');
+$node->safe_psql('postgres', q{SELECT unlearn.drop_model('p')});
+$seq = last_seq();
+release();
+wait_done('drop');
+is(refreshes_since($seq), '0', 'drop: nothing is logged after the drop');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM unlearn.refresh_journal'), '0',
+	'drop: the journal is empty');
+ok(slurp_file($node->logfile) !~ /background refresh of model "p" failed/,
+	'drop: the worker did not fail');
+
+# 6. A TRUNCATE of the source while it waits (the pass holds no lock then).
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.pts_copy AS SELECT * FROM public.pts;
+});
+fresh_model();
+hold();
+erase_until_requested();
+wait_paused('truncate');
+$node->safe_psql('postgres', q{TRUNCATE public.pts});
+$seq = last_seq();
+release();
+wait_done('truncate');
+is(refreshes_since($seq), '0', 'truncate: no refresh is installed after it');
+is($node->safe_psql('postgres', q{SELECT state || ' ' || rows || ' ' || refresh_pending::text
+	FROM unlearn.models WHERE name = 'p'}), 'needs_retrain 0 false',
+	'truncate: the model holds no row and must be retrained; nothing is pending');
+check_log('truncate');
+$node->safe_psql('postgres', q{
+	INSERT INTO public.pts SELECT * FROM public.pts_copy;
+});
+
+# 7. The worker killed (SIGKILL: the server restarts every backend) while it
+# waits; the prepared transaction holding the pause lock survives.  The
+# request does too, and the next erasure starts a worker that refreshes.
+fresh_model();
+hold();
+erase_until_requested();
+wait_paused('crash');
+my $pid = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'unlearn refresh worker'");
+kill 'KILL', $pid;
+ok($node->poll_query_until('postgres', 'SELECT true'), 'crash: the server is back');
+is($node->safe_psql('postgres', "SELECT refresh_pending FROM unlearn.models WHERE name = 'p'"), 't',
+	'crash: the request survived');
+release();
+$seq = last_seq();
+$node->safe_psql('postgres', 'SELECT erase_next()');
+ok($node->poll_query_until('postgres', qq{
+	SELECT count(*) > 0 FROM unlearn.erasure_log
+	 WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq}), 'crash: the next erasure starts a worker that refreshes');
+wait_done('crash');
+check_model('crash');
+check_log('crash');
+
+# 8. Disabled: no request, no worker; a DELETE refreshes in the foreground
+# when its step passes erasure_tol, as before.
+$node->safe_psql('postgres', q{
+	LOAD 'unlearn'; ALTER SYSTEM SET unlearn.background_refresh = off; SELECT pg_reload_conf();
+});
+fresh_model();
+$seq = last_seq();
+$n = erase_until_requested();
+is($n, '500', 'disabled: no erasure asks for a refresh');
+is(refreshes_since($seq), '0', 'disabled: no background refresh');
+ok($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM unlearn.erasure_log
+	 WHERE model_name = 'p' AND event = 'erasure' AND method = 'refresh' AND seq > $seq}) > 0,
+	'disabled: DELETEs refresh in the foreground');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM unlearn.refresh_journal'), '0',
+	'disabled: nothing is journaled');
+check_model('disabled');
+check_log('disabled');
+
+# Only superusers change the settings.
+$node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
+my ($ret, $out, $err) = $node->psql('postgres',
+	"LOAD 'unlearn'; SET ROLE plain; SET unlearn.refresh_threshold = 0.5");
+like($err, qr/permission denied to set parameter "unlearn.refresh_threshold"/,
+	'a role that is not a superuser cannot change the threshold');
+($ret, $out, $err) = $node->psql('postgres',
+	"LOAD 'unlearn'; SET ROLE plain; SET unlearn.background_refresh = off");
+like($err, qr/permission denied to set parameter "unlearn.background_refresh"/,
+	'nor turn the worker off');
+($ret, $out, $err) = $node->psql('postgres', "LOAD 'unlearn'; SET unlearn.refresh_threshold = 0");
+like($err, qr/0 is outside the valid range for parameter "unlearn.refresh_threshold" \(0.01 .. 1\)/,
+	'a threshold of 0 is refused');
+
+$node->stop;
+done_testing();
