@@ -169,7 +169,7 @@ background_refresh_note(const StoredModel *m, int64 version, bool was_requested,
 	else if (was_requested)
 		journal_clear(m->model_id);
 	if (m->refresh_requested)
-		refresh_worker_launch_at_commit(!was_requested);
+		refresh_worker_launch_at_commit();
 }
 
 /*

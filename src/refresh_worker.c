@@ -7,9 +7,9 @@
  *
  * An erasure whose Newton step leaves a logistic model's bound past
  * unlearn.refresh_threshold of its erasure_tol sets the model's
- * refresh_requested and, when its transaction commits, starts a worker
- * for its database (one runs per database: a second one exits).  The
- * worker, for each model asked for:
+ * refresh_requested; when a transaction that leaves a request commits
+ * and no worker runs for its database (the worker holds an advisory lock
+ * while it runs), it starts one.  The worker, for each model asked for:
  *
  *	 1. the pass: in a REPEATABLE READ transaction of its own, reads the
  *		model as its snapshot shows it (version V) and sums the gradient
@@ -63,20 +63,21 @@ double		unlearn_refresh_threshold = 0.5;
 /* Test hook: an advisory lock the worker takes between pass and install. */
 static int	refresh_pause_lock = 0;
 
-/* Whether this transaction asks for a worker at commit, and a new request. */
+/*
+ * Whether this transaction asks for a worker, and whether at its commit
+ * none was running (so one is started).
+ */
 static bool launch_wanted = false;
-static bool launch_newly = false;
+static bool launch_at_commit = false;
 static TimestampTz last_launch = 0;
 
-/* A backend starts a worker at most this often (ms): for a new request... */
+/* A backend starts a worker at most this often (ms): one is starting up. */
 #define LAUNCH_MIN_MS	1000
-/* ...and for a standing one, whose worker may have died. */
-#define RELAUNCH_MS		10000
 
 /* Passes a worker makes for one model before it leaves it to a later one. */
 #define MAX_ATTEMPTS	3
 
-/* The advisory lock (field4 3: no user's advisory lock) one worker per database holds. */
+/* The keys of the advisory lock one worker per database holds. */
 #define WORKER_LOCK_KEY1 0x756e6c65
 #define WORKER_LOCK_KEY2 0x72667368
 
@@ -106,23 +107,61 @@ launch_worker(void)
 				 errhint("Raise max_worker_processes. Meanwhile a model refreshes in the foreground when its bound reaches its erasure_tol.")));
 }
 
-/* At commit, starts the worker the transaction asked for (see refresh_worker.h). */
+/* The advisory lock (field4 3: no user's advisory lock) this database's worker holds. */
+static void
+worker_lock_tag(LOCKTAG *tag)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, WORKER_LOCK_KEY1, WORKER_LOCK_KEY2, 3);
+}
+
+/* Whether no worker runs for this database now (its lock is free). */
+static bool
+no_worker_running(void)
+{
+	LOCKTAG		tag;
+
+	worker_lock_tag(&tag);
+	if (LockAcquireExtended(&tag, ExclusiveLock, true, true, false, NULL) ==
+		LOCKACQUIRE_NOT_AVAIL)
+		return false;
+	LockRelease(&tag, ExclusiveLock, true);
+	return true;
+}
+
+/*
+ * Before commit, whether the worker the transaction asked for must be
+ * started (none runs); at commit, starts it.
+ */
 static void
 refresh_worker_xact(XactEvent event, void *arg)
 {
 	TimestampTz now;
 
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
-		launch_wanted = launch_newly = false;
-	if (event != XACT_EVENT_COMMIT || !launch_wanted)
-		return;
-	now = GetCurrentTimestamp();
-	if (TimestampDifferenceExceeds(last_launch, now, launch_newly ? LAUNCH_MIN_MS : RELAUNCH_MS))
+	switch (event)
 	{
-		last_launch = now;
-		launch_worker();
+		case XACT_EVENT_PRE_COMMIT:
+			launch_at_commit = launch_wanted && no_worker_running();
+			launch_wanted = false;
+			break;
+		case XACT_EVENT_COMMIT:
+			if (launch_at_commit)
+			{
+				now = GetCurrentTimestamp();
+				if (TimestampDifferenceExceeds(last_launch, now, LAUNCH_MIN_MS))
+				{
+					last_launch = now;
+					launch_worker();
+				}
+			}
+			launch_at_commit = false;
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			launch_wanted = launch_at_commit = false;
+			break;
+		default:
+			break;
 	}
-	launch_wanted = launch_newly = false;
 }
 
 /* Defines the settings and the commit hook (see refresh_worker.h). */
@@ -166,10 +205,9 @@ refresh_worker_wanted(const StoredModel *m, const RemovalState *s, const char *m
 
 /* Asks for a worker at commit (see refresh_worker.h). */
 void
-refresh_worker_launch_at_commit(bool newly)
+refresh_worker_launch_at_commit(void)
 {
 	launch_wanted = true;
-	launch_newly = launch_newly || newly;
 }
 
 /* Copies a pass's arrays into cxt, where it outlives its transaction. */
@@ -464,7 +502,7 @@ worker_lock(bool take)
 {
 	LOCKTAG		tag;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, WORKER_LOCK_KEY1, WORKER_LOCK_KEY2, 3);
+	worker_lock_tag(&tag);
 	if (!take)
 		return LockRelease(&tag, ExclusiveLock, true);
 	return LockAcquire(&tag, ExclusiveLock, true, true) != LOCKACQUIRE_NOT_AVAIL;

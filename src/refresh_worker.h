@@ -30,10 +30,10 @@ extern bool refresh_worker_wanted(const StoredModel *m, const RemovalState *s,
 								  const char *method);
 
 /*
- * Starts a worker for this database when the transaction commits (at
- * most once a second from a backend; newly: the request is new, else
- * once every ten seconds, for a worker that died).
+ * Starts a worker for this database when the transaction commits, if
+ * none runs then (at most once a second from a backend: one may be
+ * starting up).
  */
-extern void refresh_worker_launch_at_commit(bool newly);
+extern void refresh_worker_launch_at_commit(void);
 
 #endif							/* UNLEARN_REFRESH_WORKER_H */
