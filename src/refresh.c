@@ -527,7 +527,7 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 				now;
 	double		max_out,
 				max_in,
-				error_before;
+				error_before;	/* the model's B */
 	int64		nout,
 				nin;
 	Size		i;
@@ -565,7 +565,8 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	now.rows_norm2 = Max(now.rows_norm2, 0.0);
 	now.rows_rnorm = Max(now.rows_rnorm, 0.0);
 
-	error_before = removal_condition(s) ? erasure_parameter_error(s) : get_float8_infinity();
+	/* B itself is compared: the model's own λ_min would cost a factorization. */
+	error_before = s->error_bound;
 	memcpy(before, s->theta, sizeof(double) * d);
 	memcpy(s->theta, p->theta, sizeof(double) * d);
 	s->max_row_norm = Max(p->max_row_norm, max_in);
@@ -574,7 +575,7 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 		*why = "its Hessian is singular or too ill-conditioned";
 		return false;
 	}
-	if (!(erasure_parameter_error(s) < error_before))
+	if (!(s->error_bound < error_before))
 	{
 		*why = "its bound is no better than the model's";
 		return false;

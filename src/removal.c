@@ -457,13 +457,6 @@ check_factor(RemovalState *s)
 	return factor_afresh(s);	/* the updated factor may only have drifted */
 }
 
-/* The factor and condition of a state's Hessian as it is (see removal.h). */
-bool
-removal_condition(RemovalState *s)
-{
-	return check_factor(s);
-}
-
 /* Appends k rows with a sign to the pending rows; a rebase when they are many. */
 static void
 add_pending(RemovalState *s, const double *X, int k, double sign)

@@ -144,13 +144,6 @@ extern double removal_bound_at_fit(const SumStats *st, int d, double l2,
 extern void removal_apply_pending(RemovalState *s, bool logistic);
 
 /*
- * Makes the factor of a state's Hessian as it is, if it has none, and its
- * condition (rcond, hessian_norm1); false if it is not positive definite
- * or too ill-conditioned.
- */
-extern bool removal_condition(RemovalState *s);
-
-/*
  * Marks a state whose hessian and gram were replaced outright (a refresh,
  * dropped terms): stored as they are, nothing pending, factored afresh.
  */
