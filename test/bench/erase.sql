@@ -39,6 +39,23 @@ BEGIN
 END
 $$;
 
+-- The same for a model with standardize on, in the source columns' units
+-- (raw_weight): a fresh fit standardizes with the rows left, the erased
+-- model keeps the centers and scales it was trained with.
+CREATE FUNCTION bench_accuracy_raw(model text, OUT rel_err float8)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM unlearn.create_model(model || '_ref', m.source, m.target_column,
+                                 m.feature_columns, m.model_type, m.options)
+       FROM unlearn.model m WHERE m.name = model;
+    SELECT max(abs(w.raw_weight - r.raw_weight)) / max(abs(r.raw_weight))
+      INTO rel_err
+      FROM unlearn.weights(model) w
+      JOIN unlearn.weights(model || '_ref') r USING (term);
+    PERFORM unlearn.drop_model(model || '_ref');
+END
+$$;
+
 -- Every table then starts its DELETEs as bench does, after a checkpoint: a
 -- page's first change writes a full-page image, on the plain twin too.
 CHECKPOINT;
