@@ -103,12 +103,18 @@ SELECT refresh_pending, (SELECT count(*) FROM unlearn.refresh_journal) AS journa
 SELECT name FROM unlearn.retrain('bg');
 SELECT refresh_pending, (SELECT count(*) FROM unlearn.refresh_journal) AS journaled FROM unlearn.models;
 
--- A ridge model never asks.
+-- A ridge model asks for a re-sum once the row terms summed into its
+-- sums are that part of the way (1 + 0.01 * (2 - 1) = 1.01 times the
+-- remaining rows' weight here) to the re-sum a DELETE makes.
 CREATE TABLE bg_ridge AS SELECT id, x1, x2, x1 + 2 * x2 + x3 AS t FROM bg;
 ALTER TABLE bg_ridge ADD PRIMARY KEY (id);
 SELECT name FROM unlearn.create_model('bg_ridge', 'bg_ridge', 't', ARRAY['x1', 'x2']);
-DELETE FROM bg_ridge WHERE id IN (SELECT id FROM bg_ridge ORDER BY id LIMIT 50);
+DELETE FROM bg_ridge WHERE id IN (SELECT id FROM bg_ridge ORDER BY id LIMIT 20);
 SELECT name, refresh_pending FROM unlearn.models ORDER BY name;
+DELETE FROM bg_ridge WHERE id IN (SELECT id FROM bg_ridge ORDER BY id LIMIT 200);
+SELECT name, refresh_pending FROM unlearn.models ORDER BY name;
+DELETE FROM bg_ridge WHERE id IN (SELECT id FROM bg_ridge ORDER BY id LIMIT 1);
+SELECT m.name, j.rows FROM unlearn.refresh_journal j JOIN unlearn.model m USING (model_id);
 
 -- The settings: a threshold in (0, 1] of erasure_tol, superusers only.
 SET unlearn.refresh_threshold = 0;

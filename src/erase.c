@@ -198,6 +198,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	int64		version;
 	const char *method;
 	bool		applied;
+	bool		refreshed = false;	/* refreshed or re-summed here */
 	bool		was_requested;
 	int			i,
 				t;
@@ -289,7 +290,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 
 			method = "refresh";
 			if (refresh_from_source(m, enc, rel, s, dead, &why, &deferred))
-				applied = true;
+				applied = refreshed = true;
 			else if (deferred && applied)
 				method = "newton";	/* the bound says how far; the rectification refreshes */
 			else
@@ -314,7 +315,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			bool		deferred;
 
 			/* Deferred: the sums as they are, exact; the rectification re-sums. */
-			if (!refresh_from_source(m, enc, rel, s, dead, &why, &deferred) && !deferred)
+			refreshed = refresh_from_source(m, enc, rel, s, dead, &why, &deferred);
+			if (!refreshed && !deferred)
 			{
 				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
 				return;
@@ -344,7 +346,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		if (m->terms[t].level_rows >= 0)
 			m->terms[t].level_rows += delta[t];
 	was_requested = m->refresh_requested;
-	m->refresh_requested = refresh_worker_wanted(m, s, method);
+	m->refresh_requested = refresh_worker_wanted(m, s, refreshed);
 	version = erasure_state_save(em, leaving, "ready", ndead == 0);
 	catalog_update_terms(m->model_id, d, delta, dead);
 	background_refresh_note(m, version, was_requested, ndead, change);

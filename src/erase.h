@@ -122,7 +122,7 @@ typedef struct BackgroundPass
 	int32		model_id;
 	int64		version;		/* the model's version in the snapshot */
 	int			d;
-	double	   *theta;			/* its parameters then: where the sums are taken */
+	double	   *theta;			/* where the sums are taken: logistic, its parameters then; ridge, 0 */
 	double	   *gradient;		/* of the objective over its rows then, at theta */
 	double	   *hessian;		/* the same's Hessian */
 	SumStats	stats;			/* the rows' statistics at theta */
@@ -144,14 +144,15 @@ struct JournalEntry;
 /*
  * Installs a background pass in em, the model locked now: the journaled
  * changes after the pass's version (entries, n, each version's one) are
- * folded into its sums, and a Newton step from the pass's theta makes the
- * new state (removal_reanchor).  False, with the reason in *why and em's
- * state no longer to be kept, if the sums do not describe the model's
- * rows now, the step finds no usable Hessian, or its bound is no better
- * than the model's.
+ * folded into its sums; for logistic a Newton step from the pass's theta
+ * makes the new state (removal_reanchor), for ridge the sums replace the
+ * model's and theta is solved from them.  False, with the reason in *why
+ * and em's state no longer to be kept, if the sums do not describe the
+ * model's rows now, the Hessian is not usable, or (*moot set) the result
+ * is no better than the model's: its bound, or its sums' rounding.
  */
 extern bool refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 									const struct JournalEntry *entries, int n,
-									const char **why);
+									const char **why, bool *moot);
 
 #endif							/* UNLEARN_ERASE_H */

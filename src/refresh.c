@@ -452,8 +452,10 @@ refresh_background_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot sna
 	p->model_id = m->model_id;
 	p->version = m->version;
 	p->d = d;
-	p->theta = palloc(sizeof(double) * d);
-	memcpy(p->theta, m->theta, sizeof(double) * d);
+	/* Ridge sums at 0: the gradient is -X'y, the Hessian X'X + l2 I'. */
+	p->theta = palloc0(sizeof(double) * d);
+	if (!m->loss->constant_hessian)
+		memcpy(p->theta, m->theta, sizeof(double) * d);
 	p->gradient = palloc(sizeof(double) * d);
 	p->hessian = palloc(sizeof(double) * d * d);
 	p->rows = refresh_pass(m, enc, rel, snapshot, keys, nkeys, d, dead, p->theta,
@@ -511,7 +513,7 @@ journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, doub
 /* Installs a background pass in a model locked now (see erase.h). */
 bool
 refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
-						const JournalEntry *entries, int n, const char **why)
+						const JournalEntry *entries, int n, const char **why, bool *moot)
 {
 	RemovalState *s = &em->s;
 	int			d = p->d;
@@ -532,6 +534,7 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 				nin;
 	Size		i;
 
+	*moot = false;
 	if (s->d != d)
 	{
 		*why = "its terms changed";
@@ -556,18 +559,44 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	now.rows_rnorm = p->stats.rows_rnorm - out.rows_rnorm + in.rows_rnorm;
 	now.znorm = p->stats.znorm + out.znorm + in.znorm;
 	now.positives = p->stats.positives - out.positives + in.positives;
-	if (now.positives != s->stats.positives)
+	if (em->m->loss->binary_labels && now.positives != s->stats.positives)
 	{
 		*why = "its labels do not match the model's";
 		return false;
 	}
-	/* The subtraction's rounding: as if the rows were summed in once more. */
 	now.rows_norm2 = Max(now.rows_norm2, 0.0);
 	now.rows_rnorm = Max(now.rows_rnorm, 0.0);
+	memcpy(before, s->theta, sizeof(double) * d);
+
+	if (em->m->loss->constant_hessian)
+	{
+		/* Ridge: the sums made afresh, as a re-sum (resum_ridge) makes them. */
+		if (!(now.norm2 < s->stats.norm2 || now.rnorm < s->stats.rnorm))
+		{
+			*why = "its sums are no fresher than the model's";
+			*moot = true;
+			return false;
+		}
+		memcpy(s->hessian, hessian, sizeof(double) * d * d);
+		for (i = 0; i < (Size) d; i++)
+			s->xty[i] = -gradient[i];
+		now.positives = 0;
+		s->stats = now;
+		s->max_row_norm = Max(p->max_row_norm, max_in);
+		removal_rebase(s);
+		if (!removal_ridge_solve(s))
+		{
+			*why = "its Hessian is singular or too ill-conditioned";
+			return false;
+		}
+		for (i = 0; i < (Size) d; i++)
+			before[i] = s->theta[i] - before[i];
+		s->step_norm = linalg_norm2(before, d);
+		return true;
+	}
 
 	/* B itself is compared: the model's own λ_min would cost a factorization. */
 	error_before = s->error_bound;
-	memcpy(before, s->theta, sizeof(double) * d);
 	memcpy(s->theta, p->theta, sizeof(double) * d);
 	s->max_row_norm = Max(p->max_row_norm, max_in);
 	if (!removal_reanchor(s, gradient, hessian, &now, false))
@@ -578,6 +607,7 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	if (!(s->error_bound < error_before))
 	{
 		*why = "its bound is no better than the model's";
+		*moot = true;
 		return false;
 	}
 	for (i = 0; i < (Size) d; i++)

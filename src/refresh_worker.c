@@ -1,28 +1,31 @@
 /*-------------------------------------------------------------------------
  *
  * refresh_worker.c
- *	  Background refresh of logistic models: a dynamic background worker
- *	  that refreshes a model from its own snapshot, without the model's
- *	  lock, while erasures go on.
+ *	  Background refresh: a dynamic background worker that refreshes a
+ *	  logistic model (or re-sums a ridge model) from its own snapshot,
+ *	  without the model's lock, while erasures go on.
  *
  * An erasure whose Newton step leaves a logistic model's bound past
- * unlearn.refresh_threshold of its erasure_tol sets the model's
+ * unlearn.refresh_threshold of its erasure_tol (a ridge model's kept sums
+ * that part of the way to their re-sum, RESUM_RATIO) sets the model's
  * refresh_requested; when a transaction that leaves a request commits
  * and no worker runs for its database (the worker holds an advisory lock
  * while it runs), it starts one.  The worker, for each model asked for:
  *
  *	 1. the pass: in a REPEATABLE READ transaction of its own, reads the
  *		model as its snapshot shows it (version V) and sums the gradient
- *		and Hessian of its rows there, at its parameters then, holding
- *		only the source's AccessShareLock (refresh_background_pass);
+ *		and Hessian of its rows there (logistic at its parameters then,
+ *		ridge at 0: X'y and X'X), holding only the source's
+ *		AccessShareLock (refresh_background_pass);
  *	 2. the install: in a short transaction, locks the model as an
  *		erasure does, folds in the rows every erasure after V took out or
  *		put in (each journaled them while the request stood:
- *		refresh_journal.c), takes the Newton step from the pass's
- *		parameters with the Hessian of the rows as they are now, and
- *		writes the model with a log entry "refresh" if its bound is better
- *		than the model's (refresh_background_fold).
- *
+ *		refresh_journal.c), and, logistic, takes the Newton step from the
+ *		pass's parameters with the Hessian of the rows as they are now,
+ *		installed with a log entry "refresh" if its bound is better than
+ *		the model's; ridge, puts the fresh sums in and solves them
+ *		(refresh_background_fold).
+
  * Nothing is lost or counted twice: the snapshot's rows are exactly the
  * model's at V (an erasure writes both in one transaction), and every
  * version after V must have its journal entry, or something else changed
@@ -169,15 +172,15 @@ void
 refresh_worker_init(void)
 {
 	DefineCustomBoolVariable("unlearn.background_refresh",
-							 "Refreshes logistic models in a background worker before their bound reaches erasure_tol.",
-							 "Off: a model refreshes only in the DELETE whose step passes its erasure_tol.",
+							 "Refreshes models in a background worker before a DELETE would have to.",
+							 "Off: a logistic model refreshes only in the DELETE whose step passes its erasure_tol, a ridge model re-sums only in the DELETE that makes it due.",
 							 &unlearn_background_refresh,
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomRealVariable("unlearn.refresh_threshold",
-							 "Part of a model's erasure_tol at which its erasures ask for a background refresh.",
-							 "Lower: refreshes start earlier and run more often; a DELETE refreshes in the foreground only if its own step passes erasure_tol.",
+							 "Part of the way to a refresh at which a model's erasures ask for one in the background.",
+							 "The way: a logistic model's bound up to its erasure_tol, a ridge model's kept sums up to their re-sum. Lower: refreshes start earlier and run more often.",
 							 &unlearn_refresh_threshold,
 							 0.5, 0.01, 1.0,
 							 PGC_SUSET, 0,
@@ -192,15 +195,28 @@ refresh_worker_init(void)
 	RegisterXactCallback(refresh_worker_xact, NULL);
 }
 
+/*
+ * Whether a model's state asks for a refresh at the threshold: a logistic
+ * model's bound past unlearn.refresh_threshold of its erasure_tol, a ridge
+ * model's kept sums that far on the way to their re-sum (RESUM_RATIO).
+ */
+static bool
+refresh_due_soft(const StoredModel *m, const RemovalState *s)
+{
+	if (m->loss->binary_labels)
+		return refresh_due(s, unlearn_refresh_threshold * m->options.erasure_tol);
+	return removal_resum_due_at(s, 1.0 + unlearn_refresh_threshold * (RESUM_RATIO - 1.0));
+}
+
 /* Whether a background refresh is asked for after a change (see refresh_worker.h). */
 bool
-refresh_worker_wanted(const StoredModel *m, const RemovalState *s, const char *method)
+refresh_worker_wanted(const StoredModel *m, const RemovalState *s, bool refreshed)
 {
-	if (!unlearn_background_refresh || !m->loss->binary_labels)
+	if (!unlearn_background_refresh)
 		return false;
-	if (m->refresh_requested && strcmp(method, "newton") == 0)
+	if (m->refresh_requested && !refreshed)
 		return true;
-	return refresh_due(s, unlearn_refresh_threshold * m->options.erasure_tol);
+	return refresh_due_soft(m, s);
 }
 
 /* Asks for a worker at commit (see refresh_worker.h). */
@@ -251,7 +267,7 @@ pass_from_snapshot(const char *name, BackgroundPass *p, MemoryContext cxt)
 	if (!catalog_model_exists(name))
 		return PASS_NOT_ASKED;
 	m = catalog_load_model(name, false);
-	if (!m->refresh_requested || strcmp(m->state, "ready") != 0 || !m->loss->binary_labels)
+	if (!m->refresh_requested || strcmp(m->state, "ready") != 0)
 		return PASS_NOT_ASKED;
 	rel = table_open(m->source, AccessShareLock);
 	enc = encoder_create(m, RelationGetDescr(rel));
@@ -301,6 +317,7 @@ install_pass(const char *name, const BackgroundPass *p)
 	StoredModel *m;
 	JournalEntry *entries;
 	const char *why = NULL;
+	bool		moot = false;
 	int64		version;
 	int			n,
 				i;
@@ -323,15 +340,19 @@ install_pass(const char *name, const BackgroundPass *p)
 	before = *m;
 	before.theta = palloc(sizeof(double) * m->nterms);
 	memcpy(before.theta, m->theta, sizeof(double) * m->nterms);
-	if (why == NULL && refresh_background_fold(&em, p, entries, n, &why))
+	if (why == NULL && refresh_background_fold(&em, p, entries, n, &why, &moot))
 	{
-		m->refresh_requested = refresh_due(&em.s, unlearn_refresh_threshold * m->options.erasure_tol);
+		bool		ridge = m->loss->constant_hessian;
+
+		m->refresh_requested = refresh_due_soft(m, &em.s);
 		version = erasure_state_save(&em, 0, "ready", false);
 		journal_clear(m->model_id);
-		audit_log_change("refresh", &before, m->source, version, em.rows_now, "refresh",
+		audit_log_change("refresh", &before, m->source, version, em.rows_now,
+						 ridge ? "exact" : "refresh",
 						 em.s.theta, em.s.d, em.s.step_norm, em.s.error_bound,
-						 psprintf("A background refresh: a pass over the rows of version " INT64_FORMAT
-								  ", with the %d changes since folded in.", p->version, n),
+						 psprintf("A background %s: a pass over the rows of version " INT64_FORMAT
+								  ", with the %d changes since folded in.",
+								  ridge ? "re-sum" : "refresh", p->version, n),
 						 NULL, 0);
 		elog(DEBUG1, "background refresh of model \"%s\" installed at version " INT64_FORMAT
 			 " (pass at " INT64_FORMAT ", %d changes folded in): step %g, bound %g",
@@ -340,7 +361,7 @@ install_pass(const char *name, const BackgroundPass *p)
 	}
 	/* em's state may be changed: it is not given back, and is read afresh. */
 	elog(DEBUG1, "background refresh of model \"%s\" not installed: %s", name, why);
-	if (strcmp(why, "its bound is no better than the model's") == 0)
+	if (moot)
 	{
 		withdraw_request(name);
 		return REFRESH_SETTLED;

@@ -22,12 +22,13 @@ extern double unlearn_refresh_threshold;
 extern void refresh_worker_init(void);
 
 /*
- * After an erasure changed a logistic model (method: how), whether a
- * background refresh is now asked for: its bound past the threshold, or
- * asked for before and not refreshed since (not by the foreground).
+ * After an erasure changed a model (refreshed: it refreshed or re-summed
+ * it in the foreground), whether a background refresh is now asked for:
+ * a logistic model's bound past the threshold, a ridge model's sums that
+ * far on the way to a re-sum, or asked for before and not refreshed since.
  */
 extern bool refresh_worker_wanted(const StoredModel *m, const RemovalState *s,
-								  const char *method);
+								  bool refreshed);
 
 /*
  * Starts a worker for this database when the transaction commits, if

@@ -600,10 +600,17 @@ removal_ridge(RemovalState *s, const RowChange *c)
 bool
 removal_resum_due(const RemovalState *s)
 {
+	return removal_resum_due_at(s, RESUM_RATIO);
+}
+
+/* Ridge: whether the kept sums' terms outweigh the rows' by ratio (see removal.h). */
+bool
+removal_resum_due_at(const RemovalState *s, double ratio)
+{
 	const SumStats *st = &s->stats;
 
-	return st->norm2 > RESUM_RATIO * Max(st->rows_norm2, 0.0) ||
-		st->rnorm > RESUM_RATIO * Max(st->rows_rnorm, 0.0);
+	return st->norm2 > ratio * Max(st->rows_norm2, 0.0) ||
+		st->rnorm > ratio * Max(st->rows_rnorm, 0.0);
 }
 
 /* Logistic: the rows labelled 1 that a change leaves in the model. */

@@ -94,6 +94,12 @@ extern bool removal_ridge(RemovalState *s, const RowChange *c);
 extern bool removal_resum_due(const RemovalState *s);
 
 /*
+ * Ridge: whether the row terms summed into the kept sums outweigh the
+ * remaining rows' by more than ratio (removal_resum_due: RESUM_RATIO).
+ */
+extern bool removal_resum_due_at(const RemovalState *s, double ratio);
+
+/*
  * Ridge: theta = H^-1 X'y from the state's matrices (set afresh by a
  * re-sum, with removal_rebase); false, theta unchanged, if H is not
  * positive definite or too ill-conditioned.

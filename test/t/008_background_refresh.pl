@@ -52,22 +52,26 @@ sub fresh_model
 	});
 }
 
-# Erases rows one transaction each until the model asks for a refresh; how many.
+# Erases rows one transaction each until the model (p unless given) asks
+# for a refresh, or $limit (500) rows; how many.
 sub erase_until_requested
 {
-	return $node->safe_psql('postgres', q{
+	my ($model, $limit) = @_;
+	$model //= 'p';
+	$limit //= 500;
+	return $node->safe_psql('postgres', qq{
 		CREATE TEMP TABLE erased_count (n int);
-		DO $$
+		DO \$\$
 		DECLARE n int := 0;
 		BEGIN
 		    LOOP
 		        PERFORM erase_next();
 		        n := n + 1;
 		        COMMIT;
-		        EXIT WHEN n >= 500 OR (SELECT refresh_pending FROM unlearn.models WHERE name = 'p');
+		        EXIT WHEN n >= $limit OR (SELECT refresh_pending FROM unlearn.models WHERE name = '$model');
 		    END LOOP;
 		    INSERT INTO erased_count VALUES (n);
-		END $$;
+		END \$\$;
 		SELECT n FROM erased_count;
 	});
 }
@@ -107,24 +111,27 @@ sub wait_done
 # remaining rows is within its certified bound.
 sub check_model
 {
-	my ($what) = @_;
-	my ($verdict, $within) = split /\|/, $node->safe_psql('postgres', q{
-		SELECT verdict, gradient_norm <= error_bound FROM unlearn.verify_model('p')});
+	my ($what, $model) = @_;
+	$model //= 'p';
+	my ($verdict, $within) = split /\|/, $node->safe_psql('postgres', qq{
+		SELECT verdict, gradient_norm <= error_bound FROM unlearn.verify_model('$model')});
 	is($verdict, 'ok', "$what: the model equals a fresh fit within its bound");
-	is($within, 't', "$what: its gradient on the remaining rows is within its certified bound");
+	is($within, 't', "$what: its gradient on the remaining rows is within its certified bound")
+	  if $model eq 'p';
 }
 
 # Every version of the model has one entry (each starts where the last ended),
 # the chain verifies, and the journal is empty.
 sub check_log
 {
-	my ($what) = @_;
-	is($node->safe_psql('postgres', q{
+	my ($what, $model) = @_;
+	$model //= 'p';
+	is($node->safe_psql('postgres', qq{
 		SELECT count(*) FILTER (WHERE version_before IS DISTINCT FROM previous)
 		  FROM (SELECT version_before,
 		               lag(version_after) OVER (ORDER BY seq) AS previous
 		          FROM unlearn.erasure_log
-		         WHERE model_id = (SELECT max(model_id) FROM unlearn.erasure_log WHERE model_name = 'p')
+		         WHERE model_id = (SELECT max(model_id) FROM unlearn.erasure_log WHERE model_name = '$model')
 		           AND event NOT IN ('create', 'verify')) e
 		 WHERE previous IS NOT NULL}), '0', "$what: every version of the model has one log entry");
 	is($node->safe_psql('postgres', 'SELECT (unlearn.verify_log()).ok'), 't',
@@ -220,6 +227,39 @@ like($node->safe_psql('postgres', qq{
 	qr/with the 2 changes since folded in/, 'rectifications: the refresh folded both statements in');
 check_model('rectifications');
 check_log('rectifications');
+
+# 3b. A ridge model: its kept sums re-summed in the background (at 1.01
+# times the rows' weight here), erasures while it waits folded in exactly.
+$node->safe_psql('postgres', q{
+	SELECT unlearn.drop_model('p');
+	SELECT name FROM unlearn.create_model('q', 'public.pts', 'x1',
+	                                      ARRAY['x2', 'x3', 'x4', 'c'], 'linear');
+});
+hold();
+$seq = last_seq();
+$n = erase_until_requested('q', 2000);
+ok($n > 1 && $n < 2000, "ridge: the model asks for a re-sum after $n erasures");
+wait_paused('ridge');
+$node->safe_psql('postgres', q{
+	SELECT erase_next(); SELECT erase_next();
+	UPDATE public.pts SET x1 = x1 + 1 WHERE id IN (SELECT id FROM public.pts ORDER BY md5(id::text) LIMIT 2);
+});
+release();
+wait_done('ridge');
+like($node->safe_psql('postgres', qq{
+	SELECT method || ': ' || detail FROM unlearn.erasure_log
+	 WHERE model_name = 'q' AND event = 'refresh' AND seq > $seq}),
+	qr/^exact: A background re-sum: a pass over the rows of version \d+, with the 3 changes since folded in\.$/,
+	'ridge: the re-sum folded the three changes in, and stays exact');
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM unlearn.erasure_log WHERE model_name = 'q' AND seq > $seq
+	   AND event <> 'refresh' AND method <> 'exact'}), '0', 'ridge: every erasure exact');
+my ($verdict_q, $close_q) = split /\|/, $node->safe_psql('postgres', q{
+	SELECT verdict, parameter_distance < 1e-9 FROM unlearn.verify_model('q')});
+is($verdict_q, 'ok', 'ridge: the model equals a fresh fit');
+is($close_q, 't', 'ridge: to rounding');
+check_log('ridge', 'q');
+$node->safe_psql('postgres', q{SELECT unlearn.drop_model('q')});
 
 # 4. A retrain while it waits: the refresh is not installed over the new fit.
 fresh_model();
