@@ -46,6 +46,7 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/lock.h"
 #include "tcop/tcopprot.h"
@@ -559,6 +560,7 @@ unlearn_refresh_worker_main(Datum arg)
 	bool		usable;
 
 	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	pgstat_report_appname("unlearn refresh worker");
@@ -579,6 +581,14 @@ unlearn_refresh_worker_main(Datum arg)
 		Attempts   *next;
 
 		CHECK_FOR_INTERRUPTS();
+		/* A reload (SIGHUP) that turns the background refresh off ends the worker. */
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (!unlearn_background_refresh)
+				break;
+		}
 		next = next_model(&attempts, keep, pass_cxt);
 		if (next == NULL)
 		{
