@@ -64,7 +64,7 @@
 bool		unlearn_background_refresh = true;
 double		unlearn_refresh_threshold = 0.5;
 
-/* Test hook: an advisory lock the worker takes between pass and install. */
+/* Test hook: advisory locks the worker takes before its install (key) and in its pass (key + 1). */
 static int	refresh_pause_lock = 0;
 
 /*
@@ -187,7 +187,7 @@ refresh_worker_init(void)
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("unlearn.refresh_pause_lock",
-							"Test hook: an advisory lock the refresh worker takes between its pass and its install.",
+							"Test hook: an advisory lock the refresh worker takes before its install; the next key, in its pass once its snapshot is taken.",
 							"0: none.",
 							&refresh_pause_lock,
 							0, 0, INT_MAX,
@@ -245,6 +245,24 @@ keep_pass(BackgroundPass *p, MemoryContext cxt)
 	MemoryContextSwitchTo(old);
 }
 
+/*
+ * Waits, in the current transaction, for the test hook's advisory lock
+ * (its key plus offset: 0 before the install, 1 in the pass, after its
+ * snapshot is taken), if one is set; the lock goes with the transaction.
+ */
+static void
+pause_for_tests(int offset)
+{
+	if (refresh_pause_lock == 0)
+		return;
+	SPI_connect();
+	if (SPI_execute(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%lld)",
+							 (long long) refresh_pause_lock + offset),
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not take the refresh pause lock");
+	SPI_finish();
+}
+
 /* What came of a pass. */
 typedef enum PassOutcome
 {
@@ -270,6 +288,7 @@ pass_from_snapshot(const char *name, BackgroundPass *p, MemoryContext cxt)
 	m = catalog_load_model(name, false);
 	if (!m->refresh_requested || strcmp(m->state, "ready") != 0)
 		return PASS_NOT_ASKED;
+	pause_for_tests(1);			/* the snapshot is taken: what commits now is journaled */
 	rel = table_open(m->source, AccessShareLock);
 	enc = encoder_create(m, RelationGetDescr(rel));
 	ok = enc != NULL && enc->usable &&
@@ -370,22 +389,6 @@ install_pass(const char *name, const BackgroundPass *p)
 	return REFRESH_AGAIN;
 }
 
-/* Waits for the test hook's advisory lock, if one is set. */
-static void
-pause_for_tests(void)
-{
-	if (refresh_pause_lock == 0)
-		return;
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	SPI_connect();
-	if (SPI_execute(psprintf("SELECT pg_catalog.pg_advisory_xact_lock(%d)", refresh_pause_lock),
-					false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not take the refresh pause lock");
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-}
 
 /* One refresh of a model: its pass, then its install. */
 static RefreshOutcome
@@ -412,11 +415,11 @@ refresh_one(const char *name, MemoryContext cxt)
 	}
 	if (have != PASS_MADE)
 		return REFRESH_SETTLED;
-	pause_for_tests();
 	pgstat_report_activity(STATE_RUNNING, psprintf("unlearn: refresh install of model \"%s\"", name));
 	StartTransactionCommand();
 	XactIsoLevel = XACT_READ_COMMITTED;
 	PushActiveSnapshot(GetTransactionSnapshot());
+	pause_for_tests(0);
 	done = install_pass(name, &pass);
 	PopActiveSnapshot();
 	CommitTransactionCommand();

@@ -1,8 +1,9 @@
 # Background refresh (src/refresh_worker.c): a logistic model whose bound
 # passes unlearn.refresh_threshold of its erasure_tol is refreshed by a
-# background worker from its own snapshot, without the model's lock.  The
-# worker is paused between its pass and its install (the test hook
-# unlearn.refresh_pause_lock, held by a prepared transaction) while
+# background worker from its own snapshot, without the model's lock (a
+# ridge model re-summed).  The worker is paused before its install, or in
+# its pass (the test hook unlearn.refresh_pause_lock, held by a prepared
+# transaction) while
 # erasures, rectifications, a retrain, a drop, a TRUNCATE or a crash of
 # the worker happen; afterwards the model must equal a fresh fit within
 # its bound (verify_model, and its gradient on the remaining rows within
@@ -76,11 +77,14 @@ sub erase_until_requested
 	});
 }
 
-# The pause lock, held by a prepared transaction (it survives a crash).
+# The pause lock, held by a prepared transaction (it survives a crash):
+# before the install, or (in_pass) in the pass once its snapshot is taken.
 sub hold
 {
+	my ($in_pass) = @_;
+	my $key = $pause + ($in_pass ? 1 : 0);
 	$node->safe_psql('postgres',
-		"BEGIN; SELECT pg_advisory_xact_lock($pause); PREPARE TRANSACTION 'hold'");
+		"BEGIN; SELECT pg_advisory_xact_lock($key); PREPARE TRANSACTION 'hold'");
 }
 
 sub release
@@ -209,6 +213,26 @@ is($node->safe_psql('postgres', qq{
 	'erasures: none of them refreshed in the foreground');
 check_model('erasures');
 check_log('erasures');
+
+# 2b. Erasures while the pass itself waits, its snapshot taken: the rows
+# it then reads include the erased ones, and the journal takes them out.
+fresh_model();
+hold(1);
+$seq = last_seq();
+erase_until_requested();
+wait_paused('erasures during the pass');
+$node->safe_psql('postgres', q{
+	SELECT erase_next(); SELECT erase_next();
+	UPDATE public.pts SET y = 1 - y WHERE id IN (SELECT id FROM public.pts ORDER BY md5(id::text) LIMIT 1);
+});
+release();
+wait_done('erasures during the pass');
+like($node->safe_psql('postgres', qq{
+	SELECT detail FROM unlearn.erasure_log WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq}),
+	qr/with the 3 changes since folded in/,
+	'erasures during the pass: the rows its snapshot still saw were folded out');
+check_model('erasures during the pass');
+check_log('erasures during the pass');
 
 # 3. Rectifications (labels and a level changed) while it waits.
 fresh_model();
