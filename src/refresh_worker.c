@@ -567,6 +567,12 @@ unlearn_refresh_worker_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(DatumGetObjectId(arg), InvalidOid, 0);
 	pgstat_report_appname("unlearn refresh worker");
+	/*
+	 * It runs as the bootstrap superuser: a search_path the database's
+	 * owner set (ALTER DATABASE ... SET) must not resolve its statements'
+	 * operators and functions, as for the SECURITY DEFINER triggers.
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	StartTransactionCommand();
 	usable = unlearn_background_refresh &&

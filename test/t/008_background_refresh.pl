@@ -362,6 +362,37 @@ wait_done('crash');
 check_model('crash');
 check_log('crash');
 
+# 7b. The worker runs as the bootstrap superuser: a search_path set for
+# the database must not put another schema's "=" in its statements.
+$node->safe_psql('postgres', q{
+	CREATE SCHEMA evil;
+	CREATE TABLE evil.hits (backend text);
+	GRANT ALL ON SCHEMA evil TO PUBLIC;
+	GRANT ALL ON evil.hits TO PUBLIC;
+	CREATE FUNCTION evil.eq(a int4, b int4) RETURNS bool LANGUAGE plpgsql AS $$
+	BEGIN
+	    INSERT INTO evil.hits SELECT backend_type FROM pg_catalog.pg_stat_activity
+	     WHERE pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid();
+	    RETURN pg_catalog.int4eq(a, b);
+	END $$;
+	CREATE OPERATOR evil.= (LEFTARG = int4, RIGHTARG = int4, FUNCTION = evil.eq);
+	ALTER DATABASE postgres SET search_path = evil, "$user", public, pg_catalog;
+});
+fresh_model();
+$seq = last_seq();
+erase_until_requested();
+wait_done('search_path');
+is(refreshes_since($seq), '1', 'search_path: the worker refreshed the model');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM evil.hits WHERE backend = 'unlearn refresh worker'}), '0',
+	"search_path: none of the worker's statements used the database's search_path");
+ok($node->safe_psql('postgres', q{SELECT count(*) FROM evil.hits}) > 0,
+	'search_path: (the operator is there to be found: client statements used it)');
+$node->safe_psql('postgres', q{
+	ALTER DATABASE postgres RESET search_path;
+	DROP SCHEMA evil CASCADE;
+});
+
 # 8. Disabled: no request, no worker; a DELETE refreshes in the foreground
 # when its step passes erasure_tol, as before.
 $node->safe_psql('postgres', q{
