@@ -111,6 +111,18 @@ sub wait_done
 		"$_[0]: the worker is done");
 }
 
+# Waits until a background refresh of p is logged after entry $seq (the
+# worker starts after the erasing transaction commits: it may not run yet).
+sub wait_refreshed
+{
+	my ($seq, $what) = @_;
+	ok($node->poll_query_until('postgres', qq{
+		SELECT count(*) > 0 FROM unlearn.erasure_log
+		 WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq}),
+		"$what: a background refresh is logged");
+	wait_done($what);
+}
+
 # The model equals a fresh fit within its bound, and its gradient on the
 # remaining rows is within its certified bound.
 sub check_model
@@ -171,7 +183,7 @@ fresh_model();
 my $seq = last_seq();
 my $n = erase_until_requested();
 ok($n > 1 && $n < 500, "the model asks for a refresh after $n erasures");
-wait_done('no race');
+wait_refreshed($seq, 'no race');
 is(refreshes_since($seq), '1', 'no race: one background refresh is logged');
 is($node->safe_psql('postgres', qq{
 	SELECT count(*) FROM unlearn.erasure_log
@@ -381,7 +393,7 @@ $node->safe_psql('postgres', q{
 fresh_model();
 $seq = last_seq();
 erase_until_requested();
-wait_done('search_path');
+wait_refreshed($seq, 'search_path');
 is(refreshes_since($seq), '1', 'search_path: the worker refreshed the model');
 is($node->safe_psql('postgres', q{
 	SELECT count(*) FROM evil.hits WHERE backend = 'unlearn refresh worker'}), '0',
