@@ -1,14 +1,18 @@
 --
 -- A logistic model's erasures ask for a background refresh when its bound
--- passes unlearn.refresh_threshold of its erasure_tol, and journal their
--- rows for it until it is done (src/refresh_worker.c).  The test cluster
--- runs with unlearn.background_refresh off (the worker reads it and
--- exits), so what this session asks for stays as it is; TAP 008 runs the
--- worker itself.
+-- passes unlearn.refresh_threshold of its erasure_tol, and, while a worker
+-- runs, journal their rows for it until it is done (src/refresh_worker.c).
+-- The test cluster runs with unlearn.background_refresh off (a worker
+-- reads it and exits), so what this session asks for stays as it is; a
+-- prepared transaction holding the worker's advisory lock stands for a
+-- running worker (and no other starts).  TAP 008 runs the worker itself.
 --
 CREATE EXTENSION unlearn;
 SET unlearn.background_refresh = on;
 SET unlearn.refresh_threshold = 0.01;
+BEGIN;
+SELECT pg_advisory_xact_lock(1970170981, 1919316840);
+PREPARE TRANSACTION 'worker';
 
 -- Uniform in [0, 1), independent across g and k.
 CREATE FUNCTION hu(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
@@ -52,6 +56,16 @@ SELECT j.version - (SELECT version FROM unlearn.models) AS since_now, j.rows,
  ORDER BY j.version;
 -- The journaled label of the erased row is its label.
 SELECT terms[2] = (SELECT y FROM bg_erased) AS label FROM unlearn.refresh_journal WHERE rows = 1;
+
+-- With no worker running, no pass can need an entry: none is written (a
+-- worker this erasure starts reads the server's setting, off, and exits).
+COMMIT PREPARED 'worker';
+SELECT count(*) AS before FROM unlearn.refresh_journal;
+SELECT erase_next() IS NOT NULL AS erased;
+SELECT count(*) AS after FROM unlearn.refresh_journal;
+BEGIN;
+SELECT pg_advisory_xact_lock(1970170981, 1919316840);
+PREPARE TRANSACTION 'worker';
 
 -- A change that drops a level is not journaled (the refresh's terms would
 -- not match: it starts again).
@@ -126,6 +140,7 @@ SET unlearn.background_refresh = off;
 RESET ROLE;
 DROP ROLE bg_plain;
 
+COMMIT PREPARED 'worker';
 SELECT ok FROM unlearn.verify_log();
 SELECT unlearn.drop_model('bg');
 SELECT unlearn.drop_model('bg_ridge');

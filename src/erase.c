@@ -151,10 +151,11 @@ refresh_from_source(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 
 /*
  * After a change saved as version: what a background refresh needs.
- * While one is asked for, the change's rows go to its journal (unless
- * levels were dropped or the change is too big: the refresh then starts
- * again), and a worker is started at commit; a request withdrawn (a
- * refresh in the foreground) takes its journal with it.
+ * While one is asked for and a worker runs, the change's rows go to its
+ * journal (unless levels were dropped or the change is too big: the
+ * refresh then starts again; with no worker, no pass can need them), and
+ * a worker is started at commit; a request withdrawn (a refresh in the
+ * foreground) takes its journal with it.
  */
 static void
 background_refresh_note(const StoredModel *m, int64 version, bool was_requested,
@@ -162,7 +163,8 @@ background_refresh_note(const StoredModel *m, int64 version, bool was_requested,
 {
 	if (was_requested && m->refresh_requested)
 	{
-		if (ndead == 0 && change->k + change->a <= JOURNAL_MAX_ROWS)
+		if (ndead == 0 && change->k + change->a <= JOURNAL_MAX_ROWS &&
+			refresh_worker_running())
 			journal_append(m->model_id, version, m->nterms, change->X, change->y, change->k,
 						   change->XA, change->yA, change->a);
 	}

@@ -81,7 +81,11 @@ static TimestampTz last_launch = 0;
 /* Passes a worker makes for one model before it leaves it to a later one. */
 #define MAX_ATTEMPTS	3
 
-/* The keys of the advisory lock one worker per database holds. */
+/*
+ * The keys of the advisory lock one worker per database holds: those of
+ * pg_advisory_lock(1970170981, 1919316840) ('unle', 'rfsh'), so that a
+ * test can stand for a running worker by holding it.
+ */
 #define WORKER_LOCK_KEY1 0x756e6c65
 #define WORKER_LOCK_KEY2 0x72667368
 
@@ -111,11 +115,11 @@ launch_worker(void)
 				 errhint("Raise max_worker_processes. Meanwhile a model refreshes in the foreground when its bound reaches its erasure_tol.")));
 }
 
-/* The advisory lock (field4 3: no user's advisory lock) this database's worker holds. */
+/* The advisory lock this database's worker holds (two int4 keys, as pg_advisory_lock's). */
 static void
 worker_lock_tag(LOCKTAG *tag)
 {
-	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, WORKER_LOCK_KEY1, WORKER_LOCK_KEY2, 3);
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, WORKER_LOCK_KEY1, WORKER_LOCK_KEY2, 2);
 }
 
 /* Whether no worker runs for this database now (its lock is free). */
@@ -218,6 +222,13 @@ refresh_worker_wanted(const StoredModel *m, const RemovalState *s, bool refreshe
 	if (m->refresh_requested && !refreshed)
 		return true;
 	return refresh_due_soft(m, s);
+}
+
+/* Whether a worker runs for this database now (see refresh_worker.h). */
+bool
+refresh_worker_running(void)
+{
+	return !no_worker_running();
 }
 
 /* Asks for a worker at commit (see refresh_worker.h). */

@@ -31,6 +31,13 @@ extern bool refresh_worker_wanted(const StoredModel *m, const RemovalState *s,
 								  bool refreshed);
 
 /*
+ * Whether a worker runs for this database now (holds its lock): only its
+ * pass can need a change's journal entry.  Skipping one when none runs is
+ * safe: a worker that starts meanwhile finds the gap and passes again.
+ */
+extern bool refresh_worker_running(void);
+
+/*
  * Starts a worker for this database when the transaction commits, if
  * none runs then (at most once a second from a backend: one may be
  * starting up).
