@@ -374,6 +374,35 @@ wait_done('crash');
 check_model('crash');
 check_log('crash');
 
+# 7a. The worker's statement cancelled while it waits (pg_cancel_backend):
+# it reports the failure, withdraws the request with its journal, and
+# serves the next request; the model is untouched by it.
+fresh_model();
+hold();
+$seq = last_seq();
+erase_until_requested();
+wait_paused('cancel');
+$node->safe_psql('postgres', 'SELECT erase_next()');
+$node->safe_psql('postgres', q{
+	SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE backend_type = 'unlearn refresh worker'});
+ok($node->poll_query_until('postgres', q{
+	SELECT NOT refresh_pending FROM unlearn.models WHERE name = 'p'}),
+	'cancel: the request is withdrawn');
+release();
+wait_done('cancel');
+like(slurp_file($node->logfile),
+	qr/background refresh of model "p" failed: canceling statement due to user request/,
+	'cancel: the worker reported the failure');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM unlearn.refresh_journal'), '0',
+	'cancel: the journal went with the request');
+is(refreshes_since($seq), '0', 'cancel: nothing was installed');
+check_model('cancel');
+$seq = last_seq();
+erase_until_requested();
+wait_refreshed($seq, 'cancel, then asked again');
+check_model('cancel, then asked again');
+check_log('cancel, then asked again');
+
 # 7b. The worker runs as the bootstrap superuser: a search_path set for
 # the database must not put another schema's "=" in its statements.
 $node->safe_psql('postgres', q{
