@@ -78,7 +78,10 @@ static TimestampTz last_launch = 0;
 /* A backend starts a worker at most this often (ms): one is starting up. */
 #define LAUNCH_MIN_MS	1000
 
-/* Passes a worker makes for one model before it leaves it to a later one. */
+/*
+ * Passes in a row a worker makes for one model that install nothing (or
+ * leave it asking) before it leaves it to a later worker.
+ */
 #define MAX_ATTEMPTS	3
 
 /*
