@@ -411,6 +411,8 @@ refresh_one(const char *name, MemoryContext cxt)
 	BackgroundPass pass;
 	PassOutcome have;
 	RefreshOutcome done;
+	TimestampTz started = GetCurrentTimestamp();
+	TimestampTz passed;
 
 	pgstat_report_activity(STATE_RUNNING, psprintf("unlearn: refresh pass of model \"%s\"", name));
 	StartTransactionCommand();
@@ -429,6 +431,7 @@ refresh_one(const char *name, MemoryContext cxt)
 	}
 	if (have != PASS_MADE)
 		return REFRESH_SETTLED;
+	passed = GetCurrentTimestamp();
 	pgstat_report_activity(STATE_RUNNING, psprintf("unlearn: refresh install of model \"%s\"", name));
 	StartTransactionCommand();
 	XactIsoLevel = XACT_READ_COMMITTED;
@@ -437,6 +440,9 @@ refresh_one(const char *name, MemoryContext cxt)
 	done = install_pass(name, &pass);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	elog(DEBUG1, "background refresh of model \"%s\": pass over " INT64_FORMAT " rows %ld ms, install %ld ms",
+		 name, pass.rows, (long) ((passed - started) / 1000),
+		 (long) ((GetCurrentTimestamp() - passed) / 1000));
 	return done;
 }
 
