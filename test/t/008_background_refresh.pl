@@ -115,10 +115,11 @@ sub wait_done
 # worker starts after the erasing transaction commits: it may not run yet).
 sub wait_refreshed
 {
-	my ($seq, $what) = @_;
+	my ($seq, $what, $model) = @_;
+	$model //= 'p';
 	ok($node->poll_query_until('postgres', qq{
 		SELECT count(*) > 0 FROM unlearn.erasure_log
-		 WHERE model_name = 'p' AND event = 'refresh' AND seq > $seq}),
+		 WHERE model_name = '$model' AND event = 'refresh' AND seq > $seq}),
 		"$what: a background refresh is logged");
 	wait_done($what);
 }
@@ -133,7 +134,8 @@ sub check_model
 		SELECT verdict, gradient_norm <= error_bound FROM unlearn.verify_model('$model')});
 	is($verdict, 'ok', "$what: the model equals a fresh fit within its bound");
 	is($within, 't', "$what: its gradient on the remaining rows is within its certified bound")
-	  if $model eq 'p';
+	  if $node->safe_psql('postgres', qq{SELECT type FROM unlearn.models WHERE name = '$model'})
+	  eq 'logistic';
 }
 
 # Every version of the model has one entry (each starts where the last ended),
@@ -296,6 +298,37 @@ is($verdict_q, 'ok', 'ridge: the model equals a fresh fit');
 is($close_q, 't', 'ridge: to rounding');
 check_log('ridge', 'q');
 $node->safe_psql('postgres', q{SELECT unlearn.drop_model('q')});
+
+# 3c. A partitioned source: the pass reads the model's rows through the
+# parent, from every partition.
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.ppts (id int PRIMARY KEY, x1 float8, x2 float8, x3 float8, y int)
+	  PARTITION BY RANGE (id);
+	CREATE TABLE public.ppts_a PARTITION OF public.ppts FOR VALUES FROM (1) TO (10001);
+	CREATE TABLE public.ppts_b PARTITION OF public.ppts FOR VALUES FROM (10001) TO (20001);
+	INSERT INTO public.ppts SELECT id, x1, x2, x3, y FROM public.pts;
+	SELECT name FROM unlearn.create_model('pp', 'public.ppts', 'y', ARRAY['x1', 'x2', 'x3'],
+	                                      'logistic', '{"erasure_tol": 0.0001}');
+});
+$seq = last_seq();
+$node->safe_psql('postgres', q{
+	DO $$
+	BEGIN
+	    FOR i IN 1 .. 200 LOOP
+	        DELETE FROM public.ppts WHERE id = (SELECT id FROM public.ppts ORDER BY md5(id::text) LIMIT 1);
+	        COMMIT;
+	        EXIT WHEN (SELECT refresh_pending FROM unlearn.models WHERE name = 'pp');
+	    END LOOP;
+	END $$;
+});
+wait_refreshed($seq, 'partitioned source', 'pp');
+like($node->safe_psql('postgres', qq{
+	SELECT rows || ' ' || (SELECT count(*) FROM public.ppts) FROM unlearn.erasure_log
+	 WHERE model_name = 'pp' AND event = 'refresh' AND seq > $seq}),
+	qr/^(\d+) \1$/, 'partitioned source: the refresh refitted on every row of both partitions');
+check_model('partitioned source', 'pp');
+check_log('partitioned source', 'pp');
+$node->safe_psql('postgres', q{SELECT unlearn.drop_model('pp'); DROP TABLE public.ppts});
 
 # 4. A retrain while it waits: the refresh is not installed over the new fit.
 fresh_model();
