@@ -148,8 +148,9 @@ struct JournalEntry;
  * makes the new state (removal_reanchor), for ridge the sums replace the
  * model's and theta is solved from them.  False, with the reason in *why
  * and em's state no longer to be kept, if the sums do not describe the
- * model's rows now, the Hessian is not usable, or (*moot set) the result
- * is no better than the model's: its bound, or its sums' rounding.
+ * model's rows now, or (*moot set: no pass would do better) the Hessian
+ * is not usable or the result no better than the model's: its bound, or
+ * its sums' rounding.
  */
 extern bool refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 									const struct JournalEntry *entries, int n,

@@ -586,7 +586,9 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 		removal_rebase(s);
 		if (!removal_ridge_solve(s))
 		{
+			/* Not for the worker to settle: the foreground marks the model. */
 			*why = "its Hessian is singular or too ill-conditioned";
+			*moot = true;
 			return false;
 		}
 		for (i = 0; i < (Size) d; i++)
@@ -602,6 +604,7 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	if (!removal_reanchor(s, gradient, hessian, &now, false))
 	{
 		*why = "its Hessian is singular or too ill-conditioned";
+		*moot = true;
 		return false;
 	}
 	if (!(s->error_bound < error_before))
