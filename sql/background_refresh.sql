@@ -26,17 +26,22 @@ SELECT name FROM unlearn.create_model('bg', 'bg', 'y', ARRAY['x1', 'x2', 'x3', '
                                       '{"erasure_tol": 0.1}');
 SELECT refresh_pending FROM unlearn.models;
 
--- Erase one row a statement until the model asks (a handful of rows).
+-- The next row to erase, in an order unrelated to the features.
 CREATE FUNCTION erase_next() RETURNS int LANGUAGE sql AS $$
     DELETE FROM bg WHERE id = (SELECT id FROM bg WHERE id <> 7 ORDER BY md5(id::text) LIMIT 1)
     RETURNING id $$;
-DO $$
+-- Erases one row a statement until model bg asks (at most 100); how many.
+CREATE FUNCTION erase_until_asked() RETURNS int LANGUAGE plpgsql AS $$
 BEGIN
     FOR i IN 1 .. 100 LOOP
         PERFORM erase_next();
-        EXIT WHEN (SELECT refresh_pending FROM unlearn.models WHERE name = 'bg');
+        IF (SELECT refresh_pending FROM unlearn.models WHERE name = 'bg') THEN
+            RETURN i;
+        END IF;
     END LOOP;
+    RETURN NULL;
 END $$;
+SELECT n BETWEEN 2 AND 49 AS after_a_few FROM (SELECT erase_until_asked() AS n) e;
 SELECT refresh_pending, version BETWEEN 3 AND 50 AS after_a_few FROM unlearn.models;
 CREATE TABLE bg_erased AS SELECT * FROM bg WHERE id = (SELECT id FROM bg WHERE id <> 7 ORDER BY md5(id::text) LIMIT 1);
 -- The erasure that asked journals nothing (a refresh's snapshot sees it).
@@ -90,13 +95,7 @@ SELECT refresh_pending FROM unlearn.models;
 SELECT count(*) FROM unlearn.refresh_journal;
 
 -- Turned off, an erasure asks for nothing, and withdraws a standing request.
-DO $$
-BEGIN
-    FOR i IN 1 .. 100 LOOP
-        PERFORM erase_next();
-        EXIT WHEN (SELECT refresh_pending FROM unlearn.models WHERE name = 'bg');
-    END LOOP;
-END $$;
+SELECT erase_until_asked() IS NOT NULL AS asked;
 SELECT erase_next() IS NOT NULL AS erased;
 SELECT refresh_pending, (SELECT count(*) FROM unlearn.refresh_journal) AS journaled FROM unlearn.models;
 SET unlearn.background_refresh = off;
@@ -105,13 +104,7 @@ SELECT refresh_pending, (SELECT count(*) FROM unlearn.refresh_journal) AS journa
 SET unlearn.background_refresh = on;
 
 -- A retrain withdraws it too.
-DO $$
-BEGIN
-    FOR i IN 1 .. 100 LOOP
-        PERFORM erase_next();
-        EXIT WHEN (SELECT refresh_pending FROM unlearn.models WHERE name = 'bg');
-    END LOOP;
-END $$;
+SELECT erase_until_asked() IS NOT NULL AS asked;
 SELECT erase_next() IS NOT NULL AS erased;
 SELECT refresh_pending, (SELECT count(*) FROM unlearn.refresh_journal) AS journaled FROM unlearn.models;
 SELECT name FROM unlearn.retrain('bg');
@@ -146,6 +139,7 @@ SELECT unlearn.drop_model('bg');
 SELECT unlearn.drop_model('bg_ridge');
 SELECT count(*) FROM unlearn.refresh_journal;
 DROP TABLE bg, bg_ridge, bg_erased;
+DROP FUNCTION erase_until_asked();
 DROP FUNCTION erase_next();
 DROP FUNCTION hu(int, int);
 DROP EXTENSION unlearn;

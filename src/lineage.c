@@ -167,14 +167,8 @@ lineage_write(int32 model_id, const LineageEntry *entries, int64 nentries)
 void
 lineage_delete(int32 model_id)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(model_id)};
-
-	SPI_connect();
-	if (spi_execute_cached("DELETE FROM unlearn.lineage WHERE model_id = $1",
-							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete the lineage of model %d", model_id);
-	SPI_finish();
+	spi_delete_model_rows("DELETE FROM unlearn.lineage WHERE model_id = $1",
+						  model_id, "lineage");
 }
 
 /* The first index of sorted keys[0..n) holding a key >= key (n if none). */

@@ -108,12 +108,6 @@ pending_append(int32 model_id, int first, const double *rows, int n, int d)
 void
 pending_clear(int32 model_id)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(model_id)};
-
-	SPI_connect();
-	if (spi_execute_cached("DELETE FROM unlearn.model_pending WHERE model_id = $1",
-						   1, types, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete the pending rows of model %d", model_id);
-	SPI_finish();
+	spi_delete_model_rows("DELETE FROM unlearn.model_pending WHERE model_id = $1",
+						  model_id, "pending rows");
 }

@@ -591,27 +591,25 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 			*moot = true;
 			return false;
 		}
-		for (i = 0; i < (Size) d; i++)
-			before[i] = s->theta[i] - before[i];
-		s->step_norm = linalg_norm2(before, d);
-		return true;
 	}
-
-	/* B itself is compared: the model's own λ_min would cost a factorization. */
-	error_before = s->error_bound;
-	memcpy(s->theta, p->theta, sizeof(double) * d);
-	s->max_row_norm = Max(p->max_row_norm, max_in);
-	if (!removal_reanchor(s, gradient, hessian, &now, false))
+	else
 	{
-		*why = "its Hessian is singular or too ill-conditioned";
-		*moot = true;
-		return false;
-	}
-	if (!(s->error_bound < error_before))
-	{
-		*why = "its bound is no better than the model's";
-		*moot = true;
-		return false;
+		/* B itself is compared: the model's own λ_min would cost a factorization. */
+		error_before = s->error_bound;
+		memcpy(s->theta, p->theta, sizeof(double) * d);
+		s->max_row_norm = Max(p->max_row_norm, max_in);
+		if (!removal_reanchor(s, gradient, hessian, &now, false))
+		{
+			*why = "its Hessian is singular or too ill-conditioned";
+			*moot = true;
+			return false;
+		}
+		if (!(s->error_bound < error_before))
+		{
+			*why = "its bound is no better than the model's";
+			*moot = true;
+			return false;
+		}
 	}
 	for (i = 0; i < (Size) d; i++)
 		before[i] = s->theta[i] - before[i];

@@ -140,12 +140,6 @@ journal_load(int32 model_id, int64 after, int d, int *n)
 void
 journal_clear(int32 model_id)
 {
-	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(model_id)};
-
-	SPI_connect();
-	if (spi_execute_cached("DELETE FROM unlearn.refresh_journal WHERE model_id = $1",
-						   1, types, values, NULL, false, 0) != SPI_OK_DELETE)
-		elog(ERROR, "could not delete the refresh journal of model %d", model_id);
-	SPI_finish();
+	spi_delete_model_rows("DELETE FROM unlearn.refresh_journal WHERE model_id = $1",
+						  model_id, "refresh journal");
 }

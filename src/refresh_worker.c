@@ -331,6 +331,17 @@ withdraw_request(const char *name)
 	SPI_finish();
 }
 
+/* Withdraws a model's request in a transaction of its own. */
+static void
+withdraw_request_alone(const char *name)
+{
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	withdraw_request(name);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
 /* What came of a refresh. */
 typedef enum RefreshOutcome
 {
@@ -422,13 +433,7 @@ refresh_one(const char *name, MemoryContext cxt)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	if (have == PASS_UNUSABLE)
-	{
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		withdraw_request(name);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
+		withdraw_request_alone(name);
 	if (have != PASS_MADE)
 		return REFRESH_SETTLED;
 	passed = GetCurrentTimestamp();
@@ -475,11 +480,7 @@ refresh_guarded(const char *name, MemoryContext cxt)
 				 errmsg("unlearn: background refresh of model \"%s\" failed: %s",
 						name, error->message),
 				 errdetail("Its erasures go on; it refreshes in the foreground when its bound reaches its erasure_tol.")));
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		withdraw_request(name);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		withdraw_request_alone(name);
 	}
 	PG_END_TRY();
 	return done;

@@ -20,6 +20,7 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "catalog/pg_type.h"
 #include "utils/guc.h"
 
 #include "spi_cache.h"
@@ -95,4 +96,17 @@ spi_append_oids(List **oids, int col, MemoryContext cxt)
 			*oids = lappend_oid(*oids, DatumGetObjectId(value));
 		MemoryContextSwitchTo(old);
 	}
+}
+
+/* Deletes a model's rows from one of the extension's tables (see spi_cache.h). */
+void
+spi_delete_model_rows(const char *sql, int32 model_id, const char *what)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(model_id)};
+
+	SPI_connect();
+	if (spi_execute_cached(sql, 1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not delete the %s of model %d", what, model_id);
+	SPI_finish();
 }

@@ -25,4 +25,11 @@ extern int	spi_execute_cached(const char *sql, int nargs, Oid *types,
  */
 extern void spi_append_oids(List **oids, int col, MemoryContext cxt);
 
+/*
+ * Runs a cached DELETE whose one parameter is a model_id (sql a string
+ * literal, as for spi_execute_cached), in an SPI connection of its own;
+ * an error naming what it deletes if it fails.
+ */
+extern void spi_delete_model_rows(const char *sql, int32 model_id, const char *what);
+
 #endif							/* UNLEARN_SPI_CACHE_H */

@@ -486,6 +486,43 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM unlearn.refresh_journal'),
 check_model('disabled');
 check_log('disabled');
 
+# 9. No background worker slot free (max_worker_processes 1: the logical
+# replication launcher holds it): the launch is reported, nothing is
+# journaled (no worker runs), and the DELETE that passes the tolerance
+# refreshes in the foreground, as without the worker.
+$node->safe_psql('postgres', q{ALTER SYSTEM RESET unlearn.background_refresh});
+$node->append_conf('postgresql.conf', 'max_worker_processes = 1');
+$node->restart;
+fresh_model();
+$seq = last_seq();
+$n = erase_until_requested();
+ok($n > 1 && $n < 500, 'no slot: the model asks for a refresh');
+$node->safe_psql('postgres', 'SELECT erase_next(); SELECT erase_next()');
+like(slurp_file($node->logfile), qr/could not start a background refresh worker/,
+	'no slot: the failed launch is reported in the server log');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM unlearn.refresh_journal'), '0',
+	'no slot: nothing is journaled while no worker runs');
+$node->safe_psql('postgres', qq{
+	DO \$\$
+	BEGIN
+	    FOR i IN 1 .. 2000 LOOP
+	        PERFORM erase_next();
+	        COMMIT;
+	        EXIT WHEN EXISTS (SELECT FROM unlearn.erasure_log WHERE seq > $seq
+	                             AND model_name = 'p' AND event = 'erasure' AND method = 'refresh');
+	    END LOOP;
+	END \$\$;
+});
+is($node->safe_psql('postgres', qq{
+	SELECT (count(*) FILTER (WHERE event = 'erasure' AND method = 'refresh') > 0)::text || ' ' ||
+	       count(*) FILTER (WHERE event = 'refresh')
+	  FROM unlearn.erasure_log WHERE model_name = 'p' AND seq > $seq}), 'true 0',
+	'no slot: a DELETE refreshes in the foreground, no background refresh');
+check_model('no slot');
+check_log('no slot');
+$node->append_conf('postgresql.conf', 'max_worker_processes = 8');
+$node->restart;
+
 # Only superusers change the settings.
 $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
 my ($ret, $out, $err) = $node->psql('postgres',
