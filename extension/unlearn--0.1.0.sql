@@ -117,6 +117,12 @@ CREATE TABLE unlearn.model (
     rows_rnorm      float8 NOT NULL DEFAULT 0,  -- the same over the current rows
     sum_znorm       float8 NOT NULL DEFAULT 0,  -- logistic: sum of |x| (|x|'|theta_ref|) over the terms
     positives       bigint NOT NULL DEFAULT 0,  -- logistic: current rows labelled 1
+    -- standardize: the sums over the current rows of each term's value as
+    -- stored (x - center) / scale, then of its square: n_params of each
+    -- (0 for the intercept and levels); empty without standardize.  The
+    -- remaining rows' mean and spread, which are the model's preprocessing
+    -- after erasures (src/preprocessing.c, unlearn.preprocessing)
+    feature_sums    float8[] NOT NULL DEFAULT '{}',
     version         bigint NOT NULL DEFAULT 1,
     state           text NOT NULL DEFAULT 'ready'
                     CHECK (state IN ('ready', 'needs_retrain', 'empty')),
@@ -138,6 +144,10 @@ ALTER TABLE unlearn.model ALTER COLUMN hessian SET STORAGE EXTERNAL;
 ALTER TABLE unlearn.model ALTER COLUMN gram SET STORAGE EXTERNAL;
 
 -- One row per parameter: what it multiplies and how the input is scaled.
+-- center and scale are the frame theta and the erasure state are stored
+-- in: the training rows' mean and spread at training, moved to the
+-- remaining rows' whenever the kept matrices are stored again (see
+-- unlearn.preprocessing for the model's preprocessing now).
 CREATE TABLE unlearn.model_term (
     model_id     integer NOT NULL,
     position     integer NOT NULL,     -- 1-based index into theta
@@ -489,11 +499,72 @@ SUPPORT unlearn._predict_support;
 -- Inspection
 ------------------------------------------------------------------------------
 
+-- The preprocessing of a model's numeric and boolean columns now: with
+-- standardize, the mean and population standard deviation of its current
+-- rows (erasures move them, src/preprocessing.c), and the center and scale
+-- a retrain on those rows would give; without, center 0 and scale 1 (and
+-- no mean kept).  Computed from unlearn.model.feature_sums and the frame
+-- in unlearn.model_term.  SECURITY DEFINER, like weights.
+CREATE FUNCTION unlearn.preprocessing(model text,
+    OUT column_name text, OUT rows bigint, OUT mean float8, OUT stddev float8,
+    OUT center float8, OUT scale float8)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
+    SELECT s.column_name, s.n, s.mean, s.sd,
+           CASE WHEN s.standardized AND s.centered THEN s.mean ELSE 0 END,
+           CASE WHEN s.standardized THEN s.sd ELSE 1 END
+      FROM unlearn._term_moments($1) s
+     WHERE s.column_name IS NOT NULL AND s.level IS NULL
+     ORDER BY s.term_position;
+END
+$fn$;
+
+-- Per term of a model: its frame (unlearn.model_term), and with
+-- standardize its current rows' mean and spread in raw units and in the
+-- frame's (mean_z, sd_z: the map from the frame to the current rows'
+-- preprocessing).  For weights and preprocessing.
+CREATE FUNCTION unlearn._term_moments(model text,
+    OUT term_position integer, OUT column_name text, OUT level text,
+    OUT frame_center float8, OUT frame_scale float8, OUT w float8,
+    OUT standardized boolean, OUT centered boolean, OUT n bigint,
+    OUT mean_z float8, OUT sd_z float8, OUT mean float8, OUT sd float8)
+RETURNS SETOF record
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+    SELECT t.position, t.column_name, t.level, t.center, t.scale, m.theta[t.position],
+           z.standardized, z.centered, m.n, z.mean_z, z.sd_z,
+           CASE WHEN z.standardized THEN t.center + t.scale * z.mean_z END,
+           CASE WHEN z.standardized THEN t.scale * z.sd_z END
+      FROM (SELECT mm.model_id, mm.theta, mm.feature_sums, mm.n_params,
+                   mm.rows_trained - mm.rows_erased AS n,
+                   EXISTS (SELECT FROM unlearn.model_term i
+                            WHERE i.model_id = mm.model_id AND i.column_name IS NULL) AS intercept
+              FROM unlearn.model mm WHERE mm.name = $1) m
+      JOIN unlearn.model_term t ON t.model_id = m.model_id
+      CROSS JOIN LATERAL (
+          SELECT cardinality(m.feature_sums) = 2 * m.n_params AND m.n > 0
+                 AND t.column_name IS NOT NULL AND t.level IS NULL AS standardized,
+                 m.intercept AS centered,
+                 m.feature_sums[t.position] / m.n AS mean_z,
+                 sqrt(greatest(m.feature_sums[m.n_params + t.position] / m.n
+                               - (m.feature_sums[t.position] / m.n) ^ 2, 0)) AS sd_z) z
+$fn$;
+REVOKE ALL ON FUNCTION unlearn._term_moments(text) FROM PUBLIC;
+
 -- The parameters of a model: one row per term.  weight is the parameter
--- as fitted (on scaled inputs); raw_weight is the same model expressed on
--- the source columns' own units.  SECURITY DEFINER: a role granted it
--- reads parameters without rights on the model tables.  An unknown model
--- is an error, not an empty answer.
+-- as fitted on inputs scaled by the model's preprocessing now
+-- (unlearn.preprocessing: a retrain's on the current rows); raw_weight is
+-- the same model expressed on the source columns' own units.  SECURITY
+-- DEFINER: a role granted it reads parameters without rights on the
+-- model tables.  An unknown model is an error, not an empty answer.
 CREATE FUNCTION unlearn.weights(model text,
     OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
@@ -506,23 +577,24 @@ BEGIN
         RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
     END IF;
     RETURN QUERY
-    WITH m AS (
-        SELECT mm.model_id, mm.theta FROM unlearn.model mm WHERE mm.name = $1
-    ), t AS (
-        SELECT t.position, t.column_name, t.level, t.center, t.scale,
-               m.theta[t.position] AS w
-          FROM m JOIN unlearn.model_term t ON t.model_id = m.model_id
-    )
+    WITH t AS (SELECT * FROM unlearn._term_moments($1))
     SELECT CASE WHEN t.column_name IS NULL THEN '(intercept)'
                 WHEN t.level IS NULL THEN t.column_name
                 ELSE t.column_name || '=' || t.level END,
-           t.column_name, t.level, t.w,
+           t.column_name, t.level,
+           -- theta is stored in the frame of unlearn.model_term: this is it
+           -- in the current rows' preprocessing (src/preprocessing.c)
            CASE WHEN t.column_name IS NULL
-                THEN t.w - coalesce((SELECT sum(u.w * u.center / u.scale)
+                THEN t.w + coalesce((SELECT sum(u.w * u.mean_z) FROM t u
+                                      WHERE u.standardized AND u.centered), 0)
+                WHEN t.standardized THEN t.w * t.sd_z
+                ELSE t.w END,
+           CASE WHEN t.column_name IS NULL
+                THEN t.w - coalesce((SELECT sum(u.w * u.frame_center / u.frame_scale)
                                        FROM t u WHERE u.column_name IS NOT NULL), 0)
-                ELSE t.w / t.scale END
+                ELSE t.w / t.frame_scale END
       FROM t
-     ORDER BY t.position;
+     ORDER BY t.term_position;
 END
 $fn$;
 
@@ -598,7 +670,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
     unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
     unlearn._predict_support(internal),
     unlearn._predict_columns(text, int4, int4, "any"),
-    unlearn.weights(text), unlearn.lineage(text),
+    unlearn.weights(text), unlearn.preprocessing(text), unlearn.lineage(text),
     unlearn.evaluate(text, regclass),
     unlearn.lineage_of(regclass, anycompatible)
     FROM PUBLIC;
@@ -609,7 +681,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
 --   train    create_model, retrain, drop_model, alter_model_owner
 --   predict  predict, predict_proba (and the planner's _predict_columns),
 --            evaluate
---   read     the models view, weights, lineage, lineage_of
+--   read     the models view, weights, preprocessing, lineage, lineage_of
 --   audit    the erasure log, verify_model
 -- The sets do not overlap, so revoking one leaves the others whole.  The
 -- ACLs of the objects are the only record.
@@ -651,7 +723,8 @@ BEGIN
                       unlearn._predict_columns(text, int4, int4, "any"),
                       unlearn.evaluate(text, regclass)';
     WHEN 'read' THEN
-        functions := 'unlearn.weights(text), unlearn.lineage(text),
+        functions := 'unlearn.weights(text), unlearn.preprocessing(text),
+                      unlearn.lineage(text),
                       unlearn.lineage_of(regclass, anycompatible)';
         tables := 'unlearn.models';
     WHEN 'audit' THEN
@@ -1050,6 +1123,8 @@ COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS
     'Logistic models: the probability of label 1 for a vector in unlearn.weights order';
 COMMENT ON FUNCTION unlearn.weights(text) IS
     'A model''s parameters, one row per term: as fitted and in the columns'' own units';
+COMMENT ON FUNCTION unlearn.preprocessing(text) IS
+    'A model''s preprocessing now: each numeric column''s mean and spread over its current rows, and the center and scale they give';
 COMMENT ON FUNCTION unlearn.evaluate(text, regclass) IS
     'Metrics of a model on its source''s current rows, or on another relation (accuracy, log-loss, AUC; RMSE, R-squared)';
 COMMENT ON FUNCTION unlearn.lineage(text) IS
@@ -1156,6 +1231,7 @@ REVOKE ALL ON FUNCTION unlearn._ddl_command_start(), unlearn._ddl_command_end(),
 COMMENT ON FUNCTION unlearn._ddl_command_start() IS 'Internal to unlearn (event trigger)';
 COMMENT ON FUNCTION unlearn._ddl_command_end() IS 'Internal to unlearn (event trigger)';
 COMMENT ON FUNCTION unlearn._sql_drop() IS 'Internal to unlearn (event trigger)';
+COMMENT ON FUNCTION unlearn._term_moments(text) IS 'Internal to unlearn: a model''s terms, their frame and their rows'' moments (weights, preprocessing)';
 
 CREATE EVENT TRIGGER unlearn_ddl_start ON ddl_command_start
     EXECUTE FUNCTION unlearn._ddl_command_start();

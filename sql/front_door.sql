@@ -61,8 +61,9 @@ INSERT INTO fd_shop SELECT g, (ARRAY['basic', 'pro', 'team'])[1 + g % 3], g % 17
   FROM generate_series(1, 300) g;
 SELECT name, features, skipped_features FROM unlearn.create_model('shop_auto', 'fd_shop', 'y');
 
--- A column that becomes constant before a retrain: the stored list is the
--- model's, so the hint says how to change it.
+-- A column that becomes constant: the UPDATE marks the model for a retrain
+-- at once (its scaling cannot follow a spread of zero, preprocessing.c),
+-- and the retrain's error says how to change the stored list.
 UPDATE fd_shop SET x = 1;
 SELECT try($$SELECT unlearn.retrain('shop_auto')$$);
 SELECT name, version, state FROM unlearn.models WHERE name = 'shop_auto';

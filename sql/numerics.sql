@@ -42,7 +42,9 @@ CREATE TABLE nwdbc (
 \copy nwdbc FROM 'test/data/wdbc.csv' WITH (FORMAT csv, HEADER true)
 
 -- A ridge model's error against the exact optimum of its remaining rows
--- (with its own encoding), and a fresh double-precision solve's: the
+-- (with their own preprocessing, a retrain's: unlearn.preprocessing; the
+-- model's parameters in it are unlearn.weights' weight), and a fresh
+-- double-precision solve's: the
 -- normal equations summed afresh (numpy, BLAS) and solved by Cholesky with
 -- two refinement steps, as the model solves its kept sums; the fresh
 -- error is the root mean square over 8 orders of the rows, as a single
@@ -52,11 +54,16 @@ LANGUAGE plpython3u AS $$
 import json
 import numpy as np
 from fractions import Fraction
-m = plpy.execute("SELECT model_id, source::regclass::text AS src, target_column, options, theta"
+m = plpy.execute("SELECT model_id, source::regclass::text AS src, target_column, options,"
+                 " (SELECT array_agg(weight) FROM unlearn.weights(name)) AS theta"
                  " FROM unlearn.model WHERE name = %s" % plpy.quote_literal(model))[0]
 l2 = float(json.loads(m["options"]).get("l2", 1.0))
-terms = plpy.execute("SELECT column_name, center, scale FROM unlearn.model_term"
-                     " WHERE model_id = %d ORDER BY position" % m["model_id"])
+terms = plpy.execute("SELECT t.column_name, coalesce(p.center, t.center) AS center,"
+                     " coalesce(p.scale, t.scale) AS scale"
+                     " FROM unlearn.model_term t LEFT JOIN unlearn.preprocessing(%s) p"
+                     " ON p.column_name = t.column_name AND t.level IS NULL"
+                     " WHERE t.model_id = %d ORDER BY t.position"
+                     % (plpy.quote_literal(model), m["model_id"]))
 cols = [t["column_name"] for t in terms if t["column_name"] is not None]
 rows = plpy.execute("SELECT %s, %s AS unlearn_y FROM %s ORDER BY 1" % (
     ", ".join(plpy.quote_ident(c) for c in cols), plpy.quote_ident(m["target_column"]), m["src"]))

@@ -163,7 +163,7 @@ insert_terms(int32 model_id, const TrainedModel *m)
 }
 
 /* Number of fit parameters fit_values fills. */
-#define NFIT 24
+#define NFIT 25
 
 /*
  * The fit of a trained model as statement parameters, in the order the
@@ -180,7 +180,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 		INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID,
 		FLOAT8ARRAYOID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID};
+	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, FLOAT8ARRAYOID};
 	int			d = m->fit->nterms;
 	const SumStats *st = &m->fit->stats;
 
@@ -218,6 +218,10 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[21] = Float8GetDatum(st->znorm);
 	values[22] = Int64GetDatum(st->positives);
 	values[23] = BoolGetDatum(m->fit->separable);
+	/* The rows' sums the preprocessing follows after erasures (preprocessing.c). */
+	values[24] = PointerGetDatum(m->feature_sums ?
+								 float8_array_build(m->feature_sums, 0, 2 * d) :
+								 construct_empty_array(FLOAT8OID));
 }
 
 /* Inserts a new model and its terms; returns its model_id. */
@@ -253,10 +257,10 @@ catalog_insert_model(const TrainedModel *m)
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
 			" gradient_scale, ref_gradient, error_bound, sum_terms, sum_norm2,"
 			" rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives, separable,"
-			" owner, source_id, skipped_features)"
+			" feature_sums, owner, source_id, skipped_features)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
-			" $27, $28, $29, $30, $31, $32, $33, $34, $35)"
+			" $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
 			11 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
@@ -295,7 +299,7 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" max_row_norm = $17, gradient_scale = $18, ref_gradient = $19,"
 			" error_bound = $20, sum_terms = $21, sum_norm2 = $22, rows_norm2 = $23,"
 			" sum_rnorm = $24, rows_rnorm = $25, sum_znorm = $26, positives = $27,"
-			" separable = $28, refresh_requested = false,"
+			" separable = $28, feature_sums = $29, refresh_requested = false,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);
@@ -546,7 +550,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
 			" gradient_scale, rows_trained - rows_erased, ref_gradient, sum_terms,"
 			" sum_norm2, rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives,"
-			" separable"
+			" separable, feature_sums"
 			" FROM unlearn.model WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_SELECT, false);
 	if (SPI_processed != 1)
@@ -573,6 +577,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	s->stats.znorm = DatumGetFloat8(SPI_getbinval(tup, desc, 16, &isnull));
 	s->stats.positives = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
 	s->separable = DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull));
+	s->feature_sums = spi_vector(tup, desc, 19, 2 * d, cxt, "feature_sums", true);
 	/* Ridge keeps X'y; logistic X'X and the gradient at theta_ref. */
 	if ((s->xty == NULL) == (s->gram == NULL) ||
 		(s->gram == NULL) != (s->ref_gradient == NULL))
@@ -747,6 +752,8 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 					   s->npending - s->nstored, s->d);
 	if (s->ref_gradient)
 		SET_COLUMN("ref_gradient", PointerGetDatum(float8_array_build(s->ref_gradient, 0, s->d)));
+	if (s->feature_sums)
+		SET_COLUMN("feature_sums", PointerGetDatum(float8_array_build(s->feature_sums, 0, 2 * s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
 	SET_COLUMN("sum_terms", Int64GetDatum(s->stats.terms));
 	SET_COLUMN("sum_norm2", Float8GetDatum(s->stats.norm2));
@@ -777,6 +784,42 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
 	return version;
+}
+
+/* Rewrites the center and scale of a model's numeric terms. */
+void
+catalog_update_frame(int32 model_id, const ModelTerm *terms, int d)
+{
+	Datum	   *pos = palloc(sizeof(Datum) * d);
+	Datum	   *centers = palloc(sizeof(Datum) * d);
+	Datum	   *scales = palloc(sizeof(Datum) * d);
+	Oid			types[4] = {INT4OID, INT4ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID};
+	Datum		values[4];
+	int			n = 0,
+				t;
+
+	for (t = 0; t < d; t++)
+	{
+		if (terms[t].column == NULL || terms[t].level != NULL)
+			continue;
+		pos[n] = Int32GetDatum(t + 1);
+		centers[n] = Float8GetDatum(terms[t].center);
+		scales[n++] = Float8GetDatum(terms[t].scale);
+	}
+	if (n == 0)
+		return;
+	values[0] = Int32GetDatum(model_id);
+	values[1] = PointerGetDatum(construct_array(pos, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(centers, n, FLOAT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	values[3] = PointerGetDatum(construct_array(scales, n, FLOAT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	SPI_connect();
+	spi_run("UPDATE unlearn.model_term t SET center = u.center, scale = u.scale"
+			" FROM unnest($2, $3, $4) AS u(position, center, scale)"
+			" WHERE t.model_id = $1 AND t.position = u.position",
+			4, types, values, NULL, SPI_OK_UPDATE, false);
+	SPI_finish();
 }
 
 /* Applies level-count changes to a model's terms and deletes dead ones. */

@@ -67,6 +67,7 @@ typedef struct TrainedModel
 	int64		rows_trained;
 	int64		rows_skipped;
 	ModelTerm  *terms;			/* fit->nterms of them */
+	double	   *feature_sums;	/* standardize: features_term_sums; else NULL */
 	Oid			owner;			/* the role that created it */
 } TrainedModel;
 
@@ -144,6 +145,12 @@ extern void catalog_rename_column(const char *name, const char *old_name,
 
 /* Replaces the stored text of a model's filter (printed again after a rename). */
 extern void catalog_set_filter(const char *name, const char *text);
+
+/*
+ * Rewrites the center and scale of a model's numeric terms (the frame its
+ * state moved to, preprocessing.c).
+ */
+extern void catalog_update_frame(int32 model_id, const ModelTerm *terms, int d);
 
 /* Raises the error for a model that does not exist. */
 extern void catalog_missing_model(const char *name) pg_attribute_noreturn();

@@ -22,6 +22,7 @@
 #include "refresh_worker.h"
 #include "linalg.h"
 #include "hierarchy.h"
+#include "preprocessing.h"
 #include "scratch.h"
 
 /*
@@ -115,7 +116,8 @@ drop_entries(double *v, int d, const bool *dead)
 double
 erasure_parameter_error(const RemovalState *s)
 {
-	double		lambda = s->rcond * s->hessian_norm1;
+	/* A shifted penalty (removal.h) can take E's most negative entry off it. */
+	double		lambda = s->rcond * s->hessian_norm1 - removal_penalty_shift_floor(s);
 	double		scale = Max(1.0, linalg_norm2(s->theta, s->d));
 
 	if (!(lambda > 0))
@@ -131,12 +133,21 @@ erasure_parameter_error(const RemovalState *s)
  */
 static bool
 refresh_from_source(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
-					const bool *dead, const char **why, bool *deferred)
+					int64 rows, const bool *dead, const char **why, bool *deferred)
 {
 	Relation	src = RelationGetRelid(rel) == m->source ? rel :
 		table_open(m->source, AccessShareLock);
-	Encoder    *src_enc = src == rel ? enc : encoder_create(m, RelationGetDescr(src));
+	Encoder    *src_enc;
 	bool		refreshed;
+
+	/*
+	 * The pass sums in the frame of the rows' own preprocessing, moved
+	 * first (preprocessing.c): its sums are then a fresh sum's there, not
+	 * a mapped one's.  The rows are read with the moved terms.
+	 */
+	if (preprocessing_move_frame(m, s, rows))
+		enc = NULL;
+	src_enc = src == rel && enc != NULL ? enc : encoder_create(m, RelationGetDescr(src));
 
 	*deferred = false;
 	refreshed = src_enc != NULL && src_enc->usable &&
@@ -159,11 +170,12 @@ refresh_from_source(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
  */
 static void
 background_refresh_note(const StoredModel *m, int64 version, bool was_requested,
-						int ndead, const RowChange *change)
+						int ndead, bool frame_moved, const RowChange *change)
 {
 	if (was_requested && m->refresh_requested)
 	{
-		if (ndead == 0 && change->k + change->a <= JOURNAL_MAX_ROWS &&
+		/* Rows of another frame than the pass's are not journaled: it passes again. */
+		if (ndead == 0 && !frame_moved && change->k + change->a <= JOURNAL_MAX_ROWS &&
 			refresh_worker_running())
 			journal_append(m->model_id, version, m->nterms, change->X, change->y, change->k,
 						   change->XA, change->yA, change->a);
@@ -202,6 +214,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	bool		applied;
 	bool		refreshed = false;	/* refreshed or re-summed here */
 	bool		was_requested;
+	bool		frame_moved;
 	int			i,
 				t;
 
@@ -230,6 +243,32 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			ndead++;
 		}
 	}
+	/*
+	 * Standardize: the rows' sums move with them, and so does the penalty
+	 * in the frame with their spread (preprocessing.c).  A column left
+	 * constant cannot be scaled by its spread: a retrain would leave it
+	 * out, or refuse it.
+	 */
+	if (s->feature_sums)
+	{
+		double	   *shift_after = palloc(sizeof(double) * d);
+		int			constant;
+
+		preprocessing_add_rows(s, change->X, change->k, -1.0);
+		preprocessing_add_rows(s, change->XA, change->a, 1.0);
+		constant = preprocessing_penalty_shift(m, s, em->rows_now - leaving, shift_after);
+		if (constant >= 0)
+		{
+			erasure_needs_retrain(&before, relid, leaving, rows, event,
+								  psprintf("Feature column \"%s\" is constant over the remaining rows: "
+										   "a retrain would leave it out, or refuse it.",
+										   m->terms[constant].column),
+								  keys, nkeys);
+			return;
+		}
+		change->penalty_shift_after = shift_after;
+	}
+
 	if (ndead > 0)
 	{
 		int			kept = d - ndead;
@@ -250,6 +289,15 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			drop_entries(s->ref_gradient, d, dead);
 		if (s->xty)
 			drop_entries(s->xty, d, dead);
+		if (s->feature_sums)
+		{
+			/* Both halves, the sums then the squares', packed to kept each. */
+			drop_entries(s->feature_sums, d, dead);
+			drop_entries(s->feature_sums + d, d, dead);
+			memmove(s->feature_sums + kept, s->feature_sums + d, sizeof(double) * kept);
+			drop_entries(s->penalty_shift, d, dead);
+			drop_entries((double *) change->penalty_shift_after, d, dead);
+		}
 		drop_square(s->hessian, d, dead, kept);
 		if (s->gram)
 			drop_square(s->gram, d, dead, kept);
@@ -291,7 +339,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			bool		deferred;
 
 			method = "refresh";
-			if (refresh_from_source(m, enc, rel, s, dead, &why, &deferred))
+			if (refresh_from_source(m, enc, rel, s, em->rows_now - leaving, dead, &why,
+									&deferred))
 				applied = refreshed = true;
 			else if (deferred && applied)
 				method = "newton";	/* the bound says how far; the rectification refreshes */
@@ -317,7 +366,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			bool		deferred;
 
 			/* Deferred: the sums as they are, exact; the rectification re-sums. */
-			refreshed = refresh_from_source(m, enc, rel, s, dead, &why, &deferred);
+			refreshed = refresh_from_source(m, enc, rel, s, em->rows_now - leaving, dead,
+											&why, &deferred);
 			if (!refreshed && !deferred)
 			{
 				erasure_needs_retrain(&before, relid, leaving, rows, event, why, keys, nkeys);
@@ -332,6 +382,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 
 		memcpy(delta_theta, before.theta, sizeof(double) * d);
 		drop_entries(delta_theta, d, dead);
+		/* A refresh that moved the frame: the step is measured in the new one. */
+		if (s->frame_moved)
+			preprocessing_map_theta(s->frame_map, s->frame_map + s->d, s->d, delta_theta);
 		for (t = 0; t < s->d; t++)
 			delta_theta[t] = s->theta[t] - delta_theta[t];
 		s->step_norm = linalg_norm2(delta_theta, s->d);
@@ -349,9 +402,10 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			m->terms[t].level_rows += delta[t];
 	was_requested = m->refresh_requested;
 	m->refresh_requested = refresh_worker_wanted(m, s, refreshed);
+	frame_moved = s->frame_moved;
 	version = erasure_state_save(em, leaving, "ready", ndead == 0);
 	catalog_update_terms(m->model_id, d, delta, dead);
-	background_refresh_note(m, version, was_requested, ndead, change);
+	background_refresh_note(m, version, was_requested, ndead, frame_moved, change);
 	audit_log_change(event, &before, relid, version, rows, method, s->theta, s->d,
 					 s->step_norm, s->error_bound, NULL, keys, nkeys);
 }

@@ -38,6 +38,7 @@
 #include "utils/memutils.h"
 
 #include "erasure_state.h"
+#include "preprocessing.h"
 #include "tablerow.h"
 
 /* Which row version of a model a state belongs to. */
@@ -264,6 +265,12 @@ erasure_state_lock(const char *name, ErasureModel *em)
 						 &em->gradient_scale, &em->rows_now);
 	em->s.l2 = em->m->options.l2;
 	removal_apply_pending(&em->s, em->m->loss->binary_labels);
+	if (em->s.feature_sums)
+	{
+		/* The penalty as the rows' spread has moved since the frame was set. */
+		em->s.penalty_shift = palloc(sizeof(double) * em->s.d);
+		(void) preprocessing_penalty_shift(em->m, &em->s, em->rows_now, em->s.penalty_shift);
+	}
 	MemoryContextSwitchTo(old);
 	em->ctid = row.ctid;
 	k->em = *em;
@@ -318,9 +325,20 @@ erasure_state_save(ErasureModel *em, int64 removed, const char *state, bool keep
 	 */
 	if (!ready)
 		return catalog_set_state(model_id, removed, state);
+
+	/*
+	 * The matrices are stored again: in the frame of the rows' own
+	 * preprocessing (preprocessing.c), unless a background refresh still
+	 * to come folds journaled rows of this frame in.
+	 */
+	if (em->s.rebase && !em->m->refresh_requested)
+		(void) preprocessing_move_frame(em->m, &em->s, em->rows_now - removed);
 	row.version = catalog_save_ready(model_id, &em->ctid, &em->s, removed,
 									 em->m->refresh_requested,
 									 &row.xmin, &row.ctid);
+	if (em->s.frame_moved)
+		catalog_update_frame(model_id, em->m->terms, em->s.d);
+	em->s.frame_moved = false;
 	k = hash_search(kept_table(), &model_id, HASH_FIND, NULL);
 	if (!keep || k == NULL)
 		return row.version;

@@ -647,6 +647,33 @@ features_finalize(FeatureSet *fs)
 	fs->nterms = t;
 }
 
+/* The training rows' sums of each term's value and its square (see features.h). */
+void
+features_term_sums(const FeatureSet *fs, double *sums)
+{
+	int			d = fs->nterms;
+	int			j;
+
+	memset(sums, 0, sizeof(double) * 2 * d);
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		const FeatureColumn *col = &fs->cols[j];
+		double		n = (double) col->count;
+		double		sd,
+					mean,
+					mean_z,
+					sd_z;
+
+		if (col->kind == COLUMN_CATEGORICAL)
+			continue;
+		column_spread(col, &sd, &mean);
+		mean_z = (mean - col->center) * col->inv_scale;
+		sd_z = sd * col->inv_scale;
+		sums[col->first_term] = n * mean_z;
+		sums[d + col->first_term] = n * (sd_z * sd_z + mean_z * mean_z);
+	}
+}
+
 /* Expands a raw row into its term vector x (length nterms). */
 void
 features_expand(const FeatureSet *fs, const double *raw, double *x)

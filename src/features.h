@@ -166,6 +166,14 @@ extern void features_capture_row(FeatureSet *fs, const Datum *values,
 /* Fixes the term layout and scaling once every training row was seen. */
 extern void features_finalize(FeatureSet *fs);
 
+/*
+ * With standardize: the sums over the training rows of each term's value
+ * as expanded, (x - center) / scale, and of its square, into sums: nterms
+ * of each (0 for the intercept and levels).  Erasures keep them up to
+ * date: they give the remaining rows' mean and spread (preprocessing.c).
+ */
+extern void features_term_sums(const FeatureSet *fs, double *sums);
+
 /* Expands a raw row into its term vector x (length nterms). */
 extern void features_expand(const FeatureSet *fs, const double *raw, double *x);
 

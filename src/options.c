@@ -156,6 +156,7 @@ parse_train_options(Jsonb *options, TrainOptions *opts)
 	opts->key = NULL;
 	opts->nulls = NULLS_ERROR;
 	opts->erasure_tol = 1e-4;
+	opts->penalty_weights = NULL;
 
 	if (options == NULL)
 		return;

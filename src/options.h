@@ -29,6 +29,13 @@ typedef struct TrainOptions
 	char	   *key;			/* key column when not the primary key, or NULL */
 	NullPolicy	nulls;			/* NULL handling */
 	double		erasure_tol;	/* logistic: bound on the relative gradient residual */
+
+	/*
+	 * Per term, what multiplies l2 (NULL: 1 for every term): never an
+	 * option, only a refresh's fit after the rows' spread moved
+	 * (preprocessing.c).
+	 */
+	const double *penalty_weights;
 } TrainOptions;
 
 /* Parses and validates options (NULL means all defaults). */

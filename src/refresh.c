@@ -182,11 +182,30 @@ resum_ridge(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 	return true;
 }
 
+/*
+ * The norm of the objective's gradient at s->theta, from a pass's gradient
+ * of l2 I' there: a shifted penalty adds E theta (removal.h).
+ */
+static double
+objective_gradient_norm(const RemovalState *s, const double *gradient)
+{
+	double	   *g = palloc(sizeof(double) * s->d);
+	double		norm;
+	int			i;
+
+	for (i = 0; i < s->d; i++)
+		g[i] = gradient[i] + (s->penalty_shift ? s->penalty_shift[i] * s->theta[i] : 0.0);
+	norm = linalg_norm2(g, s->d);
+	pfree(g);
+	return norm;
+}
+
 /* What fit_step fits, and its fit. */
 typedef struct FitStep
 {
 	Dataset    *ds;
 	StoredModel *model;
+	const TrainOptions *opts;
 	const double *start;
 	FitResult  *fit;
 } FitStep;
@@ -197,7 +216,7 @@ fit_step(void *arg)
 {
 	FitStep    *step = arg;
 
-	step->fit = solver_fit(step->ds, step->model->loss, &step->model->options,
+	step->fit = solver_fit(step->ds, step->model->loss, step->opts,
 						   step->model->name, step->start);
 }
 
@@ -207,9 +226,10 @@ fit_step(void *arg)
  * data, so the caller can start elsewhere.  Other errors propagate.
  */
 static FitResult *
-try_fit(Dataset *ds, StoredModel *m, const double *start, const char **why)
+try_fit(Dataset *ds, StoredModel *m, const TrainOptions *opts, const double *start,
+		const char **why)
 {
-	FitStep		step = {ds, m, start, NULL};
+	FitStep		step = {ds, m, opts, start, NULL};
 	ErrorData  *error;
 
 	if (subxact_try(fit_step, &step, subxact_catches_data_errors, &error))
@@ -302,7 +322,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		memcpy(s->gram, gram, sizeof(double) * d * d);
 	best = palloc(sizeof(double) * d);
 	memcpy(best, s->theta, sizeof(double) * d);
-	best_gradient = linalg_norm2(gradient, d);
+	best_gradient = objective_gradient_norm(s, gradient);
 	step = 1;
 	usable = isfinite(best_gradient) &&
 		removal_reanchor(s, gradient, hessian, &stats, gram != NULL);
@@ -332,7 +352,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 			while ((blk = dataset_next_block(ds)) != NULL)
 				solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
 			solver_sums_end(&sums, m->options.l2, m->options.intercept);
-			gnorm = linalg_norm2(gradient, d);
+			gnorm = objective_gradient_norm(s, gradient);
 			if (!(gnorm < best_gradient))
 				break;			/* not converging from here: the solver's turn */
 			memcpy(best, s->theta, sizeof(double) * d);
@@ -347,11 +367,33 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	{
 		const char *why = NULL;
 
+		/*
+		 * The objective's penalty, shifted where the rows' spread moved
+		 * (preprocessing.c): the solver fits it with weights 1 + E / l2,
+		 * and the state keeps the Hessian and gradient of l2 I' (removal.h).
+		 */
+		TrainOptions opts = m->options;
+		bool		shifted = removal_penalty_shifted(s) && m->options.l2 > 0;
+
+		if (shifted)
+		{
+			double	   *weights = palloc(sizeof(double) * d);
+
+			for (i = 0; i < d; i++)
+				weights[i] = 1.0 + s->penalty_shift[i] / m->options.l2;
+			opts.penalty_weights = weights;
+		}
 		/* A refresh reports progress only if it runs long. */
 		unlearn_progress_start();
-		fit = try_fit(ds, m, best, &why);
+		fit = try_fit(ds, m, &opts, best, &why);
 		if (fit == NULL)
-			fit = solver_fit(ds, m->loss, &m->options, m->name, NULL);
+			fit = solver_fit(ds, m->loss, &opts, m->name, NULL);
+		if (shifted)
+			for (i = 0; i < d; i++)
+			{
+				fit->hessian[(Size) i * d + i] -= s->penalty_shift[i];
+				fit->gradient[i] -= s->penalty_shift[i] * fit->theta[i];
+			}
 		memcpy(s->theta, fit->theta, sizeof(double) * d);
 		memcpy(s->theta_ref, fit->theta, sizeof(double) * d);
 		memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
@@ -372,6 +414,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 					 errdetail("A refresh after erasures found that without a penalty its weights grow without bound."),
 					 errhidestmt(true)));
 		s->separable = s->separable || fit->separable;
+
 	}
 	for (i = 0; i < d; i++)
 		start[i] = s->theta[i] - start[i];

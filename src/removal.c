@@ -75,6 +75,7 @@
 #include <float.h>
 #include <math.h>
 
+#include "utils/float.h"
 #include "utils/memutils.h"
 
 #include "linalg.h"
@@ -280,9 +281,36 @@ rounding_allowance(const SumStats *st, int d, double l2, double max_row_norm,
 	return ref + hessian * enorm + eval;
 }
 
+/* The largest entry of E, or 0: the most the penalty gained (removal.h). */
+static double
+shift_ceiling(const RemovalState *s)
+{
+	double		top = 0.0;
+	int			i;
+
+	if (s->penalty_shift)
+		for (i = 0; i < s->d; i++)
+			top = Max(top, s->penalty_shift[i]);
+	return top;
+}
+
+/* The most E takes off an eigenvalue of the Hessian (see removal.h). */
+double
+removal_penalty_shift_floor(const RemovalState *s)
+{
+	double		floor = 0.0;
+	int			i;
+
+	if (s->penalty_shift)
+		for (i = 0; i < s->d; i++)
+			floor = Max(floor, -s->penalty_shift[i]);
+	return floor;
+}
+
 /*
- * Logistic: B at theta, |g_ref + H~ e| + (c/2) M e'Ge with e = theta -
- * theta_ref, plus the rounding of the kept sums, of this very computation
+ * Logistic: B at theta, |g_ref + H~ e + E theta| + (c/2) M e'Ge with
+ * e = theta - theta_ref (E theta: what a shifted penalty adds to the
+ * gradient, removal.h), plus the rounding of the kept sums, of this very computation
  * and of any sound evaluation of the gradient (rounding_allowance), all
  * grown by the relative rounding of a norm; s->rounding gets what B adds
  * to the first two terms as computed.
@@ -303,7 +331,9 @@ update_bound(RemovalState *s)
 				first,
 				remainder,
 				own,
-				exact;
+				exact,
+				shift_norm = 0.0,
+				l2_now = s->l2 + shift_ceiling(s);
 	int			i;
 
 	for (i = 0; i < d; i++)
@@ -315,6 +345,13 @@ update_bound(RemovalState *s)
 	linalg_sym_matvec(s->hessian, d, e, linear);
 	for (i = 0; i < d; i++)
 		linear[i] += s->ref_gradient[i];
+	/* A shifted penalty: the objective's gradient gains E theta (removal.h). */
+	if (s->penalty_shift)
+		for (i = 0; i < d; i++)
+		{
+			linear[i] += s->penalty_shift[i] * s->theta[i];
+			shift_norm += fabs(s->penalty_shift[i] * s->theta[i]);
+		}
 	xe = gram_norm(s->gram, d, e);
 	xe2 = xe * xe;
 	first = linalg_norm2(linear, d);
@@ -322,13 +359,14 @@ update_bound(RemovalState *s)
 
 	/* This computation's own rounding: of H~e + g_ref, of e'Ge (and G's). */
 	own = gamma_k(2 * d + 2) * (linalg_norm2(s->ref_gradient, d) +
-								s->hessian_norm1 * enorm);
+								s->hessian_norm1 * enorm) +
+		gamma_k(3) * shift_norm;
 	remainder = 0.5 * c * s->max_row_norm *
 		(gamma_k(d + 2) * xe2 + gamma_k(N + 2) * P * enorm * enorm);
 
 	s->error_bound = (1 + gamma_k(d + 2)) *
 		(exact + own + remainder +
-		 rounding_allowance(&s->stats, d, s->l2, s->max_row_norm,
+		 rounding_allowance(&s->stats, d, l2_now, s->max_row_norm,
 							linalg_norm2(s->theta_ref, d), linalg_norm2(s->theta, d),
 							enorm, xe, se));
 	s->rounding = s->error_bound - exact;
@@ -457,6 +495,137 @@ check_factor(RemovalState *s)
 	return factor_afresh(s);	/* the updated factor may only have drifted */
 }
 
+/* Refinements of a solve with a shifted penalty, at most. */
+#define SHIFT_MAX_REFINE 30
+
+/* Whether the state's penalty is shifted: E has an entry that is not 0. */
+bool
+removal_penalty_shifted(const RemovalState *s)
+{
+	int			i;
+
+	if (s->penalty_shift == NULL)
+		return false;
+	for (i = 0; i < s->d; i++)
+		if (s->penalty_shift[i] != 0)
+			return true;
+	return false;
+}
+
+/* r = rhs - (H + E) v, with the explicit Hessian. */
+static void
+shifted_residual(const RemovalState *s, const double *rhs, const double *v, double *r)
+{
+	int			d = s->d;
+	int			i;
+
+	linalg_sym_matvec(s->hessian, d, v, r);
+	for (i = 0; i < d; i++)
+		r[i] = rhs[i] - r[i] - (s->penalty_shift ? s->penalty_shift[i] * v[i] : 0.0);
+}
+
+/*
+ * (H + E) v = rhs by a factorization of H + E itself, refined twice: for
+ * an E too large against H for refinement to converge.  False if H + E is
+ * not positive definite.
+ */
+static bool
+solve_explicit(const RemovalState *s, const double *rhs, double *v)
+{
+	int			d = s->d;
+	double	   *A = palloc(sizeof(double) * d * d);
+	double	   *r = palloc(sizeof(double) * d);
+	int			i,
+				step;
+
+	memcpy(A, s->hessian, sizeof(double) * d * d);
+	for (i = 0; i < d; i++)
+		A[(Size) i * d + i] += s->penalty_shift[i];
+	if (linalg_cholesky_try(A, d) != 0)
+	{
+		pfree(A);
+		pfree(r);
+		return false;
+	}
+	memcpy(v, rhs, sizeof(double) * d);
+	linalg_cholesky_solve(A, d, v, 1);
+	for (step = 0; step < 2; step++)
+	{
+		shifted_residual(s, rhs, v, r);
+		linalg_cholesky_solve(A, d, r, 1);
+		for (i = 0; i < d; i++)
+			v[i] += r[i];
+	}
+	pfree(A);
+	pfree(r);
+	return true;
+}
+
+/*
+ * Solves (H + E) v = rhs in place (v holds rhs on entry) with the factor
+ * of H, refined refine times with the explicit H + E; with a shifted
+ * penalty, until the correction is at rounding level.  E is small against
+ * H (the rows' spread moves little between two frames, preprocessing.c),
+ * so each refinement takes the error down by about |H^-1 E|; when the
+ * corrections stall while still large, H + E is factored outright.  False
+ * if that is not positive definite.
+ */
+static bool
+solve_shifted(const RemovalState *s, double *v, int refine)
+{
+	int			d = s->d;
+	bool		shifted = removal_penalty_shifted(s);
+	double	   *rhs = palloc(sizeof(double) * d);
+	double	   *r = palloc(sizeof(double) * d);
+	double		last = get_float8_infinity();
+	bool		ok = true;
+	int			i,
+				step;
+
+	memcpy(rhs, v, sizeof(double) * d);
+	linalg_cholesky_solve(s->factor, d, v, 1);
+	for (step = 0; step < (shifted ? SHIFT_MAX_REFINE : refine); step++)
+	{
+		double		rn,
+					vn;
+
+		shifted_residual(s, rhs, v, r);
+		linalg_cholesky_solve(s->factor, d, r, 1);
+		for (i = 0; i < d; i++)
+			v[i] += r[i];
+		if (!shifted)
+			continue;
+		rn = linalg_norm2(r, d);
+		vn = linalg_norm2(v, d);
+		if (step + 1 >= refine && rn <= 4 * DBL_EPSILON * vn)
+			break;				/* converged */
+		if (step >= 2 && !(rn < 0.5 * last))
+		{
+			/* Stalled: at H's rounding floor, or E too large to refine over. */
+			if (!(rn <= 1e-8 * vn))
+				ok = solve_explicit(s, rhs, v);
+			break;
+		}
+		last = rn;
+	}
+	if (shifted && step == SHIFT_MAX_REFINE)
+		ok = solve_explicit(s, rhs, v);
+	pfree(rhs);
+	pfree(r);
+	return ok && linalg_all_finite(v, d);
+}
+
+/* Takes the change's E as the state's (the state's context holds it). */
+static void
+take_penalty_shift(RemovalState *s, const double *after)
+{
+	if (after == NULL)
+		return;
+	if (s->penalty_shift == NULL)
+		s->penalty_shift = alloc_like(s->theta, s->d);
+	memcpy(s->penalty_shift, after, sizeof(double) * s->d);
+}
+
 /* Appends k rows with a sign to the pending rows; a rebase when they are many. */
 static void
 add_pending(RemovalState *s, const double *X, int k, double sign)
@@ -537,27 +706,23 @@ removal_ridge_solve(RemovalState *s)
 	int			d = s->d;
 	double	   *theta = palloc(sizeof(double) * d);
 	double	   *r = palloc(sizeof(double) * d);
-	int			i,
-				step;
+	int			i;
 
 	if (!check_factor(s))
 		return false;
 
 	/*
-	 * theta = H^-1 X'y, refined twice with the explicit H (the factor may
-	 * carry the rounding of many updates; on an ill-conditioned H one
-	 * step leaves part of it).
+	 * theta = (H + E)^-1 X'y, refined twice with the explicit H (the factor
+	 * may carry the rounding of many updates; on an ill-conditioned H one
+	 * step leaves part of it), and with a shifted penalty until it is
+	 * solved (solve_shifted).
 	 */
 	memcpy(theta, s->xty, sizeof(double) * d);
-	linalg_cholesky_solve(s->factor, d, theta, 1);
-	for (step = 0; step < 2; step++)
+	if (!solve_shifted(s, theta, 2))
 	{
-		linalg_sym_matvec(s->hessian, d, theta, r);
-		for (i = 0; i < d; i++)
-			r[i] = s->xty[i] - r[i];
-		linalg_cholesky_solve(s->factor, d, r, 1);
-		for (i = 0; i < d; i++)
-			theta[i] += r[i];
+		pfree(theta);
+		pfree(r);
+		return false;
 	}
 
 	for (i = 0; i < d; i++)
@@ -584,6 +749,7 @@ removal_ridge(RemovalState *s, const RowChange *c)
 	add_stats(&s->stats, c->X, c->k, d, c->y, NULL, NULL, false, -1.0);
 	add_stats(&s->stats, c->XA, c->a, d, c->yA, NULL, NULL, false, 1.0);
 	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
+	take_penalty_shift(s, c->penalty_shift_after);
 	if (!removal_ridge_solve(s))
 		return false;
 	if (s->rebase)
@@ -680,9 +846,20 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	change_hessian(s, c->XA, c->a, w, 1.0);
 	add_outer(s->gram, d, c->XA, c->a, NULL, 1.0);
 
+	/*
+	 * A shifted penalty that changes with the rows: the objective's
+	 * gradient at theta gains (E_after - E_before) theta, besides -D.
+	 */
+	if (c->penalty_shift_after)
+		for (i = 0; i < d; i++)
+			v[i] -= (c->penalty_shift_after[i] -
+					 (s->penalty_shift ? s->penalty_shift[i] : 0.0)) * s->theta[i];
+	take_penalty_shift(s, c->penalty_shift_after);
+
 	if (!check_factor(s))
 		return false;
-	linalg_cholesky_solve(s->factor, d, v, 1);	/* v = H~^-1 D */
+	if (!solve_shifted(s, v, 0))	/* v = (H~ + E)^-1 D */
+		return false;
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
 
@@ -728,12 +905,23 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 	removal_rebase(s);
 	if (!check_factor(s))
 		return false;
+	/* The objective's gradient: a shifted penalty adds E theta (removal.h). */
 	for (i = 0; i < d; i++)
-		v[i] = -gradient[i];
-	linalg_cholesky_solve(s->factor, d, v, 1);
+		v[i] = -gradient[i] - (s->penalty_shift ? s->penalty_shift[i] * s->theta[i] : 0.0);
+	if (!solve_shifted(s, v, 0))
+		return false;
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
 	update_bound(s);
 	pfree(v);
 	return true;
+}
+
+/* After a change of frame: the Hessian's norm, and B (see removal.h). */
+void
+removal_rebound(RemovalState *s)
+{
+	s->hessian_norm1 = linalg_sym_norm1(s->hessian, s->d);
+	if (s->gram && s->ref_gradient)
+		update_bound(s);
 }

@@ -42,6 +42,19 @@ typedef struct RemovalState
 	double		rounding;		/* out: the part of B that allows for rounding */
 	double		hessian_norm1;	/* out: its 1-norm */
 	double		step_norm;		/* out: |theta_new - theta_old| */
+
+	/*
+	 * Standardize (preprocessing.c): the current rows' sums of each term
+	 * and of its square (2d; NULL without standardize), and E, what the
+	 * penalty gains per term, l2 (w_j - 1), when the rows' spread has moved
+	 * since the frame was set (NULL: nothing).  The objective is then
+	 * loss + (l2/2) sum_j w_j theta_j^2: hessian keeps l2 I', and E is
+	 * added wherever the objective's Hessian or gradient is used.
+	 */
+	double	   *feature_sums;
+	double	   *penalty_shift;
+	bool		frame_moved;	/* out: the frame moved, the terms must be written */
+	double	   *frame_map;		/* out, when it moved: its D, then its u (d each) */
 } RemovalState;
 
 /*
@@ -75,6 +88,12 @@ typedef struct RowChange
 	 * last part, which sees every row of the statement gone from lineage.
 	 */
 	bool		more_follows;
+
+	/*
+	 * Standardize: E for the rows after the change (preprocessing.c), or
+	 * NULL if it does not change.
+	 */
+	const double *penalty_shift_after;
 } RowChange;
 
 /*
@@ -148,6 +167,21 @@ extern double removal_bound_at_fit(const SumStats *st, int d, double l2,
  * pending rows; logistic weights them at theta_ref.
  */
 extern void removal_apply_pending(RemovalState *s, bool logistic);
+
+/* Whether the state's penalty is shifted: E has an entry that is not 0. */
+extern bool removal_penalty_shifted(const RemovalState *s);
+
+/*
+ * The most E takes off any eigenvalue of the Hessian: max(0, -min_j E_j)
+ * (0 without E).
+ */
+extern double removal_penalty_shift_floor(const RemovalState *s);
+
+/*
+ * After the state's matrices were mapped to another frame
+ * (preprocessing.c): their norm again and, for logistic, B at theta.
+ */
+extern void removal_rebound(RemovalState *s);
 
 /*
  * Marks a state whose hessian and gram were replaced outright (a refresh,

@@ -46,20 +46,25 @@ overflow_error(void)
 			 errhint("Standardize the features, or raise l2.")));
 }
 
-/* Adds the ridge penalty (l2/2)|w|^2, intercept excluded, at theta. */
+/*
+ * Adds the ridge penalty (l2/2)|w|^2, intercept excluded, at theta; with
+ * weights, (l2/2) sum_j weights_j w_j^2.
+ */
 static double
-add_penalty(int d, double l2, bool intercept, const double *theta,
-			double *gradient, double *hessian)
+add_penalty(int d, double l2, const double *weights, bool intercept,
+			const double *theta, double *gradient, double *hessian)
 {
 	double		penalty = 0.0;
 	int			j;
 
 	for (j = intercept ? 1 : 0; j < d; j++)
 	{
-		penalty += 0.5 * l2 * theta[j] * theta[j];
-		gradient[j] += l2 * theta[j];
+		double		l2_j = weights ? l2 * weights[j] : l2;
+
+		penalty += 0.5 * l2_j * theta[j] * theta[j];
+		gradient[j] += l2_j * theta[j];
 		if (hessian)
-			hessian[(Size) j * d + j] += l2;
+			hessian[(Size) j * d + j] += l2_j;
 	}
 	return penalty;
 }
@@ -75,6 +80,7 @@ solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
 	sums->objective = 0.0;
 	sums->gradient = gradient;
 	sums->hessian = hessian;
+	sums->penalty_weights = NULL;
 	sums->z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	sums->resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	sums->weight = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
@@ -163,8 +169,8 @@ solver_stats_add(SumStats *st, const double *X, const double *resid, const doubl
 double
 solver_sums_end(SolverSums *sums, double l2, bool intercept)
 {
-	sums->objective += add_penalty(sums->d, l2, intercept, sums->theta,
-								   sums->gradient, sums->hessian);
+	sums->objective += add_penalty(sums->d, l2, sums->penalty_weights, intercept,
+								   sums->theta, sums->gradient, sums->hessian);
 	if (sums->hessian)
 		linalg_symmetrize(sums->hessian, sums->d);
 	if (sums->gram)
@@ -177,20 +183,32 @@ solver_sums_end(SolverSums *sums, double l2, bool intercept)
 	return sums->objective;
 }
 
+/*
+ * One pass over the data at theta: objective, gradient, optional Hessian,
+ * the penalty weighted per term by weights (NULL: not).
+ */
+static double
+evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2, const double *weights,
+				  bool intercept, const double *theta, double *gradient, double *hessian)
+{
+	SolverSums	sums;
+	DataBlock  *blk;
+
+	solver_sums_begin(&sums, loss, ds->fs->nterms, theta, gradient, hessian);
+	sums.penalty_weights = weights;
+	dataset_begin_pass(ds);
+	while ((blk = dataset_next_block(ds)) != NULL)
+		solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
+	return solver_sums_end(&sums, l2, intercept);
+}
+
 /* One pass over the data at theta: objective, gradient, optional Hessian. */
 double
 solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
 				bool intercept, const double *theta, double *gradient,
 				double *hessian)
 {
-	SolverSums	sums;
-	DataBlock  *blk;
-
-	solver_sums_begin(&sums, loss, ds->fs->nterms, theta, gradient, hessian);
-	dataset_begin_pass(ds);
-	while ((blk = dataset_next_block(ds)) != NULL)
-		solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
-	return solver_sums_end(&sums, l2, intercept);
+	return evaluate_weighted(ds, loss, l2, NULL, intercept, theta, gradient, hessian);
 }
 
 /*
@@ -266,13 +284,13 @@ point_evaluate(Point *p, Dataset *ds, const LossFunctions *loss,
 
 	if (constant_hessian)
 	{
-		p->objective = solver_evaluate(ds, loss, opts->l2, opts->intercept,
-									   p->theta, p->gradient, NULL);
+		p->objective = evaluate_weighted(ds, loss, opts->l2, opts->penalty_weights,
+										 opts->intercept, p->theta, p->gradient, NULL);
 		memcpy(p->hessian, constant_hessian, sizeof(double) * d * d);
 	}
 	else
-		p->objective = solver_evaluate(ds, loss, opts->l2, opts->intercept,
-									   p->theta, p->gradient, p->hessian);
+		p->objective = evaluate_weighted(ds, loss, opts->l2, opts->penalty_weights,
+										 opts->intercept, p->theta, p->gradient, p->hessian);
 	p->gradient_norm = linalg_norm2(p->gradient, d);
 	if (!isfinite(p->objective) || !isfinite(p->gradient_norm))
 		overflow_error();

@@ -92,6 +92,7 @@ typedef struct SolverSums
 	double	   *gram;			/* += X'X (upper triangle; end symmetrizes) */
 	SumStats   *stats;			/* += the rows' statistics at theta */
 	double		max_row_norm;	/* with stats: max_i |x_i| */
+	const double *penalty_weights;	/* what multiplies l2 per term (NULL: 1) */
 } SolverSums;
 
 extern void solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,

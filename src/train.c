@@ -229,6 +229,11 @@ train_and_store(const char *name, Oid relid, const char *target,
 	m.rows_trained = ds->nrows;
 	m.rows_skipped = ds->nskipped;
 	m.terms = terms_of(ds->fs);
+	if (opts->standardize)
+	{
+		m.feature_sums = palloc(sizeof(double) * 2 * ds->fs->nterms);
+		features_term_sums(ds->fs, m.feature_sums);
+	}
 	m.owner = owner;
 
 	privileges_enter_catalog(&s);

@@ -50,6 +50,7 @@
 #include "linalg.h"
 #include "lineage.h"
 #include "model_filter.h"
+#include "preprocessing.h"
 #include "privileges.h"
 #include "solver.h"
 #include "unlearn.h"
@@ -167,26 +168,42 @@ check_verifiable(const StoredModel *m)
 }
 
 /*
- * The bound on its gradient a model claims (unlearn.model.error_bound),
- * under the active snapshot.
+ * The bound the model claims, and the map from its frame to its current
+ * rows' preprocessing (preprocessing.c: the identity without standardize),
+ * read as stored under the active snapshot; *D and *u NULL when there is
+ * nothing to map.
  */
 static double
-claimed_bound(int32 model_id)
+claimed_state(StoredModel *m, double **D, double **u)
 {
 	Oid			types[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(model_id)};
+	Datum		values[1] = {Int32GetDatum(m->model_id)};
 	PrivilegeSwitch s;
 	bool		isnull;
 	double		bound;
+	ArrayType  *sums;
+	int64		n;
+	int			d = m->nterms;
 
+	*D = *u = NULL;
 	privileges_enter_catalog(&s);
 	SPI_connect();
-	if (SPI_execute_with_args("SELECT error_bound FROM unlearn.model WHERE model_id = $1",
+	if (SPI_execute_with_args("SELECT error_bound, feature_sums, rows_trained - rows_erased"
+							  " FROM unlearn.model WHERE model_id = $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
-		elog(ERROR, "could not read the error bound of model %d", model_id);
+		elog(ERROR, "could not read the error bound of model %d", m->model_id);
 	bound = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										 1, &isnull));
+	sums = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											2, &isnull));
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	if (ArrayGetNItems(ARR_NDIM(sums), ARR_DIMS(sums)) == 2 * d && !ARR_HASNULL(sums))
+	{
+		*D = SPI_palloc(sizeof(double) * d);
+		*u = SPI_palloc(sizeof(double) * d);
+		preprocessing_current_map(m, (double *) ARR_DATA_PTR(sums), d, n, *D, *u);
+	}
 	SPI_finish();
 	privileges_leave(&s);
 	return bound;
@@ -347,6 +364,8 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	LineageRows	rows;
 	Verification v;
 	double		error_bound;
+	double	   *D,
+			   *u;
 	TupleDesc	desc;
 	Datum		values[VERIFY_COLUMNS];
 	bool		nulls[VERIFY_COLUMNS];
@@ -373,7 +392,7 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	m = catalog_load_model(name, false);
 	privileges_leave(&s);
 	check_verifiable(m);
-	error_bound = claimed_bound(m->model_id);
+	error_bound = claimed_state(m, &D, &u);
 	unlearn_progress_start();
 	rel = try_table_open(m->source, AccessShareLock);
 	if (rel == NULL)
@@ -384,6 +403,22 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	table_close(rel, AccessShareLock);
 	PopActiveSnapshot();
 	UnregisterSnapshot(snapshot);
+
+	/*
+	 * A retrain's preprocessing is the current rows': the rows and the
+	 * model go to that frame, the gradient B bounds with them (|A g| <=
+	 * alpha |g|).
+	 */
+	if (D != NULL)
+	{
+		double	   *theta = palloc(sizeof(double) * m->nterms);
+
+		memcpy(theta, m->theta, sizeof(double) * m->nterms);
+		preprocessing_map_theta(D, u, m->nterms, theta);
+		m->theta = theta;
+		preprocessing_map_rows(D, u, m->nterms, rows.X, rows.n);
+		error_bound *= preprocessing_map_growth(D, u, m->nterms);
+	}
 
 	memset(&v, 0, sizeof(v));
 	memset(nulls, false, sizeof(nulls));
