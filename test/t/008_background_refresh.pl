@@ -138,6 +138,24 @@ sub check_model
 	  eq 'logistic';
 }
 
+# After an install with no erasure since, the frame the model is stored in
+# (unlearn.model_term) is its remaining rows' own preprocessing: the
+# install moved it (preprocessing.c), no training-time mean is left.
+sub check_frame
+{
+	my ($what, $model) = @_;
+	$model //= 'p';
+	is($node->safe_psql('postgres', qq{
+		SELECT count(*) FILTER (WHERE abs(t.center - p.center) > 1e-9 * p.scale
+		                           OR abs(t.scale - p.scale) > 1e-9 * p.scale)
+		       || ' of ' || count(*)
+		  FROM unlearn.model_term t JOIN unlearn.model m USING (model_id)
+		  JOIN unlearn.preprocessing('$model') p
+		    ON p.column_name = t.column_name AND t.level IS NULL
+		 WHERE m.name = '$model'}), '0 of 6',
+		"$what: the stored frame is the remaining rows' preprocessing");
+}
+
 # Every version of the model has one entry (each starts where the last ended),
 # the chain verifies, and the journal is empty.
 sub check_log
@@ -199,6 +217,7 @@ like($node->safe_psql('postgres', qq{
 	qr/^\w+ \d+ A background refresh: a pass over the rows of version \d+, with the 0 changes since folded in\.$/,
 	'no race: the entry says what the refresh was, over how many rows');
 check_model('no race');
+check_frame('no race');
 check_log('no race');
 
 # 2. Erasures while the worker is between its pass and its install: single
@@ -226,6 +245,7 @@ is($node->safe_psql('postgres', qq{
 	 WHERE model_name = 'p' AND event = 'erasure' AND method = 'refresh' AND seq > $seq}), '0',
 	'erasures: none of them refreshed in the foreground');
 check_model('erasures');
+check_frame('erasures');
 check_log('erasures');
 
 # 2b. Erasures while the pass itself waits, its snapshot taken: the rows
