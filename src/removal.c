@@ -498,6 +498,9 @@ check_factor(RemovalState *s)
 /* Refinements of a solve with a shifted penalty, at most. */
 #define SHIFT_MAX_REFINE 30
 
+/* Refinement over E while |H^-1 E| is at most this (see solve_shifted). */
+#define SHIFT_REFINE_RATE 0.25
+
 /* Whether the state's penalty is shifted: E has an entry that is not 0. */
 bool
 removal_penalty_shifted(const RemovalState *s)
@@ -564,11 +567,13 @@ solve_explicit(const RemovalState *s, const double *rhs, double *v)
 /*
  * Solves (H + E) v = rhs in place (v holds rhs on entry) with the factor
  * of H, refined refine times with the explicit H + E; with a shifted
- * penalty, until the correction is at rounding level.  E is small against
- * H (the rows' spread moves little between two frames, preprocessing.c),
- * so each refinement takes the error down by about |H^-1 E|; when the
- * corrections stall while still large, H + E is factored outright.  False
- * if that is not positive definite.
+ * penalty, until the correction is at rounding level.  Each refinement
+ * takes the error down by |H^-1 E| <= max |E| / lambda_min(H) (lambda_min
+ * estimated as rcond |H|_1, which check_factor just set): when that is
+ * below SHIFT_REFINE_RATE the corrections shrink at least that fast until
+ * they reach H's rounding floor, where they stop shrinking; otherwise
+ * (a large E: a bulk erasure that moved the spread far) H + E is factored
+ * outright.  False if that is not positive definite.
  */
 static bool
 solve_shifted(const RemovalState *s, double *v, int refine)
@@ -583,11 +588,22 @@ solve_shifted(const RemovalState *s, double *v, int refine)
 				step;
 
 	memcpy(rhs, v, sizeof(double) * d);
+	if (shifted)
+	{
+		double		top = 0.0;
+
+		for (i = 0; i < d; i++)
+			top = Max(top, fabs(s->penalty_shift[i]));
+		if (!(top < SHIFT_REFINE_RATE * s->rcond * s->hessian_norm1))
+		{
+			ok = solve_explicit(s, rhs, v);
+			goto done;
+		}
+	}
 	linalg_cholesky_solve(s->factor, d, v, 1);
 	for (step = 0; step < (shifted ? SHIFT_MAX_REFINE : refine); step++)
 	{
-		double		rn,
-					vn;
+		double		rn;
 
 		shifted_residual(s, rhs, v, r);
 		linalg_cholesky_solve(s->factor, d, r, 1);
@@ -596,20 +612,13 @@ solve_shifted(const RemovalState *s, double *v, int refine)
 		if (!shifted)
 			continue;
 		rn = linalg_norm2(r, d);
-		vn = linalg_norm2(v, d);
-		if (step + 1 >= refine && rn <= 4 * DBL_EPSILON * vn)
-			break;				/* converged */
-		if (step >= 2 && !(rn < 0.5 * last))
-		{
-			/* Stalled: at H's rounding floor, or E too large to refine over. */
-			if (!(rn <= 1e-8 * vn))
-				ok = solve_explicit(s, rhs, v);
+		/* Converged, or at the rounding floor (corrections no longer shrink). */
+		if (step + 1 >= refine &&
+			(rn <= 4 * DBL_EPSILON * linalg_norm2(v, d) || !(rn < 0.5 * last)))
 			break;
-		}
 		last = rn;
 	}
-	if (shifted && step == SHIFT_MAX_REFINE)
-		ok = solve_explicit(s, rhs, v);
+done:
 	pfree(rhs);
 	pfree(r);
 	return ok && linalg_all_finite(v, d);
