@@ -145,6 +145,26 @@ SELECT name FROM unlearn.create_model('pp_raw', 'pp', 'benign',
 DELETE FROM pp WHERE mean_radius < 9;
 SELECT column_name, center, scale, mean IS NULL AS no_mean FROM unlearn.preprocessing('pp_raw') ORDER BY column_name;
 
+-- A DELETE larger than work_mem, taken in chunks (each its own step and
+-- log entry): the sums and the penalty follow each chunk.
+CREATE TABLE pq AS SELECT * FROM pp_all;
+ALTER TABLE pq ADD PRIMARY KEY (id);
+SELECT name FROM unlearn.create_model('pq_ridge', 'pq', 'benign',
+    ARRAY['mean_radius', 'mean_texture', 'mean_smoothness', 'mean_symmetry'],
+    'linear', '{"l2": 50}');
+SELECT name FROM unlearn.create_model('pq_logit', 'pq', 'benign',
+    ARRAY['mean_radius', 'mean_texture', 'mean_smoothness', 'mean_symmetry'],
+    'logistic', '{"l2": 5, "erasure_tol": 1e-6}');
+SET work_mem = '64kB';
+DELETE FROM pq WHERE id IN (SELECT id FROM pq ORDER BY mean_radius DESC LIMIT 450);
+RESET work_mem;
+SELECT model_name, count(*) AS entries, sum(rows) AS rows FROM unlearn.erasure_log
+ WHERE model_name IN ('pq_ridge', 'pq_logit') AND event = 'erasure' GROUP BY 1 ORDER BY 1;
+SELECT fresh('pp_ridge_fresh', 'pq', 'linear', '{"l2": 50}');
+SELECT raw_gap('pq_ridge', 'pp_ridge_fresh') < 1e-11 AS chunked_ridge_equal;
+SELECT fresh('pp_logit_fresh', 'pq', 'logistic', '{"l2": 5}');
+SELECT raw_gap('pq_logit', 'pp_logit_fresh') < 1e-8 AS chunked_logit_close;
+
 -- A column left constant over the remaining rows: a retrain would refuse
 -- it, so the model is marked for one, with the reason, not kept serving.
 CREATE TABLE pc (id int PRIMARY KEY, x float8, z float8, y float8);
@@ -160,6 +180,6 @@ SELECT try($$SELECT unlearn.retrain('pc')$$);
 SELECT try($$SELECT * FROM unlearn.preprocessing('no_such_model')$$);
 
 SELECT unlearn.drop_model(name) FROM unlearn.models ORDER BY name;
-DROP TABLE pp, pp_all, pp_ridge_fresh_src, pp_logit_fresh_src, pp_noint_now, pc;
+DROP TABLE pp, pp_all, pq, pp_ridge_fresh_src, pp_logit_fresh_src, pp_noint_now, pc;
 DROP FUNCTION raw_gap(text, text), scaled_gap(text, text), fresh(text, regclass, text, jsonb), try(text);
 DROP EXTENSION unlearn;

@@ -501,6 +501,13 @@ check_factor(RemovalState *s)
 /* Refinement over E while |H^-1 E| is at most this (see solve_shifted). */
 #define SHIFT_REFINE_RATE 0.25
 
+/*
+ * The relative error a logistic step is solved to over E: B bounds the
+ * gradient at the point the step reaches, exact or not (update_bound), so
+ * an error this small only adds as much to B.
+ */
+#define LOGISTIC_STEP_TARGET 1e-12
+
 /* Whether the state's penalty is shifted: E has an entry that is not 0. */
 bool
 removal_penalty_shifted(const RemovalState *s)
@@ -566,57 +573,53 @@ solve_explicit(const RemovalState *s, const double *rhs, double *v)
 
 /*
  * Solves (H + E) v = rhs in place (v holds rhs on entry) with the factor
- * of H, refined refine times with the explicit H + E; with a shifted
- * penalty, until the correction is at rounding level.  Each refinement
- * takes the error down by |H^-1 E| <= max |E| / lambda_min(H) (lambda_min
- * estimated as rcond |H|_1, which check_factor just set): when that is
- * below SHIFT_REFINE_RATE the corrections shrink at least that fast until
- * they reach H's rounding floor, where they stop shrinking; otherwise
- * (a large E: a bulk erasure that moved the spread far) H + E is factored
- * outright.  False if that is not positive definite.
+ * of H, refined at least refine times with the explicit H + E.  Each
+ * refinement takes the error down by rho = |H^-1 E| <= max |E| /
+ * lambda_min(H) (lambda_min estimated as rcond |H|_1, which check_factor
+ * just set; taken 10 times smaller for the estimate's sake): with a
+ * shifted penalty it refines until rho^(k+1) is below target (the
+ * relative error left), and when rho is above SHIFT_REFINE_RATE (a large
+ * E: a bulk erasure that moved the spread far) factors H + E outright.
+ * False if that is not positive definite.
  */
 static bool
-solve_shifted(const RemovalState *s, double *v, int refine)
+solve_shifted(const RemovalState *s, double *v, int refine, double target)
 {
 	int			d = s->d;
-	bool		shifted = removal_penalty_shifted(s);
 	double	   *rhs = palloc(sizeof(double) * d);
 	double	   *r = palloc(sizeof(double) * d);
-	double		last = get_float8_infinity();
 	bool		ok = true;
 	int			i,
-				step;
+				step,
+				need;
 
 	memcpy(rhs, v, sizeof(double) * d);
-	if (shifted)
+	if (removal_penalty_shifted(s))
 	{
-		double		top = 0.0;
+		double		top = 0.0,
+					rho,
+					left;
 
 		for (i = 0; i < d; i++)
 			top = Max(top, fabs(s->penalty_shift[i]));
-		if (!(top < SHIFT_REFINE_RATE * s->rcond * s->hessian_norm1))
+		rho = 10 * top / (s->rcond * s->hessian_norm1);
+		if (!(rho < SHIFT_REFINE_RATE))
 		{
 			ok = solve_explicit(s, rhs, v);
 			goto done;
 		}
+		/* The factor's solve leaves about rho; each refinement a factor rho. */
+		for (left = rho, need = 0; left > target && need < SHIFT_MAX_REFINE; left *= rho)
+			need++;
+		refine = Max(refine, need);
 	}
 	linalg_cholesky_solve(s->factor, d, v, 1);
-	for (step = 0; step < (shifted ? SHIFT_MAX_REFINE : refine); step++)
+	for (step = 0; step < refine; step++)
 	{
-		double		rn;
-
 		shifted_residual(s, rhs, v, r);
 		linalg_cholesky_solve(s->factor, d, r, 1);
 		for (i = 0; i < d; i++)
 			v[i] += r[i];
-		if (!shifted)
-			continue;
-		rn = linalg_norm2(r, d);
-		/* Converged, or at the rounding floor (corrections no longer shrink). */
-		if (step + 1 >= refine &&
-			(rn <= 4 * DBL_EPSILON * linalg_norm2(v, d) || !(rn < 0.5 * last)))
-			break;
-		last = rn;
 	}
 done:
 	pfree(rhs);
@@ -727,7 +730,7 @@ removal_ridge_solve(RemovalState *s)
 	 * solved (solve_shifted).
 	 */
 	memcpy(theta, s->xty, sizeof(double) * d);
-	if (!solve_shifted(s, theta, 2))
+	if (!solve_shifted(s, theta, 2, DBL_EPSILON / 2))
 	{
 		pfree(theta);
 		pfree(r);
@@ -867,7 +870,7 @@ removal_logistic(RemovalState *s, const RowChange *c)
 
 	if (!check_factor(s))
 		return false;
-	if (!solve_shifted(s, v, 0))	/* v = (H~ + E)^-1 D */
+	if (!solve_shifted(s, v, 0, LOGISTIC_STEP_TARGET))	/* v = (H~ + E)^-1 D */
 		return false;
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
@@ -917,7 +920,7 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 	/* The objective's gradient: a shifted penalty adds E theta (removal.h). */
 	for (i = 0; i < d; i++)
 		v[i] = -gradient[i] - (s->penalty_shift ? s->penalty_shift[i] * s->theta[i] : 0.0);
-	if (!solve_shifted(s, v, 0))
+	if (!solve_shifted(s, v, 0, LOGISTIC_STEP_TARGET))
 		return false;
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
