@@ -93,6 +93,7 @@ CREATE TABLE unlearn.model (
     hessian         float8[] NOT NULL,     -- Hessian of the objective at theta
     rows_trained    bigint NOT NULL,       -- rows of the last full fit
     rows_skipped    bigint NOT NULL,       -- left out for NULLs at that fit
+    rows_held_out   bigint NOT NULL DEFAULT 0,  -- kept out by the option holdout at that fit
     rows_erased     bigint NOT NULL DEFAULT 0,  -- removed since
     objective       float8 NOT NULL,
     gradient_norm   float8 NOT NULL,
@@ -398,6 +399,7 @@ SELECT m.name,
        m.rows_erased,
        m.rows_trained - m.rows_erased AS rows,
        m.rows_skipped,
+       m.rows_held_out,
        m.version,
        m.state,
        m.iterations,
@@ -601,7 +603,10 @@ $fn$;
 -- Quality of a model on the current rows of its source that pass its
 -- "where" filter, or on every row of another relation with the same
 -- columns.  Rows whose target or prediction is NULL are left out.
--- logistic: rows, accuracy, log_loss, auc; linear: rows, rmse, r2.
+-- With the option holdout, its own rows are the held-out ones (kept out
+-- of training by key).  logistic: rows, accuracy, log_loss, auc,
+-- precision_k, recall_k, f1_k per class k, their macro averages,
+-- confusion_t_p (rows of class t predicted p); linear: rows, rmse, mae, r2.
 -- It reads the rows with the caller's rights, and predicts with them;
 -- the filter runs with the rights of the model's owner.  Only the metrics
 -- come out: which rows pass the filter does not.

@@ -79,6 +79,16 @@ SELECT e.metric, round(e.value::numeric, 4) AS value,
          WHEN 'rows' THEN e.value = (SELECT count(*) FROM customers)
          WHEN 'accuracy' THEN e.value = (SELECT avg((unlearn.predict('churn', c) = churned::int)::int)
                                            FROM customers c)
+         WHEN 'confusion_0_0' THEN e.value = (SELECT count(*) FROM customers c
+                                               WHERE churned::int = 0 AND unlearn.predict('churn', c) = 0)
+         WHEN 'confusion_0_1' THEN e.value = (SELECT count(*) FROM customers c
+                                               WHERE churned::int = 0 AND unlearn.predict('churn', c) = 1)
+         WHEN 'confusion_1_0' THEN e.value = (SELECT count(*) FROM customers c
+                                               WHERE churned::int = 1 AND unlearn.predict('churn', c) = 0)
+         WHEN 'confusion_1_1' THEN e.value = (SELECT count(*) FROM customers c
+                                               WHERE churned::int = 1 AND unlearn.predict('churn', c) = 1)
+         WHEN 'recall_1' THEN abs(e.value - (SELECT avg((unlearn.predict('churn', c) = 1)::int)
+                                               FROM customers c WHERE churned::int = 1)) < 1e-12
          ELSE e.value BETWEEN 0 AND 1 END AS checks
   FROM unlearn.evaluate('churn') e;
 

@@ -163,7 +163,7 @@ insert_terms(int32 model_id, const TrainedModel *m)
 }
 
 /* Number of fit parameters fit_values fills. */
-#define NFIT 25
+#define NFIT 26
 
 /*
  * The fit of a trained model as statement parameters, in the order the
@@ -180,7 +180,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 		INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID,
 		FLOAT8ARRAYOID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, FLOAT8ARRAYOID};
+	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, FLOAT8ARRAYOID, INT8OID};
 	int			d = m->fit->nterms;
 	const SumStats *st = &m->fit->stats;
 
@@ -222,6 +222,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[24] = PointerGetDatum(m->feature_sums ?
 								 float8_array_build(m->feature_sums, 0, 2 * d) :
 								 construct_empty_array(FLOAT8OID));
+	values[25] = Int64GetDatum(m->rows_held_out);
 }
 
 /* Inserts a new model and its terms; returns its model_id. */
@@ -257,10 +258,10 @@ catalog_insert_model(const TrainedModel *m)
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
 			" gradient_scale, ref_gradient, error_bound, sum_terms, sum_norm2,"
 			" rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives, separable,"
-			" feature_sums, owner, source_id, skipped_features)"
+			" feature_sums, rows_held_out, owner, source_id, skipped_features)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
-			" $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)"
+			" $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
 			11 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
@@ -299,7 +300,8 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" max_row_norm = $17, gradient_scale = $18, ref_gradient = $19,"
 			" error_bound = $20, sum_terms = $21, sum_norm2 = $22, rows_norm2 = $23,"
 			" sum_rnorm = $24, rows_rnorm = $25, sum_znorm = $26, positives = $27,"
-			" separable = $28, feature_sums = $29, refresh_requested = false,"
+			" separable = $28, feature_sums = $29, rows_held_out = $30,"
+			" refresh_requested = false,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
 			4 + NFIT, types, values, NULL, SPI_OK_UPDATE, false);

@@ -66,6 +66,7 @@ typedef struct TrainedModel
 	FitResult  *fit;
 	int64		rows_trained;
 	int64		rows_skipped;
+	int64		rows_held_out;	/* kept out by the option holdout */
 	ModelTerm  *terms;			/* fit->nterms of them */
 	double	   *feature_sums;	/* standardize: features_term_sums; else NULL */
 	Oid			owner;			/* the role that created it */

@@ -470,6 +470,29 @@ row_passes_filter(Dataset *ds)
 	return pass;
 }
 
+/*
+ * Whether the slot's row is held out of training (the option holdout, by
+ * its key: options_key_held_out).
+ */
+static bool
+row_held_out(Dataset *ds)
+{
+	MemoryContext old;
+	char	   *key_text;
+	bool		held;
+
+	if (!(ds->holdout > 0))
+		return false;
+	old = MemoryContextSwitchTo(ds->row_cxt);
+	held = options_key_held_out(dataset_key_value(ds->key_type,
+												  ds->slot->tts_values[ds->key_attnum - 1],
+												  &ds->key_out, &key_text),
+								ds->holdout);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(ds->row_cxt);
+	return held;
+}
+
 /* Describes the slot's row by its key, for error messages. */
 static char *
 row_key_text(Dataset *ds)
@@ -637,6 +660,11 @@ first_pass(Dataset *ds)
 		if (!row_passes_filter(ds))
 			continue;
 		slot_getsomeattrs(ds->slot, maxatt);
+		if (row_held_out(ds))
+		{
+			ds->nheld_out++;
+			continue;
+		}
 		if ((nullcol = first_null_column(ds)) != NULL)
 		{
 			if (ds->nulls == NULLS_ERROR)
@@ -731,6 +759,7 @@ choose_features(Dataset *ds, const TrainOptions *opts)
 		ds->nentries = 0;
 		ds->nrows = 0;
 		ds->nskipped = 0;
+		ds->nheld_out = 0;
 		ds->npositive = 0;
 		ds->fs = features_resolve(ds->rel, keep, ds->key_attnum, ds->target_attnum,
 								  opts->intercept, opts->standardize);
@@ -850,6 +879,7 @@ dataset_load(const DatasetSpec *spec)
 	ds->rel = table_open(spec->relid, NoLock);
 	ds->logistic = spec->logistic;
 	ds->nulls = opts->nulls;
+	ds->holdout = opts->holdout;
 	ds->model_name = spec->model_name;
 	ds->memory_limit = (Size) unlearn_train_memory * 1024;
 
@@ -1003,7 +1033,7 @@ dataset_next_block(Dataset *ds)
 		if (!row_passes_filter(ds))
 			continue;
 		slot_getsomeattrs(ds->slot, maxatt);
-		if (first_null_column(ds) != NULL)
+		if (row_held_out(ds) || first_null_column(ds) != NULL)
 			continue;
 		old = MemoryContextSwitchTo(ds->row_cxt);
 		features_capture_row(ds->fs, ds->slot->tts_values, false, ds->stream_raw, NULL);

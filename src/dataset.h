@@ -69,6 +69,7 @@ typedef struct Dataset
 	char	   *target_name;
 	bool		logistic;
 	NullPolicy	nulls;
+	double		holdout;		/* the option holdout: share of rows kept out */
 	FeatureSet *fs;
 	const char *model_name;
 
@@ -83,6 +84,7 @@ typedef struct Dataset
 	/* counts */
 	int64		nrows;
 	int64		nskipped;
+	int64		nheld_out;		/* rows held out of training (option holdout) */
 	int64		npositive;
 
 	/* rows in memory, or streamed from the table on every pass */

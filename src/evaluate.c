@@ -2,7 +2,8 @@
  *
  * evaluate.c
  *	  evaluate(model, relation): a model's quality on the current rows of
- *	  its source that pass its filter, or on the rows of another relation.
+ *	  its source that pass its filter (those the option holdout kept out
+ *	  of training, when it has one), or on the rows of another relation.
  *
  * The rows are read with the caller's rights (an SPI query run as the
  * caller, which predicts with the model), and the model's "where" filter
@@ -57,7 +58,26 @@
 	"                   * (count(*) FILTER (WHERE y = 1) + 1) / 2.0)" \
 	"                / nullif(count(*) FILTER (WHERE y = 1)" \
 	"                         * count(*) FILTER (WHERE y = 0), 0))::float8" \
-	"   FROM r"
+	"   FROM r" \
+	" UNION ALL" \
+	" SELECT * FROM (WITH c AS (SELECT y::int AS t, (p >= 0.5)::int AS q FROM v)," \
+	"   k AS (SELECT k FROM generate_series(0, 1) k)," \
+	"   s AS (SELECT k.k," \
+	"           (SELECT count(*) FROM c WHERE q = k.k AND t = k.k)::float8 AS tp," \
+	"           (SELECT count(*) FROM c WHERE q = k.k)::float8 AS pred," \
+	"           (SELECT count(*) FROM c WHERE t = k.k)::float8 AS act FROM k)," \
+	"   m AS (SELECT k, tp / nullif(pred, 0) AS pr, tp / nullif(act, 0) AS re FROM s)," \
+	"   f AS (SELECT k, pr, re, 2 * pr * re / nullif(pr + re, 0) AS f1 FROM m)" \
+	"   SELECT x.metric, x.value FROM (" \
+	"     SELECT 1 AS o, k AS ord, 'precision_' || k AS metric, pr AS value FROM f" \
+	"     UNION ALL SELECT 2, k, 'recall_' || k, re FROM f" \
+	"     UNION ALL SELECT 3, k, 'f1_' || k, f1 FROM f" \
+	"     UNION ALL SELECT 4, 0, 'macro_precision', avg(coalesce(pr, 0)) FROM f" \
+	"     UNION ALL SELECT 5, 0, 'macro_recall', avg(coalesce(re, 0)) FROM f" \
+	"     UNION ALL SELECT 6, 0, 'macro_f1', avg(coalesce(f1, 0)) FROM f" \
+	"     UNION ALL SELECT 7, 2 * a.k + b.k, 'confusion_' || a.k || '_' || b.k," \
+	"                      (SELECT count(*) FROM c WHERE t = a.k AND q = b.k)::float8" \
+	"                 FROM k a, k b) x ORDER BY x.o, x.ord) z"
 
 /* The metrics of a linear model over v(p, y): predictions and targets. */
 #define LINEAR_METRICS \
@@ -65,6 +85,8 @@
 	" SELECT 'rows', count(*)::float8 FROM v" \
 	" UNION ALL" \
 	" SELECT 'rmse', sqrt(avg((p - y) * (p - y))) FROM v" \
+	" UNION ALL" \
+	" SELECT 'mae', avg(abs(p - y)) FROM v" \
 	" UNION ALL" \
 	" SELECT 'r2', 1 - sum((p - y) * (p - y))" \
 	"                  / nullif(sum((y - (SELECT avg(y) FROM v)) ^ 2), 0) FROM v"
@@ -109,7 +131,9 @@ static void
 score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 {
 	bool		own_rows = !OidIsValid(relid);
+	bool		held_out = own_rows && m->options.holdout > 0;
 	ModelFilter *filter = NULL;
+	FmgrInfo	key_out;
 	const char *relname;
 	AttrNumber	target;
 	StringInfoData sql;
@@ -131,11 +155,22 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 	if (own_rows && m->options.where != NULL)
 		filter = model_filter_compile(m);
 
+	/* With a holdout, its own rows are the held-out ones: their keys are read too. */
+	if (held_out)
+	{
+		Oid			outfunc;
+		bool		isvarlena;
+
+		getTypeOutputInfo(m->key_type, &outfunc, &isvarlena);
+		fmgr_info(outfunc, &key_out);
+	}
+
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t), (t.%s)%s::float8%s FROM %s%s AS t",
+	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t), (t.%s)%s::float8, %s%s FROM %s%s AS t",
 					 m->loss->binary_labels ? "predict_proba" : "predict",
 					 quote_literal_cstr(m->name), quote_identifier(m->target_column),
 					 getBaseType(get_atttype(relid, target)) == BOOLOID ? "::int" : "",
+					 held_out ? psprintf("t.%s", quote_identifier(m->key_column)) : "NULL",
 					 filter ? ", t" : "",
 					 /* a plain table's own rows, a partitioned one's partitions' */
 					 get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
@@ -159,9 +194,24 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 			Datum		p = SPI_getbinval(tup, desc, 1, &pnull);
 			Datum		y = SPI_getbinval(tup, desc, 2, &ynull);
 
+			if (held_out)
+			{
+				bool		knull;
+				Datum		key = SPI_getbinval(tup, desc, 3, &knull);
+				char	   *key_text = NULL;
+				bool		keep;
+
+				keep = !knull &&
+					options_key_held_out(dataset_key_value(m->key_type, key, &key_out, &key_text),
+										 m->options.holdout);
+				if (key_text)
+					pfree(key_text);
+				if (!keep)
+					continue;	/* a training row, or no row of the model */
+			}
 			if (filter)
 			{
-				Datum		row = SPI_getbinval(tup, desc, 3, &rnull);
+				Datum		row = SPI_getbinval(tup, desc, 4, &rnull);
 
 				if (rnull || !model_filter_passes_datum(filter, DatumGetHeapTupleHeader(row)))
 					continue;
@@ -212,7 +262,10 @@ PG_FUNCTION_INFO_V1(unlearn_evaluate);
 
 /*
  * evaluate(model, relation): (metric, value) rows; logistic: rows,
- * accuracy, log_loss, auc; linear: rows, rmse, r2.  For a caller who may
+ * accuracy, log_loss, auc, per class precision, recall and F1, their
+ * macro averages, the confusion matrix; linear: rows, rmse, mae, r2.
+ * Without a relation: the model's own rows, the held-out ones when it has
+ * a holdout.  For a caller who may
  * use the model; everything runs with search_path pinned.
  */
 Datum

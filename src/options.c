@@ -20,9 +20,10 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
+#include "features.h"
 #include "options.h"
 
-#define VALID_OPTIONS "l2, intercept, standardize, max_iter, tol, where, key, nulls, erasure_tol"
+#define VALID_OPTIONS "l2, intercept, standardize, max_iter, tol, where, key, nulls, erasure_tol, holdout"
 
 /* Raises the error for an option value of the wrong JSON type. */
 static void
@@ -132,11 +133,32 @@ apply_option(TrainOptions *opts, const char *name, JsonbValue *v)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"erasure_tol\" must be a number between 0 and 1, exclusive")));
 	}
+	else if (strcmp(name, "holdout") == 0)
+	{
+		opts->holdout = option_number(name, v);
+		if (!(opts->holdout >= 0 && opts->holdout < 1))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"holdout\" must be a number from 0 up to but not including 1"),
+					 errdetail("It is the share of the rows kept out of training, for evaluate.")));
+	}
 	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown option \"%s\"", name),
 				 errhint("Valid options are " VALID_OPTIONS ".")));
+}
+
+/* Whether a lineage key's row is held out (see options.h). */
+bool
+options_key_held_out(int64 key, double holdout)
+{
+	uint64		k;
+
+	if (!(holdout > 0))
+		return false;
+	k = features_mix64((uint64) key);
+	return (double) (k >> 11) * (1.0 / 9007199254740992.0) < holdout;
 }
 
 /* Parses and validates options (NULL means all defaults). */
@@ -157,6 +179,7 @@ parse_train_options(Jsonb *options, TrainOptions *opts)
 	opts->nulls = NULLS_ERROR;
 	opts->erasure_tol = 1e-4;
 	opts->penalty_weights = NULL;
+	opts->holdout = 0.0;
 
 	if (options == NULL)
 		return;
@@ -205,6 +228,8 @@ train_options_to_jsonb(const TrainOptions *opts)
 		appendStringInfoString(&buf, ", \"key\": ");
 		escape_json(&buf, opts->key);
 	}
+	if (opts->holdout > 0)
+		appendStringInfo(&buf, ", \"holdout\": %s", float8out_internal(opts->holdout));
 	appendStringInfoChar(&buf, '}');
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

@@ -29,6 +29,7 @@ typedef struct TrainOptions
 	char	   *key;			/* key column when not the primary key, or NULL */
 	NullPolicy	nulls;			/* NULL handling */
 	double		erasure_tol;	/* logistic: bound on the relative gradient residual */
+	double		holdout;		/* share of the rows kept out of training (by key) */
 
 	/*
 	 * Per term, what multiplies l2 (NULL: 1 for every term): never an
@@ -37,6 +38,14 @@ typedef struct TrainOptions
 	 */
 	const double *penalty_weights;
 } TrainOptions;
+
+/*
+ * Whether the row of lineage key key is held out of training at the
+ * share holdout: a hash of the key (MurmurHash3's finalizer), as a
+ * fraction of 2^64, below holdout.  Deterministic: the same rows at every
+ * retrain, in evaluate, and in rectifications.
+ */
+extern bool options_key_held_out(int64 key, double holdout);
 
 /* Parses and validates options (NULL means all defaults). */
 extern void parse_train_options(Jsonb *options, TrainOptions *opts);

@@ -185,6 +185,9 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 			(route != NULL && !hierarchy_route_passes(route, new));
 		if (!leaves && filter != NULL)
 			leaves = !model_filter_passes(filter, new);
+		/* A key that the option holdout keeps out: a retrain would not train on it. */
+		if (!leaves && options_key_held_out(new_key, m->options.holdout))
+			leaves = true;
 		if (!leaves && m->options.nulls == NULLS_SKIP && row_has_null(enc, new->tts_isnull))
 			leaves = true;
 

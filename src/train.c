@@ -228,6 +228,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	m.options = train_options_to_jsonb(opts);
 	m.rows_trained = ds->nrows;
 	m.rows_skipped = ds->nskipped;
+	m.rows_held_out = ds->nheld_out;
 	m.terms = terms_of(ds->fs);
 	if (opts->standardize)
 	{
