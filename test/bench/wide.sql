@@ -5,6 +5,11 @@
 -- written by SQL (\gexec) rather than by hand.
 \set ON_ERROR_STOP on
 
+-- A section run after another that made the table starts it afresh.
+SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.models
+ WHERE source IN (to_regclass(:'name'), to_regclass(:'name' || '_plain'));
+SELECT format('DROP TABLE IF EXISTS %I, %I', :'name', :'name' || '_plain') \gexec
+
 SELECT format('CREATE TABLE %I (id bigint NOT NULL, %s, y int NOT NULL)', :'name',
               string_agg(format('f%s float8', i), ', ' ORDER BY i))
   FROM generate_series(1, :cols) i \gexec
