@@ -270,6 +270,7 @@ erasure_state_lock(const char *name, ErasureModel *em)
 		/* The penalty as the rows' spread has moved since the frame was set. */
 		em->s.penalty_shift = palloc(sizeof(double) * em->s.d);
 		(void) preprocessing_penalty_shift(em->m, &em->s, em->rows_now, em->s.penalty_shift);
+		em->s.frame_movable = preprocessing_frame_movable(em->m, &em->s);
 	}
 	MemoryContextSwitchTo(old);
 	em->ctid = row.ctid;

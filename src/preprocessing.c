@@ -85,6 +85,18 @@ term_moments(const double *sums, int d, int t, int64 n, double *mean, double *va
 	*var = sums[d + t] / (double) n - *mean * *mean;
 }
 
+/* Whether a term moves with the rows (see preprocessing.h). */
+bool
+preprocessing_frame_movable(const StoredModel *m, const RemovalState *s)
+{
+	int			t;
+
+	for (t = 0; t < s->d && t < m->nterms; t++)
+		if (term_moves(m, s, t))
+			return true;
+	return false;
+}
+
 /* Adds or takes out k rows' terms in a state's feature sums (see preprocessing.h). */
 void
 preprocessing_add_rows(RemovalState *s, const double *X, int k, double sign)

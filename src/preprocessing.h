@@ -37,6 +37,9 @@ extern int	preprocessing_penalty_shift(const StoredModel *m, const RemovalState 
  */
 extern bool preprocessing_move_frame(StoredModel *m, RemovalState *s, int64 n);
 
+/* Whether a term of the model moves with its rows (standardize, a numeric column). */
+extern bool preprocessing_frame_movable(const StoredModel *m, const RemovalState *s);
+
 /*
  * The map from a model's frame to its n current rows' preprocessing: a
  * term x goes to D x + u x_0 (x_0 the intercept's 1).

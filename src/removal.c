@@ -481,14 +481,15 @@ change_hessian(RemovalState *s, const double *X, int k, const double *w, double 
  * After the Hessian changed: a factor made afresh if there is none (or a
  * rebase is due), else the updated one, with the condition check; false
  * if the Hessian is not positive definite or too ill-conditioned.  With
- * standardize a rebase moves the frame at the save (preprocessing.c),
+ * standardize and a numeric term a rebase moves the frame at the save
+ * (preprocessing.c),
  * which drops the factor for the next erasure to make afresh: it is not
  * made twice (at d = 1,000 each is a third of a second).
  */
 static bool
 check_factor(RemovalState *s)
 {
-	if (s->factor == NULL || (s->rebase && s->feature_sums == NULL))
+	if (s->factor == NULL || (s->rebase && !s->frame_movable))
 		return factor_afresh(s);
 	s->hessian_norm1 = linalg_sym_norm1(s->hessian, s->d);
 	s->rcond = linalg_cholesky_rcond(s->factor, s->d, s->hessian_norm1);

@@ -53,6 +53,7 @@ typedef struct RemovalState
 	 */
 	double	   *feature_sums;
 	double	   *penalty_shift;
+	bool		frame_movable;	/* a term moves with the rows: a rebase moves the frame */
 	bool		frame_moved;	/* out: the frame moved, the terms must be written */
 	double	   *frame_map;		/* out, when it moved: its D, then its u (d each) */
 } RemovalState;
