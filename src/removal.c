@@ -552,6 +552,7 @@ solve_explicit(const RemovalState *s, const double *rhs, double *v)
 	int			i,
 				step;
 
+	elog(DEBUG1, "the shifted penalty is solved by factoring H + E (d = %d)", d);
 	memcpy(A, s->hessian, sizeof(double) * d * d);
 	for (i = 0; i < d; i++)
 		A[(Size) i * d + i] += s->penalty_shift[i];
