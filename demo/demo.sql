@@ -53,6 +53,10 @@ SELECT model_name, event, rows, method, round(step_norm::numeric, 6) AS step,
 DELETE FROM patients WHERE id BETWEEN 300 AND 339;
 SELECT model_name, event, rows, method, cardinality(key_digests) AS key_digests
   FROM unlearn.erasure_log ORDER BY seq DESC LIMIT 2;
+\echo '... and the preprocessing follows: the columns are scaled by the remaining patients'' mean and spread'
+SELECT p.column_name, p.rows, round(p.mean::numeric, 4) AS model_mean,
+       round((SELECT avg(mean_radius) FROM patients)::numeric, 4) AS table_mean
+  FROM unlearn.preprocessing('diagnosis') p WHERE p.column_name = 'mean_radius';
 
 \echo
 \echo '== 8. A correction (UPDATE) is rectified: the old values leave, the new ones enter'
