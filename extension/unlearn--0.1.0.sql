@@ -515,9 +515,7 @@ LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
-        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
-    END IF;
+    -- an unknown model is an error: _term_moments raises it
     RETURN QUERY
     SELECT s.column_name, s.n, s.mean, s.sd,
            CASE WHEN s.standardized AND s.centered THEN s.mean ELSE 0 END,
@@ -531,16 +529,23 @@ $fn$;
 -- Per term of a model: its frame (unlearn.model_term), and with
 -- standardize its current rows' mean and spread in raw units and in the
 -- frame's (mean_z, sd_z: the map from the frame to the current rows'
--- preprocessing).  For weights and preprocessing.
+-- preprocessing).  For weights and preprocessing; an unknown model is
+-- 42704, not an empty answer.
 CREATE FUNCTION unlearn._term_moments(model text,
     OUT term_position integer, OUT column_name text, OUT level text,
     OUT frame_center float8, OUT frame_scale float8, OUT w float8,
     OUT standardized boolean, OUT centered boolean, OUT n bigint,
     OUT mean_z float8, OUT sd_z float8, OUT mean float8, OUT sd float8)
 RETURNS SETOF record
-LANGUAGE sql STABLE STRICT
+LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+#variable_conflict use_column
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
     SELECT t.position, t.column_name, t.level, t.center, t.scale, m.theta[t.position],
            z.standardized, z.centered, m.n, z.mean_z, z.sd_z,
            CASE WHEN z.standardized THEN t.center + t.scale * z.mean_z END,
@@ -557,7 +562,8 @@ AS $fn$
                  m.intercept AS centered,
                  m.feature_sums[t.position] / m.n AS mean_z,
                  sqrt(greatest(m.feature_sums[m.n_params + t.position] / m.n
-                               - (m.feature_sums[t.position] / m.n) ^ 2, 0)) AS sd_z) z
+                               - (m.feature_sums[t.position] / m.n) ^ 2, 0)) AS sd_z) z;
+END
 $fn$;
 REVOKE ALL ON FUNCTION unlearn._term_moments(text) FROM PUBLIC;
 
@@ -575,9 +581,7 @@ LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
-        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
-    END IF;
+    -- an unknown model is an error: _term_moments raises it
     RETURN QUERY
     WITH t AS (SELECT * FROM unlearn._term_moments($1))
     SELECT CASE WHEN t.column_name IS NULL THEN '(intercept)'

@@ -191,10 +191,8 @@ objective_gradient_norm(const RemovalState *s, const double *gradient)
 {
 	double	   *g = palloc(sizeof(double) * s->d);
 	double		norm;
-	int			i;
 
-	for (i = 0; i < s->d; i++)
-		g[i] = gradient[i] + (s->penalty_shift ? s->penalty_shift[i] * s->theta[i] : 0.0);
+	removal_shifted_gradient(s, gradient, g);
 	norm = linalg_norm2(g, s->d);
 	pfree(g);
 	return norm;

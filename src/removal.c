@@ -922,9 +922,9 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 	removal_rebase(s);
 	if (!check_factor(s))
 		return false;
-	/* The objective's gradient: a shifted penalty adds E theta (removal.h). */
+	removal_shifted_gradient(s, gradient, v);
 	for (i = 0; i < d; i++)
-		v[i] = -gradient[i] - (s->penalty_shift ? s->penalty_shift[i] * s->theta[i] : 0.0);
+		v[i] = -v[i];
 	if (!solve_shifted(s, v, 0, LOGISTIC_STEP_TARGET))
 		return false;
 	for (i = 0; i < d; i++)
@@ -932,6 +932,16 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 	update_bound(s);
 	pfree(v);
 	return true;
+}
+
+/* The objective's gradient at theta from one of l2 I' there (see removal.h). */
+void
+removal_shifted_gradient(const RemovalState *s, const double *gradient, double *out)
+{
+	int			i;
+
+	for (i = 0; i < s->d; i++)
+		out[i] = gradient[i] + (s->penalty_shift ? s->penalty_shift[i] * s->theta[i] : 0.0);
 }
 
 /* After a change of frame: the Hessian's norm, and B (see removal.h). */

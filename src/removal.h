@@ -179,6 +179,13 @@ extern bool removal_penalty_shifted(const RemovalState *s);
 extern double removal_penalty_shift_floor(const RemovalState *s);
 
 /*
+ * The objective's gradient at s->theta, from gradient, one of the penalty
+ * l2 I' there (a pass's): a shifted penalty adds E theta.
+ */
+extern void removal_shifted_gradient(const RemovalState *s, const double *gradient,
+									 double *out);
+
+/*
  * After the state's matrices were mapped to another frame
  * (preprocessing.c): their norm again and, for logistic, B at theta.
  */
