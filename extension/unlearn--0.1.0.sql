@@ -79,7 +79,7 @@ CREATE SEQUENCE unlearn.model_id_seq AS integer;
 CREATE TABLE unlearn.model (
     model_id        integer PRIMARY KEY DEFAULT nextval('unlearn.model_id_seq'),
     name            text NOT NULL UNIQUE CHECK (name <> ''),
-    model_type      text NOT NULL CHECK (model_type IN ('linear', 'logistic')),
+    model_type      text NOT NULL CHECK (model_type IN ('linear', 'logistic', 'poisson')),
     source          regclass NOT NULL,
     source_id       integer NOT NULL,      -- unlearn.source_table: the log's name for it
     key_column      text NOT NULL,
@@ -100,24 +100,27 @@ CREATE TABLE unlearn.model (
     rcond           float8 NOT NULL,       -- of the Jacobi-scaled Hessian (unlearn.min_rcond's test)
     iterations      integer NOT NULL,
     -- erasure state: sufficient statistics of the current rows
-    xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty; logistic: empty)
-    gram            float8[] NOT NULL,     -- X'X (logistic: bound, refresh; ridge: empty)
-    theta_ref       float8[] NOT NULL,     -- logistic: where hessian was evaluated
-    ref_gradient    float8[] NOT NULL,     -- logistic: grad L of the current rows at theta_ref
+    xty             float8[] NOT NULL,     -- X'y (ridge: theta = hessian^-1 xty; logistic, poisson: empty)
+    gram            float8[] NOT NULL,     -- X'X (logistic, poisson: bound, refresh; ridge: empty)
+    theta_ref       float8[] NOT NULL,     -- logistic, poisson: where hessian was evaluated
+    ref_gradient    float8[] NOT NULL,     -- logistic, poisson: grad L of the current rows at theta_ref
     max_row_norm    float8 NOT NULL,       -- max |x_i| over the training rows
     gradient_scale  float8 NOT NULL,       -- max(1, |grad L(theta_0)|): tolerance unit
     error_bound     float8 NOT NULL DEFAULT 0,  -- bound on |grad L(theta)| now
     separable       boolean NOT NULL DEFAULT false,  -- logistic, l2 = 0: a fit found the classes separable
     -- what the rounding of the kept sums depends on (src/removal.c): over
     -- the row terms summed since the sums were made from scratch, and over
-    -- the current rows; a term's residual is y (ridge) or s(x'theta_ref) - y
+    -- the current rows; a term's residual is y (ridge) or mu(x'theta_ref) - y
     sum_terms       bigint NOT NULL DEFAULT 0,  -- summation steps
     sum_norm2       float8 NOT NULL DEFAULT 0,  -- sum of |x|^2 over the terms
     rows_norm2      float8 NOT NULL DEFAULT 0,  -- sum of |x|^2 over the current rows
     sum_rnorm       float8 NOT NULL DEFAULT 0,  -- sum of |residual| |x| over the terms
     rows_rnorm      float8 NOT NULL DEFAULT 0,  -- the same over the current rows
-    sum_znorm       float8 NOT NULL DEFAULT 0,  -- logistic: sum of |x| (|x|'|theta_ref|) over the terms
-    positives       bigint NOT NULL DEFAULT 0,  -- logistic: current rows labelled 1
+    sum_znorm       float8 NOT NULL DEFAULT 0,  -- logistic, poisson: sum of |x| (|x|'|theta_ref|) over the terms
+    positives       bigint NOT NULL DEFAULT 0,  -- logistic: current rows labelled 1; poisson: counts above 0
+    -- logistic, poisson: at least the largest logit x'theta_ref of a current
+    -- row (rounding included); the Poisson bound's curvature is e^max_logit
+    max_logit       float8 NOT NULL DEFAULT -1.7976931348623157e308,
     -- standardize: the sums over the current rows of each term's value as
     -- stored (x - center) / scale, then of its square: n_params of each
     -- (0 for the intercept and levels); empty without standardize.  The
@@ -610,7 +613,9 @@ $fn$;
 -- With the option holdout, its own rows are the held-out ones (kept out
 -- of training by key).  logistic: rows, accuracy, log_loss, auc,
 -- precision_k, recall_k, f1_k per class k, their macro averages,
--- confusion_t_p (rows of class t predicted p); linear: rows, rmse, mae, r2.
+-- confusion_t_p (rows of class t predicted p); linear: rows, rmse, mae, r2;
+-- poisson: those of the mean count, and deviance (the mean Poisson
+-- deviance) and d2 (the share of the mean count's deviance explained).
 -- It reads the rows with the caller's rights, and predicts with them;
 -- the filter runs with the rights of the model's owner.  Only the metrics
 -- come out: which rows pass the filter does not.
@@ -1115,7 +1120,7 @@ COMMENT ON FUNCTION unlearn.version() IS
 COMMENT ON FUNCTION unlearn.build_info() IS
     'Versions of unlearn, PostgreSQL, the BLAS and LAPACK it runs with, for bug reports';
 COMMENT ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, jsonb) IS
-    'Trains a model (linear/ridge or logistic) on a table and records its lineage; returns its unlearn.models row';
+    'Trains a model (linear/ridge, logistic or poisson) on a table and records its lineage; returns its unlearn.models row';
 COMMENT ON FUNCTION unlearn.retrain(text) IS
     'Fits a model afresh on the current rows of its source, with its stored options; rewrites its lineage';
 COMMENT ON FUNCTION unlearn.drop_model(text) IS
@@ -1123,7 +1128,7 @@ COMMENT ON FUNCTION unlearn.drop_model(text) IS
 COMMENT ON FUNCTION unlearn.alter_model_owner(text, regrole) IS
     'Gives a model to another role';
 COMMENT ON FUNCTION unlearn.predict(text, record) IS
-    'Prediction for a row with the model''s feature columns: the value (linear) or the class (logistic)';
+    'Prediction for a row with the model''s feature columns: the value (linear), the class (logistic) or the mean count (poisson)';
 COMMENT ON FUNCTION unlearn.predict(text, float8[]) IS
     'Prediction for a vector with one value per non-intercept term, in unlearn.weights order';
 COMMENT ON FUNCTION unlearn.predict_proba(text, record) IS

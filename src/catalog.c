@@ -163,7 +163,7 @@ insert_terms(int32 model_id, const TrainedModel *m)
 }
 
 /* Number of fit parameters fit_values fills. */
-#define NFIT 26
+#define NFIT 27
 
 /*
  * The fit of a trained model as statement parameters, in the order the
@@ -171,7 +171,7 @@ insert_terms(int32 model_id, const TrainedModel *m)
  * rows_skipped, objective, gradient_norm, rcond, iterations, xty, gram,
  * theta_ref, max_row_norm, gradient_scale, ref_gradient, error_bound,
  * sum_terms, sum_norm2, rows_norm2, sum_rnorm, rows_rnorm, sum_znorm,
- * positives, separable.
+ * positives, separable, feature_sums, rows_held_out, max_logit.
  */
 static void
 fit_values(const TrainedModel *m, Oid *types, Datum *values)
@@ -180,7 +180,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 		INT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID, INT4OID,
 		FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8ARRAYOID, FLOAT8OID, FLOAT8OID,
 		FLOAT8ARRAYOID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
-	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, FLOAT8ARRAYOID, INT8OID};
+	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, FLOAT8ARRAYOID, INT8OID, FLOAT8OID};
 	int			d = m->fit->nterms;
 	const SumStats *st = &m->fit->stats;
 
@@ -194,18 +194,18 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[6] = Float8GetDatum(m->fit->gradient_norm);
 	values[7] = Float8GetDatum(m->fit->jacobi_rcond);	/* what min_rcond is held to */
 	values[8] = Int32GetDatum(m->fit->iterations);
-	/* X'y serves ridge only, X'X the logistic bound: each stores only its own. */
-	values[9] = PointerGetDatum(m->loss->binary_labels ?
+	/* X'y serves ridge only, X'X the Newton step's bound: each stores only its own. */
+	values[9] = PointerGetDatum(!m->loss->constant_hessian ?
 								construct_empty_array(FLOAT8OID) :
 								float8_array_build(m->fit->xty, 0, d));
-	values[10] = PointerGetDatum(m->loss->binary_labels ?
+	values[10] = PointerGetDatum(!m->loss->constant_hessian ?
 								 float8_array_build(m->fit->gram, d, d) :
 								 construct_empty_array(FLOAT8OID));
 	values[11] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
 	values[12] = Float8GetDatum(m->fit->max_row_norm);
 	values[13] = Float8GetDatum(m->fit->gradient_scale);
-	/* The gradient at theta_ref anchors the logistic bound (removal.c). */
-	values[14] = PointerGetDatum(m->loss->binary_labels ?
+	/* The gradient at theta_ref anchors the Newton step's bound (removal.c). */
+	values[14] = PointerGetDatum(!m->loss->constant_hessian ?
 								 float8_array_build(m->fit->gradient, 0, d) :
 								 construct_empty_array(FLOAT8OID));
 	/* The bound (rounding included) and what the rounding of the sums depends on. */
@@ -223,6 +223,7 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 								 float8_array_build(m->feature_sums, 0, 2 * d) :
 								 construct_empty_array(FLOAT8OID));
 	values[25] = Int64GetDatum(m->rows_held_out);
+	values[26] = Float8GetDatum(st->max_logit);
 }
 
 /* Inserts a new model and its terms; returns its model_id. */
@@ -258,10 +259,10 @@ catalog_insert_model(const TrainedModel *m)
 			" rcond, iterations, xty, gram, theta_ref, max_row_norm,"
 			" gradient_scale, ref_gradient, error_bound, sum_terms, sum_norm2,"
 			" rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives, separable,"
-			" feature_sums, rows_held_out, owner, source_id, skipped_features)"
+			" feature_sums, rows_held_out, max_logit, owner, source_id, skipped_features)"
 			" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
 			" $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26,"
-			" $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37)"
+			" $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37, $38)"
 			" ON CONFLICT (name) DO NOTHING RETURNING model_id",
 			11 + NFIT, types, values, NULL, SPI_OK_INSERT_RETURNING, false);
 	/* A concurrent creator of the same name committed first. */
@@ -300,7 +301,7 @@ catalog_replace_fit(int32 model_id, const TrainedModel *m)
 			" max_row_norm = $17, gradient_scale = $18, ref_gradient = $19,"
 			" error_bound = $20, sum_terms = $21, sum_norm2 = $22, rows_norm2 = $23,"
 			" sum_rnorm = $24, rows_rnorm = $25, sum_znorm = $26, positives = $27,"
-			" separable = $28, feature_sums = $29, rows_held_out = $30,"
+			" separable = $28, feature_sums = $29, rows_held_out = $30, max_logit = $31,"
 			" refresh_requested = false,"
 			" version = version + 1, state = 'ready', updated_at = now()"
 			" WHERE model_id = $1",
@@ -552,7 +553,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	spi_run("SELECT theta, hessian, xty, gram, theta_ref, max_row_norm, error_bound,"
 			" gradient_scale, rows_trained - rows_erased, ref_gradient, sum_terms,"
 			" sum_norm2, rows_norm2, sum_rnorm, rows_rnorm, sum_znorm, positives,"
-			" separable, feature_sums"
+			" separable, feature_sums, max_logit"
 			" FROM unlearn.model WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_SELECT, false);
 	if (SPI_processed != 1)
@@ -580,6 +581,7 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	s->stats.positives = DatumGetInt64(SPI_getbinval(tup, desc, 17, &isnull));
 	s->separable = DatumGetBool(SPI_getbinval(tup, desc, 18, &isnull));
 	s->feature_sums = spi_vector(tup, desc, 19, 2 * d, cxt, "feature_sums", true);
+	s->stats.max_logit = DatumGetFloat8(SPI_getbinval(tup, desc, 20, &isnull));
 	/* Ridge keeps X'y; logistic X'X and the gradient at theta_ref. */
 	if ((s->xty == NULL) == (s->gram == NULL) ||
 		(s->gram == NULL) != (s->ref_gradient == NULL))
@@ -764,6 +766,7 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 	SET_COLUMN("rows_rnorm", Float8GetDatum(s->stats.rows_rnorm));
 	SET_COLUMN("sum_znorm", Float8GetDatum(s->stats.znorm));
 	SET_COLUMN("positives", Int64GetDatum(s->stats.positives));
+	SET_COLUMN("max_logit", Float8GetDatum(s->stats.max_logit));
 	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));
 	SET_COLUMN("separable", BoolGetDatum(s->separable));
 	SET_COLUMN("n_params", Int32GetDatum(s->d));

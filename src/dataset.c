@@ -538,12 +538,19 @@ capture_target(Dataset *ds, double *raw)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("target column \"%s\" contains NaN or infinity", ds->target_name),
 				 errdetail("The row with key %s.", row_key_text(ds))));
-	if (ds->logistic && y != 0.0 && y != 1.0)
+	if (ds->target_kind == LOSS_TARGET_BINARY && y != 0.0 && y != 1.0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("label %g in target column \"%s\" is not 0 or 1", y, ds->target_name),
 				 errdetail("The row with key %s.", row_key_text(ds)),
 				 errhint("A logistic model takes labels 0 and 1, or a boolean target.")));
+	if (ds->target_kind == LOSS_TARGET_COUNT && (y < 0.0 || y != floor(y)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("count %g in target column \"%s\" is not a non-negative integer",
+						y, ds->target_name),
+				 errdetail("The row with key %s.", row_key_text(ds)),
+				 errhint("A Poisson model takes counts: 0, 1, 2, ...")));
 	raw[0] = y;
 }
 
@@ -702,7 +709,7 @@ first_pass(Dataset *ds)
 		old = MemoryContextSwitchTo(ds->row_cxt);
 		features_capture_row(ds->fs, ds->slot->tts_values, true, raw, text_hash);
 		capture_target(ds, raw);
-		if (raw[0] == 1.0)
+		if (raw[0] > 0.0 && ds->target_kind != LOSS_TARGET_REAL)
 			ds->npositive++;
 		add_lineage_entry(ds, features_fingerprint(ds->fs, raw, text_hash));
 		MemoryContextSwitchTo(old);
@@ -877,7 +884,7 @@ dataset_load(const DatasetSpec *spec)
 	/* The caller holds SHARE lock; this open only pins the relation. */
 	dataset_check_source(spec->relid);
 	ds->rel = table_open(spec->relid, NoLock);
-	ds->logistic = spec->logistic;
+	ds->target_kind = spec->target_kind;
 	ds->nulls = opts->nulls;
 	ds->holdout = opts->holdout;
 	ds->model_name = spec->model_name;
@@ -922,12 +929,20 @@ dataset_load(const DatasetSpec *spec)
 				 errmsg("no rows to train model \"%s\" on", spec->model_name),
 				 ds->nskipped > 0 ?
 				 errdetail(INT64_FORMAT " rows were skipped for NULLs.", ds->nskipped) : 0));
-	if (ds->logistic && (ds->npositive == 0 || ds->npositive == ds->nrows))
+	if (ds->target_kind == LOSS_TARGET_BINARY &&
+		(ds->npositive == 0 || ds->npositive == ds->nrows))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("target column \"%s\" has only one class over the training rows",
 						ds->target_name),
 				 errdetail("Every label is %d.", ds->npositive == 0 ? 0 : 1)));
+	if (ds->target_kind == LOSS_TARGET_COUNT && ds->npositive == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("every count in target column \"%s\" is 0 over the training rows",
+						ds->target_name),
+				 errdetail("A Poisson model's intercept would go to minus infinity."),
+				 errhint("Train on rows with at least one positive count.")));
 
 	features_finalize(ds->fs);
 

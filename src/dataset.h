@@ -17,6 +17,7 @@
 #include "utils/snapshot.h"
 
 #include "features.h"
+#include "loss.h"
 #include "options.h"
 #include "source_scan.h"
 
@@ -45,7 +46,7 @@ typedef struct DatasetSpec
 	Oid			relid;
 	const char *target;
 	ArrayType  *features;		/* text[] or NULL for all usable columns */
-	bool		logistic;		/* labels must be 0/1 */
+	LossTarget	target_kind;	/* what a target must be (the model's loss) */
 	TrainOptions *options;
 	const char *model_name;		/* for progress messages */
 	Oid			filter_owner;	/* the role the "where" filter runs as */
@@ -67,7 +68,7 @@ typedef struct Dataset
 	AttrNumber	target_attnum;
 	Oid			target_type;
 	char	   *target_name;
-	bool		logistic;
+	LossTarget	target_kind;
 	NullPolicy	nulls;
 	double		holdout;		/* the option holdout: share of rows kept out */
 	FeatureSet *fs;
@@ -85,7 +86,7 @@ typedef struct Dataset
 	int64		nrows;
 	int64		nskipped;
 	int64		nheld_out;		/* rows held out of training (option holdout) */
-	int64		npositive;
+	int64		npositive;		/* rows whose target is above 0 (0/1, count) */
 
 	/* rows in memory, or streamed from the table on every pass */
 	bool		in_memory;

@@ -250,8 +250,7 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 	if (isnull[enc->target_attnum - 1])
 		return false;
 	target = feature_datum_to_double(values[enc->target_attnum - 1], enc->target_type);
-	if (!isfinite(target) ||
-		(enc->model->loss->binary_labels && target != 0.0 && target != 1.0))
+	if (!loss_target_valid(enc->model->loss, target))
 		return false;
 	*y = target;
 	if (fingerprint)
@@ -392,7 +391,7 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 				counts->changed_here++;
 			continue;
 		}
-		if (y[fill] == 1.0)
+		if (y[fill] > 0.0)
 			counts->npositive++;
 		counts->n++;
 		if (++fill == block)

@@ -82,7 +82,7 @@ typedef struct LineageRows
 	int64		n;
 	double	   *X;				/* n x d, row-major */
 	double	   *y;
-	int64		npositive;
+	int64		npositive;		/* rows whose target is above 0 */
 	int64		mismatched;		/* lineage rows missing, changed or unusable */
 	int64		filtered_out;	/* ... of which its filter no longer admits */
 	int64		changed_here;	/* ... of which this transaction changed (not yet rectified) */

@@ -305,13 +305,14 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		removal_rebase(s);		/* the stored matrices and pending rows had those terms */
 	}
 
-	if (m->loss->binary_labels)
+	if (!m->loss->constant_hessian)
 	{
 		const char *why = NULL;
 		int64		positives = removal_positives_after(s, change);
 
 		/* One class left: a retrain refuses such rows, so the model must not stay ready. */
-		if (positives <= 0 || positives >= em->rows_now - leaving)
+		if (m->loss->binary_labels &&
+			(positives <= 0 || positives >= em->rows_now - leaving))
 		{
 			erasure_needs_retrain(&before, relid, leaving, rows, event,
 								  psprintf("Its remaining rows are all labelled %d: a logistic model needs both classes.",
@@ -319,7 +320,15 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 								  keys, nkeys);
 			return;
 		}
-		applied = removal_logistic(s, change);
+		/* Every count 0: the intercept's optimum is at minus infinity, as a retrain would say. */
+		if (m->loss->target == LOSS_TARGET_COUNT && positives <= 0)
+		{
+			erasure_needs_retrain(&before, relid, leaving, rows, event,
+								  "Its remaining rows' counts are all 0: a Poisson model needs a positive count.",
+								  keys, nkeys);
+			return;
+		}
+		applied = removal_newton(s, change);
 		method = "newton";
 		/*
 		 * No usable Hessian in a part of a statement whose other parts
@@ -661,7 +670,7 @@ erase_finish_chunks(const char *name, Relation rel, const char *event)
 		erasure_state_release(&em);
 		return;
 	}
-	due = em.m->loss->binary_labels ?
+	due = !em.m->loss->constant_hessian ?
 		refresh_due(&em.s, em.m->options.erasure_tol) : removal_resum_due(&em.s);
 	if (!due)
 	{

@@ -264,7 +264,8 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	catalog_load_removal(em->m->model_id, em->m->nterms, &em->s,
 						 &em->gradient_scale, &em->rows_now);
 	em->s.l2 = em->m->options.l2;
-	removal_apply_pending(&em->s, em->m->loss->binary_labels);
+	em->s.loss = em->m->loss;
+	removal_apply_pending(&em->s);
 	if (em->s.feature_sums)
 	{
 		/* The penalty as the rows' spread has moved since the frame was set. */

@@ -91,6 +91,33 @@
 	" SELECT 'r2', 1 - sum((p - y) * (p - y))" \
 	"                  / nullif(sum((y - (SELECT avg(y) FROM v)) ^ 2), 0) FROM v"
 
+/*
+ * Poisson: the linear metrics of the mean, and the mean Poisson deviance
+ * 2 avg(y ln(y / mu) - (y - mu)) (y ln y = 0 at y = 0) with d2, the share
+ * of the deviance of the mean count it explains (scikit-learn's
+ * mean_poisson_deviance and d2_tweedie_score at power 1).
+ */
+#define POISSON_METRICS \
+	LINEAR_METRICS \
+	" UNION ALL" \
+	" SELECT 'deviance', 2 * avg(CASE WHEN y > 0 THEN y * ln(y / greatest(p, 1e-300)) ELSE 0 END" \
+	"                             - (y - p)) FROM v" \
+	" UNION ALL" \
+	" SELECT 'd2', 1 - sum(CASE WHEN y > 0 THEN y * ln(y / greatest(p, 1e-300)) ELSE 0 END - (y - p))" \
+	"               / nullif(sum(CASE WHEN y > 0 THEN y * ln(y / a.m) ELSE 0 END - (y - a.m)), 0)" \
+	"   FROM v, (SELECT avg(y) AS m FROM v) a"
+
+/* The metrics' query of a model's loss. */
+static const char *
+metrics_query(const StoredModel *m)
+{
+	if (m->loss->binary_labels)
+		return LOGISTIC_METRICS;
+	if (m->loss->target == LOSS_TARGET_COUNT)
+		return POISSON_METRICS;
+	return LINEAR_METRICS;
+}
+
 /* The (prediction, target) pairs evaluate scores. */
 typedef struct ScoredRows
 {
@@ -244,7 +271,7 @@ put_metrics(FunctionCallInfo fcinfo, StoredModel *m, ScoredRows *rows)
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	values[1] = PointerGetDatum(construct_array(rows->y, rows->n, FLOAT8OID, sizeof(float8),
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	if (SPI_execute_with_args(m->loss->binary_labels ? LOGISTIC_METRICS : LINEAR_METRICS,
+	if (SPI_execute_with_args(metrics_query(m),
 							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not compute the metrics of model \"%s\"", m->name);
 	for (i = 0; i < SPI_processed; i++)

@@ -14,11 +14,34 @@
 #ifndef UNLEARN_LOSS_H
 #define UNLEARN_LOSS_H
 
+/* What a loss's targets must be. */
+typedef enum LossTarget
+{
+	LOSS_TARGET_REAL,			/* any finite number */
+	LOSS_TARGET_BINARY,			/* 0 or 1 */
+	LOSS_TARGET_COUNT			/* a non-negative integer */
+} LossTarget;
+
+/*
+ * Over the logits z <= a ceiling: sup of the mean function mu(z) = l'(z) +
+ * y, of the curvature w(z) = l''(z) and of |w'(z)|, and whether every
+ * residual mu - y lies in [-1, 1].  The erasure bound (removal.c) is made
+ * of these.
+ */
+typedef struct LossCurvature
+{
+	double		mean;
+	double		weight;
+	double		lipschitz;
+	bool		unit_residual;
+} LossCurvature;
+
 typedef struct LossFunctions
 {
-	const char *name;			/* model type: "linear" or "logistic" */
+	const char *name;			/* model type: "linear", "logistic" or "poisson" */
 	bool		constant_hessian;	/* Hessian does not depend on theta */
-	bool		binary_labels;	/* targets must be 0 or 1 */
+	bool		binary_labels;	/* targets are 0 or 1, predictions classes */
+	LossTarget	target;			/* what a target must be */
 
 	/*
 	 * Returns sum_i l(z_i; y_i) over n rows; fills resid[i] = dl/dz and,
@@ -27,19 +50,26 @@ typedef struct LossFunctions
 	double		(*block) (const double *z, const double *y, int n,
 						  double *resid, double *weight);
 
-	/* The prediction for a linear predictor z (value or probability). */
+	/* The prediction for a linear predictor z (value, probability, mean). */
 	double		(*predict) (double z);
+
+	/* Fills *c for the logits at or below ceiling (see LossCurvature). */
+	void		(*curvature) (double ceiling, LossCurvature *c);
 } LossFunctions;
 
 extern const LossFunctions loss_linear;
 extern const LossFunctions loss_logistic;
+extern const LossFunctions loss_poisson;
+
+/* Whether y is a target the loss takes (finite, and of its kind). */
+extern bool loss_target_valid(const LossFunctions *loss, double y);
 
 /* The loss of a model type name as stored, or NULL if the name is unknown. */
 extern const LossFunctions *loss_by_name(const char *name);
 
 /*
- * The loss of a model type as a caller names it: linear, ridge (the same)
- * or logistic, in any case; NULL if unknown.  A model stores the loss's
+ * The loss of a model type as a caller names it: linear, ridge (the same),
+ * logistic or poisson, in any case; NULL if unknown.  A model stores the loss's
  * own name.
  */
 extern const LossFunctions *loss_by_type_name(const char *name);

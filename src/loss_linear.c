@@ -36,37 +36,22 @@ linear_predict(double z)
 	return z;
 }
 
+/* The squared loss's curvature is 1 everywhere; its mean is z, unbounded. */
+static void
+linear_curvature(double ceiling, LossCurvature *c)
+{
+	c->mean = ceiling;
+	c->weight = 1.0;
+	c->lipschitz = 0.0;
+	c->unit_residual = false;
+}
+
 const LossFunctions loss_linear = {
 	.name = "linear",
 	.constant_hessian = true,
 	.binary_labels = false,
+	.target = LOSS_TARGET_REAL,
 	.block = linear_block,
 	.predict = linear_predict,
+	.curvature = linear_curvature,
 };
-
-/* The loss of a model type name, or NULL if the name is unknown. */
-const LossFunctions *
-loss_by_name(const char *name)
-{
-	if (strcmp(name, loss_linear.name) == 0)
-		return &loss_linear;
-	if (strcmp(name, loss_logistic.name) == 0)
-		return &loss_logistic;
-	return NULL;
-}
-
-/*
- * The loss of a model type as a caller names it: linear, ridge (the same:
- * linear is ridge regression) or logistic, in any case; NULL if unknown.
- */
-const LossFunctions *
-loss_by_type_name(const char *name)
-{
-	if (pg_strcasecmp(name, "ridge") == 0)
-		return &loss_linear;
-	if (pg_strcasecmp(name, loss_linear.name) == 0)
-		return &loss_linear;
-	if (pg_strcasecmp(name, loss_logistic.name) == 0)
-		return &loss_logistic;
-	return NULL;
-}

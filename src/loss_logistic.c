@@ -45,10 +45,26 @@ logistic_block(const double *z, const double *y, int n, double *resid,
 	return sum;
 }
 
+/*
+ * Any logit: the sigmoid is below 1, w = s(1 - s) below 1/4, |w'| below
+ * 1 / (6 sqrt 3) (at s = (3 -+ sqrt 3) / 6), and |s - y| <= 1.
+ */
+static void
+logistic_curvature(double ceiling, LossCurvature *c)
+{
+	(void) ceiling;
+	c->mean = 1.0;
+	c->weight = 0.25;
+	c->lipschitz = 0.09622504486493763;
+	c->unit_residual = true;
+}
+
 const LossFunctions loss_logistic = {
 	.name = "logistic",
 	.constant_hessian = false,
 	.binary_labels = true,
+	.target = LOSS_TARGET_BINARY,
 	.block = logistic_block,
 	.predict = sigmoid,
+	.curvature = logistic_curvature,
 };

@@ -338,8 +338,14 @@ preprocessing_move_frame(StoredModel *m, RemovalState *s, int64 n)
 	s->stats.rnorm *= alpha;
 	s->stats.rows_rnorm *= alpha;
 	if (s->theta_ref)
+	{
 		s->stats.znorm = alpha * (s->stats.znorm + 2 * u_norm * linalg_norm2(s->theta_ref, d) *
 								  sqrt(old_N * old_P));
+		/* Logits do not move with the frame; the mapped theta_ref's rounding does. */
+		if (s->stats.max_logit > -DBL_MAX)
+			s->stats.max_logit += 4 * (d + 3) * DBL_EPSILON * s->max_row_norm *
+				linalg_norm2(s->theta_ref, d);
+	}
 
 	/* The new frame's E: 0 but for rounding. */
 	E = palloc(sizeof(double) * d);

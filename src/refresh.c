@@ -121,7 +121,7 @@ refresh_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 	pass.nterms = m->nterms;
 	pass.kept = d;
 	pass.dead = dead;
-	memset(stats, 0, sizeof(SumStats));
+	solver_stats_init(stats);
 	solver_sums_begin(&pass.sums, m->loss, d, theta, gradient, hessian);
 	pass.sums.gram = gram;
 	pass.sums.stats = stats;
@@ -312,10 +312,14 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		return false;
 	}
 	s->max_row_norm = max_row_norm;
-	if (stats.positives == 0 || stats.positives == n)
+	if (m->loss->binary_labels && (stats.positives == 0 || stats.positives == n))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("all remaining rows of model \"%s\" have the same label", m->name)));
+	if (m->loss->target == LOSS_TARGET_COUNT && stats.positives == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("every remaining count of model \"%s\" is 0", m->name)));
 	if (gram)
 		memcpy(s->gram, gram, sizeof(double) * d * d);
 	best = palloc(sizeof(double) * d);
@@ -523,7 +527,7 @@ journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, doub
 				e,
 				r;
 
-	memset(stats, 0, sizeof(SumStats));
+	solver_stats_init(stats);
 	solver_sums_begin(&sums, loss, d, theta, gradient, hessian);
 	sums.stats = stats;
 	for (e = 0; e < n; e++)
@@ -600,7 +604,8 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	now.rows_rnorm = p->stats.rows_rnorm - out.rows_rnorm + in.rows_rnorm;
 	now.znorm = p->stats.znorm + out.znorm + in.znorm;
 	now.positives = p->stats.positives - out.positives + in.positives;
-	if (em->m->loss->binary_labels && now.positives != s->stats.positives)
+	now.max_logit = Max(p->stats.max_logit, in.max_logit);	/* rows leaving keep it a bound */
+	if (em->m->loss->target != LOSS_TARGET_REAL && now.positives != s->stats.positives)
 	{
 		*why = "its labels do not match the model's";
 		return false;

@@ -211,7 +211,7 @@ refresh_worker_init(void)
 static bool
 refresh_due_soft(const StoredModel *m, const RemovalState *s)
 {
-	if (m->loss->binary_labels)
+	if (!m->loss->constant_hessian)
 		return refresh_due(s, unlearn_refresh_threshold * m->options.erasure_tol);
 	return removal_resum_due_at(s, 1.0 + unlearn_refresh_threshold * (RESUM_RATIO - 1.0));
 }

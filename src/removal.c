@@ -82,9 +82,6 @@
 #include "removal.h"
 #include "unlearn.h"
 
-/* max |w'(z)| for w = s(1 - s): 1 / (6 sqrt 3). */
-#define LOGISTIC_W_LIPSCHITZ 0.09622504486493763
-
 /* The unit roundoff u of double precision. */
 #define UNIT_ROUNDOFF	(DBL_EPSILON / 2)
 
@@ -101,12 +98,12 @@ gamma_k(double k)
  * Adds k rows to the statistics of the kept sums with a sign (+1 in, -1
  * out): each is a new term either way, and joins or leaves the current
  * rows.  resid: the residual of each row at theta_ref (ridge: y); zabs,
- * unless NULL: |x|'|theta_ref| of each row (logistic); y: labels, counted
- * when binary.
+ * unless NULL: |x|'|theta_ref| of each row (logistic, Poisson); y: the
+ * targets, those above 0 counted when count_positives.
  */
 static void
 add_stats(SumStats *st, const double *X, int k, int d, const double *resid,
-		  const double *zabs, const double *y, bool binary, double sign)
+		  const double *zabs, const double *y, bool count_positives, double sign)
 {
 	int			i;
 
@@ -124,8 +121,8 @@ add_stats(SumStats *st, const double *X, int k, int d, const double *resid,
 		st->rows_rnorm += sign * fabs(resid[i]) * norm;
 		if (zabs)
 			st->znorm += norm * zabs[i];
-		if (binary)
-			st->positives += (int64) sign * (int64) y[i];
+		if (count_positives && y[i] > 0)
+			st->positives += (int64) sign;
 	}
 	st->terms += k + 1;			/* the rows' own sum, then its addition */
 }
@@ -185,42 +182,38 @@ max_norm(const double *X, int k, int d)
 	return m;
 }
 
-/* s(z) = 1 / (1 + e^-z), without overflow for any z. */
-static inline double
-sigmoid(double z)
-{
-	double		e = exp(-fabs(z));
-
-	return z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-}
-
 /*
- * Logistic residuals s(x'theta + dz) - y of k rows, and their weights w and
- * residuals at theta_w (+ dz_w); dz, dz_w: the logits' dropped parts, or NULL.
+ * Residuals mu(x'theta + dz) - y of k rows, and their weights w and
+ * residuals at theta_w (+ dz_w); dz, dz_w: the logits' dropped parts, or
+ * NULL.  Returns the largest logit at theta_w, its rounding included
+ * (zabs_w: the rows' |x|'|theta_w|), or -DBL_MAX for no row.
  */
-static void
-logistic_terms(const double *X, const double *y, int k, int d,
-			   const double *theta, const double *dz, double *r,
-			   const double *theta_w, const double *dz_w, double *w, double *r_w)
+static double
+newton_terms(const LossFunctions *loss, const double *X, const double *y, int k, int d,
+			 const double *theta, const double *dz, double *r,
+			 const double *theta_w, const double *dz_w, double *w, double *r_w,
+			 const double *zabs_w)
 {
 	double	   *z = palloc(sizeof(double) * Max(k, 1));
+	double		top = -DBL_MAX;
 	int			i;
 
 	if (k == 0)
-		return;
+		return top;
 	linalg_rows_matvec(X, k, d, theta, z);
-	for (i = 0; i < k; i++)
-		r[i] = sigmoid(z[i] + (dz ? dz[i] : 0.0)) - y[i];
+	if (dz)
+		for (i = 0; i < k; i++)
+			z[i] += dz[i];
+	(void) loss->block(z, y, k, r, NULL);
 	linalg_rows_matvec(X, k, d, theta_w, z);
+	if (dz_w)
+		for (i = 0; i < k; i++)
+			z[i] += dz_w[i];
 	for (i = 0; i < k; i++)
-	{
-		double		zw = z[i] + (dz_w ? dz_w[i] : 0.0);
-		double		e = exp(-fabs(zw));
-
-		w[i] = e / ((1.0 + e) * (1.0 + e));
-		r_w[i] = sigmoid(zw) - y[i];
-	}
+		top = Max(top, solver_logit_ceiling(z[i], zabs_w[i], d));
+	(void) loss->block(z, y, k, r_w, w);
 	pfree(z);
+	return top;
 }
 
 /* |X u| = sqrt(u'Gu) for the Gram matrix G (rounding below 0 counts as 0). */
@@ -239,25 +232,28 @@ gram_norm(const double *G, int d, const double *u)
 /*
  * What rounding can add to the gradient the exact bound covers, at
  * theta = theta_ref + e (norm enorm, |Xe| = xe, se = sum_j |e_j| sqrt(G_jj);
- * all 0 at theta_ref), for a model whose kept sums have the statistics st:
+ * all 0 at theta_ref), for a model whose kept sums have the statistics st,
+ * with cv the loss's curvature over every logit involved (wmax the most w
+ * reaches, c the most |w'| does, mmax the most mu does; logistic: 1/4,
+ * 1 / (6 sqrt 3), 1):
  *   ref:  g_ref against the exact gradient at theta_ref, over the N terms
  *         summed: gamma_N (sum |r| |x| + l2 |theta_ref|), each term's
- *         residual off by a quarter of its logit's gamma_d |x|'|theta_ref|
- *         and by the sigmoid's own few u;
+ *         residual off by wmax times its logit's gamma_d |x|'|theta_ref|
+ *         and by the mean function's own few u of mmax;
  *   H:    H~ against the exact Hessian there: gamma_N sum w |x|^2 <=
- *         gamma_N P / 4, each weight off by c times its logit's error
- *         (c the Lipschitz constant of w), times |e|;
+ *         gamma_N P wmax, each weight off by c times its logit's error,
+ *         times |e|;
  *   eval: an evaluation of the gradient at theta over the current rows,
  *         the same sums at theta: sum |r(theta)| |x| <= sum |r(theta_ref)|
- *         |x| + sqrt(Q) |Xe| / 4 (and <= sqrt(N Q), as |r| <= 1), its
+ *         |x| + wmax sqrt(Q) |Xe| (and <= sqrt(N Q) when |r| <= 1), its
  *         logits' sum |x| (|x|'|theta|) <= that at theta_ref + sqrt(Q) se,
  *         with gamma of a few more steps for an evaluator that encodes a
  *         value as (v - c) / s where this code multiplies by 1 / s.
  * gN uses N + 8 steps, gd d + 3, which cover those few extra roundings.
  */
 static double
-rounding_allowance(const SumStats *st, int d, double l2, double max_row_norm,
-				   double theta_ref_norm, double theta_norm,
+rounding_allowance(const SumStats *st, const LossCurvature *cv, int d, double l2,
+				   double max_row_norm, double theta_ref_norm, double theta_norm,
 				   double enorm, double xe, double se)
 {
 	double		N = (double) st->terms;
@@ -268,17 +264,35 @@ rounding_allowance(const SumStats *st, int d, double l2, double max_row_norm,
 	double		A = Max(st->rnorm, 0.0);
 	double		A_now = Max(st->rows_rnorm, 0.0) + gamma_k(N) * A;
 	double		Z = Max(st->znorm, 0.0);
-	double		c = LOGISTIC_W_LIPSCHITZ;
+	double		resid_now = A_now + cv->weight * sqrt(Q) * xe;
 	double		ref,
 				hessian,
 				eval;
 
-	ref = gN * (A + l2 * theta_ref_norm) + 0.25 * gd * Z +
-		6 * UNIT_ROUNDOFF * sqrt(N * P);
-	hessian = gN * P / 4 + c * gd * max_row_norm * Z;
-	eval = gN * (Min(A_now + 0.25 * sqrt(Q) * xe, sqrt(N * Q)) + l2 * theta_norm) +
-		0.25 * gd * (Z + sqrt(Q) * se) + 6 * UNIT_ROUNDOFF * sqrt(N * Q);
+	if (cv->unit_residual)
+		resid_now = Min(resid_now, sqrt(N * Q));
+	ref = gN * (A + l2 * theta_ref_norm) + cv->weight * gd * Z +
+		6 * UNIT_ROUNDOFF * cv->mean * sqrt(N * P);
+	hessian = gN * P * cv->weight + cv->lipschitz * gd * max_row_norm * Z;
+	eval = gN * (resid_now + l2 * theta_norm) +
+		cv->weight * gd * (Z + sqrt(Q) * se) + 6 * UNIT_ROUNDOFF * cv->mean * sqrt(N * Q);
 	return ref + hessian * enorm + eval;
+}
+
+/*
+ * The loss's curvature over every logit a row reaches on the segment from
+ * theta_ref to theta (|e| = enorm away), computed or exact: the kept
+ * largest logit at theta_ref, plus M |e|, plus the rounding of a logit at
+ * either end (gamma_d M |theta|).
+ */
+static void
+segment_curvature(const LossFunctions *loss, const SumStats *st, int d, double max_row_norm,
+				  double theta_ref_norm, double theta_norm, double enorm, LossCurvature *cv)
+{
+	double		ceiling = st->max_logit + max_row_norm * enorm +
+		gamma_k(d + 3) * max_row_norm * (theta_ref_norm + theta_norm);
+
+	loss->curvature(ceiling, cv);
 }
 
 /* The largest entry of E, or 0: the most the penalty gained (removal.h). */
@@ -308,9 +322,10 @@ removal_penalty_shift_floor(const RemovalState *s)
 }
 
 /*
- * Logistic: B at theta, |g_ref + H~ e + E theta| + (c/2) M e'Ge with
- * e = theta - theta_ref (E theta: what a shifted penalty adds to the
- * gradient, removal.h), plus the rounding of the kept sums, of this very computation
+ * Logistic, Poisson: B at theta, |g_ref + H~ e + E theta| + (c/2) M e'Ge
+ * with e = theta - theta_ref (E theta: what a shifted penalty adds to the
+ * gradient, removal.h; c the most |w'| reaches on the segment, which for
+ * Poisson's w = e^z is e^(max logit + M |e|)), plus the rounding of the kept sums, of this very computation
  * and of any sound evaluation of the gradient (rounding_allowance), all
  * grown by the relative rounding of a norm; s->rounding gets what B adds
  * to the first two terms as computed.
@@ -321,7 +336,8 @@ update_bound(RemovalState *s)
 	int			d = s->d;
 	double	   *e = palloc(sizeof(double) * d);
 	double	   *linear = palloc(sizeof(double) * d);
-	double		c = LOGISTIC_W_LIPSCHITZ;
+	LossCurvature cv;
+	double		c;
 	double		N = (double) s->stats.terms;
 	double		P = Max(s->stats.norm2, 0.0);
 	double		xe2,
@@ -342,6 +358,9 @@ update_bound(RemovalState *s)
 		se += fabs(e[i]) * sqrt(Max(s->gram[(Size) i * d + i], 0.0));
 	}
 	enorm = linalg_norm2(e, d);
+	segment_curvature(s->loss, &s->stats, d, s->max_row_norm, linalg_norm2(s->theta_ref, d),
+					  linalg_norm2(s->theta, d), enorm, &cv);
+	c = cv.lipschitz;
 	linalg_sym_matvec(s->hessian, d, e, linear);
 	for (i = 0; i < d; i++)
 		linear[i] += s->ref_gradient[i];
@@ -366,25 +385,35 @@ update_bound(RemovalState *s)
 
 	s->error_bound = (1 + gamma_k(d + 2)) *
 		(exact + own + remainder +
-		 rounding_allowance(&s->stats, d, l2_now, s->max_row_norm,
+		 rounding_allowance(&s->stats, &cv, d, l2_now, s->max_row_norm,
 							linalg_norm2(s->theta_ref, d), linalg_norm2(s->theta, d),
 							enorm, xe, se));
 	s->rounding = s->error_bound - exact;
+	/* A curvature past any bound (Poisson logits past ~700): no bound. */
+	if (!(s->error_bound < INFINITY))
+	{
+		s->error_bound = INFINITY;
+		s->rounding = INFINITY;
+	}
 	pfree(e);
 	pfree(linear);
 }
 
-/* Logistic: B of a fit at its optimum, |g| and what rounding allows (e = 0). */
+/* Logistic, Poisson: B of a fit at its optimum, |g| and what rounding allows (e = 0). */
 double
-removal_bound_at_fit(const SumStats *st, int d, double l2, const double *theta,
-					 const double *gradient, double max_row_norm)
+removal_bound_at_fit(const LossFunctions *loss, const SumStats *st, int d, double l2,
+					 const double *theta, const double *gradient, double max_row_norm)
 {
 	double		theta_norm = linalg_norm2(theta, d);
+	LossCurvature cv;
+	double		bound;
 
-	return (1 + gamma_k(d + 2)) *
+	segment_curvature(loss, st, d, max_row_norm, theta_norm, theta_norm, 0.0, &cv);
+	bound = (1 + gamma_k(d + 2)) *
 		(linalg_norm2(gradient, d) +
-		 rounding_allowance(st, d, l2, max_row_norm, theta_norm, theta_norm,
+		 rounding_allowance(st, &cv, d, l2, max_row_norm, theta_norm, theta_norm,
 							0.0, 0.0, 0.0));
+	return bound < INFINITY ? bound : INFINITY;
 }
 
 /*
@@ -687,10 +716,10 @@ removal_rebase(RemovalState *s)
 
 /*
  * Brings a loaded state's hessian and gram (as stored) up to date with its
- * pending rows; logistic weights them at theta_ref.
+ * pending rows; a loss whose Hessian moves weights them at theta_ref.
  */
 void
-removal_apply_pending(RemovalState *s, bool logistic)
+removal_apply_pending(RemovalState *s)
 {
 	int			d = s->d;
 	double	   *x = palloc(sizeof(double) * d);
@@ -702,12 +731,13 @@ removal_apply_pending(RemovalState *s, bool logistic)
 		const double *row = &s->pending[(Size) i * (d + 1)];
 
 		memcpy(x, &row[1], sizeof(double) * d);
-		if (logistic)
+		if (!s->loss->constant_hessian)
 		{
 			double		z = linalg_dot(x, s->theta_ref, d);
-			double		e = exp(-fabs(z));
+			double		y = 0.0,	/* w does not depend on the target */
+						r;
 
-			w = e / ((1.0 + e) * (1.0 + e));
+			(void) s->loss->block(&z, &y, 1, &r, &w);
 		}
 		add_outer(s->hessian, d, x, 1, &w, -row[0]);
 		if (s->gram)
@@ -796,7 +826,7 @@ removal_resum_due_at(const RemovalState *s, double ratio)
 		st->rnorm > ratio * Max(st->rows_rnorm, 0.0);
 }
 
-/* Logistic: the rows labelled 1 that a change leaves in the model. */
+/* Logistic, Poisson: the rows with a target above 0 that a change leaves in the model. */
 int64
 removal_positives_after(const RemovalState *s, const RowChange *c)
 {
@@ -804,15 +834,15 @@ removal_positives_after(const RemovalState *s, const RowChange *c)
 	int			i;
 
 	for (i = 0; i < c->k; i++)
-		positives -= (int64) c->y[i];
+		positives -= c->y[i] > 0 ? 1 : 0;
 	for (i = 0; i < c->a; i++)
-		positives += (int64) c->yA[i];
+		positives += c->yA[i] > 0 ? 1 : 0;
 	return positives;
 }
 
-/* Logistic: one Newton step for the change; false if H goes bad (theta unchanged). */
+/* Logistic, Poisson: one Newton step for the change; false if H goes bad (theta unchanged). */
 bool
-removal_logistic(RemovalState *s, const RowChange *c)
+removal_newton(RemovalState *s, const RowChange *c)
 {
 	int			d = s->d;
 	int			n = Max(Max(c->k, c->a), 1);
@@ -824,7 +854,7 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	int			i;
 
 	if (s->gram == NULL || s->ref_gradient == NULL)
-		elog(ERROR, "logistic model state has no Gram matrix or reference gradient");
+		elog(ERROR, "%s model state has no Gram matrix or reference gradient", s->loss->name);
 	add_pending(s, c->X, c->k, -1.0);
 	add_pending(s, c->XA, c->a, 1.0);
 
@@ -832,10 +862,10 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	 * Removed rows: their gradient at theta (v = D for now), their Hessian
 	 * and gradient terms at theta_ref.
 	 */
-	logistic_terms(c->X, c->y, c->k, d, s->theta, c->z_dropped, r,
-				   s->theta_ref, c->z_ref_dropped, w, r_ref);
 	zabs = abs_logits(c->X, c->k, d, s->theta_ref,
 					  c->z_ref_dropped ? c->dropped_ref_weight : 0.0);
+	(void) newton_terms(s->loss, c->X, c->y, c->k, d, s->theta, c->z_dropped, r,
+						s->theta_ref, c->z_ref_dropped, w, r_ref, zabs);
 	add_stats(&s->stats, c->X, c->k, d, r_ref, zabs, c->y, true, -1.0);
 	if (c->k > 0)
 	{
@@ -848,10 +878,13 @@ removal_logistic(RemovalState *s, const RowChange *c)
 	add_outer(s->gram, d, c->X, c->k, NULL, -1.0);
 
 	/* Added rows: the same, with the opposite sign. */
-	logistic_terms(c->XA, c->yA, c->a, d, s->theta, c->zA_dropped, r,
-				   s->theta_ref, c->zA_ref_dropped, w, r_ref);
+	/* ... and the largest logit covers them (rows leaving keep it a bound). */
 	zabs = abs_logits(c->XA, c->a, d, s->theta_ref,
 					  c->zA_ref_dropped ? c->dropped_ref_weight : 0.0);
+	s->stats.max_logit = Max(s->stats.max_logit,
+							 newton_terms(s->loss, c->XA, c->yA, c->a, d, s->theta,
+										  c->zA_dropped, r, s->theta_ref,
+										  c->zA_ref_dropped, w, r_ref, zabs));
 	add_stats(&s->stats, c->XA, c->a, d, r_ref, zabs, c->yA, true, 1.0);
 	if (c->a > 0)
 	{
@@ -919,6 +952,7 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 	s->stats.rows_rnorm = pass->rows_rnorm;
 	s->stats.znorm = pass->znorm;
 	s->stats.positives = pass->positives;
+	s->stats.max_logit = pass->max_logit;
 	removal_rebase(s);
 	if (!check_factor(s))
 		return false;

@@ -21,13 +21,14 @@
 /* What erasure updates in a model (all full d x d / d arrays). */
 typedef struct RemovalState
 {
+	const LossFunctions *loss;	/* the model's: linear, logistic or poisson */
 	int			d;
 	double	   *theta;
-	double	   *hessian;		/* ridge: X'X + l2 I'; logistic: at theta_ref */
-	double	   *xty;			/* X'y of the current rows (ridge; NULL for logistic) */
-	double	   *gram;			/* X'X of the current rows (logistic; NULL for ridge) */
-	double	   *theta_ref;		/* logistic: where hessian was evaluated */
-	double	   *ref_gradient;	/* logistic: grad L of the current rows at theta_ref */
+	double	   *hessian;		/* ridge: X'X + l2 I'; logistic, Poisson: at theta_ref */
+	double	   *xty;			/* X'y of the current rows (ridge; NULL otherwise) */
+	double	   *gram;			/* X'X of the current rows (logistic, Poisson; NULL for ridge) */
+	double	   *theta_ref;		/* logistic, Poisson: where hessian was evaluated */
+	double	   *ref_gradient;	/* logistic, Poisson: grad L of the current rows at theta_ref */
 	double		max_row_norm;	/* M: bound on every |x_i| */
 	double		error_bound;	/* B: bound on |grad L(theta)| */
 	bool		separable;		/* logistic, l2 = 0: a fit found the classes separable */
@@ -73,7 +74,7 @@ typedef struct RowChange
 	int			a;
 
 	/*
-	 * Logistic, when terms were dropped from X and XA (levels left with no
+	 * Logistic, Poisson: when terms were dropped from X and XA (levels left with no
 	 * row): what they added to each row's logit at theta and at theta_ref,
 	 * so the rows' terms are taken at their true logits; NULL: nothing.
 	 */
@@ -126,11 +127,11 @@ extern bool removal_resum_due_at(const RemovalState *s, double ratio);
  */
 extern bool removal_ridge_solve(RemovalState *s);
 
-/* Logistic: the rows labelled 1 that a change leaves in the model. */
+/* Logistic, Poisson: the rows with a target above 0 that a change leaves. */
 extern int64 removal_positives_after(const RemovalState *s, const RowChange *c);
 
 /*
- * Logistic: removes k rows (and adds a) with one Newton step,
+ * Logistic, Poisson: removes k rows (and adds a) with one Newton step,
  * theta += H~^-1 D, where D is the removed rows' summed gradient at theta
  * minus the added rows', and H~ the exact Hessian of the resulting rows at
  * theta_ref.  B becomes a bound on the gradient left at the new theta,
@@ -140,10 +141,10 @@ extern int64 removal_positives_after(const RemovalState *s, const RowChange *c);
  * already changed (for the rows that remain), so the caller refreshes
  * the state or does not keep it.
  */
-extern bool removal_logistic(RemovalState *s, const RowChange *c);
+extern bool removal_newton(RemovalState *s, const RowChange *c);
 
 /*
- * Logistic refresh step: theta becomes the reference point, with the
+ * Logistic, Poisson refresh step: theta becomes the reference point, with the
  * gradient and Hessian of the current rows' objective there (from a full
  * pass, whose row statistics at theta are pass), and moves by the Newton
  * step -H^-1 g; B is bounded afresh with the state's X'X and M (the
@@ -156,18 +157,18 @@ extern bool removal_reanchor(RemovalState *s, const double *gradient,
 							 bool regram);
 
 /*
- * Logistic: B of a fit at its optimum theta, from its gradient there and
+ * Logistic, Poisson: B of a fit at its optimum theta, from its gradient there and
  * its rows' statistics: |g| and what rounding allows.
  */
-extern double removal_bound_at_fit(const SumStats *st, int d, double l2,
+extern double removal_bound_at_fit(const LossFunctions *loss, const SumStats *st, int d, double l2,
 								   const double *theta, const double *gradient,
 								   double max_row_norm);
 
 /*
  * Brings a loaded state's hessian and gram (as stored) up to date with its
- * pending rows; logistic weights them at theta_ref.
+ * pending rows; logistic and Poisson weight them at theta_ref.
  */
-extern void removal_apply_pending(RemovalState *s, bool logistic);
+extern void removal_apply_pending(RemovalState *s);
 
 /* Whether the state's penalty is shifted: E has an entry that is not 0. */
 extern bool removal_penalty_shifted(const RemovalState *s);
@@ -187,7 +188,7 @@ extern void removal_shifted_gradient(const RemovalState *s, const double *gradie
 
 /*
  * After the state's matrices were mapped to another frame
- * (preprocessing.c): their norm again and, for logistic, B at theta.
+ * (preprocessing.c): their norm again and, for logistic and Poisson, B at theta.
  */
 extern void removal_rebound(RemovalState *s);
 

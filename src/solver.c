@@ -20,6 +20,7 @@
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "miscadmin.h"
@@ -81,6 +82,7 @@ solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
 	sums->gradient = gradient;
 	sums->hessian = hessian;
 	sums->penalty_weights = NULL;
+	sums->may_overflow = false;
 	sums->z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	sums->resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	sums->weight = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
@@ -110,7 +112,7 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows)
 		linalg_rows_matvec(bx, rows, d, sums->theta, sums->z);
 		sums->objective += loss->block(sums->z, &y[done], rows, sums->resid,
 									   sums->hessian ? sums->weight : NULL);
-		if (!isfinite(sums->objective))
+		if (!isfinite(sums->objective) && !sums->may_overflow)
 			overflow_error();
 		linalg_rows_tmatvec_add(bx, rows, d, sums->resid, sums->gradient);
 		if (sums->hessian)
@@ -122,18 +124,35 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows)
 		{
 			double		m = solver_stats_add(sums->stats, bx, sums->resid, &y[done],
 											 rows, d,
-											 loss->binary_labels ? sums->theta : NULL,
-											 loss->binary_labels);
+											 loss->constant_hessian ? NULL : sums->theta,
+											 loss->target != LOSS_TARGET_REAL);
 
 			sums->max_row_norm = Max(sums->max_row_norm, m);
 		}
 	}
 }
 
+/* Empty statistics (see solver.h). */
+void
+solver_stats_init(SumStats *st)
+{
+	memset(st, 0, sizeof(SumStats));
+	st->max_logit = -DBL_MAX;
+}
+
+/* A computed logit plus its rounding: gamma_(d+3) |x|'|theta| (solver.h). */
+double
+solver_logit_ceiling(double z, double zabs, int d)
+{
+	double		ku = (d + 3) * (DBL_EPSILON / 2);
+
+	return z + ku / (1.0 - ku) * zabs;
+}
+
 /* Adds rows' statistics to st as new terms and as current rows; returns max |x_i|. */
 double
 solver_stats_add(SumStats *st, const double *X, const double *resid, const double *y,
-				 int rows, int d, const double *theta, bool binary)
+				 int rows, int d, const double *theta, bool count_positives)
 {
 	double		max_norm = 0.0;
 	int			i,
@@ -152,14 +171,19 @@ solver_stats_add(SumStats *st, const double *X, const double *resid, const doubl
 		st->rows_rnorm += fabs(resid[i]) * norm;
 		if (theta)
 		{
-			double		zabs = 0.0;
+			double		zabs = 0.0,
+						z = 0.0;
 
 			for (j = 0; j < d; j++)
+			{
 				zabs += fabs(x[j] * theta[j]);
+				z += x[j] * theta[j];
+			}
 			st->znorm += norm * zabs;
+			st->max_logit = Max(st->max_logit, solver_logit_ceiling(z, zabs, d));
 		}
-		if (binary)
-			st->positives += (int64) y[i];
+		if (count_positives && y[i] > 0)
+			st->positives++;
 	}
 	st->terms += rows;
 	return max_norm;
@@ -189,13 +213,15 @@ solver_sums_end(SolverSums *sums, double l2, bool intercept)
  */
 static double
 evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2, const double *weights,
-				  bool intercept, const double *theta, double *gradient, double *hessian)
+				  bool intercept, const double *theta, double *gradient, double *hessian,
+				  bool may_overflow)
 {
 	SolverSums	sums;
 	DataBlock  *blk;
 
 	solver_sums_begin(&sums, loss, ds->fs->nterms, theta, gradient, hessian);
 	sums.penalty_weights = weights;
+	sums.may_overflow = may_overflow;
 	dataset_begin_pass(ds);
 	while ((blk = dataset_next_block(ds)) != NULL)
 		solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
@@ -208,7 +234,7 @@ solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
 				bool intercept, const double *theta, double *gradient,
 				double *hessian)
 {
-	return evaluate_weighted(ds, loss, l2, NULL, intercept, theta, gradient, hessian);
+	return evaluate_weighted(ds, loss, l2, NULL, intercept, theta, gradient, hessian, false);
 }
 
 /*
@@ -228,7 +254,7 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 	fit->gram = palloc0(sizeof(double) * d * d);
 	fit->xty = palloc0(sizeof(double) * d);
 	fit->max_row_norm = 0.0;
-	memset(&fit->stats, 0, sizeof(SumStats));
+	solver_stats_init(&fit->stats);
 	dataset_begin_pass(ds);
 	while ((blk = dataset_next_block(ds)) != NULL)
 	{
@@ -237,20 +263,35 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 
 		linalg_gram_add(fit->gram, d, blk->X, blk->nrows, NULL, 1.0, NULL);
 		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, blk->y, fit->xty);
-		if (loss->binary_labels)
+		if (!loss->constant_hessian)
 		{
 			linalg_rows_matvec(blk->X, blk->nrows, d, fit->theta, z);
 			(void) loss->block(z, blk->y, blk->nrows, resid, NULL);
 			r = resid;
 		}
 		m = solver_stats_add(&fit->stats, blk->X, r, blk->y, blk->nrows, d,
-							 loss->binary_labels ? fit->theta : NULL,
-							 loss->binary_labels);
+							 loss->constant_hessian ? NULL : fit->theta,
+							 loss->target != LOSS_TARGET_REAL);
 		fit->max_row_norm = Max(fit->max_row_norm, m);
 	}
 	linalg_symmetrize(fit->gram, d);
 	pfree(z);
 	pfree(resid);
+}
+
+/* The mean target over the dataset's rows (one pass). */
+static double
+mean_target(Dataset *ds)
+{
+	double		sum = 0.0;
+	DataBlock  *blk;
+	int			i;
+
+	dataset_begin_pass(ds);
+	while ((blk = dataset_next_block(ds)) != NULL)
+		for (i = 0; i < blk->nrows; i++)
+			sum += blk->y[i];
+	return ds->nrows > 0 ? sum / ds->nrows : 0.0;
 }
 
 /* The current point of the Newton iteration. */
@@ -275,25 +316,36 @@ point_new(int d)
 	return p;
 }
 
-/* Evaluates the objective, gradient and Hessian at p->theta. */
+/*
+ * Evaluates the objective, gradient and Hessian at p->theta.  A trial
+ * point (one the line search may step back from) whose objective or
+ * gradient overflows (Poisson: a logit past e^700) gets an infinite
+ * objective; any other is an error.
+ */
 static void
 point_evaluate(Point *p, Dataset *ds, const LossFunctions *loss,
-			   const TrainOptions *opts, const double *constant_hessian)
+			   const TrainOptions *opts, const double *constant_hessian, bool trial)
 {
 	int			d = ds->fs->nterms;
 
 	if (constant_hessian)
 	{
 		p->objective = evaluate_weighted(ds, loss, opts->l2, opts->penalty_weights,
-										 opts->intercept, p->theta, p->gradient, NULL);
+										 opts->intercept, p->theta, p->gradient, NULL, trial);
 		memcpy(p->hessian, constant_hessian, sizeof(double) * d * d);
 	}
 	else
 		p->objective = evaluate_weighted(ds, loss, opts->l2, opts->penalty_weights,
-										 opts->intercept, p->theta, p->gradient, p->hessian);
+										 opts->intercept, p->theta, p->gradient, p->hessian,
+										 trial);
 	p->gradient_norm = linalg_norm2(p->gradient, d);
 	if (!isfinite(p->objective) || !isfinite(p->gradient_norm))
-		overflow_error();
+	{
+		if (!trial)
+			overflow_error();
+		p->objective = INFINITY;
+		p->gradient_norm = INFINITY;
+	}
 }
 
 /* Fits the model to the dataset; raises an error if it cannot converge. */
@@ -313,7 +365,10 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	FitResult  *fit = palloc0(sizeof(FitResult));
 	int			iter;
 
-	/* Start at zero, with a logistic intercept at the log-odds of the labels. */
+	/*
+	 * Start at zero, with a logistic intercept at the log-odds of the
+	 * labels, a Poisson one at the log of the mean count.
+	 */
 	if (theta0)
 		memcpy(cur->theta, theta0, sizeof(double) * d);
 	else if (loss->binary_labels && opts->intercept)
@@ -322,7 +377,14 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 
 		cur->theta[0] = log(p / (1.0 - p));
 	}
-	point_evaluate(cur, ds, loss, opts, NULL);
+	else if (loss->target == LOSS_TARGET_COUNT && opts->intercept)
+	{
+		double		mean = mean_target(ds);
+
+		if (mean > 0)
+			cur->theta[0] = log(mean);
+	}
+	point_evaluate(cur, ds, loss, opts, NULL, false);
 	if (loss->constant_hessian)
 	{
 		constant_hessian = palloc(sizeof(double) * d * d);
@@ -363,7 +425,7 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 			/* At rounding noise: a full step counts only if |g| shrinks. */
 			for (int j = 0; j < d; j++)
 				trial->theta[j] = cur->theta[j] + step[j];
-			point_evaluate(trial, ds, loss, opts, constant_hessian);
+			point_evaluate(trial, ds, loss, opts, constant_hessian, true);
 			if (!(trial->gradient_norm < cur->gradient_norm))
 				break;
 		}
@@ -374,7 +436,7 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 			{
 				for (int j = 0; j < d; j++)
 					trial->theta[j] = cur->theta[j] + t * step[j];
-				point_evaluate(trial, ds, loss, opts, constant_hessian);
+				point_evaluate(trial, ds, loss, opts, constant_hessian, true);
 				if (trial->objective <= cur->objective - ARMIJO_SLOPE * t * decrement)
 					break;
 				if (halvings == MAX_HALVINGS)
@@ -413,8 +475,8 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	fit->iterations = iter;
 	fit->gradient_scale = threshold / opts->tol;
 	solver_statistics(ds, fit, loss);
-	fit->error_bound = loss->binary_labels ?
-		removal_bound_at_fit(&fit->stats, d, opts->l2, fit->theta, fit->gradient,
+	fit->error_bound = !loss->constant_hessian ?
+		removal_bound_at_fit(loss, &fit->stats, d, opts->l2, fit->theta, fit->gradient,
 							 fit->max_row_norm) :
 		fit->gradient_norm;
 	return fit;

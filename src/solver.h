@@ -28,9 +28,20 @@ typedef struct SumStats
 	double		rows_norm2;		/* Q: sum of |x|^2 over the current rows */
 	double		rnorm;			/* sum of |residual| |x| over the terms */
 	double		rows_rnorm;		/* the same over the current rows */
-	double		znorm;			/* logistic: sum of |x| (|x|'|theta_ref|) over the terms */
-	int64		positives;		/* logistic: current rows labelled 1 */
+	double		znorm;			/* logistic, Poisson: sum of |x| (|x|'|theta_ref|) over the terms */
+	int64		positives;		/* logistic: current rows labelled 1; Poisson: counts above 0 */
+
+	/*
+	 * Logistic, Poisson: at least the largest logit x'theta_ref of any
+	 * current row, its rounding included (rows leaving keep it an upper
+	 * bound); -DBL_MAX: no row yet.  Poisson's curvature bound is taken
+	 * from it (LossCurvature).
+	 */
+	double		max_logit;
 } SumStats;
+
+/* Empty statistics: no term, no row. */
+extern void solver_stats_init(SumStats *st);
 
 /* A fitted model: parameters and the Hessian of the objective there. */
 typedef struct FitResult
@@ -93,6 +104,7 @@ typedef struct SolverSums
 	SumStats   *stats;			/* += the rows' statistics at theta */
 	double		max_row_norm;	/* with stats: max_i |x_i| */
 	const double *penalty_weights;	/* what multiplies l2 per term (NULL: 1) */
+	bool		may_overflow;	/* an infinite objective is the caller's to judge */
 } SolverSums;
 
 extern void solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
@@ -102,13 +114,19 @@ extern double solver_sums_end(SolverSums *sums, double l2, bool intercept);
 
 /*
  * Adds rows' statistics to st: |x|^2, |residual| |x| (resid: per row, the
- * residual or its absolute value), |x| (|x|'|theta|) when theta is given,
- * and labels (y) when binary; as new terms and as current rows.  Returns
- * the largest row norm.
+ * residual or its absolute value), |x| (|x|'|theta|) and the largest logit
+ * when theta is given, and the targets above 0 when count_positives; as
+ * new terms and as current rows.  Returns the largest row norm.
  */
 extern double solver_stats_add(SumStats *st, const double *X, const double *resid,
 							   const double *y, int rows, int d, const double *theta,
-							   bool binary);
+							   bool count_positives);
+
+/*
+ * The upper bound on a logit x'theta computed as z, given zabs =
+ * |x|'|theta|: z plus its rounding (gamma_d zabs, with a few steps more).
+ */
+extern double solver_logit_ceiling(double z, double zabs, int d);
 
 /*
  * One pass over the data at theta: returns the objective, fills the

@@ -187,7 +187,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	spec.relid = relid;
 	spec.target = target;
 	spec.features = features;
-	spec.logistic = loss->binary_labels;
+	spec.target_kind = loss->target;
 	spec.options = opts;
 	spec.model_name = name;
 	spec.filter_owner = owner;
@@ -305,7 +305,7 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown model type \"%s\"", type),
-				 errhint("Model types are linear (also called ridge) and logistic, in any case.")));
+				 errhint("Model types are linear (also called ridge), logistic and poisson, in any case.")));
 	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
 	/* The caller's rights on the source come first; then writers wait. */
 	lock_source(PG_GETARG_OID(1));

@@ -300,10 +300,14 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 	FitResult  *fresh;
 	int			j;
 
-	/* A fresh start, at the labels' log-odds when both classes remain. */
+	/*
+	 * A fresh start, at the labels' log-odds when both classes remain (the
+	 * log of the mean count for Poisson, when one is above 0).
+	 */
 	ds->npositive = rows->npositive;
 	fresh = solver_fit(ds, m->loss, &m->options, m->name,
-					   rows->npositive > 0 && rows->npositive < rows->n ? NULL : zero);
+					   rows->npositive > 0 &&
+					   (rows->npositive < rows->n || !m->loss->binary_labels) ? NULL : zero);
 
 	(void) solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, zero,
 						   gradient, NULL);
