@@ -65,7 +65,7 @@ SELECT name, type FROM unlearn.create_model('fu_logit', 'fu', 'label', ARRAY['x'
 SELECT bool_and(r.weight = l.weight) AS ridge_is_linear
   FROM unlearn.weights('fu_ridge') r JOIN unlearn.weights('fu_lin') l USING (term);
 SELECT try($$SELECT unlearn.create_model('m', 'fu', 'y', NULL, ' linear')$$);
-SELECT try($$SELECT unlearn.create_model('m', 'fu', 'y', NULL, 'poisson')$$);
+SELECT try($$SELECT unlearn.create_model('m', 'fu', 'y', NULL, 'svm')$$);
 
 -- Separable classes: the trainer is warned once and the model records it;
 -- a session erasing from it is not warned, nor one whose erasures make a

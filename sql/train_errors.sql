@@ -21,7 +21,7 @@ SELECT try($$SELECT unlearn.create_model('m', NULL, 'y')$$);
 SELECT try($$SELECT unlearn.create_model('m', 't', NULL)$$);
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, NULL)$$);
 SELECT try($$SELECT unlearn.create_model('', 't', 'y')$$);
-SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'poisson')$$);
+SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'gamma')$$);
 
 -- Options.
 SELECT try($$SELECT unlearn.create_model('m', 't', 'y', NULL, 'linear', '[1, 2]')$$);

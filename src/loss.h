@@ -24,8 +24,10 @@ typedef enum LossTarget
 
 /*
  * Over the logits z <= a ceiling: sup of the mean function mu(z) = l'(z) +
- * y, of the curvature w(z) = l''(z) and of |w'(z)|, and whether every
- * residual mu - y lies in [-1, 1].  The erasure bound (removal.c) is made
+ * y, of the curvature w(z) = l''(z) and of |w'(z)|; whether every
+ * residual mu - y lies in [-1, 1]; and whether |w'| <= w everywhere (so
+ * w(z + t) <= w(z) e^|t|: the erasure bound then takes each row's Taylor
+ * remainder from its own weight).  The erasure bound (removal.c) is made
  * of these.
  */
 typedef struct LossCurvature
@@ -34,6 +36,7 @@ typedef struct LossCurvature
 	double		weight;
 	double		lipschitz;
 	bool		unit_residual;
+	bool		weight_log_lipschitz;
 } LossCurvature;
 
 typedef struct LossFunctions

@@ -44,6 +44,7 @@ linear_curvature(double ceiling, LossCurvature *c)
 	c->weight = 1.0;
 	c->lipschitz = 0.0;
 	c->unit_residual = false;
+	c->weight_log_lipschitz = false;
 }
 
 const LossFunctions loss_linear = {

@@ -57,6 +57,7 @@ logistic_curvature(double ceiling, LossCurvature *c)
 	c->weight = 0.25;
 	c->lipschitz = 0.09622504486493763;
 	c->unit_residual = true;
+	c->weight_log_lipschitz = false;
 }
 
 const LossFunctions loss_logistic = {

@@ -60,6 +60,7 @@ poisson_curvature(double ceiling, LossCurvature *c)
 	c->weight = top;
 	c->lipschitz = top;
 	c->unit_residual = false;
+	c->weight_log_lipschitz = true;
 }
 
 const LossFunctions loss_poisson = {

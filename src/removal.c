@@ -229,6 +229,17 @@ gram_norm(const double *G, int d, const double *u)
 	return q > 0 ? sqrt(q) : 0.0;
 }
 
+/* The H term of rounding_allowance: H~ against the exact Hessian at theta_ref. */
+static double
+hessian_rounding(const SumStats *st, const LossCurvature *cv, int d, double max_row_norm)
+{
+	double		gN = gamma_k((double) st->terms + 8);
+	double		gd = gamma_k(d + 3);
+
+	return gN * Max(st->norm2, 0.0) * cv->weight +
+		cv->lipschitz * gd * max_row_norm * Max(st->znorm, 0.0);
+}
+
 /*
  * What rounding can add to the gradient the exact bound covers, at
  * theta = theta_ref + e (norm enorm, |Xe| = xe, se = sum_j |e_j| sqrt(G_jj);
@@ -273,7 +284,7 @@ rounding_allowance(const SumStats *st, const LossCurvature *cv, int d, double l2
 		resid_now = Min(resid_now, sqrt(N * Q));
 	ref = gN * (A + l2 * theta_ref_norm) + cv->weight * gd * Z +
 		6 * UNIT_ROUNDOFF * cv->mean * sqrt(N * P);
-	hessian = gN * P * cv->weight + cv->lipschitz * gd * max_row_norm * Z;
+	hessian = hessian_rounding(st, cv, d, max_row_norm);
 	eval = gN * (resid_now + l2 * theta_norm) +
 		cv->weight * gd * (Z + sqrt(Q) * se) + 6 * UNIT_ROUNDOFF * cv->mean * sqrt(N * Q);
 	return ref + hessian * enorm + eval;
@@ -348,6 +359,7 @@ update_bound(RemovalState *s)
 				remainder,
 				own,
 				exact,
+				ehe,
 				shift_norm = 0.0,
 				l2_now = s->l2 + shift_ceiling(s);
 	int			i;
@@ -362,6 +374,7 @@ update_bound(RemovalState *s)
 					  linalg_norm2(s->theta, d), enorm, &cv);
 	c = cv.lipschitz;
 	linalg_sym_matvec(s->hessian, d, e, linear);
+	ehe = Max(linalg_dot(e, linear, d), 0.0);
 	for (i = 0; i < d; i++)
 		linear[i] += s->ref_gradient[i];
 	/* A shifted penalty: the objective's gradient gains E theta (removal.h). */
@@ -374,14 +387,36 @@ update_bound(RemovalState *s)
 	xe = gram_norm(s->gram, d, e);
 	xe2 = xe * xe;
 	first = linalg_norm2(linear, d);
-	exact = first + 0.5 * c * s->max_row_norm * xe2;
 
-	/* This computation's own rounding: of H~e + g_ref, of e'Ge (and G's). */
+	/* This computation's own rounding: of H~e + g_ref (and of E theta). */
 	own = gamma_k(2 * d + 2) * (linalg_norm2(s->ref_gradient, d) +
 								s->hessian_norm1 * enorm) +
 		gamma_k(3) * shift_norm;
-	remainder = 0.5 * c * s->max_row_norm *
-		(gamma_k(d + 2) * xe2 + gamma_k(N + 2) * P * enorm * enorm);
+	if (cv.weight_log_lipschitz)
+	{
+		/*
+		 * w(z + t) <= w(z) e^|t| and |w'| <= w (Poisson's e^z): each row's
+		 * Taylor remainder is at most w_i (x_i'e)^2 e^(|x_i'e|) / 2 with
+		 * w_i its weight at theta_ref, so the rows' sum is at most
+		 * (M/2) e^(M|e|) e'H~e (H~ holds their weights, and l2 I' >= 0),
+		 * with the rounding of e'H~e and of H~ itself (rounding_allowance's
+		 * H term, at |e|^2).
+		 */
+		double		growth = 0.5 * s->max_row_norm *
+			exp(Min(s->max_row_norm * enorm, 700.0));
+
+		exact = first + growth * ehe;
+		remainder = growth * enorm * enorm *
+			(gamma_k(d + 2) * s->hessian_norm1 +
+			 hessian_rounding(&s->stats, &cv, d, s->max_row_norm));
+	}
+	else
+	{
+		/* (c/2) M e'Ge, c the most |w'| reaches, and the rounding of e'Ge (and G's). */
+		exact = first + 0.5 * c * s->max_row_norm * xe2;
+		remainder = 0.5 * c * s->max_row_norm *
+			(gamma_k(d + 2) * xe2 + gamma_k(N + 2) * P * enorm * enorm);
+	}
 
 	s->error_bound = (1 + gamma_k(d + 2)) *
 		(exact + own + remainder +

@@ -55,6 +55,9 @@ BEGIN
     IF m.model_type = 'logistic' THEN
         resid := 'CASE WHEN unlearn_z >= 0 THEN 1 / (1 + exp(-unlearn_z)) ELSE exp(unlearn_z) / (1 + exp(unlearn_z)) END - unlearn_y';
         resid0 := '0.5 - unlearn_y';
+    ELSIF m.model_type = 'poisson' THEN
+        resid := 'exp(unlearn_z) - unlearn_y';
+        resid0 := '1 - unlearn_y';
     ELSE
         resid := 'unlearn_z - unlearn_y';
         resid0 := '0 - unlearn_y';
