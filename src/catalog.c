@@ -668,6 +668,7 @@ catalog_rename_column(const char *name, const char *old_name, const char *new_na
 			" target_column = CASE target_column WHEN $2 THEN $3 ELSE target_column END,"
 			" feature_columns = array_replace(feature_columns, $2, $3),"
 			" options = CASE WHEN options->>'key' = $2 THEN jsonb_set(options, '{key}', to_jsonb($3))"
+			" WHEN options->>'exposure' = $2 THEN jsonb_set(options, '{exposure}', to_jsonb($3))"
 			" ELSE options END, updated_at = now()"
 			" WHERE name = $1",
 			3, types, values, NULL, SPI_OK_UPDATE, false);

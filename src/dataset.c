@@ -336,6 +336,45 @@ resolve_target(Dataset *ds, const char *target)
 	ds->target_name = pstrdup(target);
 }
 
+/*
+ * Resolves the exposure column (Poisson's option exposure): numeric, not
+ * the key or the target.  Without the option: none.
+ */
+static void
+resolve_exposure(Dataset *ds, const char *exposure)
+{
+	Relation	rel = ds->rel;
+	AttrNumber	attnum;
+	Form_pg_attribute attr;
+	ColumnKind	kind;
+
+	ds->exposure_attnum = InvalidAttrNumber;
+	if (exposure == NULL)
+		return;
+	attnum = attnameAttNum(rel, exposure, false);
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						exposure, RelationGetRelationName(rel))));
+	if (attnum == ds->key_attnum || attnum == ds->target_attnum)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the %s column \"%s\" cannot be the exposure",
+						attnum == ds->key_attnum ? "key" : "target", exposure)));
+	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	ds->exposure_type = getBaseType(attr->atttypid);
+	if (!feature_kind_of_type(ds->exposure_type, &kind) || kind != COLUMN_NUMERIC ||
+		ds->exposure_type == BOOLOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("exposure column \"%s\" has type %s", exposure,
+						feature_type_name(attr->atttypid)),
+				 errhint("The exposure must be an integer, floating-point or numeric column.")));
+	ds->exposure_attnum = attnum;
+	ds->exposure_name = pstrdup(exposure);
+}
+
 /* Error context line for errors in the "where" option. */
 static void
 where_error_context(void *arg)
@@ -520,6 +559,8 @@ first_null_column(Dataset *ds)
 
 	if (isnull[ds->target_attnum - 1])
 		return ds->target_name;
+	if (ds->exposure_attnum != InvalidAttrNumber && isnull[ds->exposure_attnum - 1])
+		return ds->exposure_name;
 	for (j = 0; j < ds->fs->nfeatures; j++)
 		if (isnull[ds->fs->cols[j].attnum - 1])
 			return ds->fs->cols[j].name;
@@ -552,6 +593,40 @@ capture_target(Dataset *ds, double *raw)
 				 errdetail("The row with key %s.", row_key_text(ds)),
 				 errhint("A Poisson model takes counts: 0, 1, 2, ...")));
 	raw[0] = y;
+}
+
+/*
+ * The exposure of the slot's row, checked: a finite number above 0 (its
+ * log is the row's offset); 1 without the option.
+ */
+static double
+capture_exposure(Dataset *ds)
+{
+	double		t;
+
+	if (ds->exposure_attnum == InvalidAttrNumber)
+		return 1.0;
+	t = feature_datum_to_double(ds->slot->tts_values[ds->exposure_attnum - 1],
+								ds->exposure_type);
+	if (!(isfinite(t) && t > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("exposure %g in column \"%s\" is not a positive number",
+						t, ds->exposure_name),
+				 errdetail("The row with key %s.", row_key_text(ds)),
+				 errhint("The exposure is what the count was observed over (time, area, ...); "
+						 "its log enters the logit, so it must be finite and above 0.")));
+	return t;
+}
+
+/*
+ * Doubles a raw row takes: the target, the features as captured, and the
+ * offset log(exposure) last when the model has an exposure.
+ */
+static int
+raw_width(const Dataset *ds)
+{
+	return FEATURES_RAW_WIDTH(ds->fs) + (ds->exposure_attnum != InvalidAttrNumber ? 1 : 0);
 }
 
 /* Appends a lineage entry for the slot's row (its key text kept in ds->cxt). */
@@ -635,7 +710,7 @@ free_segments(Dataset *ds)
 static void
 first_pass(Dataset *ds)
 {
-	int			width = FEATURES_RAW_WIDTH(ds->fs);
+	int			width = raw_width(ds);
 	double	   *scratch = palloc(sizeof(double) * width);
 	double	   *block = NULL;
 	int			block_rows = 0;
@@ -647,6 +722,7 @@ first_pass(Dataset *ds)
 	int			j;
 
 	maxatt = Max(maxatt, ds->target_attnum);
+	maxatt = Max(maxatt, ds->exposure_attnum);
 	for (j = 0; j < ds->fs->nfeatures; j++)
 		maxatt = Max(maxatt, ds->fs->cols[j].attnum);
 
@@ -711,7 +787,16 @@ first_pass(Dataset *ds)
 		capture_target(ds, raw);
 		if (raw[0] > 0.0 && ds->target_kind != LOSS_TARGET_REAL)
 			ds->npositive++;
-		add_lineage_entry(ds, features_fingerprint(ds->fs, raw, text_hash));
+		if (ds->exposure_attnum != InvalidAttrNumber)
+		{
+			double		t = capture_exposure(ds);
+
+			raw[width - 1] = log(t);
+			add_lineage_entry(ds, features_fingerprint_exposure(
+											features_fingerprint(ds->fs, raw, text_hash), t));
+		}
+		else
+			add_lineage_entry(ds, features_fingerprint(ds->fs, raw, text_hash));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ds->row_cxt);
 		ds->nrows++;
@@ -769,7 +854,7 @@ choose_features(Dataset *ds, const TrainOptions *opts)
 		ds->nheld_out = 0;
 		ds->npositive = 0;
 		ds->fs = features_resolve(ds->rel, keep, ds->key_attnum, ds->target_attnum,
-								  opts->intercept, opts->standardize);
+								  ds->exposure_attnum, opts->intercept, opts->standardize);
 		ds->fs->chosen = true;
 		ds->fs->skipped = skipped;
 		features_check_identifiable(ds->fs, opts->l2);
@@ -795,7 +880,7 @@ choose_features(Dataset *ds, const TrainOptions *opts)
 static DataBlock *
 expand_in_place(Dataset *ds, double *raw, int nrows)
 {
-	int			width = FEATURES_RAW_WIDTH(ds->fs);
+	int			width = raw_width(ds);
 	int			d = ds->fs->nterms;
 	DataBlock  *blk = palloc(sizeof(DataBlock));
 	double	   *row = palloc(sizeof(double) * width);
@@ -804,10 +889,14 @@ expand_in_place(Dataset *ds, double *raw, int nrows)
 	blk->nrows = nrows;
 	blk->X = raw;
 	blk->y = palloc(sizeof(double) * nrows);
+	blk->offset = ds->exposure_attnum != InvalidAttrNumber ?
+		palloc(sizeof(double) * nrows) : NULL;
 	for (i = 0; i < nrows; i++)
 	{
 		memcpy(row, &raw[(Size) i * width], sizeof(double) * width);
 		blk->y[i] = row[0];
+		if (blk->offset)
+			blk->offset[i] = row[width - 1];
 		features_expand(ds->fs, row, &raw[(Size) i * d]);
 	}
 	pfree(row);
@@ -820,7 +909,7 @@ materialize(Dataset *ds)
 {
 	bool		in_place = features_expand_in_place(ds->fs);
 	List	   *raw_segments = NIL;
-	int			width = FEATURES_RAW_WIDTH(ds->fs);
+	int			width = raw_width(ds);
 	int			d = ds->fs->nterms;
 	int64		remaining = ds->nrows;
 	ListCell   *lc;
@@ -855,10 +944,14 @@ materialize(Dataset *ds)
 		blk->nrows = (int) Min(remaining, DATASET_BLOCK_ROWS);
 		blk->X = segment_alloc(ds, sizeof(double) * d * blk->nrows);
 		blk->y = palloc(sizeof(double) * blk->nrows);
+		blk->offset = ds->exposure_attnum != InvalidAttrNumber ?
+			palloc(sizeof(double) * blk->nrows) : NULL;
 		for (i = 0; i < blk->nrows; i++)
 		{
 			features_expand(ds->fs, &raw[(Size) i * width], &blk->X[(Size) i * d]);
 			blk->y[i] = raw[(Size) i * width];
+			if (blk->offset)
+				blk->offset[i] = raw[(Size) i * width + width - 1];
 		}
 		remaining -= blk->nrows;
 		ds->blocks[b++] = blk;
@@ -892,8 +985,10 @@ dataset_load(const DatasetSpec *spec)
 
 	resolve_key(ds, opts->key);
 	resolve_target(ds, spec->target);
+	resolve_exposure(ds, opts->exposure);
 	ds->fs = features_resolve(ds->rel, spec->features, ds->key_attnum,
-							  ds->target_attnum, opts->intercept, opts->standardize);
+							  ds->target_attnum, ds->exposure_attnum,
+							  opts->intercept, opts->standardize);
 	ds->fs->stored_list = spec->filter_stored;
 	features_check_identifiable(ds->fs, opts->l2);
 
@@ -947,7 +1042,7 @@ dataset_load(const DatasetSpec *spec)
 	features_finalize(ds->fs);
 
 	if (ds->in_memory &&
-		(Size) ds->nrows * (ds->fs->nterms + 1) * sizeof(double) <= ds->memory_limit)
+		(Size) ds->nrows * (ds->fs->nterms + 2) * sizeof(double) <= ds->memory_limit)
 		materialize(ds);
 	else
 	{
@@ -959,9 +1054,12 @@ dataset_load(const DatasetSpec *spec)
 	return ds;
 }
 
-/* A dataset of rows already encoded as term vectors, for the solver. */
+/*
+ * A dataset of rows already encoded as term vectors, for the solver;
+ * offset: each row's log(exposure), or NULL.
+ */
 Dataset *
-dataset_from_rows(int nterms, double *X, double *y, int64 nrows)
+dataset_from_rows(int nterms, double *X, double *y, double *offset, int64 nrows)
 {
 	Dataset    *ds = palloc0(sizeof(Dataset));
 	int64		done = 0;
@@ -981,6 +1079,7 @@ dataset_from_rows(int nterms, double *X, double *y, int64 nrows)
 		blk->nrows = (int) Min(nrows - done, DATASET_BLOCK_ROWS);
 		blk->X = &X[(Size) done * nterms];
 		blk->y = &y[done];
+		blk->offset = offset ? &offset[done] : NULL;
 		ds->blocks[b++] = blk;
 		done += blk->nrows;
 	}
@@ -1001,7 +1100,9 @@ dataset_begin_pass(Dataset *ds)
 		ds->stream_block = palloc(sizeof(DataBlock));
 		ds->stream_block->X = palloc(sizeof(double) * ds->fs->nterms * DATASET_BLOCK_ROWS);
 		ds->stream_block->y = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
-		ds->stream_raw = palloc(sizeof(double) * FEATURES_RAW_WIDTH(ds->fs));
+		ds->stream_block->offset = ds->exposure_attnum != InvalidAttrNumber ?
+			palloc(sizeof(double) * DATASET_BLOCK_ROWS) : NULL;
+		ds->stream_raw = palloc(sizeof(double) * raw_width(ds));
 	}
 	PushActiveSnapshot(ds->snapshot);
 	/* No synchronized scan: every pass sums the rows in the same order. */
@@ -1026,6 +1127,7 @@ dataset_next_block(Dataset *ds)
 		return NULL;
 
 	maxatt = Max(ds->key_attnum, ds->target_attnum);
+	maxatt = Max(maxatt, ds->exposure_attnum);
 	for (j = 0; j < ds->fs->nfeatures; j++)
 		maxatt = Max(maxatt, ds->fs->cols[j].attnum);
 
@@ -1053,6 +1155,8 @@ dataset_next_block(Dataset *ds)
 		old = MemoryContextSwitchTo(ds->row_cxt);
 		features_capture_row(ds->fs, ds->slot->tts_values, false, ds->stream_raw, NULL);
 		capture_target(ds, ds->stream_raw);
+		if (blk->offset)
+			blk->offset[blk->nrows] = log(capture_exposure(ds));
 		MemoryContextSwitchTo(old);
 		MemoryContextReset(ds->row_cxt);
 		features_expand(ds->fs, ds->stream_raw, &blk->X[(Size) blk->nrows * ds->fs->nterms]);

@@ -30,6 +30,7 @@ typedef struct DataBlock
 	int			nrows;
 	double	   *X;				/* nrows x nterms */
 	double	   *y;				/* nrows */
+	double	   *offset;			/* nrows: log(exposure) added to each logit, or NULL */
 } DataBlock;
 
 /* One training row's lineage: its key and the fingerprint of its values. */
@@ -69,6 +70,9 @@ typedef struct Dataset
 	Oid			target_type;
 	char	   *target_name;
 	LossTarget	target_kind;
+	AttrNumber	exposure_attnum;	/* Poisson's exposure column, or InvalidAttrNumber */
+	Oid			exposure_type;
+	char	   *exposure_name;
 	NullPolicy	nulls;
 	double		holdout;		/* the option holdout: share of rows kept out */
 	FeatureSet *fs;
@@ -125,7 +129,8 @@ extern Dataset *dataset_load(const DatasetSpec *spec);
  * A dataset of rows already encoded as term vectors (row-major X, nrows x
  * nterms; y), for the solver; it takes the arrays over.
  */
-extern Dataset *dataset_from_rows(int nterms, double *X, double *y, int64 nrows);
+extern Dataset *dataset_from_rows(int nterms, double *X, double *y, double *offset,
+								  int64 nrows);
 
 /*
  * Compiles a "where" option over rel's rows into estate; *canonical (if

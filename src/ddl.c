@@ -131,10 +131,10 @@ models_on(List *relids, bool all)
 	SPI_connect();
 	if (SPI_execute_with_args(all ?
 							  "SELECT name, source, key_column, target_column, feature_columns,"
-							  " options->>'where' FROM unlearn.model"
+							  " options->>'where', options->>'exposure' FROM unlearn.model"
 							  " WHERE $1 IS NOT NULL ORDER BY model_id" :
 							  "SELECT name, source, key_column, target_column, feature_columns,"
-							  " options->>'where' FROM unlearn.model"
+							  " options->>'where', options->>'exposure' FROM unlearn.model"
 							  " WHERE source = ANY ($1) ORDER BY model_id",
 							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the models");
@@ -149,17 +149,22 @@ models_on(List *relids, bool all)
 		int			nfeatures,
 					j;
 		Datum		filter;
+		Datum		exposure;
 
 		m->name = TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull));
 		m->source = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 5, &isnull)),
 						  TEXTOID, -1, false, TYPALIGN_INT, &features, NULL, &nfeatures);
-		m->cols = palloc(sizeof(char *) * (nfeatures + 2));
+		m->cols = palloc(sizeof(char *) * (nfeatures + 3));
 		m->cols[0] = TextDatumGetCString(SPI_getbinval(tup, desc, 3, &isnull));
 		m->cols[1] = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
 		for (j = 0; j < nfeatures; j++)
 			m->cols[2 + j] = TextDatumGetCString(features[j]);
 		m->ncols = nfeatures + 2;
+		/* A Poisson model's exposure column is read as its features are. */
+		exposure = SPI_getbinval(tup, desc, 7, &isnull);
+		if (!isnull)
+			m->cols[m->ncols++] = TextDatumGetCString(exposure);
 		filter = SPI_getbinval(tup, desc, 6, &isnull);
 		m->filter = isnull ? NULL : TextDatumGetCString(filter);
 		models = lappend(models, m);

@@ -121,6 +121,19 @@ encoder_create(StoredModel *model, TupleDesc desc)
 	if (!kind_matches(enc->target_type, false))
 		return unusable(enc, psprintf("Its target column \"%s\" now has type %s.",
 									  model->target_column, format_type_be(enc->target_type)));
+	enc->exposure_attnum = InvalidAttrNumber;
+	if (model->options.exposure != NULL)
+	{
+		hint = 0;
+		if (!find_column(desc, model->options.exposure, &hint, &enc->exposure_attnum,
+						 &enc->exposure_type))
+			return unusable(enc, psprintf("Its exposure column \"%s\" is gone from its source.",
+										  model->options.exposure));
+		if (!kind_matches(enc->exposure_type, false) || enc->exposure_type == BOOLOID)
+			return unusable(enc, psprintf("Its exposure column \"%s\" now has type %s.",
+										  model->options.exposure,
+										  format_type_be(enc->exposure_type)));
+	}
 
 	for (j = 0; j < nnames; j++)
 	{
@@ -205,6 +218,20 @@ encoder_key(Encoder *enc, const Datum *values, char **key_text)
 }
 
 /*
+ * The fingerprint of the row whose words enc->words holds, with its
+ * exposure folded in when the model has one (as training folds it).
+ */
+static inline int64
+row_fingerprint(const Encoder *enc)
+{
+	int64		fp = features_fingerprint_words(enc->words, enc->ncols + 1);
+
+	if (enc->exposure_attnum != InvalidAttrNumber)
+		fp = features_fingerprint_exposure(fp, enc->exposure);
+	return fp;
+}
+
+/*
  * encoder_encode's loop over the feature columns when every one is a
  * float8 (most wide tables): the same terms and words, from flat tables,
  * with no per-column test of kind or type.
@@ -235,14 +262,14 @@ encode_float8(Encoder *enc, const Datum *values, const bool *isnull, double *x,
 		words[j] = features_number_word(v);
 	}
 	if (fingerprint)
-		*fingerprint = features_fingerprint_words(enc->words, enc->ncols + 1);
+		*fingerprint = row_fingerprint(enc);
 	return true;
 }
 
-/* The term vector, target and fingerprint of a row; false if it changed. */
+/* The term vector, target, exposure and fingerprint of a row; false if it changed. */
 bool
 encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
-			   double *x, double *y, int64 *fingerprint)
+			   double *x, double *y, double *exposure, int64 *fingerprint)
 {
 	double		target;
 	int			j;
@@ -253,6 +280,17 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 	if (!loss_target_valid(enc->model->loss, target))
 		return false;
 	*y = target;
+	*exposure = 1.0;
+	if (enc->exposure_attnum != InvalidAttrNumber)
+	{
+		if (isnull[enc->exposure_attnum - 1])
+			return false;
+		enc->exposure = feature_datum_to_double(values[enc->exposure_attnum - 1],
+												enc->exposure_type);
+		if (!(isfinite(enc->exposure) && enc->exposure > 0))
+			return false;
+		*exposure = enc->exposure;
+	}
 	if (fingerprint)
 		enc->words[0] = features_number_word(target);
 
@@ -294,7 +332,7 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 		}
 	}
 	if (fingerprint)
-		*fingerprint = features_fingerprint_words(enc->words, enc->ncols + 1);
+		*fingerprint = row_fingerprint(enc);
 	return true;
 }
 
@@ -350,6 +388,7 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 	bool	   *seen = palloc0(sizeof(bool) * Max(nkeys, 1));
 	double	   *X = palloc(sizeof(double) * enc->nterms * block);
 	double	   *y = palloc(sizeof(double) * block);
+	double	   *offset = palloc(sizeof(double) * block);
 	int			fill = 0;
 	int64		nseen = 0;
 	TupleTableSlot *row_slot = table_slot_create(rel, NULL);
@@ -376,7 +415,8 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 		seen[hit - keys] = true;
 		nseen++;
 		if (!encoder_encode(enc, slot->tts_values, slot->tts_isnull,
-							&X[(Size) fill * enc->nterms], &y[fill], &fingerprint) ||
+							&X[(Size) fill * enc->nterms], &y[fill], &offset[fill],
+							&fingerprint) ||
 			fingerprint != hit->fingerprint)
 		{
 			/* Counted below, as not seen usable; ours, its rectification is to come. */
@@ -393,15 +433,16 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 		}
 		if (y[fill] > 0.0)
 			counts->npositive++;
+		offset[fill] = log(offset[fill]);	/* the exposure's log, as training takes it */
 		counts->n++;
 		if (++fill == block)
 		{
-			fn(X, y, fill, arg);
+			fn(X, y, enc->exposure_attnum != InvalidAttrNumber ? offset : NULL, fill, arg);
 			fill = 0;
 		}
 	}
 	if (fill > 0)
-		fn(X, y, fill, arg);
+		fn(X, y, enc->exposure_attnum != InvalidAttrNumber ? offset : NULL, fill, arg);
 	source_scan_end(&scan);
 	counts->mismatched = nkeys - counts->n;
 	if (nseen < nkeys)
@@ -410,16 +451,19 @@ encoder_scan_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 	pfree(seen);
 	pfree(X);
 	pfree(y);
+	pfree(offset);
 }
 
 /* Appends a block of encoded rows to a LineageRows (an encoder_scan_lineage callback). */
 static void
-append_rows(double *X, double *y, int nrows, void *arg)
+append_rows(double *X, double *y, double *offset, int nrows, void *arg)
 {
 	LineageRows *rows = (LineageRows *) arg;
 
 	memcpy(&rows->X[(Size) rows->n * rows->d], X, sizeof(double) * rows->d * nrows);
 	memcpy(&rows->y[rows->n], y, sizeof(double) * nrows);
+	if (rows->offset && offset)
+		memcpy(&rows->offset[rows->n], offset, sizeof(double) * nrows);
 	rows->n += nrows;
 }
 
@@ -436,8 +480,11 @@ encoder_read_lineage(Encoder *enc, Relation rel, Snapshot snapshot,
 	into.d = enc->nterms;
 	into.X = hugemem_alloc(sizeof(double) * into.d * cap);
 	into.y = palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE);
+	into.offset = enc->exposure_attnum != InvalidAttrNumber ?
+		palloc_extended(sizeof(double) * cap, MCXT_ALLOC_HUGE) : NULL;
 	encoder_scan_lineage(enc, rel, snapshot, keys, nkeys, append_rows, &into, &counts);
 	*rows = counts;
 	rows->X = into.X;
 	rows->y = into.y;
+	rows->offset = into.offset;
 }

@@ -42,6 +42,9 @@ typedef struct Encoder
 	EncoderColumn *cols;		/* in feature-list order */
 	AttrNumber	target_attnum;
 	Oid			target_type;
+	AttrNumber	exposure_attnum;	/* Poisson's exposure column, or InvalidAttrNumber */
+	Oid			exposure_type;
+	double		exposure;		/* scratch: the row's exposure */
 	AttrNumber	key_attnum;
 	Oid			key_type;
 	FmgrInfo	key_out;
@@ -68,12 +71,14 @@ extern Encoder *encoder_create(StoredModel *model, TupleDesc desc);
 extern int64 encoder_key(Encoder *enc, const Datum *values, char **key_text);
 
 /*
- * The term vector x, target y and (unless NULL) fingerprint of a row.  Returns false if
- * the row cannot be what the model was trained on (a NULL, NaN, a label
- * that is not 0/1, an unknown level): it changed behind the model's back.
+ * The term vector x, target y, exposure (1 without one) and (unless
+ * NULL) fingerprint of a row.  Returns false if the row
+ * cannot be what the model was trained on (a NULL, NaN, a label that is
+ * not 0/1, a count that is not one, an exposure not above 0, an unknown
+ * level): it changed behind the model's back.
  */
 extern bool encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
-						   double *x, double *y, int64 *fingerprint);
+						   double *x, double *y, double *exposure, int64 *fingerprint);
 
 /* A model's lineage rows as its source holds them now, encoded. */
 typedef struct LineageRows
@@ -82,6 +87,7 @@ typedef struct LineageRows
 	int64		n;
 	double	   *X;				/* n x d, row-major */
 	double	   *y;
+	double	   *offset;			/* n: log(exposure), or NULL without one */
 	int64		npositive;		/* rows whose target is above 0 */
 	int64		mismatched;		/* lineage rows missing, changed or unusable */
 	int64		filtered_out;	/* ... of which its filter no longer admits */
@@ -90,7 +96,7 @@ typedef struct LineageRows
 } LineageRows;
 
 /* Receives encoded rows, nrows x d row-major (it may change them in place). */
-typedef void (*LineageBlockFn) (double *X, double *y, int nrows, void *arg);
+typedef void (*LineageBlockFn) (double *X, double *y, double *offset, int nrows, void *arg);
 
 /*
  * Scans the source (under snapshot) for the rows whose keys are among the

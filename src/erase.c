@@ -177,8 +177,9 @@ background_refresh_note(const StoredModel *m, int64 version, bool was_requested,
 		/* Rows of another frame than the pass's are not journaled: it passes again. */
 		if (ndead == 0 && !frame_moved && change->k + change->a <= JOURNAL_MAX_ROWS &&
 			refresh_worker_running())
-			journal_append(m->model_id, version, m->nterms, change->X, change->y, change->k,
-						   change->XA, change->yA, change->a);
+			journal_append(m->model_id, version, m->nterms, change->X, change->y,
+						   change->exposure, change->k, change->XA, change->yA,
+						   change->exposureA, change->a);
 	}
 	else if (was_requested)
 		journal_clear(m->model_id);
@@ -425,7 +426,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
  * digest, its sort and the logged array: about 112 bytes a key).
  */
 #define ERASE_ROW_BYTES(nterms) \
-	(sizeof(LineageRemoval) + sizeof(double) * ((nterms) + 1) + sizeof(int64) + \
+	(sizeof(LineageRemoval) + sizeof(double) * ((nterms) + 2) + sizeof(int64) + \
 	 2 * sizeof(bool) + 112)
 
 /* Bytes a key takes in a TRUNCATE's log entry: its removal and digest. */
@@ -527,6 +528,7 @@ erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
 	LineageRemoval *keys;
 	double	   *X;
 	double	   *Y;
+	double	   *T;
 	int64	   *fps;
 	bool	   *ok;
 	bool	   *found;
@@ -567,6 +569,7 @@ erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
 	keys = scratch_alloc(sizeof(LineageRemoval) * capacity);
 	X = scratch_alloc(sizeof(double) * m->nterms * capacity);
 	Y = scratch_alloc(sizeof(double) * capacity);
+	T = scratch_alloc(sizeof(double) * capacity);
 	fps = scratch_alloc(sizeof(int64) * capacity);
 	ok = scratch_alloc(sizeof(bool) * capacity);
 
@@ -576,7 +579,7 @@ erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
 		TupleTableSlot *slot = dr->slot;
 
 		ok[n] = ready && encoder_encode(enc, slot->tts_values, slot->tts_isnull,
-										&X[(Size) n * m->nterms], &Y[n], &fps[n]);
+										&X[(Size) n * m->nterms], &Y[n], &T[n], &fps[n]);
 		memset(&keys[n], 0, sizeof(LineageRemoval));
 		keys[n].row = n;
 		keys[n].key = encoder_key(enc, slot->tts_values, &keys[n].key_text);
@@ -612,6 +615,7 @@ erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
 			memmove(&X[(Size) k * m->nterms], &X[(Size) i * m->nterms],
 					sizeof(double) * m->nterms);
 			Y[k] = Y[i];
+			T[k] = T[i];
 		}
 		k++;
 	}
@@ -642,6 +646,7 @@ erase_chunk(const char *name, Relation rel, DeletedRows *dr, const char *event,
 	memset(&change, 0, sizeof(change));
 	change.X = X;
 	change.y = Y;
+	change.exposure = enc->exposure_attnum != InvalidAttrNumber ? T : NULL;
 	change.k = k;
 	change.more_follows = dr->have_row;
 	erasure_apply_change(&em, enc, rel, &change, k, k, event, keys, n);

@@ -192,13 +192,26 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 		fmgr_info(outfunc, &key_out);
 	}
 
+	/*
+	 * A Poisson model with an exposure predicts a rate per unit of it: the
+	 * expected count it is scored by is the rate times the row's exposure.
+	 */
+	if (m->options.exposure != NULL && get_attnum(relid, m->options.exposure) == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("relation \"%s\" has no column \"%s\", the exposure of model \"%s\"",
+						relname, m->options.exposure, m->name)));
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t), (t.%s)%s::float8, %s%s FROM %s%s AS t",
+	/* t.*: the whole row even when a column is named t */
+	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t.*)%s, (t.%s)%s::float8, %s%s FROM %s%s AS t",
 					 m->loss->binary_labels ? "predict_proba" : "predict",
-					 quote_literal_cstr(m->name), quote_identifier(m->target_column),
+					 quote_literal_cstr(m->name),
+					 m->options.exposure ?
+					 psprintf(" * (t.%s)::float8", quote_identifier(m->options.exposure)) : "",
+					 quote_identifier(m->target_column),
 					 getBaseType(get_atttype(relid, target)) == BOOLOID ? "::int" : "",
 					 held_out ? psprintf("t.%s", quote_identifier(m->key_column)) : "NULL",
-					 filter ? ", t" : "",
+					 filter ? ", t.*" : "",
 					 /* a plain table's own rows, a partitioned one's partitions' */
 					 get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),

@@ -211,10 +211,14 @@ features_none_left(const FeatureSet *fs, const char *relname)
 			 errhint("Features must be integer, floating-point, numeric, boolean, text, varchar, char or enum columns that vary over the training rows.")));
 }
 
-/* Resolves the feature columns of rel (given names, or all usable ones). */
+/*
+ * Resolves the feature columns of rel (given names, or all usable ones
+ * but the key, the target and the exposure column).
+ */
 FeatureSet *
 features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
-				 AttrNumber target_attnum, bool intercept, bool standardize)
+				 AttrNumber target_attnum, AttrNumber exposure_attnum,
+				 bool intercept, bool standardize)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	FeatureSet *fs = palloc0(sizeof(FeatureSet));
@@ -235,7 +239,7 @@ features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
 			ColumnKind	kind;
 
 			if (attr->attisdropped || attr->attnum == key_attnum ||
-				attr->attnum == target_attnum)
+				attr->attnum == target_attnum || attr->attnum == exposure_attnum)
 				continue;
 			basetype = getBaseType(attr->atttypid);
 			if (feature_kind_of_type(basetype, &kind))
@@ -296,6 +300,11 @@ features_resolve(Relation rel, ArrayType *names, AttrNumber key_attnum,
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("target column \"%s\" cannot be a feature", name)));
+			if (attnum == exposure_attnum)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("exposure column \"%s\" cannot be a feature", name),
+						 errdetail("It enters every logit as the offset log(exposure), with no weight of its own.")));
 			for (k = 0; k < fs->nfeatures; k++)
 				if (fs->cols[k].attnum == attnum)
 					ereport(ERROR,

@@ -129,6 +129,7 @@ extern char *feature_type_name(Oid typid);
 extern FeatureSet *features_resolve(Relation rel, ArrayType *names,
 									AttrNumber key_attnum,
 									AttrNumber target_attnum,
+									AttrNumber exposure_attnum,
 									bool intercept, bool standardize);
 
 /*
@@ -238,6 +239,17 @@ features_fingerprint_words(const uint64 *words, int n)
 	for (j = 1; j < n; j++)
 		h = hash_combine64(h, features_mix64(words[j]));
 	return (int64) h;
+}
+
+/*
+ * A fingerprint with a Poisson model's exposure folded in (its number
+ * word): an UPDATE of the exposure changes what the model was trained on.
+ */
+static inline int64
+features_fingerprint_exposure(int64 fingerprint, double exposure)
+{
+	return (int64) hash_combine64((uint64) fingerprint,
+								  features_mix64(features_number_word(exposure)));
 }
 
 #endif							/* UNLEARN_FEATURES_H */

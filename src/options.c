@@ -23,7 +23,7 @@
 #include "features.h"
 #include "options.h"
 
-#define VALID_OPTIONS "l2, intercept, standardize, max_iter, tol, where, key, nulls, erasure_tol, holdout"
+#define VALID_OPTIONS "l2, intercept, standardize, max_iter, tol, where, key, nulls, erasure_tol, holdout, exposure"
 
 /* Raises the error for an option value of the wrong JSON type. */
 static void
@@ -112,6 +112,14 @@ apply_option(TrainOptions *opts, const char *name, JsonbValue *v)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("option \"key\" must not be empty")));
 	}
+	else if (strcmp(name, "exposure") == 0)
+	{
+		opts->exposure = option_string(name, v);
+		if (opts->exposure[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("option \"exposure\" must not be empty")));
+	}
 	else if (strcmp(name, "nulls") == 0)
 	{
 		char	   *s = option_string(name, v);
@@ -176,6 +184,7 @@ parse_train_options(Jsonb *options, TrainOptions *opts)
 	opts->tol = 1e-10;
 	opts->where = NULL;
 	opts->key = NULL;
+	opts->exposure = NULL;
 	opts->nulls = NULLS_ERROR;
 	opts->erasure_tol = 1e-4;
 	opts->penalty_weights = NULL;
@@ -227,6 +236,11 @@ train_options_to_jsonb(const TrainOptions *opts)
 	{
 		appendStringInfoString(&buf, ", \"key\": ");
 		escape_json(&buf, opts->key);
+	}
+	if (opts->exposure)
+	{
+		appendStringInfoString(&buf, ", \"exposure\": ");
+		escape_json(&buf, opts->exposure);
 	}
 	if (opts->holdout > 0)
 		appendStringInfo(&buf, ", \"holdout\": %s", float8out_internal(opts->holdout));

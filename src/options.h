@@ -27,6 +27,7 @@ typedef struct TrainOptions
 	double		tol;			/* gradient-norm tolerance, relative */
 	char	   *where;			/* row filter expression, or NULL */
 	char	   *key;			/* key column when not the primary key, or NULL */
+	char	   *exposure;		/* Poisson: the exposure column (offset log t), or NULL */
 	NullPolicy	nulls;			/* NULL handling */
 	double		erasure_tol;	/* logistic: bound on the relative gradient residual */
 	double		holdout;		/* share of the rows kept out of training (by key) */

@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -33,8 +35,10 @@
 #define Natts_pending			3
 
 /*
- * A model's pending rows, in order, as n x (d + 1) doubles (the sign, then
- * the terms) in the current memory context; NULL when there are none.
+ * A model's pending rows, in order, as n x (d + 1) doubles (the sign,
+ * scaled by the row's exposure for a Poisson model with one, so +-1
+ * otherwise; then the terms) in the current memory context; NULL when
+ * there are none.
  */
 double *
 pending_load(int32 model_id, int d, int *n)
@@ -64,7 +68,7 @@ pending_load(int32 model_id, int d, int *n)
 					nc;
 		double	   *v = float8_array_values(a, "pending row", &nr, &nc);
 
-		if (seq != (int32) i || nr * nc != d + 1 || !(v[0] == 1.0 || v[0] == -1.0))
+		if (seq != (int32) i || nr * nc != d + 1 || !(isfinite(v[0]) && v[0] != 0.0))
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("stored state of a model is corrupt"),

@@ -24,13 +24,15 @@ row_has_null(Encoder *enc, const bool *isnull)
 
 	if (isnull[enc->key_attnum - 1] || isnull[enc->target_attnum - 1])
 		return true;
+	if (enc->exposure_attnum != InvalidAttrNumber && isnull[enc->exposure_attnum - 1])
+		return true;
 	for (j = 0; j < enc->ncols; j++)
 		if (isnull[enc->cols[j].attnum - 1])
 			return true;
 	return false;
 }
 
-/* Growable arrays of term vectors and targets. */
+/* Growable arrays of term vectors, targets and exposures. */
 typedef struct RowSet
 {
 	int			d;
@@ -38,11 +40,12 @@ typedef struct RowSet
 	int			cap;
 	double	   *X;
 	double	   *y;
+	double	   *t;
 } RowSet;
 
 /* Appends a row to a RowSet. */
 static void
-rowset_add(RowSet *rs, const double *x, double y)
+rowset_add(RowSet *rs, const double *x, double y, double t)
 {
 	if (rs->n == rs->cap)
 	{
@@ -51,8 +54,11 @@ rowset_add(RowSet *rs, const double *x, double y)
 			palloc(sizeof(double) * rs->d * rs->cap);
 		rs->y = rs->y ? repalloc_huge(rs->y, sizeof(double) * rs->cap) :
 			palloc(sizeof(double) * rs->cap);
+		rs->t = rs->t ? repalloc_huge(rs->t, sizeof(double) * rs->cap) :
+			palloc(sizeof(double) * rs->cap);
 	}
 	memcpy(&rs->X[(Size) rs->n * rs->d], x, sizeof(double) * rs->d);
+	rs->t[rs->n] = t;
 	rs->y[rs->n++] = y;
 }
 
@@ -161,7 +167,9 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 					old_fp = 0,
 					new_fp = 0;
 		double		old_y,
-					new_y = 0;
+					new_y = 0,
+					old_t,
+					new_t = 1;
 		bool		leaves,
 					new_ok;
 
@@ -208,7 +216,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 			keyset_add(&trouble, old_key, old_text);
 			continue;
 		}
-		if (!encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_fp) ||
+		if (!encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_t, &old_fp) ||
 			old_fp != stored)
 		{
 			behind++;			/* changed while erasure was not active */
@@ -216,7 +224,7 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 			continue;
 		}
 		new_ok = !leaves &&
-			encoder_encode(enc, new->tts_values, new->tts_isnull, x, &new_y, &new_fp);
+			encoder_encode(enc, new->tts_values, new->tts_isnull, x, &new_y, &new_t, &new_fp);
 		if (!leaves && !new_ok)
 		{
 			unusable++;
@@ -230,8 +238,8 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 		changed++;
 		/* The old values leave ... */
 		keyset_add(&gone, old_key, old_text);
-		encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_fp);
-		rowset_add(&out, x, old_y);
+		encoder_encode(enc, old->tts_values, old->tts_isnull, x, &old_y, &old_t, &old_fp);
+		rowset_add(&out, x, old_y, old_t);
 		/* ... and the new ones come in, unless the row now leaves. */
 		if (leaves)
 		{
@@ -244,8 +252,8 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 			came = came ? repalloc(came, sizeof(LineageEntry) * cap) :
 				palloc(sizeof(LineageEntry) * cap);
 		}
-		encoder_encode(enc, new->tts_values, new->tts_isnull, x, &new_y, &new_fp);
-		rowset_add(&in, x, new_y);
+		encoder_encode(enc, new->tts_values, new->tts_isnull, x, &new_y, &new_t, &new_fp);
+		rowset_add(&in, x, new_y, new_t);
 		came[ncame].key = new_key;
 		came[ncame].key_text = new_text;
 		came[ncame].fingerprint = new_fp;
@@ -303,6 +311,11 @@ rectify_model(const char *name, Relation rel, Tuplestorestate *olds,
 	change.XA = in.X;
 	change.yA = in.y;
 	change.a = in.n;
+	if (enc->exposure_attnum != InvalidAttrNumber)
+	{
+		change.exposure = out.t;
+		change.exposureA = in.t;
+	}
 	erasure_apply_change(&em, enc, rel, &change, left, changed, "rectification",
 						 gone.keys, gone.n);
 }

@@ -93,12 +93,12 @@ typedef struct RefreshPass
 
 /* Adds a block of rows to a refresh's sums (an encoder_scan_lineage callback). */
 static void
-refresh_add_block(double *X, double *y, int nrows, void *arg)
+refresh_add_block(double *X, double *y, double *offset, int nrows, void *arg)
 {
 	RefreshPass *pass = (RefreshPass *) arg;
 
 	drop_dead_columns(X, nrows, pass->nterms, pass->dead, pass->kept);
-	solver_sums_add(&pass->sums, X, y, nrows);
+	solver_sums_add(&pass->sums, X, y, offset, nrows);
 }
 
 /*
@@ -338,7 +338,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	{
 		encoder_read_lineage(enc, rel, snapshot, keys, nkeys, &rows);
 		drop_dead_columns(rows.X, rows.n, m->nterms, dead, d);
-		ds = dataset_from_rows(d, rows.X, rows.y, rows.n);
+		ds = dataset_from_rows(d, rows.X, rows.y, rows.offset, rows.n);
 		ds->npositive = rows.npositive;
 		while (usable && !done && step < REFRESH_STEPS)
 		{
@@ -352,7 +352,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 			sums.stats = &stats;
 			dataset_begin_pass(ds);
 			while ((blk = dataset_next_block(ds)) != NULL)
-				solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
+				solver_sums_add(&sums, blk->X, blk->y, blk->offset, blk->nrows);
 			solver_sums_end(&sums, m->options.l2, m->options.intercept);
 			gnorm = objective_gradient_norm(s, gradient);
 			if (!(gnorm < best_gradient))
@@ -522,6 +522,7 @@ journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, doub
 	SolverSums	sums;
 	double	   *X = palloc(sizeof(double) * DATASET_BLOCK_ROWS * d);
 	double	   *y = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *offset = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	int64		count = 0;
 	int			fill = 0,
 				e,
@@ -535,23 +536,26 @@ journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, doub
 		{
 			const double *row = &entries[e].terms[(Size) r * (d + 2)];
 
-			if (row[0] != sign)
+			/* The sign carries the row's exposure t (1 without one): its offset is log t. */
+			if ((row[0] > 0 ? 1.0 : -1.0) != sign)
 				continue;
 			y[fill] = row[1];
+			offset[fill] = fabs(row[0]) != 1.0 ? log(fabs(row[0])) : 0.0;
 			memcpy(&X[(Size) fill * d], &row[2], sizeof(double) * d);
 			count++;
 			if (++fill == DATASET_BLOCK_ROWS)
 			{
-				solver_sums_add(&sums, X, y, fill);
+				solver_sums_add(&sums, X, y, offset, fill);
 				fill = 0;
 			}
 		}
 	if (fill > 0)
-		solver_sums_add(&sums, X, y, fill);
+		solver_sums_add(&sums, X, y, offset, fill);
 	*max_norm = sums.max_row_norm;
 	solver_sums_end(&sums, 0.0, false);
 	pfree(X);
 	pfree(y);
+	pfree(offset);
 	return count;
 }
 

@@ -18,6 +18,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -37,15 +39,20 @@
 #define Anum_journal_terms		4
 #define Natts_journal			4
 
-/* Copies n rows of d terms with their labels and sign into out, (d + 2) each. */
+/*
+ * Copies n rows of d terms with their labels and sign into out, (d + 2)
+ * each; the sign scaled by each row's exposure (NULL: 1), as pending rows
+ * carry it.
+ */
 static double *
-journal_rows(double *out, double sign, const double *X, const double *y, int n, int d)
+journal_rows(double *out, double sign, const double *X, const double *y,
+			 const double *exposure, int n, int d)
 {
 	int			i;
 
 	for (i = 0; i < n; i++)
 	{
-		out[0] = sign;
+		out[0] = sign * (exposure ? exposure[i] : 1.0);
 		out[1] = y[i];
 		memcpy(&out[2], &X[(Size) i * d], sizeof(double) * d);
 		out += d + 2;
@@ -56,7 +63,8 @@ journal_rows(double *out, double sign, const double *X, const double *y, int n, 
 /* Journals a change of a model that made version (see refresh_journal.h). */
 void
 journal_append(int32 model_id, int64 version, int d, const double *X, const double *y,
-			   int k, const double *XA, const double *yA, int a)
+			   const double *exposure, int k, const double *XA, const double *yA,
+			   const double *exposureA, int a)
 {
 	Relation	rel;
 	Datum		values[Natts_journal];
@@ -64,8 +72,8 @@ journal_append(int32 model_id, int64 version, int d, const double *X, const doub
 	double	   *terms = palloc(sizeof(double) * Max(k + a, 1) * (d + 2));
 	double	   *end;
 
-	end = journal_rows(terms, 1.0, X, y, k, d);
-	journal_rows(end, -1.0, XA, yA, a, d);
+	end = journal_rows(terms, 1.0, X, y, exposure, k, d);
+	journal_rows(end, -1.0, XA, yA, exposureA, a, d);
 	rel = table_open(tablerow_relid("refresh_journal"), RowExclusiveLock);
 	if (RelationGetDescr(rel)->natts != Natts_journal)
 		elog(ERROR, "table unlearn.refresh_journal has %d columns, expected %d",
@@ -122,7 +130,7 @@ journal_load(int32 model_id, int64 after, int d, int *n)
 					 errdetail("Refresh journal entry " INT64_FORMAT " of model %d is not %d rows of %d terms.",
 							   e->version, model_id, e->rows, d)));
 		for (r = 0; r < e->rows; r++)
-			if (!(v[(Size) r * (d + 2)] == 1.0 || v[(Size) r * (d + 2)] == -1.0))
+			if (!(isfinite(v[(Size) r * (d + 2)]) && v[(Size) r * (d + 2)] != 0.0))
 				ereport(ERROR,
 						(errcode(ERRCODE_DATA_CORRUPTED),
 						 errmsg("stored state of a model is corrupt"),

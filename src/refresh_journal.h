@@ -12,7 +12,10 @@
 /* Most rows one change journals: a bigger one makes a running refresh start again. */
 #define JOURNAL_MAX_ROWS 10000
 
-/* One journaled change: rows x (d + 2) doubles, sign (+1 out, -1 in), label, terms. */
+/*
+ * One journaled change: rows x (d + 2) doubles, sign (+1 out, -1 in; times
+ * the row's exposure for a Poisson model with one), label, terms.
+ */
 typedef struct JournalEntry
 {
 	int64		version;		/* the model's version after the change */
@@ -21,12 +24,14 @@ typedef struct JournalEntry
 } JournalEntry;
 
 /*
- * Journals a change of a model that made version: k rows out (X, y) and
- * a rows in (XA, yA), d terms each.
+ * Journals a change of a model that made version: k rows out (X, y,
+ * exposure) and a rows in (XA, yA, exposureA), d terms each; an exposure
+ * NULL is 1 for every row.
  */
 extern void journal_append(int32 model_id, int64 version, int d,
-						   const double *X, const double *y, int k,
-						   const double *XA, const double *yA, int a);
+						   const double *X, const double *y, const double *exposure, int k,
+						   const double *XA, const double *yA, const double *exposureA,
+						   int a);
 
 /*
  * A model's journaled changes after version, in version order, in the

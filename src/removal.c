@@ -127,9 +127,13 @@ add_stats(SumStats *st, const double *X, int k, int d, const double *resid,
 	st->terms += k + 1;			/* the rows' own sum, then its addition */
 }
 
-/* |x_i|'|theta| of k rows, plus extra for each (the dropped terms' share). */
+/*
+ * |x_i|'|theta| of k rows, plus extra for each (the dropped terms' share)
+ * and |log t_i| for an exposure t (NULL: none).
+ */
 static double *
-abs_logits(const double *X, int k, int d, const double *theta, double extra)
+abs_logits(const double *X, int k, int d, const double *theta, double extra,
+		   const double *exposure)
 {
 	double	   *zabs = palloc(sizeof(double) * Max(k, 1));
 	int			i,
@@ -137,7 +141,7 @@ abs_logits(const double *X, int k, int d, const double *theta, double extra)
 
 	for (i = 0; i < k; i++)
 	{
-		double		z = extra;
+		double		z = extra + (exposure ? fabs(log(exposure[i])) : 0.0);
 
 		for (j = 0; j < d; j++)
 			z += fabs(X[(Size) i * d + j] * theta[j]);
@@ -180,6 +184,25 @@ max_norm(const double *X, int k, int d)
 	for (i = 0; i < k; i++)
 		m = Max(m, linalg_norm2(&X[(Size) i * d], d));
 	return m;
+}
+
+/*
+ * What k rows' logits gain besides x'theta: the dropped terms' share
+ * (NULL: none) and the offset log t of each row's exposure (NULL: none);
+ * NULL if neither.
+ */
+static double *
+logit_shift(const double *dropped, const double *exposure, int k)
+{
+	double	   *shift;
+	int			i;
+
+	if (dropped == NULL && exposure == NULL)
+		return NULL;
+	shift = palloc(sizeof(double) * Max(k, 1));
+	for (i = 0; i < k; i++)
+		shift[i] = (dropped ? dropped[i] : 0.0) + (exposure ? log(exposure[i]) : 0.0);
+	return shift;
 }
 
 /*
@@ -707,9 +730,13 @@ take_penalty_shift(RemovalState *s, const double *after)
 	memcpy(s->penalty_shift, after, sizeof(double) * s->d);
 }
 
-/* Appends k rows with a sign to the pending rows; a rebase when they are many. */
+/*
+ * Appends k rows with a sign to the pending rows, the sign scaled by each
+ * row's exposure (NULL: 1), which its weight at theta_ref needs; a rebase
+ * when they are many.
+ */
 static void
-add_pending(RemovalState *s, const double *X, int k, double sign)
+add_pending(RemovalState *s, const double *X, const double *exposure, int k, double sign)
 {
 	int			d = s->d;
 	int			i;
@@ -729,7 +756,7 @@ add_pending(RemovalState *s, const double *X, int k, double sign)
 	{
 		double	   *row = &s->pending[(Size) (s->npending + i) * (d + 1)];
 
-		row[0] = sign > 0 ? -1.0 : 1.0;	/* +1: a row taken out */
+		row[0] = (sign > 0 ? -1.0 : 1.0) * (exposure ? exposure[i] : 1.0);	/* > 0: a row taken out */
 		memcpy(&row[1], &X[(Size) i * d], sizeof(double) * d);
 	}
 	s->npending += k;
@@ -758,7 +785,8 @@ removal_apply_pending(RemovalState *s)
 {
 	int			d = s->d;
 	double	   *x = palloc(sizeof(double) * d);
-	double		w = 1.0;
+	double		w = 1.0,
+				sign;
 	int			i;
 
 	for (i = 0; i < s->npending; i++)
@@ -766,17 +794,20 @@ removal_apply_pending(RemovalState *s)
 		const double *row = &s->pending[(Size) i * (d + 1)];
 
 		memcpy(x, &row[1], sizeof(double) * d);
+		sign = row[0] > 0 ? 1.0 : -1.0;
 		if (!s->loss->constant_hessian)
 		{
-			double		z = linalg_dot(x, s->theta_ref, d);
+			/* The sign carries the row's exposure t: its offset is log t. */
+			double		z = linalg_dot(x, s->theta_ref, d) +
+				(fabs(row[0]) != 1.0 ? log(fabs(row[0])) : 0.0);
 			double		y = 0.0,	/* w does not depend on the target */
 						r;
 
 			(void) s->loss->block(&z, &y, 1, &r, &w);
 		}
-		add_outer(s->hessian, d, x, 1, &w, -row[0]);
+		add_outer(s->hessian, d, x, 1, &w, -sign);
 		if (s->gram)
-			add_outer(s->gram, d, x, 1, NULL, -row[0]);
+			add_outer(s->gram, d, x, 1, NULL, -sign);
 	}
 	pfree(x);
 }
@@ -822,8 +853,8 @@ removal_ridge(RemovalState *s, const RowChange *c)
 {
 	int			d = s->d;
 
-	add_pending(s, c->X, c->k, -1.0);
-	add_pending(s, c->XA, c->a, 1.0);
+	add_pending(s, c->X, NULL, c->k, -1.0);
+	add_pending(s, c->XA, NULL, c->a, 1.0);
 	change_hessian(s, c->X, c->k, NULL, -1.0);
 	change_hessian(s, c->XA, c->a, NULL, 1.0);
 	add_xty(s->xty, d, c->X, c->y, c->k, -1.0);
@@ -886,21 +917,29 @@ removal_newton(RemovalState *s, const RowChange *c)
 	double	   *r_ref = palloc(sizeof(double) * n);
 	double	   *v = palloc0(sizeof(double) * d);
 	double	   *zabs;
+	double	   *dz,
+			   *dz_ref,
+			   *dzA,
+			   *dzA_ref;
 	int			i;
 
 	if (s->gram == NULL || s->ref_gradient == NULL)
 		elog(ERROR, "%s model state has no Gram matrix or reference gradient", s->loss->name);
-	add_pending(s, c->X, c->k, -1.0);
-	add_pending(s, c->XA, c->a, 1.0);
+	add_pending(s, c->X, c->exposure, c->k, -1.0);
+	add_pending(s, c->XA, c->exposureA, c->a, 1.0);
+	dz = logit_shift(c->z_dropped, c->exposure, c->k);
+	dz_ref = logit_shift(c->z_ref_dropped, c->exposure, c->k);
+	dzA = logit_shift(c->zA_dropped, c->exposureA, c->a);
+	dzA_ref = logit_shift(c->zA_ref_dropped, c->exposureA, c->a);
 
 	/*
 	 * Removed rows: their gradient at theta (v = D for now), their Hessian
 	 * and gradient terms at theta_ref.
 	 */
 	zabs = abs_logits(c->X, c->k, d, s->theta_ref,
-					  c->z_ref_dropped ? c->dropped_ref_weight : 0.0);
-	(void) newton_terms(s->loss, c->X, c->y, c->k, d, s->theta, c->z_dropped, r,
-						s->theta_ref, c->z_ref_dropped, w, r_ref, zabs);
+					  c->z_ref_dropped ? c->dropped_ref_weight : 0.0, c->exposure);
+	(void) newton_terms(s->loss, c->X, c->y, c->k, d, s->theta, dz, r,
+						s->theta_ref, dz_ref, w, r_ref, zabs);
 	add_stats(&s->stats, c->X, c->k, d, r_ref, zabs, c->y, true, -1.0);
 	if (c->k > 0)
 	{
@@ -915,11 +954,10 @@ removal_newton(RemovalState *s, const RowChange *c)
 	/* Added rows: the same, with the opposite sign. */
 	/* ... and the largest logit covers them (rows leaving keep it a bound). */
 	zabs = abs_logits(c->XA, c->a, d, s->theta_ref,
-					  c->zA_ref_dropped ? c->dropped_ref_weight : 0.0);
+					  c->zA_ref_dropped ? c->dropped_ref_weight : 0.0, c->exposureA);
 	s->stats.max_logit = Max(s->stats.max_logit,
 							 newton_terms(s->loss, c->XA, c->yA, c->a, d, s->theta,
-										  c->zA_dropped, r, s->theta_ref,
-										  c->zA_ref_dropped, w, r_ref, zabs));
+										  dzA, r, s->theta_ref, dzA_ref, w, r_ref, zabs));
 	add_stats(&s->stats, c->XA, c->a, d, r_ref, zabs, c->yA, true, 1.0);
 	if (c->a > 0)
 	{

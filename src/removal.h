@@ -85,6 +85,13 @@ typedef struct RowChange
 	double		dropped_ref_weight; /* sum of |theta_ref| over the dropped terms */
 
 	/*
+	 * Poisson with an exposure: each row's exposure t (its logit gains
+	 * log t), of the k rows and of the a rows; NULL: none.
+	 */
+	const double *exposure;
+	const double *exposureA;
+
+	/*
 	 * A part of a statement's change whose other parts follow (a huge
 	 * DELETE taken in chunks): a refresh or re-sum due now is left to the
 	 * last part, which sees every row of the statement gone from lineage.

@@ -70,6 +70,17 @@ add_penalty(int d, double l2, const double *weights, bool intercept,
 	return penalty;
 }
 
+/* z_i += offset_i over n logits (offset NULL: nothing). */
+static inline void
+add_offset(double *z, const double *offset, int n)
+{
+	int			i;
+
+	if (offset)
+		for (i = 0; i < n; i++)
+			z[i] += offset[i];
+}
+
 /* Starts sums of the objective at theta (see solver.h). */
 void
 solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
@@ -96,9 +107,13 @@ solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
 		memset(hessian, 0, sizeof(double) * d * d);
 }
 
-/* Adds a block of rows' terms to the sums (the Hessian's by dsyrk, in cache). */
+/*
+ * Adds a block of rows' terms to the sums (the Hessian's by dsyrk, in
+ * cache); offset: each row's log(exposure), added to its logit, or NULL.
+ */
 void
-solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows)
+solver_sums_add(SolverSums *sums, const double *X, const double *y, const double *offset,
+				int nrows)
 {
 	const LossFunctions *loss = sums->loss;
 	int			d = sums->d;
@@ -110,6 +125,7 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows)
 		int			rows = Min(DATASET_BLOCK_ROWS, nrows - done);
 
 		linalg_rows_matvec(bx, rows, d, sums->theta, sums->z);
+		add_offset(sums->z, offset ? &offset[done] : NULL, rows);
 		sums->objective += loss->block(sums->z, &y[done], rows, sums->resid,
 									   sums->hessian ? sums->weight : NULL);
 		if (!isfinite(sums->objective) && !sums->may_overflow)
@@ -123,7 +139,7 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows)
 		if (sums->stats)
 		{
 			double		m = solver_stats_add(sums->stats, bx, sums->resid, &y[done],
-											 rows, d,
+											 offset ? &offset[done] : NULL, rows, d,
 											 loss->constant_hessian ? NULL : sums->theta,
 											 loss->target != LOSS_TARGET_REAL);
 
@@ -152,7 +168,8 @@ solver_logit_ceiling(double z, double zabs, int d)
 /* Adds rows' statistics to st as new terms and as current rows; returns max |x_i|. */
 double
 solver_stats_add(SumStats *st, const double *X, const double *resid, const double *y,
-				 int rows, int d, const double *theta, bool count_positives)
+				 const double *offset, int rows, int d, const double *theta,
+				 bool count_positives)
 {
 	double		max_norm = 0.0;
 	int			i,
@@ -178,6 +195,12 @@ solver_stats_add(SumStats *st, const double *X, const double *resid, const doubl
 			{
 				zabs += fabs(x[j] * theta[j]);
 				z += x[j] * theta[j];
+			}
+			/* The offset's own rounding (of its log) is within |offset| u. */
+			if (offset)
+			{
+				z += offset[i];
+				zabs += fabs(offset[i]);
 			}
 			st->znorm += norm * zabs;
 			st->max_logit = Max(st->max_logit, solver_logit_ceiling(z, zabs, d));
@@ -224,7 +247,7 @@ evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2, const doubl
 	sums.may_overflow = may_overflow;
 	dataset_begin_pass(ds);
 	while ((blk = dataset_next_block(ds)) != NULL)
-		solver_sums_add(&sums, blk->X, blk->y, blk->nrows);
+		solver_sums_add(&sums, blk->X, blk->y, blk->offset, blk->nrows);
 	return solver_sums_end(&sums, l2, intercept);
 }
 
@@ -266,10 +289,11 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 		if (!loss->constant_hessian)
 		{
 			linalg_rows_matvec(blk->X, blk->nrows, d, fit->theta, z);
+			add_offset(z, blk->offset, blk->nrows);
 			(void) loss->block(z, blk->y, blk->nrows, resid, NULL);
 			r = resid;
 		}
-		m = solver_stats_add(&fit->stats, blk->X, r, blk->y, blk->nrows, d,
+		m = solver_stats_add(&fit->stats, blk->X, r, blk->y, blk->offset, blk->nrows, d,
 							 loss->constant_hessian ? NULL : fit->theta,
 							 loss->target != LOSS_TARGET_REAL);
 		fit->max_row_norm = Max(fit->max_row_norm, m);
@@ -279,19 +303,23 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 	pfree(resid);
 }
 
-/* The mean target over the dataset's rows (one pass). */
+/* The mean target per unit of exposure over the dataset's rows (one pass). */
 static double
 mean_target(Dataset *ds)
 {
-	double		sum = 0.0;
+	double		sum = 0.0,
+				exposure = 0.0;
 	DataBlock  *blk;
 	int			i;
 
 	dataset_begin_pass(ds);
 	while ((blk = dataset_next_block(ds)) != NULL)
 		for (i = 0; i < blk->nrows; i++)
+		{
 			sum += blk->y[i];
-	return ds->nrows > 0 ? sum / ds->nrows : 0.0;
+			exposure += blk->offset ? exp(blk->offset[i]) : 1.0;
+		}
+	return exposure > 0 ? sum / exposure : 0.0;
 }
 
 /* The current point of the Newton iteration. */

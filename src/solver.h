@@ -109,18 +109,20 @@ typedef struct SolverSums
 
 extern void solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
 							  const double *theta, double *gradient, double *hessian);
-extern void solver_sums_add(SolverSums *sums, const double *X, const double *y, int nrows);
+extern void solver_sums_add(SolverSums *sums, const double *X, const double *y,
+							const double *offset, int nrows);
 extern double solver_sums_end(SolverSums *sums, double l2, bool intercept);
 
 /*
  * Adds rows' statistics to st: |x|^2, |residual| |x| (resid: per row, the
  * residual or its absolute value), |x| (|x|'|theta|) and the largest logit
- * when theta is given, and the targets above 0 when count_positives; as
- * new terms and as current rows.  Returns the largest row norm.
+ * (offset included, unless NULL) when theta is given, and the targets
+ * above 0 when count_positives; as new terms and as current rows.
+ * Returns the largest row norm.
  */
 extern double solver_stats_add(SumStats *st, const double *X, const double *resid,
-							   const double *y, int rows, int d, const double *theta,
-							   bool count_positives);
+							   const double *y, const double *offset, int rows, int d,
+							   const double *theta, bool count_positives);
 
 /*
  * The upper bound on a logit x'theta computed as z, given zabs =

@@ -224,7 +224,7 @@ read_targets(Oid relid, LookupKind kind, int *n, List **deps)
 	/* The newest list, whatever the isolation level: it is kept across transactions. */
 	PushActiveSnapshot(GetLatestSnapshot());
 	if (spi_execute_cached("SELECT name, model_id, source, key_column, target_column,"
-						   " feature_columns, options ? 'where'"
+						   " feature_columns, options ? 'where', options->>'exposure'"
 						   " FROM unlearn.model WHERE source = ANY ($1) ORDER BY model_id",
 						   1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the models of relation %u", relid);
@@ -247,13 +247,20 @@ read_targets(Oid relid, LookupKind kind, int *n, List **deps)
 		t->source = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
 		deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 6, &isnull)),
 						  TEXTOID, -1, false, TYPALIGN_INT, &features, NULL, &nfeatures);
-		t->cols = palloc(sizeof(char *) * (nfeatures + 2));
+		t->cols = palloc(sizeof(char *) * (nfeatures + 3));
 		t->cols[0] = TextDatumGetCString(SPI_getbinval(tup, desc, 4, &isnull));
 		t->cols[1] = TextDatumGetCString(SPI_getbinval(tup, desc, 5, &isnull));
 		for (j = 0; j < nfeatures; j++)
 			t->cols[2 + j] = TextDatumGetCString(features[j]);
 		t->ncols = nfeatures + 2;
 		t->filtered = DatumGetBool(SPI_getbinval(tup, desc, 7, &isnull));
+		/* A Poisson model's exposure: an UPDATE of it changes the model. */
+		{
+			Datum		exposure = SPI_getbinval(tup, desc, 8, &isnull);
+
+			if (!isnull)
+				t->cols[t->ncols++] = TextDatumGetCString(exposure);
+		}
 		collectors = has_collectors(t->source);
 		if (kind == FOR_ROWS)
 		{

@@ -307,6 +307,11 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 				 errmsg("unknown model type \"%s\"", type),
 				 errhint("Model types are linear (also called ridge), logistic and poisson, in any case.")));
 	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
+	if (opts.exposure != NULL && loss->target != LOSS_TARGET_COUNT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"exposure\" is for poisson models, not %s ones", loss->name),
+				 errdetail("It names the column a count was observed over; its log is the offset of the row's logit.")));
 	/* The caller's rights on the source come first; then writers wait. */
 	lock_source(PG_GETARG_OID(1));
 	privileges_enter_catalog(&s);

@@ -287,7 +287,7 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 					   Verification *v)
 {
 	int			d = rows->d;
-	Dataset    *ds = dataset_from_rows(d, rows->X, rows->y, rows->n);
+	Dataset    *ds = dataset_from_rows(d, rows->X, rows->y, rows->offset, rows->n);
 	double	   *zero = palloc0(sizeof(double) * d);
 	double	   *gradient = palloc(sizeof(double) * d);
 	double	   *diff = palloc(sizeof(double) * d);
