@@ -164,6 +164,7 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 	const char *relname;
 	AttrNumber	target;
 	StringInfoData sql;
+	const char *alias;
 	Portal		portal;
 
 	if (own_rows)
@@ -201,21 +202,30 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("relation \"%s\" has no column \"%s\", the exposure of model \"%s\"",
 						relname, m->options.exposure, m->name)));
+	/*
+	 * The rows' alias, read as the whole row by predict and the filter: a
+	 * name no column of the relation has (a column of the alias's name
+	 * would be read instead of the row).
+	 */
+	alias = "row";
+	while (get_attnum(relid, alias) != InvalidAttrNumber)
+		alias = psprintf("%s_", alias);
+	alias = quote_identifier(alias);
 	initStringInfo(&sql);
-	/* t.*: the whole row even when a column is named t */
-	appendStringInfo(&sql, "SELECT unlearn.%s(%s, t.*)%s, (t.%s)%s::float8, %s%s FROM %s%s AS t",
+	appendStringInfo(&sql, "SELECT unlearn.%s(%s, %s)%s, (%s.%s)%s::float8, %s%s FROM %s%s AS %s",
 					 m->loss->binary_labels ? "predict_proba" : "predict",
-					 quote_literal_cstr(m->name),
+					 quote_literal_cstr(m->name), alias,
 					 m->options.exposure ?
-					 psprintf(" * (t.%s)::float8", quote_identifier(m->options.exposure)) : "",
-					 quote_identifier(m->target_column),
+					 psprintf(" * (%s.%s)::float8", alias, quote_identifier(m->options.exposure)) : "",
+					 alias, quote_identifier(m->target_column),
 					 getBaseType(get_atttype(relid, target)) == BOOLOID ? "::int" : "",
-					 held_out ? psprintf("t.%s", quote_identifier(m->key_column)) : "NULL",
-					 filter ? ", t.*" : "",
+					 held_out ? psprintf("%s.%s", alias, quote_identifier(m->key_column)) : "NULL",
+					 filter ? psprintf(", %s", alias) : "",
 					 /* a plain table's own rows, a partitioned one's partitions' */
 					 get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
 					 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-												relname));
+												relname),
+					 alias);
 	portal = SPI_cursor_open_with_args(NULL, sql.data, 0, NULL, NULL, NULL, true, 0);
 	for (;;)
 	{

@@ -47,7 +47,8 @@ logistic_block(const double *z, const double *y, int n, double *resid,
 
 /*
  * Any logit: the sigmoid is below 1, w = s(1 - s) below 1/4, |w'| below
- * 1 / (6 sqrt 3) (at s = (3 -+ sqrt 3) / 6), and |s - y| <= 1.
+ * 1 / (6 sqrt 3) (at s = (3 -+ sqrt 3) / 6), |s - y| <= 1, and |w'| =
+ * w |1 - 2s| <= w.
  */
 static void
 logistic_curvature(double ceiling, LossCurvature *c)
@@ -57,7 +58,7 @@ logistic_curvature(double ceiling, LossCurvature *c)
 	c->weight = 0.25;
 	c->lipschitz = 0.09622504486493763;
 	c->unit_residual = true;
-	c->weight_log_lipschitz = false;
+	c->weight_log_lipschitz = true;
 }
 
 const LossFunctions loss_logistic = {

@@ -415,30 +415,42 @@ update_bound(RemovalState *s)
 	own = gamma_k(2 * d + 2) * (linalg_norm2(s->ref_gradient, d) +
 								s->hessian_norm1 * enorm) +
 		gamma_k(3) * shift_norm;
+	/* (c/2) M e'Ge, c the most |w'| reaches, and the rounding of e'Ge (and G's). */
+	exact = first + 0.5 * c * s->max_row_norm * xe2;
+	remainder = 0.5 * c * s->max_row_norm *
+		(gamma_k(d + 2) * xe2 + gamma_k(N + 2) * P * enorm * enorm);
 	if (cv.weight_log_lipschitz)
 	{
 		/*
-		 * w(z + t) <= w(z) e^|t| and |w'| <= w (Poisson's e^z): each row's
+		 * w(z + t) <= w(z) e^|t| and |w'| <= w (Poisson's e^z, and the
+		 * logistic's s(1 - s), whose log has slope 1 - 2s): each row's
 		 * Taylor remainder is at most w_i (x_i'e)^2 e^(|x_i'e|) / 2 with
 		 * w_i its weight at theta_ref, so the rows' sum is at most
-		 * (M/2) e^(M|e|) e'H~e (H~ holds their weights, and l2 I' >= 0),
-		 * with the rounding of e'H~e and of H~ itself (rounding_allowance's
-		 * H term, at |e|^2).
+		 * (M/2) e^(M|e|) e'H_loss e, H_loss = H~ less its penalty l2 I'
+		 * (every term but the first counted penalized, which takes off no
+		 * more than the penalty has), with the rounding of e'H~e and of H~
+		 * itself (rounding_allowance's H term, at |e|^2).  The smaller of
+		 * the two bounds is taken: this one when the rows' weights along e
+		 * are well below their largest (confident logistic predictions;
+		 * Poisson, where the largest is e^max_logit).
 		 */
 		double		growth = 0.5 * s->max_row_norm *
 			exp(Min(s->max_row_norm * enorm, 700.0));
+		double		penalty = 0.0,
+					exact_w,
+					remainder_w;
 
-		exact = first + growth * ehe;
-		remainder = growth * enorm * enorm *
-			(gamma_k(d + 2) * s->hessian_norm1 +
+		for (i = 1; i < d; i++)
+			penalty += e[i] * e[i];
+		exact_w = first + growth * Max(ehe - s->l2 * penalty, 0.0);
+		remainder_w = growth * enorm * enorm *
+			(gamma_k(d + 4) * s->hessian_norm1 +
 			 hessian_rounding(&s->stats, &cv, d, s->max_row_norm));
-	}
-	else
-	{
-		/* (c/2) M e'Ge, c the most |w'| reaches, and the rounding of e'Ge (and G's). */
-		exact = first + 0.5 * c * s->max_row_norm * xe2;
-		remainder = 0.5 * c * s->max_row_norm *
-			(gamma_k(d + 2) * xe2 + gamma_k(N + 2) * P * enorm * enorm);
+		if (exact_w + remainder_w < exact + remainder)
+		{
+			exact = exact_w;
+			remainder = remainder_w;
+		}
 	}
 
 	s->error_bound = (1 + gamma_k(d + 2)) *

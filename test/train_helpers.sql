@@ -3,10 +3,14 @@ CREATE SCHEMA unlearn_test;
 
 -- Optimality check independent of the trainer: |grad L(theta)| / |grad L(0)|
 -- for a stored model, with the gradient of its objective
---   sum_i l(x_i' theta; y_i) + (l2/2) |w|^2
+--   sum_i l(x_i' theta; y_i) + (l2/2) sum_j v_j w_j^2
 -- recomputed here in SQL from the source rows, the stored terms (how each
--- input is encoded and scaled) and the stored parameters.  It is 0 at the
--- optimum, up to rounding.
+-- input is encoded and scaled) and the stored parameters.  v_j is 1, but
+-- for a standardized numeric term the variance (population) of its stored
+-- encoding over the current rows: a retrain would scale it by that spread,
+-- so that is the objective an erased model's frame carries (its penalty
+-- shift, src/preprocessing.c); right after training it is 1.  It is 0 at
+-- the optimum, up to rounding.
 CREATE FUNCTION unlearn_test.relative_gradient(model_name text, relative boolean DEFAULT true)
 RETURNS float8 LANGUAGE plpgsql AS $$
 DECLARE
@@ -17,6 +21,8 @@ DECLARE
     cols text[] := '{}';
     sums text[] := '{}';
     sums0 text[] := '{}';
+    spreads text[] := '{}';
+    spread float8[];
     resid text;
     resid0 text;
     num text;
@@ -43,6 +49,9 @@ BEGIN
         z := z || format(' + %s::float8 * %s', m.theta[t.position], x);
         sums := sums || format('sum(unlearn_r * %s)', x);
         sums0 := sums0 || format('sum(unlearn_r0 * %s)', x);
+        spreads := spreads || CASE WHEN t.column_name IS NOT NULL AND t.level IS NULL
+                                        AND (m.options->>'standardize')::boolean
+                                   THEN format('var_pop(%s)', x) ELSE '1::float8' END;
         IF t.column_name IS NOT NULL AND NOT t.column_name = ANY (cols) THEN
             cols := cols || t.column_name;
         END IF;
@@ -65,15 +74,16 @@ BEGIN
     num := CASE WHEN (SELECT atttypid FROM pg_attribute
                        WHERE attrelid = m.source AND attname = m.target_column)
                      = 'boolean'::regtype THEN '::int' ELSE '' END;
-    EXECUTE format('SELECT ARRAY[%s], ARRAY[%s] FROM (SELECT a.*, %s AS unlearn_r, %s AS unlearn_r0 FROM'
+    EXECUTE format('SELECT ARRAY[%s], ARRAY[%s], ARRAY[%s] FROM (SELECT a.*, %s AS unlearn_r, %s AS unlearn_r0 FROM'
                    ' (SELECT s.*, %s AS unlearn_z, (%I)%s::float8 AS unlearn_y FROM ONLY %s s WHERE %s) a) b',
                    array_to_string(sums, ', '), array_to_string(sums0, ', '),
+                   array_to_string(spreads, ', '),
                    resid, resid0, z, m.target_column, num, m.source, cond)
-      INTO g, g0;
+      INTO g, g0, spread;
     FOR i IN 1 .. m.n_params LOOP
         IF (SELECT column_name IS NOT NULL FROM unlearn.model_term
              WHERE model_id = m.model_id AND position = i) THEN
-            g[i] := g[i] + l2 * m.theta[i];
+            g[i] := g[i] + l2 * spread[i] * m.theta[i];
         END IF;
     END LOOP;
     RETURN sqrt((SELECT sum(v * v) FROM unnest(g) v))
