@@ -584,7 +584,7 @@ capture_target(Dataset *ds, double *raw)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("label %g in target column \"%s\" is not 0 or 1", y, ds->target_name),
 				 errdetail("The row with key %s.", row_key_text(ds)),
-				 errhint("A logistic model takes labels 0 and 1, or a boolean target.")));
+				 errhint("A logistic model takes labels 0 and 1, or a boolean target; more classes need a multinomial model, which unlearn does not have yet (docs/limits.md).")));
 	if (ds->target_kind == LOSS_TARGET_COUNT && (y < 0.0 || y != floor(y)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
