@@ -42,23 +42,16 @@ for _ in range(100):
 return list(theta)
 $$;
 
--- Largest relative difference between a model's weights and numpy's.
-CREATE FUNCTION relative_difference(model text, reference float8[]) RETURNS float8
-LANGUAGE sql AS $$
-    SELECT max(abs(w.weight - reference[w.o])) / max(abs(reference[w.o]))
-      FROM unlearn.weights(model) WITH ORDINALITY AS w(term, c, l, weight, raw_weight, o)
-$$;
-
 SELECT name, parameters, rows_trained
   FROM unlearn.create_model('wdbc_ridge', 'wdbc', 'benign', NULL, 'linear',
                             '{"l2": 1.0, "standardize": false}');
-SELECT relative_difference('wdbc_ridge', numpy_fit('linear', 1.0)) < 1e-6 AS ridge_matches_numpy;
+SELECT unlearn_test.relative_difference('wdbc_ridge', numpy_fit('linear', 1.0)) < 1e-6 AS ridge_matches_numpy;
 SELECT unlearn_test.relative_gradient('wdbc_ridge') < 1e-9 AS ridge_at_optimum;
 
 SELECT name, parameters, rows_trained
   FROM unlearn.create_model('wdbc_logistic', 'wdbc', 'benign', NULL, 'logistic',
                             '{"l2": 1.0, "standardize": false}');
-SELECT relative_difference('wdbc_logistic', numpy_fit('logistic', 1.0)) < 1e-6 AS logistic_matches_numpy;
+SELECT unlearn_test.relative_difference('wdbc_logistic', numpy_fit('logistic', 1.0)) < 1e-6 AS logistic_matches_numpy;
 SELECT unlearn_test.relative_gradient('wdbc_logistic') < 1e-9 AS logistic_at_optimum;
 
 -- Standardized (the default): the same model class, better conditioned.
@@ -72,6 +65,6 @@ SELECT round(unlearn.predict_proba('wdbc_std', w)::numeric, 3) AS p, benign
 SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP SCHEMA unlearn_test CASCADE;
-DROP FUNCTION numpy_fit, relative_difference;
+DROP FUNCTION numpy_fit;
 DROP TABLE wdbc;
 DROP EXTENSION plpython3u;

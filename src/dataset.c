@@ -236,6 +236,20 @@ has_unique_index_on(Relation rel, AttrNumber attnum)
 	return found;
 }
 
+/* The attribute number of a column of rel named by the caller, or 42703. */
+static AttrNumber
+named_column(Relation rel, const char *name)
+{
+	AttrNumber	attnum = attnameAttNum(rel, name, false);
+
+	if (attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						name, RelationGetRelationName(rel))));
+	return attnum;
+}
+
 /* Resolves the key column: the option "key", or the one-column primary key. */
 static void
 resolve_key(Dataset *ds, const char *key_option)
@@ -248,12 +262,7 @@ resolve_key(Dataset *ds, const char *key_option)
 	{
 		Form_pg_attribute attr;
 
-		attnum = attnameAttNum(rel, key_option, false);
-		if (attnum == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("column \"%s\" of relation \"%s\" does not exist",
-							key_option, relname)));
+		attnum = named_column(rel, key_option);
 		attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 		if (!attr->attnotnull)
 			ereport(ERROR,
@@ -311,15 +320,10 @@ static void
 resolve_target(Dataset *ds, const char *target)
 {
 	Relation	rel = ds->rel;
-	AttrNumber	attnum = attnameAttNum(rel, target, false);
+	AttrNumber	attnum = named_column(rel, target);
 	Form_pg_attribute attr;
 	ColumnKind	kind;
 
-	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						target, RelationGetRelationName(rel))));
 	if (attnum == ds->key_attnum)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -351,12 +355,7 @@ resolve_exposure(Dataset *ds, const char *exposure)
 	ds->exposure_attnum = InvalidAttrNumber;
 	if (exposure == NULL)
 		return;
-	attnum = attnameAttNum(rel, exposure, false);
-	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist",
-						exposure, RelationGetRelationName(rel))));
+	attnum = named_column(rel, exposure);
 	if (attnum == ds->key_attnum || attnum == ds->target_attnum)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -62,6 +62,19 @@ option_string(const char *name, JsonbValue *v)
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
+/* The value of a string option that must not be empty. */
+static char *
+option_nonempty_string(const char *name, JsonbValue *v)
+{
+	char	   *value = option_string(name, v);
+
+	if (value[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("option \"%s\" must not be empty", name)));
+	return value;
+}
+
 /* Applies one key/value pair of the options object. */
 static void
 apply_option(TrainOptions *opts, const char *name, JsonbValue *v)
@@ -97,29 +110,11 @@ apply_option(TrainOptions *opts, const char *name, JsonbValue *v)
 					 errmsg("option \"tol\" must be a number between 0 and 1, exclusive")));
 	}
 	else if (strcmp(name, "where") == 0)
-	{
-		opts->where = option_string(name, v);
-		if (opts->where[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"where\" must not be empty")));
-	}
+		opts->where = option_nonempty_string(name, v);
 	else if (strcmp(name, "key") == 0)
-	{
-		opts->key = option_string(name, v);
-		if (opts->key[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"key\" must not be empty")));
-	}
+		opts->key = option_nonempty_string(name, v);
 	else if (strcmp(name, "exposure") == 0)
-	{
-		opts->exposure = option_string(name, v);
-		if (opts->exposure[0] == '\0')
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("option \"exposure\" must not be empty")));
-	}
+		opts->exposure = option_nonempty_string(name, v);
 	else if (strcmp(name, "nulls") == 0)
 	{
 		char	   *s = option_string(name, v);

@@ -133,6 +133,15 @@ RETURNS float8 LANGUAGE sql AS $$
       FROM unlearn.weights(a) x JOIN unlearn.weights(b) y USING (term)
 $$;
 
+-- Largest difference between a model's weights and a reference's (the
+-- same terms in weights order, e.g. numpy's or scikit-learn's), relative to
+-- the reference's largest.
+CREATE FUNCTION unlearn_test.relative_difference(model text, reference float8[])
+RETURNS float8 LANGUAGE sql AS $$
+    SELECT max(abs(w.weight - reference[w.o])) / max(abs(reference[w.o]))
+      FROM unlearn.weights(model) WITH ORDINALITY AS w(term, c, l, weight, raw_weight, o)
+$$;
+
 -- |theta_a - theta_b| / |theta_c - theta_b|: a model's distance from a
 -- reference relative to another model's (e.g. erased vs retrained, over
 -- original vs retrained: the share of the erasure's shift left undone).
