@@ -337,6 +337,8 @@ return mean_poisson_deviance([float(r["n"]) for r in rows], [r["mu"] for r in ro
 $$;
 SELECT round(e.value::numeric, 6) AS deviance, abs(e.value - sklearn_exposure_deviance('pe')) < 1e-9 AS as_sklearn
   FROM unlearn.evaluate('pe') e WHERE e.metric = 'deviance';
+-- Another relation must have the exposure column too.
+SELECT try($$SELECT * FROM unlearn.evaluate('pe', 'pois')$$);
 
 -- Erasure with an exposure: one by one, each DELETE in its own
 -- transaction so the rows stay pending in the stored model (their signs
