@@ -7,7 +7,7 @@ EXTVERSION  = 0.1.0
 MODULE_big  = unlearn
 OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/options.o src/features.o src/dataset.o src/loss.o src/loss_linear.o \
-              src/loss_logistic.o src/loss_poisson.o src/solver.o src/catalog.o src/lineage.o \
+              src/loss_logistic.o src/loss_poisson.o src/loss_multinomial.o src/classes.o src/solver.o src/catalog.o src/lineage.o \
               src/train.o src/predict.o src/encoder.o src/removal.o src/erase.o src/triggers.o src/rectify.o src/refresh.o \
               src/spi_cache.o src/source_models.o \
               src/erasure_state.o src/tablerow.o src/privileges.o src/verify.o \

@@ -79,7 +79,7 @@ CREATE SEQUENCE unlearn.model_id_seq AS integer;
 CREATE TABLE unlearn.model (
     model_id        integer PRIMARY KEY DEFAULT nextval('unlearn.model_id_seq'),
     name            text NOT NULL UNIQUE CHECK (name <> ''),
-    model_type      text NOT NULL CHECK (model_type IN ('linear', 'logistic', 'poisson')),
+    model_type      text NOT NULL CHECK (model_type IN ('linear', 'logistic', 'poisson', 'multinomial')),
     source          regclass NOT NULL,
     source_id       integer NOT NULL,      -- unlearn.source_table: the log's name for it
     key_column      text NOT NULL,
@@ -160,6 +160,17 @@ CREATE TABLE unlearn.model_term (
     center       float8 NOT NULL,      -- the input enters as (x - center) / scale
     scale        float8 NOT NULL,
     level_rows   bigint,               -- training rows with this level
+    PRIMARY KEY (model_id, position)
+);
+
+-- The classes of a multinomial model, in the target type's order: parameter
+-- block position of theta is this class's (theta is class-major: block k
+-- holds the model_term terms of class k).
+CREATE TABLE unlearn.model_class (
+    model_id     integer NOT NULL,
+    position     integer NOT NULL,     -- 1-based: the class's block of theta
+    label        text NOT NULL,        -- the class as the target type's output writes it
+    rows         bigint NOT NULL,      -- current training rows of this class
     PRIMARY KEY (model_id, position)
 );
 
@@ -319,10 +330,11 @@ SELECT pg_catalog.pg_extension_config_dump('unlearn.erasure_log_chain', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_term', '');
+SELECT pg_catalog.pg_extension_config_dump('unlearn.model_class', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.lineage', '');
 SELECT pg_catalog.pg_extension_config_dump('unlearn.model_pending', '');
 
-REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.lineage,
+REVOKE ALL ON unlearn.model, unlearn.model_term, unlearn.model_class, unlearn.lineage,
     unlearn.model_pending, unlearn.refresh_journal, unlearn.model_id_seq, unlearn.source_table, unlearn.source_id_seq,
     unlearn.erasure_log, unlearn.erasure_log_seq, unlearn.erasure_log_chain,
     unlearn.secret FROM PUBLIC;
@@ -486,6 +498,21 @@ AS 'MODULE_PATHNAME', 'unlearn_predict_vector'
 LANGUAGE C STABLE STRICT PARALLEL SAFE
 SUPPORT unlearn._predict_support;
 
+-- Multinomial models: the most probable class of a row, as text (cast it to
+-- the target's type: unlearn.predict_class(m, t)::species).
+CREATE FUNCTION unlearn.predict_class(model text, input record)
+RETURNS text
+AS 'MODULE_PATHNAME', 'unlearn_predict_class_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Multinomial models: each class's probability for a row, in the classes'
+-- order (unlearn.classes).
+CREATE FUNCTION unlearn.predict_probabilities(model text, input record,
+    OUT class text, OUT probability float8)
+RETURNS SETOF record
+AS 'MODULE_PATHNAME', 'unlearn_predict_probabilities_row'
+LANGUAGE C STABLE STRICT PARALLEL SAFE ROWS 10;
+
 -- Probability of label 1 (logistic models) for a row.
 CREATE FUNCTION unlearn.predict_proba(model text, input record)
 RETURNS float8
@@ -607,6 +634,25 @@ BEGIN
 END
 $fn$;
 
+-- A multinomial model's classes in their order (the target type's), with
+-- their current training rows; read capability, like weights.
+CREATE FUNCTION unlearn.classes(model text,
+    OUT ordinal integer, OUT class text, OUT rows bigint)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model m WHERE m.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = '42704';
+    END IF;
+    RETURN QUERY
+    SELECT c.position, c.label, c.rows
+      FROM unlearn.model m JOIN unlearn.model_class c USING (model_id)
+     WHERE m.name = $1 ORDER BY c.position;
+END
+$fn$;
+
 -- Quality of a model on the current rows of its source that pass its
 -- "where" filter, or on every row of another relation with the same
 -- columns.  Rows whose target or prediction is NULL are left out.
@@ -681,10 +727,12 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
     unlearn.alter_model_owner(text, regrole),
     unlearn.verify_model(text),
     unlearn.predict(text, record), unlearn.predict(text, float8[]),
+    unlearn.predict_class(text, record), unlearn.predict_probabilities(text, record),
     unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
     unlearn._predict_support(internal),
     unlearn._predict_columns(text, int4, int4, "any"),
     unlearn.weights(text), unlearn.preprocessing(text), unlearn.lineage(text),
+    unlearn.classes(text),
     unlearn.evaluate(text, regclass),
     unlearn.lineage_of(regclass, anycompatible)
     FROM PUBLIC;
@@ -734,10 +782,11 @@ BEGIN
     WHEN 'predict' THEN
         functions := 'unlearn.predict(text, record), unlearn.predict(text, float8[]),
                       unlearn.predict_proba(text, record), unlearn.predict_proba(text, float8[]),
+                      unlearn.predict_class(text, record), unlearn.predict_probabilities(text, record),
                       unlearn._predict_columns(text, int4, int4, "any"),
                       unlearn.evaluate(text, regclass)';
     WHEN 'read' THEN
-        functions := 'unlearn.weights(text), unlearn.preprocessing(text),
+        functions := 'unlearn.weights(text), unlearn.preprocessing(text), unlearn.classes(text),
                       unlearn.lineage(text),
                       unlearn.lineage_of(regclass, anycompatible)';
         tables := 'unlearn.models';

@@ -30,6 +30,7 @@
 
 #include "arrayutil.h"
 #include "catalog.h"
+#include "classes.h"
 #include "spi_cache.h"
 #include "tablerow.h"
 #include "lineage.h"
@@ -126,6 +127,24 @@ count_array(const int64 *counts, int n)
 							  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
+/* Writes a multinomial model's classes, in position order, with their rows. */
+static void
+insert_classes(int32 model_id, const ClassSet *cs)
+{
+	Oid			types[3] = {INT4OID, TEXTARRAYOID, INT8ARRAYOID};
+	Datum		values[3];
+
+	values[0] = Int32GetDatum(model_id);
+	values[1] = PointerGetDatum(text_array(cs->labels, cs->n));
+	values[2] = PointerGetDatum(count_array(cs->rows, cs->n));
+	spi_run("DELETE FROM unlearn.model_class WHERE model_id = $1",
+			1, types, values, NULL, SPI_OK_DELETE, false);
+	spi_run("INSERT INTO unlearn.model_class (model_id, position, label, rows)"
+			" SELECT $1, u.o::integer, u.l, u.r"
+			"   FROM unnest($2, $3) WITH ORDINALITY AS u(l, r, o)",
+			3, types, values, NULL, SPI_OK_INSERT, false);
+}
+
 /* Inserts the terms of a model (inside an SPI connection). */
 static void
 insert_terms(int32 model_id, const TrainedModel *m)
@@ -160,6 +179,8 @@ insert_terms(int32 model_id, const TrainedModel *m)
 			" SELECT $1, u.o::integer, u.c, u.l, u.ce, u.sc, u.r"
 			"   FROM unnest($2, $3, $4, $5, $6) WITH ORDINALITY AS u(c, l, ce, sc, r, o)",
 			6, types, values, NULL, SPI_OK_INSERT, false);
+	if (m->classes)
+		insert_classes(model_id, m->classes);
 }
 
 /* Number of fit parameters fit_values fills. */
@@ -182,12 +203,13 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 		FLOAT8ARRAYOID, FLOAT8OID, INT8OID, FLOAT8OID, FLOAT8OID, FLOAT8OID,
 	FLOAT8OID, FLOAT8OID, INT8OID, BOOLOID, FLOAT8ARRAYOID, INT8OID, FLOAT8OID};
 	int			d = m->fit->nterms;
+	int			np = m->fit->nparams > 0 ? m->fit->nparams : d;	/* K d for multinomial */
 	const SumStats *st = &m->fit->stats;
 
 	memcpy(types, fit_types, sizeof(fit_types));
-	values[0] = Int32GetDatum(d);
-	values[1] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
-	values[2] = PointerGetDatum(float8_array_build(m->fit->hessian, d, d));
+	values[0] = Int32GetDatum(np);
+	values[1] = PointerGetDatum(float8_array_build(m->fit->theta, 0, np));
+	values[2] = PointerGetDatum(float8_array_build(m->fit->hessian, np, np));
 	values[3] = Int64GetDatum(m->rows_trained);
 	values[4] = Int64GetDatum(m->rows_skipped);
 	values[5] = Float8GetDatum(m->fit->objective);
@@ -201,12 +223,12 @@ fit_values(const TrainedModel *m, Oid *types, Datum *values)
 	values[10] = PointerGetDatum(!m->loss->constant_hessian ?
 								 float8_array_build(m->fit->gram, d, d) :
 								 construct_empty_array(FLOAT8OID));
-	values[11] = PointerGetDatum(float8_array_build(m->fit->theta, 0, d));
+	values[11] = PointerGetDatum(float8_array_build(m->fit->theta, 0, np));
 	values[12] = Float8GetDatum(m->fit->max_row_norm);
 	values[13] = Float8GetDatum(m->fit->gradient_scale);
 	/* The gradient at theta_ref anchors the Newton step's bound (removal.c). */
 	values[14] = PointerGetDatum(!m->loss->constant_hessian ?
-								 float8_array_build(m->fit->gradient, 0, d) :
+								 float8_array_build(m->fit->gradient, 0, np) :
 								 construct_empty_array(FLOAT8OID));
 	/* The bound (rounding included) and what the rounding of the sums depends on. */
 	values[15] = Float8GetDatum(m->fit->error_bound);
@@ -338,6 +360,8 @@ catalog_delete_model(const char *name)
 											2, &isnull));
 	spi_run("DELETE FROM unlearn.model_term WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
+	spi_run("DELETE FROM unlearn.model_class WHERE model_id = $1",
+			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	lineage_delete(DatumGetInt32(idvalue[0]));
 	pending_clear(DatumGetInt32(idvalue[0]));
 	journal_clear(DatumGetInt32(idvalue[0]));
@@ -438,6 +462,26 @@ catalog_load_model(const char *name, bool lock_row)
 									 rows * cols, m->nterms));
 
 	idvalue[0] = Int32GetDatum(m->model_id);
+	m->nclasses = 1;
+	if (m->loss->multiclass)
+	{
+		/* Multinomial: K classes, a block of terms each (class-major theta). */
+		spi_run("SELECT label, rows FROM unlearn.model_class WHERE model_id = $1 ORDER BY position",
+				1, idtype, idvalue, NULL, SPI_OK_SELECT, !lock_row);
+		m->nclasses = (int) SPI_processed;
+		if (m->nclasses < 2 || m->nterms % m->nclasses != 0)
+			corrupt_model(name, psprintf("It has %d parameters for %d classes.",
+										 m->nterms, m->nclasses));
+		m->class_labels = MemoryContextAlloc(cxt, sizeof(char *) * m->nclasses);
+		m->class_rows = MemoryContextAlloc(cxt, sizeof(int64) * m->nclasses);
+		for (i = 0; i < (uint64) m->nclasses; i++)
+		{
+			m->class_labels[i] = spi_text(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, cxt);
+			m->class_rows[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 2, &isnull));
+		}
+		m->nterms /= m->nclasses;
+	}
 	/* As the row: locked, the terms this very command wrote are the model's. */
 	spi_run("SELECT column_name, level, center, scale, level_rows, position"
 			" FROM unlearn.model_term WHERE model_id = $1 ORDER BY position",

@@ -45,6 +45,9 @@ typedef struct StoredModel
 	int64		version;
 	char	   *state;
 	int			nterms;
+	int			nclasses;		/* multinomial: K (theta is K blocks of nterms); else 1 */
+	char	  **class_labels;	/* multinomial: the classes, in position order */
+	int64	   *class_rows;		/* ... and their current training rows */
 	double	   *theta;
 	ModelTerm  *terms;
 	bool		refresh_requested;	/* a background refresh is asked for */
@@ -69,6 +72,7 @@ typedef struct TrainedModel
 	int64		rows_held_out;	/* kept out by the option holdout */
 	ModelTerm  *terms;			/* fit->nterms of them */
 	double	   *feature_sums;	/* standardize: features_term_sums; else NULL */
+	struct ClassSet *classes;	/* multinomial: its classes (fit->nparams = K nterms) */
 	Oid			owner;			/* the role that created it */
 } TrainedModel;
 

@@ -51,8 +51,10 @@
 #include "utils/ruleutils.h"
 #include "utils/snapmgr.h"
 
+#include "classes.h"
 #include "dataset.h"
 #include "lineage.h"
+#include "linalg.h"
 #include "privileges.h"
 #include "source_scan.h"
 #include "unlearn.h"
@@ -330,6 +332,20 @@ resolve_target(Dataset *ds, const char *target)
 				 errmsg("the key column \"%s\" cannot be the target", target)));
 	attr = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 	ds->target_type = getBaseType(attr->atttypid);
+	if (ds->target_kind == LOSS_TARGET_CLASS)
+	{
+		/* Multinomial: the classes are the target's distinct values. */
+		if (!classes_type_allowed(ds->target_type))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("target column \"%s\" has type %s", target,
+							feature_type_name(attr->atttypid)),
+					 errhint("A multinomial model's target must be an integer, boolean, text, varchar, char or enum column: its distinct values are the classes.")));
+		ds->classes = classes_create(ds->target_type, ds->cxt);
+		ds->target_attnum = attnum;
+		ds->target_name = pstrdup(target);
+		return;
+	}
 	if (!feature_kind_of_type(ds->target_type, &kind) || kind == COLUMN_CATEGORICAL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -570,8 +586,18 @@ first_null_column(Dataset *ds)
 static void
 capture_target(Dataset *ds, double *raw)
 {
-	double		y = feature_datum_to_double(ds->slot->tts_values[ds->target_attnum - 1],
-											ds->target_type);
+	double		y;
+
+	/* A class: its provisional id in the first pass, its position after. */
+	if (ds->classes)
+	{
+		Datum		value = ds->slot->tts_values[ds->target_attnum - 1];
+
+		raw[0] = ds->classes->finished ? classes_find(ds->classes, value) :
+			classes_add(ds->classes, value);
+		return;
+	}
+	y = feature_datum_to_double(ds->slot->tts_values[ds->target_attnum - 1], ds->target_type);
 
 	if (!isfinite(y))
 		ereport(ERROR,
@@ -852,6 +878,8 @@ choose_features(Dataset *ds, const TrainOptions *opts)
 		ds->nskipped = 0;
 		ds->nheld_out = 0;
 		ds->npositive = 0;
+		if (ds->classes)
+			ds->classes = classes_create(ds->target_type, ds->cxt);
 		ds->fs = features_resolve(ds->rel, keep, ds->key_attnum, ds->target_attnum,
 								  ds->exposure_attnum, opts->intercept, opts->standardize);
 		ds->fs->chosen = true;
@@ -893,7 +921,7 @@ expand_in_place(Dataset *ds, double *raw, int nrows)
 	for (i = 0; i < nrows; i++)
 	{
 		memcpy(row, &raw[(Size) i * width], sizeof(double) * width);
-		blk->y[i] = row[0];
+		blk->y[i] = ds->classes ? ds->classes->position[(int) row[0]] : row[0];
 		if (blk->offset)
 			blk->offset[i] = row[width - 1];
 		features_expand(ds->fs, row, &raw[(Size) i * d]);
@@ -949,6 +977,8 @@ materialize(Dataset *ds)
 		{
 			features_expand(ds->fs, &raw[(Size) i * width], &blk->X[(Size) i * d]);
 			blk->y[i] = raw[(Size) i * width];
+			if (ds->classes)
+				blk->y[i] = ds->classes->position[(int) blk->y[i]];
 			if (blk->offset)
 				blk->offset[i] = raw[(Size) i * width + width - 1];
 		}
@@ -1037,6 +1067,26 @@ dataset_load(const DatasetSpec *spec)
 						ds->target_name),
 				 errdetail("A Poisson model's intercept would go to minus infinity."),
 				 errhint("Train on rows with at least one positive count.")));
+	if (ds->classes)
+	{
+		classes_finish(ds->classes);
+		ds->nclasses = ds->classes->n;
+		if (ds->nclasses < 2)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("target column \"%s\" has only one class over the training rows",
+							ds->target_name),
+					 errdetail("Every row's class is %s.", ds->classes->labels[0])));
+		if ((int64) ds->nclasses * ds->fs->nterms > LINALG_MAX_DIM)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("model \"%s\" would have %d classes of %d terms, %lld parameters",
+							spec->model_name, ds->nclasses, ds->fs->nterms,
+							(long long) ds->nclasses * ds->fs->nterms),
+					 errdetail("A multinomial model has one parameter per class and term, and at most %d parameters: its Hessian, of their number squared, is kept and factored.",
+							   LINALG_MAX_DIM),
+					 errhint("Train on fewer classes or fewer features.")));
+	}
 
 	features_finalize(ds->fs);
 

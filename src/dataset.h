@@ -91,6 +91,8 @@ typedef struct Dataset
 	int64		nskipped;
 	int64		nheld_out;		/* rows held out of training (option holdout) */
 	int64		npositive;		/* rows whose target is above 0 (0/1, count) */
+	int			nclasses;		/* multinomial: the target's classes (else 0) */
+	struct ClassSet *classes;	/* multinomial: their values and row counts */
 
 	/* rows in memory, or streamed from the table on every pass */
 	bool		in_memory;

@@ -481,6 +481,22 @@ linalg_rows_matvec(const double *X, int rows, int n, const double *theta,
 				theta, 1, 0.0, z, 1);
 }
 
+/* Z = X T' for row-major X (rows x n) and T (k x n): Z is rows x k. */
+void
+linalg_rows_matmul_t(const double *X, int rows, int n, const double *T, int k, double *Z)
+{
+	cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, k, n, 1.0, X, n,
+				T, n, 0.0, Z, k);
+}
+
+/* G += R' X for row-major R (rows x k) and X (rows x n): G is k x n. */
+void
+linalg_rows_tmatmul_add(const double *R, int rows, int k, const double *X, int n, double *G)
+{
+	cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, n, rows, 1.0, R, k,
+				X, n, 1.0, G, n);
+}
+
 /* g += X' r for a row-major block X (rows x n). */
 void
 linalg_rows_tmatvec_add(const double *X, int rows, int n, const double *r,

@@ -134,6 +134,14 @@ extern void linalg_rows_matvec(const double *X, int rows, int n,
 							   const double *theta, double *z);
 
 /* g += X' r for a row-major block X (rows x n). */
+/* Z = X T' for row-major X (rows x n) and T (k x n): Z is rows x k. */
+extern void linalg_rows_matmul_t(const double *X, int rows, int n, const double *T, int k,
+								 double *Z);
+
+/* G += R' X for row-major R (rows x k) and X (rows x n): G is k x n. */
+extern void linalg_rows_tmatmul_add(const double *R, int rows, int k, const double *X, int n,
+									double *G);
+
 extern void linalg_rows_tmatvec_add(const double *X, int rows, int n,
 									const double *r, double *g);
 

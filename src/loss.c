@@ -13,7 +13,7 @@
 #include "loss.h"
 
 static const LossFunctions *const all_losses[] = {
-	&loss_linear, &loss_logistic, &loss_poisson
+	&loss_linear, &loss_logistic, &loss_poisson, &loss_multinomial
 };
 
 /* The loss of a model type name as stored, or NULL if the name is unknown. */
@@ -59,6 +59,8 @@ loss_target_valid(const LossFunctions *loss, double y)
 			return y == 0.0 || y == 1.0;
 		case LOSS_TARGET_COUNT:
 			return y >= 0.0 && y == floor(y);
+		case LOSS_TARGET_CLASS:
+			return y >= 0.0 && y == floor(y);	/* a class index */
 	}
 	return false;
 }

@@ -19,7 +19,8 @@ typedef enum LossTarget
 {
 	LOSS_TARGET_REAL,			/* any finite number */
 	LOSS_TARGET_BINARY,			/* 0 or 1 */
-	LOSS_TARGET_COUNT			/* a non-negative integer */
+	LOSS_TARGET_COUNT,			/* a non-negative integer */
+	LOSS_TARGET_CLASS			/* a class: an integer, boolean, text or enum value */
 } LossTarget;
 
 /*
@@ -45,6 +46,7 @@ typedef struct LossFunctions
 	bool		constant_hessian;	/* Hessian does not depend on theta */
 	bool		binary_labels;	/* targets are 0 or 1, predictions classes */
 	LossTarget	target;			/* what a target must be */
+	bool		multiclass;		/* K logits a row, K blocks of parameters (multinomial) */
 
 	/*
 	 * Returns sum_i l(z_i; y_i) over n rows; fills resid[i] = dl/dz and,
@@ -63,6 +65,24 @@ typedef struct LossFunctions
 extern const LossFunctions loss_linear;
 extern const LossFunctions loss_logistic;
 extern const LossFunctions loss_poisson;
+extern const LossFunctions loss_multinomial;
+
+/*
+ * Multinomial: adds a block of rows' softmax cross-entropy sums at theta
+ * (K blocks of d, class-major) to gradient (K d) and, unless NULL, the
+ * Hessian (K d x K d, full symmetric); y holds class indexes.  Scratch: Z and R of rows x
+ * K, w of rows, block of d x d, scaled of rows x d.  Returns the summed loss.
+ */
+extern double multinomial_block_add(int K, int d, const double *theta, const double *X,
+									const double *y, int rows, double *gradient,
+									double *hessian, double *Z, double *R, double *w,
+									double *block, double *scaled);
+
+/*
+ * Multinomial: the K class probabilities of one row's logits z (K), stably
+ * (the largest logit subtracted first); returns log-sum-exp of z.
+ */
+extern double multinomial_softmax(const double *z, int K, double *p);
 
 /* Whether y is a target the loss takes (finite, and of its kind). */
 extern bool loss_target_valid(const LossFunctions *loss, double y);

@@ -77,6 +77,10 @@ typedef struct PredictState
 	Oid			rowtype;		/* row type the columns are mapped for */
 	int32		rowtypmod;
 	TupleDesc	rowdesc;
+	/* multinomial: one state per class, its own block of theta; else 0, NULL */
+	int			nclasses;
+	char	  **class_labels;
+	struct PredictState **classes;
 } PredictState;
 
 /* The column entry of a feature, added if new. */
@@ -97,6 +101,24 @@ column_for(PredictState *st, const char *name, bool categorical)
 		col->levels = features_level_table("unlearn predict levels", sizeof(PredictLevel),
 										   CurrentMemoryContext);
 	return col;
+}
+
+/* Folds centering and scaling into the state's coefficients: z = z0 + sum coef * x. */
+static void
+fold_coefficients(PredictState *st)
+{
+	int			t;
+
+	st->z0 = st->intercept ? st->theta[0] : 0.0;
+	for (t = 0; t < st->ncols; t++)
+	{
+		PredictColumn *col = &st->cols[t];
+
+		if (col->categorical)
+			continue;
+		col->coef = st->theta[col->term] / st->scale[col->term];
+		st->z0 -= col->coef * st->center[col->term];
+	}
 }
 
 /*
@@ -161,16 +183,28 @@ load_state(const char *name)
 			column_for(st, term->column, false)->term = t;
 	}
 
-	/* Fold centering and scaling in: z = z0 + sum coef * x. */
-	st->z0 = st->intercept ? st->theta[0] : 0.0;
-	for (t = 0; t < st->ncols; t++)
+	fold_coefficients(st);
+	if (m->loss->multiclass)
 	{
-		PredictColumn *col = &st->cols[t];
+		int			k;
 
-		if (col->categorical)
-			continue;
-		col->coef = st->theta[col->term] / st->scale[col->term];
-		st->z0 -= col->coef * st->center[col->term];
+		/* A state per class: the same columns, its own block of theta. */
+		st->nclasses = m->nclasses;
+		st->class_labels = m->class_labels;
+		st->classes = palloc(sizeof(PredictState *) * m->nclasses);
+		for (k = 0; k < m->nclasses; k++)
+		{
+			PredictState *c = palloc(sizeof(PredictState));
+
+			memcpy(c, st, sizeof(PredictState));
+			c->cols = palloc(sizeof(PredictColumn) * Max(st->ncols, 1));
+			memcpy(c->cols, st->cols, sizeof(PredictColumn) * st->ncols);
+			c->theta = &m->theta[(Size) k * m->nterms];
+			c->classes = NULL;
+			c->nclasses = 0;
+			fold_coefficients(c);
+			st->classes[k] = c;
+		}
 	}
 	return st;
 }
@@ -432,10 +466,23 @@ vector_linear_predictor(PredictState *st, ArrayType *input)
 	return sum;
 }
 
+/* Raises the error for predict or predict_proba of a multinomial model. */
+static void
+refuse_multiclass(PredictState *st)
+{
+	if (st->nclasses > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a multinomial model of %d classes", st->model,
+						st->nclasses),
+				 errhint("Use unlearn.predict_class for its class, unlearn.predict_probabilities for each class's probability.")));
+}
+
 /* predict's answer: the value (linear) or the class 0/1 (logistic). */
 static double
 predicted_value(PredictState *st, double z)
 {
+	refuse_multiclass(st);
 	if (st->loss->binary_labels)
 		return z >= 0 ? 1.0 : 0.0;
 	return st->loss->predict(z);
@@ -445,6 +492,7 @@ predicted_value(PredictState *st, double z)
 static void
 require_probabilities(PredictState *st)
 {
+	refuse_multiclass(st);
 	if (!st->loss->binary_labels)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
@@ -476,6 +524,85 @@ unlearn_predict_vector(PG_FUNCTION_ARGS)
 	PredictState *st = get_state(fcinfo);
 
 	PG_RETURN_FLOAT8(predicted_value(st, vector_linear_predictor(st, PG_GETARG_ARRAYTYPE_P(1))));
+}
+
+/*
+ * Multinomial: each class's probability for a row into p (nclasses);
+ * false if a NULL feature makes the prediction NULL.
+ */
+static bool
+row_class_probabilities(PredictState *st, HeapTupleHeader row, double *p)
+{
+	double	   *z = palloc(sizeof(double) * st->nclasses);
+	int			k;
+
+	for (k = 0; k < st->nclasses; k++)
+		if (!row_linear_predictor(st->classes[k], row, &z[k]))
+			return false;
+	(void) multinomial_softmax(z, st->nclasses, p);
+	pfree(z);
+	return true;
+}
+
+/* Raises the error for a multinomial function on another model. */
+static void
+require_multiclass(PredictState *st)
+{
+	if (st->nclasses == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("model \"%s\" is a %s model, not a multinomial one",
+						st->model, st->loss->name),
+				 errhint("Use unlearn.predict and unlearn.predict_proba for its predictions.")));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_class_row);
+
+/* predict_class(model, row): the most probable class, as text. */
+Datum
+unlearn_predict_class_row(PG_FUNCTION_ARGS)
+{
+	PredictState *st = get_state(fcinfo);
+	double	   *p;
+	int			best = 0,
+				k;
+
+	require_multiclass(st);
+	p = palloc(sizeof(double) * st->nclasses);
+	if (!row_class_probabilities(st, PG_GETARG_HEAPTUPLEHEADER(1), p))
+		PG_RETURN_NULL();
+	for (k = 1; k < st->nclasses; k++)
+		if (p[k] > p[best])
+			best = k;
+	PG_RETURN_TEXT_P(cstring_to_text(st->class_labels[best]));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_probabilities_row);
+
+/* predict_probabilities(model, row): (class, probability) per class, in class order. */
+Datum
+unlearn_predict_probabilities_row(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PredictState *st = get_state(fcinfo);
+	double	   *p;
+	int			k;
+
+	require_multiclass(st);
+	InitMaterializedSRF(fcinfo, 0);
+	p = palloc(sizeof(double) * st->nclasses);
+	if (!row_class_probabilities(st, PG_GETARG_HEAPTUPLEHEADER(1), p))
+		return (Datum) 0;
+	for (k = 0; k < st->nclasses; k++)
+	{
+		Datum		values[2];
+		bool		nulls[2] = {false, false};
+
+		values[0] = PointerGetDatum(cstring_to_text(st->class_labels[k]));
+		values[1] = Float8GetDatum(p[k]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }
 
 PG_FUNCTION_INFO_V1(unlearn_predict_proba_row);

@@ -122,7 +122,7 @@ refresh_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 	pass.kept = d;
 	pass.dead = dead;
 	solver_stats_init(stats);
-	solver_sums_begin(&pass.sums, m->loss, d, theta, gradient, hessian);
+	solver_sums_begin(&pass.sums, m->loss, d, 1, theta, gradient, hessian);
 	pass.sums.gram = gram;
 	pass.sums.stats = stats;
 	if (gram)
@@ -348,7 +348,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 
 			CHECK_FOR_INTERRUPTS();
 			memset(&stats, 0, sizeof(stats));
-			solver_sums_begin(&sums, m->loss, d, s->theta, gradient, hessian);
+			solver_sums_begin(&sums, m->loss, d, 1, s->theta, gradient, hessian);
 			sums.stats = &stats;
 			dataset_begin_pass(ds);
 			while ((blk = dataset_next_block(ds)) != NULL)
@@ -529,7 +529,7 @@ journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, doub
 				r;
 
 	solver_stats_init(stats);
-	solver_sums_begin(&sums, loss, d, theta, gradient, hessian);
+	solver_sums_begin(&sums, loss, d, 1, theta, gradient, hessian);
 	sums.stats = stats;
 	for (e = 0; e < n; e++)
 		for (r = 0; r < entries[e].rows; r++)

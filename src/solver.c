@@ -49,23 +49,46 @@ overflow_error(void)
 
 /*
  * Adds the ridge penalty (l2/2)|w|^2, intercept excluded, at theta; with
- * weights, (l2/2) sum_j weights_j w_j^2.
+ * weights, (l2/2) sum_j weights_j w_j^2.  With K > 1 parameter blocks of d
+ * (multinomial), every block's weights alike, and with an intercept
+ * (l2/2)(sum_k b_k)^2, which picks the intercepts that sum to 0
+ * (loss_multinomial.c).
  */
 static double
-add_penalty(int d, double l2, const double *weights, bool intercept,
+add_penalty(int d, int K, double l2, const double *weights, bool intercept,
 			const double *theta, double *gradient, double *hessian)
 {
+	Size		p = (Size) d * K;
 	double		penalty = 0.0;
-	int			j;
+	int			j,
+				k,
+				l;
 
-	for (j = intercept ? 1 : 0; j < d; j++)
+	for (k = 0; k < K; k++)
+		for (j = intercept ? 1 : 0; j < d; j++)
+		{
+			double		l2_j = weights ? l2 * weights[j] : l2;
+			Size		t = (Size) k * d + j;
+
+			penalty += 0.5 * l2_j * theta[t] * theta[t];
+			gradient[t] += l2_j * theta[t];
+			if (hessian)
+				hessian[t * p + t] += l2_j;
+		}
+	if (K > 1 && intercept)
 	{
-		double		l2_j = weights ? l2 * weights[j] : l2;
+		double		sum = 0.0;
 
-		penalty += 0.5 * l2_j * theta[j] * theta[j];
-		gradient[j] += l2_j * theta[j];
-		if (hessian)
-			hessian[(Size) j * d + j] += l2_j;
+		for (k = 0; k < K; k++)
+			sum += theta[(Size) k * d];
+		penalty += 0.5 * l2 * sum * sum;
+		for (k = 0; k < K; k++)
+		{
+			gradient[(Size) k * d] += l2 * sum;
+			if (hessian)
+				for (l = 0; l < K; l++)
+					hessian[(Size) k * d * p + (Size) l * d] += l2;
+		}
 	}
 	return penalty;
 }
@@ -83,11 +106,14 @@ add_offset(double *z, const double *offset, int n)
 
 /* Starts sums of the objective at theta (see solver.h). */
 void
-solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
+solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d, int nclasses,
 				  const double *theta, double *gradient, double *hessian)
 {
+	int			p = d * Max(nclasses, 1);
+
 	sums->loss = loss;
 	sums->d = d;
+	sums->nclasses = Max(nclasses, 1);
 	sums->theta = theta;
 	sums->objective = 0.0;
 	sums->gradient = gradient;
@@ -102,9 +128,18 @@ solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
 	sums->gram = NULL;
 	sums->stats = NULL;
 	sums->max_row_norm = 0.0;
-	memset(gradient, 0, sizeof(double) * d);
+	if (loss->multiclass)
+	{
+		/* Multinomial: probabilities, residuals and one Gram block at a time. */
+		sums->class_z = palloc(sizeof(double) * DATASET_BLOCK_ROWS * sums->nclasses);
+		sums->class_r = palloc(sizeof(double) * DATASET_BLOCK_ROWS * sums->nclasses);
+		sums->block = palloc(sizeof(double) * d * d);
+		if (sums->scaled == NULL && hessian)
+			sums->scaled = palloc(sizeof(double) * DATASET_BLOCK_ROWS * d);
+	}
+	memset(gradient, 0, sizeof(double) * p);
 	if (hessian)
-		memset(hessian, 0, sizeof(double) * d * d);
+		memset(hessian, 0, sizeof(double) * p * p);
 }
 
 /*
@@ -124,6 +159,17 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, const double
 		const double *bx = &X[(Size) done * d];
 		int			rows = Min(DATASET_BLOCK_ROWS, nrows - done);
 
+		if (loss->multiclass)
+		{
+			sums->objective += multinomial_block_add(sums->nclasses, d, sums->theta, bx,
+													 &y[done], rows, sums->gradient,
+													 sums->hessian, sums->class_z,
+													 sums->class_r, sums->weight,
+													 sums->block, sums->scaled);
+			if (sums->gram)
+				linalg_gram_add(sums->gram, d, bx, rows, NULL, 1.0, NULL);
+			continue;			/* no erasure statistics yet (multinomial) */
+		}
 		linalg_rows_matvec(bx, rows, d, sums->theta, sums->z);
 		add_offset(sums->z, offset ? &offset[done] : NULL, rows);
 		sums->objective += loss->block(sums->z, &y[done], rows, sums->resid,
@@ -216,9 +262,10 @@ solver_stats_add(SumStats *st, const double *X, const double *resid, const doubl
 double
 solver_sums_end(SolverSums *sums, double l2, bool intercept)
 {
-	sums->objective += add_penalty(sums->d, l2, sums->penalty_weights, intercept,
-								   sums->theta, sums->gradient, sums->hessian);
-	if (sums->hessian)
+	sums->objective += add_penalty(sums->d, sums->nclasses, l2, sums->penalty_weights,
+								   intercept, sums->theta, sums->gradient, sums->hessian);
+	/* Multinomial's Hessian is whole already (each block symmetrized as added). */
+	if (sums->hessian && !sums->loss->multiclass)
 		linalg_symmetrize(sums->hessian, sums->d);
 	if (sums->gram)
 		linalg_symmetrize(sums->gram, sums->d);
@@ -227,6 +274,12 @@ solver_sums_end(SolverSums *sums, double l2, bool intercept)
 	pfree(sums->weight);
 	if (sums->scaled)
 		pfree(sums->scaled);
+	if (sums->loss->multiclass)
+	{
+		pfree(sums->class_z);
+		pfree(sums->class_r);
+		pfree(sums->block);
+	}
 	return sums->objective;
 }
 
@@ -242,7 +295,7 @@ evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2, const doubl
 	SolverSums	sums;
 	DataBlock  *blk;
 
-	solver_sums_begin(&sums, loss, ds->fs->nterms, theta, gradient, hessian);
+	solver_sums_begin(&sums, loss, ds->fs->nterms, ds->nclasses, theta, gradient, hessian);
 	sums.penalty_weights = weights;
 	sums.may_overflow = may_overflow;
 	dataset_begin_pass(ds);
@@ -286,6 +339,14 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 
 		linalg_gram_add(fit->gram, d, blk->X, blk->nrows, NULL, 1.0, NULL);
 		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, blk->y, fit->xty);
+		if (loss->multiclass)
+		{
+			/* Multinomial: X'X and M so far; its erasure statistics are to come. */
+			for (int i = 0; i < blk->nrows; i++)
+				fit->max_row_norm = Max(fit->max_row_norm,
+										linalg_norm2(&blk->X[(Size) i * d], d));
+			continue;
+		}
 		if (!loss->constant_hessian)
 		{
 			linalg_rows_matvec(blk->X, blk->nrows, d, fit->theta, z);
@@ -354,7 +415,7 @@ static void
 point_evaluate(Point *p, Dataset *ds, const LossFunctions *loss,
 			   const TrainOptions *opts, const double *constant_hessian, bool trial)
 {
-	int			d = ds->fs->nterms;
+	int			d = ds->fs->nterms * Max(ds->nclasses, 1);	/* parameters */
 
 	if (constant_hessian)
 	{
@@ -381,7 +442,7 @@ FitResult *
 solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 		   const char *model_name, const double *theta0)
 {
-	int			d = ds->fs->nterms;
+	int			d = ds->fs->nterms * Max(ds->nclasses, 1);	/* parameters */
 	Point	   *cur = point_new(d);
 	Point	   *trial = point_new(d);
 	double	   *factor = palloc(sizeof(double) * d * d);
@@ -494,7 +555,8 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	memcpy(factor, cur->hessian, sizeof(double) * d * d);
 	fit->rcond = linalg_cholesky_checked(factor, d, unlearn_min_rcond, what, hint,
 										 &fit->jacobi_rcond);
-	fit->nterms = d;
+	fit->nterms = ds->fs->nterms;
+	fit->nparams = d;
 	fit->theta = cur->theta;
 	fit->hessian = cur->hessian;
 	fit->objective = cur->objective;
@@ -503,6 +565,12 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	fit->iterations = iter;
 	fit->gradient_scale = threshold / opts->tol;
 	solver_statistics(ds, fit, loss);
+	if (loss->multiclass)
+	{
+		/* No erasure bound yet: the gradient itself (multinomial is not erased in place). */
+		fit->error_bound = fit->gradient_norm;
+		return fit;
+	}
 	fit->error_bound = !loss->constant_hessian ?
 		removal_bound_at_fit(loss, &fit->stats, d, opts->l2, fit->theta, fit->gradient,
 							 fit->max_row_norm) :

@@ -47,6 +47,7 @@ extern void solver_stats_init(SumStats *st);
 typedef struct FitResult
 {
 	int			nterms;
+	int			nparams;		/* nterms, or K nterms for multinomial (class-major) */
 	double	   *theta;
 	double	   *hessian;		/* nterms x nterms, full symmetric */
 	double		objective;
@@ -90,7 +91,8 @@ extern void solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *
 typedef struct SolverSums
 {
 	const LossFunctions *loss;
-	int			d;
+	int			d;				/* terms */
+	int			nclasses;		/* multinomial: K parameter blocks of d; else 1 */
 	const double *theta;
 	double		objective;
 	double	   *gradient;
@@ -105,10 +107,14 @@ typedef struct SolverSums
 	double		max_row_norm;	/* with stats: max_i |x_i| */
 	const double *penalty_weights;	/* what multiplies l2 per term (NULL: 1) */
 	bool		may_overflow;	/* an infinite objective is the caller's to judge */
+	double	   *class_z;		/* multinomial, per block: probabilities, residuals */
+	double	   *class_r;
+	double	   *block;			/* multinomial: one d x d Gram block */
 } SolverSums;
 
 extern void solver_sums_begin(SolverSums *sums, const LossFunctions *loss, int d,
-							  const double *theta, double *gradient, double *hessian);
+							  int nclasses, const double *theta, double *gradient,
+							  double *hessian);
 extern void solver_sums_add(SolverSums *sums, const double *X, const double *y,
 							const double *offset, int nrows);
 extern double solver_sums_end(SolverSums *sums, double l2, bool intercept);

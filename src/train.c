@@ -230,6 +230,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	m.rows_skipped = ds->nskipped;
 	m.rows_held_out = ds->nheld_out;
 	m.terms = terms_of(ds->fs);
+	m.classes = ds->classes;
 	if (opts->standardize)
 	{
 		m.feature_sums = palloc(sizeof(double) * 2 * ds->fs->nterms);
