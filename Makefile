@@ -20,7 +20,7 @@ PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
-REGRESS     = install linalg train train_errors front_door wdbc erase erase_chunks audit privileges verify audit_roles digests partitions filters first_use schema_changes numerics background_refresh preprocessing holdout poisson
+REGRESS     = install linalg train train_errors front_door wdbc erase erase_chunks audit privileges verify audit_roles digests partitions filters first_use schema_changes numerics background_refresh preprocessing holdout poisson multinomial
 ISOLATION   = train_concurrency erase_concurrency audit_chain verify_concurrency erase_races erase_deadlock erase_lock_scope ddl_locks
 
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters

@@ -583,7 +583,7 @@ spi_vector(HeapTuple tup, TupleDesc desc, int col, int n, MemoryContext cxt,
 
 /* Loads what erasure changes in a model whose row the caller locked. */
 void
-catalog_load_removal(int32 model_id, int d, RemovalState *s,
+catalog_load_removal(int32 model_id, int d, int nclasses, RemovalState *s,
 					 double *gradient_scale, int64 *rows_now)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -606,16 +606,17 @@ catalog_load_removal(int32 model_id, int d, RemovalState *s,
 	desc = SPI_tuptable->tupdesc;
 	memset(s, 0, sizeof(RemovalState));
 	s->d = d;
-	s->theta = spi_vector(tup, desc, 1, d, cxt, "theta", false);
-	s->hessian = spi_vector(tup, desc, 2, d * d, cxt, "hessian", false);
+	/* Multinomial: K blocks of the d terms' parameters; X'X and sums stay d. */
+	s->theta = spi_vector(tup, desc, 1, d * nclasses, cxt, "theta", false);
+	s->hessian = spi_vector(tup, desc, 2, d * nclasses * d * nclasses, cxt, "hessian", false);
 	s->xty = spi_vector(tup, desc, 3, d, cxt, "xty", true);
 	s->gram = spi_vector(tup, desc, 4, d * d, cxt, "gram", true);
-	s->theta_ref = spi_vector(tup, desc, 5, d, cxt, "theta_ref", false);
+	s->theta_ref = spi_vector(tup, desc, 5, d * nclasses, cxt, "theta_ref", false);
 	s->max_row_norm = DatumGetFloat8(SPI_getbinval(tup, desc, 6, &isnull));
 	s->error_bound = DatumGetFloat8(SPI_getbinval(tup, desc, 7, &isnull));
 	*gradient_scale = DatumGetFloat8(SPI_getbinval(tup, desc, 8, &isnull));
 	*rows_now = DatumGetInt64(SPI_getbinval(tup, desc, 9, &isnull));
-	s->ref_gradient = spi_vector(tup, desc, 10, d, cxt, "ref_gradient", true);
+	s->ref_gradient = spi_vector(tup, desc, 10, d * nclasses, cxt, "ref_gradient", true);
 	s->stats.terms = DatumGetInt64(SPI_getbinval(tup, desc, 11, &isnull));
 	s->stats.norm2 = DatumGetFloat8(SPI_getbinval(tup, desc, 12, &isnull));
 	s->stats.rows_norm2 = DatumGetFloat8(SPI_getbinval(tup, desc, 13, &isnull));

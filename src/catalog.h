@@ -107,7 +107,7 @@ extern Datum catalog_models_row(FunctionCallInfo fcinfo, const char *name);
  * declared in removal.h), the tolerance unit, and the rows it holds now.
  */
 struct RemovalState;
-extern void catalog_load_removal(int32 model_id, int d, struct RemovalState *s,
+extern void catalog_load_removal(int32 model_id, int d, int nclasses, struct RemovalState *s,
 								 double *gradient_scale, int64 *rows_now);
 
 /*

@@ -820,6 +820,17 @@ first_pass(Dataset *ds)
 			add_lineage_entry(ds, features_fingerprint_exposure(
 											features_fingerprint(ds->fs, raw, text_hash), t));
 		}
+		else if (ds->classes)
+		{
+			/* A class enters the fingerprint by its label, not by its (provisional) id. */
+			double		id = raw[0];
+
+			raw[0] = 0.0;
+			add_lineage_entry(ds, features_fingerprint_class(
+											features_fingerprint(ds->fs, raw, text_hash),
+											ds->classes->labels[(int) id]));
+			raw[0] = id;
+		}
 		else
 			add_lineage_entry(ds, features_fingerprint(ds->fs, raw, text_hash));
 		MemoryContextSwitchTo(old);
@@ -1077,18 +1088,18 @@ dataset_load(const DatasetSpec *spec)
 					 errmsg("target column \"%s\" has only one class over the training rows",
 							ds->target_name),
 					 errdetail("Every row's class is %s.", ds->classes->labels[0])));
-		if ((int64) ds->nclasses * ds->fs->nterms > LINALG_MAX_DIM)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("model \"%s\" would have %d classes of %d terms, %lld parameters",
-							spec->model_name, ds->nclasses, ds->fs->nterms,
-							(long long) ds->nclasses * ds->fs->nterms),
-					 errdetail("A multinomial model has one parameter per class and term, and at most %d parameters: its Hessian, of their number squared, is kept and factored.",
-							   LINALG_MAX_DIM),
-					 errhint("Train on fewer classes or fewer features.")));
 	}
 
 	features_finalize(ds->fs);
+	if (ds->classes && (int64) ds->nclasses * ds->fs->nterms > LINALG_MAX_DIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("model \"%s\" would have %d classes of %d terms, %lld parameters",
+						spec->model_name, ds->nclasses, ds->fs->nterms,
+						(long long) ds->nclasses * ds->fs->nterms),
+				 errdetail("A multinomial model has one parameter per class and term, and at most %d parameters: its Hessian, of their number squared, is kept and factored.",
+						   LINALG_MAX_DIM),
+				 errhint("Train on fewer classes or fewer features.")));
 
 	if (ds->in_memory &&
 		(Size) ds->nrows * (ds->fs->nterms + 2) * sizeof(double) <= ds->memory_limit)

@@ -20,6 +20,7 @@
 #include "utils/snapmgr.h"
 
 #include "dataset.h"
+#include "classes.h"
 #include "encoder.h"
 #include "features.h"
 #include "hugemem.h"
@@ -118,7 +119,8 @@ encoder_create(StoredModel *model, TupleDesc desc)
 	if (!find_column(desc, model->target_column, &hint, &enc->target_attnum, &enc->target_type))
 		return unusable(enc, psprintf("Its target column \"%s\" is gone from its source.",
 									  model->target_column));
-	if (!kind_matches(enc->target_type, false))
+	if (enc->model->loss->multiclass ? !classes_type_allowed(enc->target_type) :
+		!kind_matches(enc->target_type, false))
 		return unusable(enc, psprintf("Its target column \"%s\" now has type %s.",
 									  model->target_column, format_type_be(enc->target_type)));
 	enc->exposure_attnum = InvalidAttrNumber;
@@ -228,6 +230,8 @@ row_fingerprint(const Encoder *enc)
 
 	if (enc->exposure_attnum != InvalidAttrNumber)
 		fp = features_fingerprint_exposure(fp, enc->exposure);
+	if (enc->model->loss->multiclass)
+		fp = features_fingerprint_class(fp, enc->model->class_labels[enc->class]);
 	return fp;
 }
 
@@ -266,6 +270,26 @@ encode_float8(Encoder *enc, const Datum *values, const bool *isnull, double *x,
 	return true;
 }
 
+/*
+ * Multinomial: the position of a target value among the model's classes,
+ * or -1 (a class it does not have: the row cannot be what it trained on).
+ */
+static double
+class_index(Encoder *enc, Datum value)
+{
+	Oid			outfunc;
+	bool		isvarlena;
+	char	   *label;
+	int			k;
+
+	getTypeOutputInfo(enc->target_type, &outfunc, &isvarlena);
+	label = OidOutputFunctionCall(outfunc, value);
+	for (k = 0; k < enc->model->nclasses; k++)
+		if (strcmp(enc->model->class_labels[k], label) == 0)
+			return (double) k;
+	return -1.0;
+}
+
 /* The term vector, target, exposure and fingerprint of a row; false if it changed. */
 bool
 encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
@@ -276,7 +300,15 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 
 	if (isnull[enc->target_attnum - 1])
 		return false;
-	target = feature_datum_to_double(values[enc->target_attnum - 1], enc->target_type);
+	if (enc->model->loss->multiclass)
+	{
+		target = class_index(enc, values[enc->target_attnum - 1]);
+		if (target < 0)
+			return false;
+		enc->class = (int) target;
+	}
+	else
+		target = feature_datum_to_double(values[enc->target_attnum - 1], enc->target_type);
 	if (!loss_target_valid(enc->model->loss, target))
 		return false;
 	*y = target;
@@ -292,7 +324,7 @@ encoder_encode(Encoder *enc, const Datum *values, const bool *isnull,
 		*exposure = enc->exposure;
 	}
 	if (fingerprint)
-		enc->words[0] = features_number_word(target);
+		enc->words[0] = features_number_word(enc->model->loss->multiclass ? 0.0 : target);
 
 	if (!enc->dense)
 		memset(x, 0, sizeof(double) * enc->nterms);

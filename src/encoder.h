@@ -45,6 +45,7 @@ typedef struct Encoder
 	AttrNumber	exposure_attnum;	/* Poisson's exposure column, or InvalidAttrNumber */
 	Oid			exposure_type;
 	double		exposure;		/* scratch: the row's exposure */
+	int			class;			/* scratch: multinomial, the row's class */
 	AttrNumber	key_attnum;
 	Oid			key_type;
 	FmgrInfo	key_out;

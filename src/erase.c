@@ -221,6 +221,13 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 
 	before.theta = palloc(sizeof(double) * m->nterms);	/* m's own may alias s->theta */
 	memcpy(before.theta, m->theta, sizeof(double) * m->nterms);
+	/* Multinomial: no erasure in place yet (work in progress): a retrain is due. */
+	if (m->loss->multiclass && leaving < em->rows_now)
+	{
+		erasure_needs_retrain(&before, relid, leaving, rows, event,
+							  "A multinomial model is not erased in place yet.", keys, nkeys);
+		return;
+	}
 	if (leaving >= em->rows_now)
 	{
 		version = erasure_state_save(em, leaving, "empty", false);

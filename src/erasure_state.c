@@ -261,7 +261,7 @@ erasure_state_lock(const char *name, ErasureModel *em)
 	k->cxt = cxt;
 	old = MemoryContextSwitchTo(cxt);
 	em->m = catalog_load_model(name, true);
-	catalog_load_removal(em->m->model_id, em->m->nterms, &em->s,
+	catalog_load_removal(em->m->model_id, em->m->nterms, em->m->nclasses, &em->s,
 						 &em->gradient_scale, &em->rows_now);
 	em->s.l2 = em->m->options.l2;
 	em->s.loss = em->m->loss;

@@ -252,4 +252,15 @@ features_fingerprint_exposure(int64 fingerprint, double exposure)
 								  features_mix64(features_number_word(exposure)));
 }
 
+/*
+ * A fingerprint with a multinomial model's class folded in, by the hash of
+ * its label (the target's own word is then 0).
+ */
+static inline int64
+features_fingerprint_class(int64 fingerprint, const char *label)
+{
+	return (int64) hash_combine64((uint64) fingerprint,
+								  features_mix64(features_text_hash(label)));
+}
+
 #endif							/* UNLEARN_FEATURES_H */

@@ -389,6 +389,10 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	privileges_enter_catalog(&s);
 	m = catalog_load_model(name, false);
 	privileges_leave(&s);
+	if (m->loss->multiclass)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("verify_model of multinomial model \"%s\" is not built yet", name)));
 	LockRelationOid(m->source, AccessShareLock);
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	PushActiveSnapshot(snapshot);
