@@ -1186,6 +1186,12 @@ COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS
     'Logistic models: the probability of label 1 for a vector in unlearn.weights order';
 COMMENT ON FUNCTION unlearn.weights(text) IS
     'A model''s parameters, one row per term: as fitted and in the columns'' own units';
+COMMENT ON FUNCTION unlearn.classes(text) IS
+    'A multinomial model''s classes in their order (the target type''s), with their current training rows';
+COMMENT ON FUNCTION unlearn.predict_class(text, record) IS
+    'Multinomial models: the most probable class of a row, as text';
+COMMENT ON FUNCTION unlearn.predict_probabilities(text, record) IS
+    'Multinomial models: each class''s probability for a row, in the classes'' order';
 COMMENT ON FUNCTION unlearn.preprocessing(text) IS
     'A model''s preprocessing now: each numeric column''s mean and spread over its current rows, and the center and scale they give';
 COMMENT ON FUNCTION unlearn.evaluate(text, regclass) IS
@@ -1243,6 +1249,8 @@ COMMENT ON TABLE unlearn.model IS
     'Internal: models and their fitted state (read unlearn.models)';
 COMMENT ON TABLE unlearn.model_term IS
     'Internal: the terms (parameters) of each model (read unlearn.weights)';
+COMMENT ON TABLE unlearn.model_class IS
+    'Internal: the classes of each multinomial model, with their rows (read unlearn.classes)';
 COMMENT ON TABLE unlearn.lineage IS
     'Internal: the rows each model holds (read unlearn.lineage and unlearn.lineage_of)';
 COMMENT ON TABLE unlearn.model_pending IS
