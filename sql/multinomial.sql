@@ -130,6 +130,45 @@ SELECT weights < 1e-6 AS weights_match, intercepts < 1e-6 AS intercepts_match,
 SELECT round(avg((unlearn.predict_class('md', d)::int = digit)::int)::numeric, 3) AS training_accuracy
   FROM digits_t d;
 
+-- evaluate: multiclass accuracy, log-loss, one-vs-rest macro AUC,
+-- precision, recall and F1 per class and macro, the confusion matrix --
+-- against scikit-learn's metrics on the same predictions.
+CREATE FUNCTION sklearn_metrics(model text, source text, target text,
+    OUT metric text, OUT value float8)
+RETURNS SETOF record LANGUAGE plpython3u AS $$
+import numpy as np
+from sklearn.metrics import accuracy_score, log_loss, roc_auc_score, precision_recall_fscore_support, confusion_matrix
+classes = [r["class"] for r in plpy.execute("SELECT class FROM unlearn.classes(%s)" % plpy.quote_literal(model))]
+rows = plpy.execute("SELECT ARRAY(SELECT probability FROM unlearn.predict_probabilities(%s, s)) AS p,"
+                    " (s.%s)::text AS y FROM %s s" % (plpy.quote_literal(model), plpy.quote_ident(target),
+                                                     plpy.quote_ident(source)))
+P = np.array([r["p"] for r in rows]); y = np.array([classes.index(r["y"]) for r in rows])
+q = P.argmax(1); K = len(classes)
+out = [("rows", float(len(y))), ("accuracy", accuracy_score(y, q)),
+       ("log_loss", log_loss(y, P, labels=list(range(K)))),
+       ("auc", roc_auc_score(y, P, multi_class="ovr", average="macro", labels=list(range(K))))]
+pr, re, f1, _ = precision_recall_fscore_support(y, q, labels=list(range(K)), zero_division=0)
+for k, c in enumerate(classes):
+    out += [("precision_" + c, pr[k]), ("recall_" + c, re[k]), ("f1_" + c, f1[k])]
+out += [("macro_precision", pr.mean()), ("macro_recall", re.mean()), ("macro_f1", f1.mean())]
+cm = confusion_matrix(y, q, labels=list(range(K)))
+for a, ca in enumerate(classes):
+    for b, cb in enumerate(classes):
+        out.append(("confusion_%s_%s" % (ca, cb), float(cm[a, b])))
+return [(m, float(v)) for m, v in out]
+$$;
+SELECT e.metric, round(e.value::numeric, 6) AS value, abs(e.value - s.value) < 1e-9 AS as_sklearn
+  FROM unlearn.evaluate('mi') e JOIN sklearn_metrics('mi', 'iris', 'species') s USING (metric)
+ ORDER BY e.metric;
+SELECT count(*) AS metrics, count(*) FILTER (WHERE abs(e.value - s.value) < 1e-9) AS as_sklearn
+  FROM unlearn.evaluate('md') e JOIN sklearn_metrics('md', 'digits_t', 'digit') s USING (metric);
+-- A holdout: the held-out rows are scored.
+SELECT name, rows, rows_held_out FROM unlearn.create_model('md_ho', 'digits_t', 'digit', NULL,
+    'multinomial', '{"holdout": 0.25}');
+SELECT metric, round(value::numeric, 3) FROM unlearn.evaluate('md_ho')
+ WHERE metric IN ('rows', 'accuracy', 'auc', 'macro_f1');
+SELECT unlearn.drop_model('md_ho');
+
 -- Not erased in place yet (work in progress): a DELETE of a training row
 -- marks the model for retraining, which then fits the rows that remain.
 DELETE FROM iris WHERE id = 1;
@@ -145,7 +184,7 @@ SELECT try($$SELECT * FROM unlearn.verify_model('mw')$$);
 
 SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
-DROP FUNCTION try, sklearn_difference;
+DROP FUNCTION try, sklearn_difference, sklearn_metrics;
 DROP TABLE iris, wine, digits, wine_t, digits_t, mn_one_class, mn_many;
 DROP TYPE species;
 DROP EXTENSION plpython3u;

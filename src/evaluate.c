@@ -29,6 +29,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 
+#include "arrayutil.h"
 #include "catalog.h"
 #include "dataset.h"
 #include "model_filter.h"
@@ -107,6 +108,50 @@
 	"               / nullif(sum(CASE WHEN y > 0 THEN y * ln(y / a.m) ELSE 0 END - (y - a.m)), 0)" \
 	"   FROM v, (SELECT avg(y) AS m FROM v) a"
 
+/*
+ * Multinomial: over v, each row's class probabilities ($1, K a row, in
+ * class order), its true class ($2, a position) and the labels ($3):
+ * rows, accuracy, log_loss, auc (one-vs-rest, the macro average over the
+ * classes present with both outcomes, as scikit-learn's roc_auc_score
+ * with multi_class = "ovr"), precision, recall and F1 per class by label,
+ * their macro averages (an undefined one counted as 0), and the confusion
+ * matrix as confusion_<true>_<predicted>.
+ */
+#define MULTICLASS_METRICS \
+	"WITH v AS (SELECT (o - 1) / $4 AS r, ((o - 1) % $4)::int AS k, p" \
+	"             FROM unnest($1::float8[]) WITH ORDINALITY AS u(p, o))," \
+	" t AS (SELECT (o - 1) AS r, y::int AS t FROM unnest($2::float8[]) WITH ORDINALITY AS u(y, o))," \
+	" q AS (SELECT DISTINCT ON (r) r, k AS q FROM v ORDER BY r, p DESC, k)," \
+	" c AS (SELECT t.r, t.t, q.q FROM t JOIN q USING (r))," \
+	" lab AS (SELECT (o - 1)::int AS k, l FROM unnest($3::text[]) WITH ORDINALITY AS u(l, o))," \
+	" s AS (SELECT lab.k, lab.l," \
+	"         (SELECT count(*) FROM c WHERE c.q = lab.k AND c.t = lab.k)::float8 AS tp," \
+	"         (SELECT count(*) FROM c WHERE c.q = lab.k)::float8 AS pred," \
+	"         (SELECT count(*) FROM c WHERE c.t = lab.k)::float8 AS act FROM lab)," \
+	" f AS (SELECT k, l, tp / nullif(pred, 0) AS pr, tp / nullif(act, 0) AS re FROM s)," \
+	" f1 AS (SELECT k, l, pr, re, 2 * pr * re / nullif(pr + re, 0) AS f1 FROM f)," \
+	" rk AS (SELECT v.k, (t.t = v.k) AS pos, avg(rn) OVER (PARTITION BY v.k, v.p) AS rk" \
+	"          FROM (SELECT r, k, p, row_number() OVER (PARTITION BY k ORDER BY p) AS rn FROM v) v" \
+	"          JOIN t USING (r))," \
+	" auc AS (SELECT k, (sum(rk) FILTER (WHERE pos) - count(*) FILTER (WHERE pos)" \
+	"                    * (count(*) FILTER (WHERE pos) + 1) / 2.0)" \
+	"                   / nullif(count(*) FILTER (WHERE pos) * count(*) FILTER (WHERE NOT pos), 0) AS a" \
+	"           FROM rk GROUP BY k)" \
+	" SELECT m.metric, m.value FROM (" \
+	"   SELECT 0 AS o, 0 AS ord, 'rows' AS metric, count(*)::float8 AS value FROM c" \
+	"   UNION ALL SELECT 1, 0, 'accuracy', avg((t = q)::int)::float8 FROM c" \
+	"   UNION ALL SELECT 2, 0, 'log_loss', -avg(ln(greatest(v.p, 1e-15))) FROM v JOIN t ON t.r = v.r AND t.t = v.k" \
+	"   UNION ALL SELECT 3, 0, 'auc', avg(a) FROM auc" \
+	"   UNION ALL SELECT 4, k, 'precision_' || l, pr FROM f1" \
+	"   UNION ALL SELECT 5, k, 'recall_' || l, re FROM f1" \
+	"   UNION ALL SELECT 6, k, 'f1_' || l, f1 FROM f1" \
+	"   UNION ALL SELECT 7, 0, 'macro_precision', avg(coalesce(pr, 0)) FROM f1" \
+	"   UNION ALL SELECT 8, 0, 'macro_recall', avg(coalesce(re, 0)) FROM f1" \
+	"   UNION ALL SELECT 9, 0, 'macro_f1', avg(coalesce(f1, 0)) FROM f1" \
+	"   UNION ALL SELECT 10, a.k * 100000 + b.k, 'confusion_' || a.l || '_' || b.l," \
+	"          (SELECT count(*) FROM c WHERE c.t = a.k AND c.q = b.k)::float8 FROM lab a, lab b" \
+	" ) m ORDER BY m.o, m.ord"
+
 /* The metrics' query of a model's loss. */
 static const char *
 metrics_query(const StoredModel *m)
@@ -149,6 +194,31 @@ add_pair(ScoredRows *rows, Datum p, Datum y)
 }
 
 /*
+ * Multinomial: appends a row's K class probabilities (K pairs' p, their y
+ * the row's class position) unless its class is not one of the model's
+ * (such a row is left out: the model cannot predict it).
+ */
+static void
+add_class_row(ScoredRows *rows, StoredModel *m, ArrayType *probabilities, const char *label)
+{
+	int			n,
+				k,
+				t;
+	double	   *p = float8_array_values(probabilities, "class probabilities", &n, &k);
+	MemoryContext old;
+
+	for (t = 0; t < m->nclasses; t++)
+		if (strcmp(m->class_labels[t], label) == 0)
+			break;
+	if (t == m->nclasses || n * k != m->nclasses)
+		return;
+	old = MemoryContextSwitchTo(rows->cxt);
+	for (k = 0; k < m->nclasses; k++)
+		add_pair(rows, Float8GetDatum(p[k]), Float8GetDatum((double) t));
+	MemoryContextSwitchTo(old);
+}
+
+/*
  * Collects the (prediction, target) pairs of the rows of relid, or (relid
  * invalid) of the current rows of m's source that pass its filter, read
  * by the caller through SPI.  Rows with a NULL prediction or target are
@@ -166,6 +236,7 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 	StringInfoData sql;
 	const char *alias;
 	Portal		portal;
+	Oid			class_out = InvalidOid;
 
 	if (own_rows)
 		relid = m->source;
@@ -182,6 +253,13 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 						relname, m->target_column, m->name)));
 	if (own_rows && m->options.where != NULL)
 		filter = model_filter_compile(m);
+	if (m->loss->multiclass)
+	{
+		bool		isvarlena;
+
+		/* A row's class by the same output function that named the classes. */
+		getTypeOutputInfo(getBaseType(get_atttype(relid, target)), &class_out, &isvarlena);
+	}
 
 	/* With a holdout, its own rows are the held-out ones: their keys are read too. */
 	if (held_out)
@@ -212,7 +290,22 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 		alias = psprintf("%s_", alias);
 	alias = quote_identifier(alias);
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "SELECT unlearn.%s(%s, %s)%s, (%s.%s)%s::float8, %s%s FROM %s%s AS %s",
+	if (m->loss->multiclass)
+	{
+		/* Multinomial: each class's probability, and the true class (its label in C). */
+		appendStringInfo(&sql, "SELECT ARRAY(SELECT probability FROM unlearn.predict_probabilities(%s, %s)),"
+						 " %s.%s, %s%s FROM %s%s AS %s",
+						 quote_literal_cstr(m->name), alias,
+						 alias, quote_identifier(m->target_column),
+						 held_out ? psprintf("%s.%s", alias, quote_identifier(m->key_column)) : "NULL",
+						 filter ? psprintf(", %s", alias) : "",
+						 get_rel_relkind(relid) == RELKIND_PARTITIONED_TABLE ? "" : "ONLY ",
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+													relname),
+						 alias);
+	}
+	else
+		appendStringInfo(&sql, "SELECT unlearn.%s(%s, %s)%s, (%s.%s)%s::float8, %s%s FROM %s%s AS %s",
 					 m->loss->binary_labels ? "predict_proba" : "predict",
 					 quote_literal_cstr(m->name), alias,
 					 m->options.exposure ?
@@ -266,7 +359,10 @@ score_rows(StoredModel *m, Oid relid, ScoredRows *rows)
 				if (rnull || !model_filter_passes_datum(filter, DatumGetHeapTupleHeader(row)))
 					continue;
 			}
-			if (!pnull && !ynull)
+			if (!pnull && !ynull && m->loss->multiclass)
+				add_class_row(rows, m, DatumGetArrayTypeP(p),
+							  OidOutputFunctionCall(class_out, y));
+			else if (!pnull && !ynull)
 			{
 				MemoryContext old = MemoryContextSwitchTo(rows->cxt);
 
@@ -292,11 +388,38 @@ put_metrics(FunctionCallInfo fcinfo, StoredModel *m, ScoredRows *rows)
 
 	values[0] = PointerGetDatum(construct_array(rows->p, rows->n, FLOAT8OID, sizeof(float8),
 												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(rows->y, rows->n, FLOAT8OID, sizeof(float8),
-												FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	if (SPI_execute_with_args(metrics_query(m),
-							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not compute the metrics of model \"%s\"", m->name);
+	if (m->loss->multiclass)
+	{
+		/* K pairs a row: every K-th y is the row's class. */
+		Oid			mtypes[4] = {FLOAT8ARRAYOID, FLOAT8ARRAYOID, TEXTARRAYOID, INT4OID};
+		Datum		mvalues[4];
+		Datum	   *labels = palloc(sizeof(Datum) * m->nclasses);
+		Datum	   *y = palloc(sizeof(Datum) * Max(rows->n / m->nclasses, 1));
+		int			r;
+
+		for (r = 0; r < m->nclasses; r++)
+			labels[r] = CStringGetTextDatum(m->class_labels[r]);
+		for (r = 0; r < rows->n / m->nclasses; r++)
+			y[r] = rows->y[(Size) r * m->nclasses];
+		mvalues[0] = values[0];
+		mvalues[1] = PointerGetDatum(construct_array(y, rows->n / m->nclasses, FLOAT8OID,
+													 sizeof(float8), FLOAT8PASSBYVAL,
+													 TYPALIGN_DOUBLE));
+		mvalues[2] = PointerGetDatum(construct_array(labels, m->nclasses, TEXTOID, -1, false,
+													 TYPALIGN_INT));
+		mvalues[3] = Int32GetDatum(m->nclasses);
+		if (SPI_execute_with_args(MULTICLASS_METRICS, 4, mtypes, mvalues, NULL, true, 0) !=
+			SPI_OK_SELECT)
+			elog(ERROR, "could not compute the metrics of model \"%s\"", m->name);
+	}
+	else
+	{
+		values[1] = PointerGetDatum(construct_array(rows->y, rows->n, FLOAT8OID, sizeof(float8),
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_execute_with_args(metrics_query(m),
+								  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not compute the metrics of model \"%s\"", m->name);
+	}
 	for (i = 0; i < SPI_processed; i++)
 	{
 		Datum		row[2];
