@@ -606,6 +606,7 @@ catalog_load_removal(int32 model_id, int d, int nclasses, RemovalState *s,
 	desc = SPI_tuptable->tupdesc;
 	memset(s, 0, sizeof(RemovalState));
 	s->d = d;
+	s->nclasses = Max(nclasses, 1);
 	/* Multinomial: K blocks of the d terms' parameters; X'X and sums stay d. */
 	s->theta = spi_vector(tup, desc, 1, d * nclasses, cxt, "theta", false);
 	s->hessian = spi_vector(tup, desc, 2, d * nclasses * d * nclasses, cxt, "hessian", false);
@@ -781,7 +782,7 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 
 #define SET_COLUMN(name, datum) \
 	(a = model_attnum(rel, name), values[a - 1] = (datum), replace[a - 1] = true)
-	SET_COLUMN("theta", PointerGetDatum(float8_array_build(s->theta, 0, s->d)));
+	SET_COLUMN("theta", PointerGetDatum(float8_array_build(s->theta, 0, removal_params(s))));
 	if (s->xty)
 		SET_COLUMN("xty", PointerGetDatum(float8_array_build(s->xty, 0, s->d)));
 	if (s->rebase)
@@ -791,8 +792,10 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 		 * moves only with a rebase (a refresh, dropped terms): rewriting it
 		 * otherwise cost a TOAST write per erasure at large d.
 		 */
-		SET_COLUMN("hessian", PointerGetDatum(float8_array_build(s->hessian, s->d, s->d)));
-		SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0, s->d)));
+		SET_COLUMN("hessian", PointerGetDatum(float8_array_build(s->hessian, removal_params(s),
+																 removal_params(s))));
+		SET_COLUMN("theta_ref", PointerGetDatum(float8_array_build(s->theta_ref, 0,
+																   removal_params(s))));
 		if (s->gram)
 			SET_COLUMN("gram", PointerGetDatum(float8_array_build(s->gram, s->d, s->d)));
 		pending_clear(model_id);
@@ -801,7 +804,8 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 		pending_append(model_id, s->nstored, &s->pending[(Size) s->nstored * (s->d + 1)],
 					   s->npending - s->nstored, s->d);
 	if (s->ref_gradient)
-		SET_COLUMN("ref_gradient", PointerGetDatum(float8_array_build(s->ref_gradient, 0, s->d)));
+		SET_COLUMN("ref_gradient", PointerGetDatum(float8_array_build(s->ref_gradient, 0,
+																	  removal_params(s))));
 	if (s->feature_sums)
 		SET_COLUMN("feature_sums", PointerGetDatum(float8_array_build(s->feature_sums, 0, 2 * s->d)));
 	SET_COLUMN("error_bound", Float8GetDatum(s->error_bound));
@@ -815,7 +819,7 @@ catalog_save_ready(int32 model_id, ItemPointer ctid, const RemovalState *s,
 	SET_COLUMN("max_logit", Float8GetDatum(s->stats.max_logit));
 	SET_COLUMN("max_row_norm", Float8GetDatum(s->max_row_norm));
 	SET_COLUMN("separable", BoolGetDatum(s->separable));
-	SET_COLUMN("n_params", Int32GetDatum(s->d));
+	SET_COLUMN("n_params", Int32GetDatum(removal_params(s)));
 	a = model_attnum(rel, "rows_erased");
 	SET_COLUMN("rows_erased",
 			   Int64GetDatum(DatumGetInt64(heap_getattr(old, a, desc, &isnull)) + removed));
@@ -870,6 +874,28 @@ catalog_update_frame(int32 model_id, const ModelTerm *terms, int d)
 			" FROM unnest($2, $3, $4) AS u(position, center, scale)"
 			" WHERE t.model_id = $1 AND t.position = u.position",
 			4, types, values, NULL, SPI_OK_UPDATE, false);
+	SPI_finish();
+}
+
+/* Multinomial: adds delta (K, in position order) to the classes' row counts. */
+void
+catalog_update_class_rows(int32 model_id, int K, const int64 *delta)
+{
+	Oid			types[2] = {INT4OID, INT8ARRAYOID};
+	Datum		values[2];
+	Datum	   *elems = palloc(sizeof(Datum) * K);
+	int			k;
+
+	for (k = 0; k < K; k++)
+		elems[k] = Int64GetDatum(delta[k]);
+	values[0] = Int32GetDatum(model_id);
+	values[1] = PointerGetDatum(construct_array(elems, K, INT8OID, 8, FLOAT8PASSBYVAL,
+												TYPALIGN_DOUBLE));
+	SPI_connect();
+	spi_run("UPDATE unlearn.model_class c SET rows = c.rows + u.delta"
+			"  FROM unnest($2) WITH ORDINALITY AS u(delta, position)"
+			" WHERE c.model_id = $1 AND c.position = u.position AND u.delta <> 0",
+			2, types, values, NULL, SPI_OK_UPDATE, false);
 	SPI_finish();
 }
 

@@ -134,6 +134,9 @@ extern int64 catalog_save_ready(int32 model_id, ItemPointer ctid,
 								bool refresh_requested,
 								TransactionId *xmin, ItemPointer new_ctid);
 
+/* Multinomial: adds delta (K, in position order) to the classes' row counts. */
+extern void catalog_update_class_rows(int32 model_id, int K, const int64 *delta);
+
 /*
  * Applies level-count changes to a model's categorical terms (delta per
  * term) and deletes the terms marked dead, renumbering the rest.

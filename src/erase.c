@@ -109,16 +109,16 @@ drop_entries(double *v, int d, const bool *dead)
 
 /*
  * The relative parameter error the bound allows: |theta - theta*| <=
- * B / lambda_min(H), with lambda_min estimated as rcond * |H|_1 from the
- * factorization the step just made (LAPACK's estimate), relative to
- * max(1, |theta|).
+ * B / lambda_min(H + E), with lambda_min estimated from below from the
+ * factorization the step just made (LAPACK's rcond estimate,
+ * removal_lambda_min), relative to max(1, |theta|).
  */
 double
 erasure_parameter_error(const RemovalState *s)
 {
 	/* A shifted penalty (removal.h) can take E's most negative entry off it. */
-	double		lambda = s->rcond * s->hessian_norm1 - removal_penalty_shift_floor(s);
-	double		scale = Max(1.0, linalg_norm2(s->theta, s->d));
+	double		lambda = removal_lambda_min(s);
+	double		scale = Max(1.0, linalg_norm2(s->theta, removal_params(s)));
 
 	if (!(lambda > 0))
 		return get_float8_infinity();
@@ -207,6 +207,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	StoredModel before = *m;	/* as loaded: what the log entry starts from */
 	Oid			relid = RelationGetRelid(rel);
 	int			d = m->nterms;
+	int			p = removal_params(s);	/* K d for multinomial */
+	int64	   *class_delta = NULL;
 	int64	   *delta = palloc0(sizeof(int64) * d);
 	bool	   *dead = palloc0(sizeof(bool) * d);
 	int			ndead = 0;
@@ -219,15 +221,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	int			i,
 				t;
 
-	before.theta = palloc(sizeof(double) * m->nterms);	/* m's own may alias s->theta */
-	memcpy(before.theta, m->theta, sizeof(double) * m->nterms);
-	/* Multinomial: no erasure in place yet (work in progress): a retrain is due. */
-	if (m->loss->multiclass && leaving < em->rows_now)
-	{
-		erasure_needs_retrain(&before, relid, leaving, rows, event,
-							  "A multinomial model is not erased in place yet.", keys, nkeys);
-		return;
-	}
+	before.theta = palloc(sizeof(double) * p);	/* m's own may alias s->theta */
+	memcpy(before.theta, m->theta, sizeof(double) * p);
 	if (leaving >= em->rows_now)
 	{
 		version = erasure_state_save(em, leaving, "empty", false);
@@ -251,6 +246,35 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			ndead++;
 		}
 	}
+	/*
+	 * Multinomial: class counts move with the rows.  A class left with no
+	 * row, or a level (its terms are K blocks' columns), would change the
+	 * parameters' shape: not done in place, so a retrain is due.
+	 */
+	if (m->loss->multiclass)
+	{
+		const char *gone = NULL;
+
+		class_delta = palloc0(sizeof(int64) * m->nclasses);
+		for (i = 0; i < change->k; i++)
+			class_delta[(int) change->y[i]]--;
+		for (i = 0; i < change->a; i++)
+			class_delta[(int) change->yA[i]]++;
+		for (t = 0; t < m->nclasses && gone == NULL; t++)
+			if (m->class_rows[t] + class_delta[t] <= 0)
+				gone = psprintf("Class \"%s\" has no training row left: a retrain would not have it, "
+								"and a multinomial model does not drop a class in place.",
+								m->class_labels[t]);
+		if (gone == NULL && ndead > 0)
+			gone = "A categorical level has no training row left: a multinomial model does not "
+				"drop a level's terms in place.";
+		if (gone)
+		{
+			erasure_needs_retrain(&before, relid, leaving, rows, event, gone, keys, nkeys);
+			return;
+		}
+	}
+
 	/*
 	 * Standardize: the rows' sums move with them, and so does the penalty
 	 * in the frame with their spread (preprocessing.c).  A column left
@@ -395,16 +419,16 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	/* The step logged is the statement's, not a refresh's or re-sum's alone. */
 	if (applied && strcmp(method, "newton") != 0)
 	{
-		double	   *delta_theta = palloc(sizeof(double) * d);
+		double	   *delta_theta = palloc(sizeof(double) * p);
 
-		memcpy(delta_theta, before.theta, sizeof(double) * d);
+		memcpy(delta_theta, before.theta, sizeof(double) * p);
 		drop_entries(delta_theta, d, dead);
 		/* A refresh that moved the frame: the step is measured in the new one. */
 		if (s->frame_moved)
 			preprocessing_map_theta(s->frame_map, s->frame_map + s->d, s->d, delta_theta);
-		for (t = 0; t < s->d; t++)
+		for (t = 0; t < removal_params(s); t++)
 			delta_theta[t] = s->theta[t] - delta_theta[t];
-		s->step_norm = linalg_norm2(delta_theta, s->d);
+		s->step_norm = linalg_norm2(delta_theta, removal_params(s));
 	}
 	if (!applied)
 	{
@@ -420,11 +444,17 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	was_requested = m->refresh_requested;
 	m->refresh_requested = refresh_worker_wanted(m, s, refreshed);
 	frame_moved = s->frame_moved;
+	if (class_delta)
+	{
+		catalog_update_class_rows(m->model_id, m->nclasses, class_delta);
+		for (t = 0; t < m->nclasses; t++)
+			m->class_rows[t] += class_delta[t];
+	}
 	version = erasure_state_save(em, leaving, "ready", ndead == 0);
 	catalog_update_terms(m->model_id, d, delta, dead);
 	background_refresh_note(m, version, was_requested, ndead, frame_moved, change);
-	audit_log_change(event, &before, relid, version, rows, method, s->theta, s->d,
-					 s->step_norm, s->error_bound, NULL, keys, nkeys);
+	audit_log_change(event, &before, relid, version, rows, method, s->theta,
+					 removal_params(s), s->step_norm, s->error_bound, NULL, keys, nkeys);
 }
 
 /*

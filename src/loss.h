@@ -79,6 +79,33 @@ extern double multinomial_block_add(int K, int d, const double *theta, const dou
 									double *block, double *scaled);
 
 /*
+ * Multinomial: the rows' class probabilities P (rows x K) at theta and,
+ * unless R is NULL, their residuals p - e_y (rows x K; y NULL: class 0);
+ * returns the summed loss.  P may not alias X.
+ */
+extern double multinomial_residuals(int K, int d, const double *theta, const double *X,
+									const double *y, int rows, double *P, double *R);
+
+/*
+ * Multinomial: adds sign times the rows' Hessian terms at their
+ * probabilities P (rows x K), (diag p - p p') (x) x x', to the full
+ * Hessian H (K d x K d).  Scratch: w of rows, block of d x d, scaled of
+ * rows x d (or NULL).
+ */
+extern void multinomial_hessian_add(int K, int d, const double *X, const double *P,
+									int rows, double sign, double *H, double *w,
+									double *block, double *scaled);
+
+/*
+ * Multinomial: the K pseudo-rows u_k = sqrt(p_k) (e_k - p) (x) x of a row
+ * x (d) with probabilities p, into U (K x K d): the sum of u_k u_k' is
+ * the row's Hessian term, so a Cholesky factor follows it by K rank-1
+ * changes.
+ */
+extern void multinomial_pseudo_rows(int K, int d, const double *x, const double *p,
+									double *U);
+
+/*
  * Multinomial: the K class probabilities of one row's logits z (K), stably
  * (the largest logit subtracted first); returns log-sum-exp of z.
  */

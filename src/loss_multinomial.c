@@ -70,44 +70,95 @@ add_block(double *H, int K, int d, int k, int l, double *block)
 		}
 }
 
+/*
+ * Adds sign times the rows' Hessian terms, block (k, l) sum_i P_ik
+ * (delta_kl - P_il) x_i x_i', to the full Hessian H (see loss.h).
+ */
+void
+multinomial_hessian_add(int K, int d, const double *X, const double *P, int rows,
+						double sign, double *H, double *w, double *block, double *scaled)
+{
+	int			i,
+				k,
+				l;
+
+	for (k = 0; k < K; k++)
+		for (l = k; l < K; l++)
+		{
+			for (i = 0; i < rows; i++)
+			{
+				double		pk = P[(Size) i * K + k];
+
+				w[i] = k == l ? pk * (1.0 - pk) : pk * P[(Size) i * K + l];
+			}
+			memset(block, 0, sizeof(double) * d * d);
+			linalg_gram_add(block, d, X, rows, w, k == l ? sign : -sign, scaled);
+			add_block(H, K, d, k, l, block);
+		}
+}
+
+/* The rows' probabilities P and residuals p - e_y (R, unless NULL) at theta (see loss.h). */
+double
+multinomial_residuals(int K, int d, const double *theta, const double *X, const double *y,
+					  int rows, double *P, double *R)
+{
+	double		sum = 0.0;
+	int			i;
+
+	linalg_rows_matmul_t(X, rows, d, theta, K, P);
+	for (i = 0; i < rows; i++)
+	{
+		double	   *z = &P[(Size) i * K];
+		int			c = y ? (int) y[i] : 0;
+		double		zc = z[c];
+
+		sum += multinomial_softmax(z, K, z) - zc;
+		if (R)
+		{
+			memcpy(&R[(Size) i * K], z, sizeof(double) * K);
+			R[(Size) i * K + c] -= 1.0;
+		}
+	}
+	return sum;
+}
+
+/*
+ * The K rows u_k = sqrt(p_k) (e_k - p) (x) x (each K d long) whose outer
+ * products sum to a row's Hessian term (diag p - p p') (x) x x' (see loss.h).
+ */
+void
+multinomial_pseudo_rows(int K, int d, const double *x, const double *p, double *U)
+{
+	Size		n = (Size) K * d;
+	int			k,
+				l,
+				j;
+
+	for (k = 0; k < K; k++)
+	{
+		double		root = sqrt(p[k]);
+
+		for (l = 0; l < K; l++)
+		{
+			double		a = root * ((k == l ? 1.0 : 0.0) - p[l]);
+
+			for (j = 0; j < d; j++)
+				U[k * n + (Size) l * d + j] = a * x[j];
+		}
+	}
+}
+
 /* Adds a block of rows' multinomial sums (see loss.h). */
 double
 multinomial_block_add(int K, int d, const double *theta, const double *X,
 					  const double *y, int rows, double *gradient, double *hessian,
 					  double *Z, double *R, double *w, double *block, double *scaled)
 {
-	double		sum = 0.0;
-	int			i,
-				k,
-				l;
+	double		sum = multinomial_residuals(K, d, theta, X, y, rows, Z, R);
 
-	linalg_rows_matmul_t(X, rows, d, theta, K, Z);
-	for (i = 0; i < rows; i++)
-	{
-		double	   *z = &Z[(Size) i * K];
-		double	   *r = &R[(Size) i * K];
-		int			c = (int) y[i];
-
-		sum += multinomial_softmax(z, K, r) - z[c];
-		memcpy(z, r, sizeof(double) * K);	/* Z keeps the probabilities */
-		r[c] -= 1.0;
-	}
 	linalg_rows_tmatmul_add(R, rows, K, X, d, gradient);
-	if (hessian == NULL)
-		return sum;
-	for (k = 0; k < K; k++)
-		for (l = k; l < K; l++)
-		{
-			for (i = 0; i < rows; i++)
-			{
-				double		pk = Z[(Size) i * K + k];
-
-				w[i] = k == l ? pk * (1.0 - pk) : pk * Z[(Size) i * K + l];
-			}
-			memset(block, 0, sizeof(double) * d * d);
-			linalg_gram_add(block, d, X, rows, w, k == l ? 1.0 : -1.0, scaled);
-			add_block(hessian, K, d, k, l, block);
-		}
+	if (hessian)
+		multinomial_hessian_add(K, d, X, Z, rows, 1.0, hessian, w, block, scaled);
 	return sum;
 }
 

@@ -91,6 +91,8 @@ preprocessing_frame_movable(const StoredModel *m, const RemovalState *s)
 {
 	int			t;
 
+	if (m->loss->multiclass)
+		return false;			/* see preprocessing_move_frame */
 	for (t = 0; t < s->d && t < m->nterms; t++)
 		if (term_moves(m, s, t))
 			return true;
@@ -277,7 +279,11 @@ preprocessing_move_frame(StoredModel *m, RemovalState *s, int64 n)
 	bool		moves = false;
 	int			t;
 
-	if (s->feature_sums == NULL || n <= 0 || d != m->nterms)
+	/*
+	 * Multinomial keeps the frame it was trained in (E carries the rows'
+	 * spread): its K blocks and intercept-sum penalty are not mapped yet.
+	 */
+	if (s->feature_sums == NULL || n <= 0 || d != m->nterms || m->loss->multiclass)
 		return false;
 	D = palloc(sizeof(double) * d);
 	u = palloc(sizeof(double) * d);

@@ -122,7 +122,7 @@ refresh_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 	pass.kept = d;
 	pass.dead = dead;
 	solver_stats_init(stats);
-	solver_sums_begin(&pass.sums, m->loss, d, 1, theta, gradient, hessian);
+	solver_sums_begin(&pass.sums, m->loss, d, m->nclasses, theta, gradient, hessian);
 	pass.sums.gram = gram;
 	pass.sums.stats = stats;
 	if (gram)
@@ -189,11 +189,11 @@ resum_ridge(StoredModel *m, Encoder *enc, Relation rel, Snapshot snapshot,
 static double
 objective_gradient_norm(const RemovalState *s, const double *gradient)
 {
-	double	   *g = palloc(sizeof(double) * s->d);
+	double	   *g = palloc(sizeof(double) * removal_params(s));
 	double		norm;
 
 	removal_shifted_gradient(s, gradient, g);
-	norm = linalg_norm2(g, s->d);
+	norm = linalg_norm2(g, removal_params(s));
 	pfree(g);
 	return norm;
 }
@@ -263,6 +263,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 			  const bool *dead)
 {
 	int			d = s->d;			/* without the dead terms */
+	int			p = removal_params(s);	/* parameters: K d for multinomial */
 	int64		nkeys;
 	LineageEntry *keys = lineage_load(m->model_id, &nkeys);
 	LineageRows rows;
@@ -272,8 +273,8 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 	SumStats	stats;
 	double	   *start;
 	double	   *best;
-	double	   *gradient = palloc(sizeof(double) * d);
-	double	   *hessian = palloc(sizeof(double) * d * d);
+	double	   *gradient = palloc(sizeof(double) * p);
+	double	   *hessian = palloc(sizeof(double) * p * p);
 	double	   *gram = NULL;
 	double		best_gradient;
 	double		max_row_norm;
@@ -298,8 +299,8 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		UnregisterSnapshot(snapshot);
 		return ok;
 	}
-	start = palloc(sizeof(double) * d);
-	memcpy(start, s->theta, sizeof(double) * d);
+	start = palloc(sizeof(double) * p);
+	memcpy(start, s->theta, sizeof(double) * p);
 
 	/* The first pass: gradient and Hessian at theta, then a Newton step. */
 	if (s->stats.norm2 > RESUM_RATIO * Max(s->stats.rows_norm2, 0.0))
@@ -322,8 +323,8 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 				 errmsg("every remaining count of model \"%s\" is 0", m->name)));
 	if (gram)
 		memcpy(s->gram, gram, sizeof(double) * d * d);
-	best = palloc(sizeof(double) * d);
-	memcpy(best, s->theta, sizeof(double) * d);
+	best = palloc(sizeof(double) * p);
+	memcpy(best, s->theta, sizeof(double) * p);
 	best_gradient = objective_gradient_norm(s, gradient);
 	step = 1;
 	usable = isfinite(best_gradient) &&
@@ -340,6 +341,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		drop_dead_columns(rows.X, rows.n, m->nterms, dead, d);
 		ds = dataset_from_rows(d, rows.X, rows.y, rows.offset, rows.n);
 		ds->npositive = rows.npositive;
+		ds->nclasses = m->nclasses;
 		while (usable && !done && step < REFRESH_STEPS)
 		{
 			SolverSums	sums;
@@ -348,7 +350,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 
 			CHECK_FOR_INTERRUPTS();
 			memset(&stats, 0, sizeof(stats));
-			solver_sums_begin(&sums, m->loss, d, 1, s->theta, gradient, hessian);
+			solver_sums_begin(&sums, m->loss, d, m->nclasses, s->theta, gradient, hessian);
 			sums.stats = &stats;
 			dataset_begin_pass(ds);
 			while ((blk = dataset_next_block(ds)) != NULL)
@@ -357,7 +359,7 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 			gnorm = objective_gradient_norm(s, gradient);
 			if (!(gnorm < best_gradient))
 				break;			/* not converging from here: the solver's turn */
-			memcpy(best, s->theta, sizeof(double) * d);
+			memcpy(best, s->theta, sizeof(double) * p);
 			best_gradient = gnorm;
 			step++;
 			usable = removal_reanchor(s, gradient, hessian, &stats, false);
@@ -391,16 +393,16 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		if (fit == NULL)
 			fit = solver_fit(ds, m->loss, &opts, m->name, NULL);
 		if (shifted)
-			for (i = 0; i < d; i++)
+			for (i = 0; i < p; i++)
 			{
-				fit->hessian[(Size) i * d + i] -= s->penalty_shift[i];
-				fit->gradient[i] -= s->penalty_shift[i] * fit->theta[i];
+				fit->hessian[(Size) i * p + i] -= s->penalty_shift[i % d];
+				fit->gradient[i] -= s->penalty_shift[i % d] * fit->theta[i];
 			}
-		memcpy(s->theta, fit->theta, sizeof(double) * d);
-		memcpy(s->theta_ref, fit->theta, sizeof(double) * d);
-		memcpy(s->hessian, fit->hessian, sizeof(double) * d * d);
+		memcpy(s->theta, fit->theta, sizeof(double) * p);
+		memcpy(s->theta_ref, fit->theta, sizeof(double) * p);
+		memcpy(s->hessian, fit->hessian, sizeof(double) * p * p);
 		memcpy(s->gram, fit->gram, sizeof(double) * d * d);
-		memcpy(s->ref_gradient, fit->gradient, sizeof(double) * d);
+		memcpy(s->ref_gradient, fit->gradient, sizeof(double) * p);
 		removal_rebase(s);		/* new matrices: stored as they are */
 		s->max_row_norm = fit->max_row_norm;
 		s->stats = fit->stats;
@@ -418,9 +420,9 @@ refresh_model(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		s->separable = s->separable || fit->separable;
 
 	}
-	for (i = 0; i < d; i++)
+	for (i = 0; i < p; i++)
 		start[i] = s->theta[i] - start[i];
-	s->step_norm = linalg_norm2(start, d);
+	s->step_norm = linalg_norm2(start, p);
 	elog(DEBUG1, "refreshed model \"%s\" on " INT64_FORMAT " rows: %s, step %g, bound %g",
 		 m->name, n, done ? psprintf("%d Newton step(s)", step) : "the line-searched solver",
 		 s->step_norm, s->error_bound);

@@ -220,7 +220,8 @@ refresh_due_soft(const StoredModel *m, const RemovalState *s)
 bool
 refresh_worker_wanted(const StoredModel *m, const RemovalState *s, bool refreshed)
 {
-	if (!unlearn_background_refresh)
+	/* Multinomial refreshes in the foreground (its passes are not journaled yet). */
+	if (!unlearn_background_refresh || m->loss->multiclass)
 		return false;
 	if (m->refresh_requested && !refreshed)
 		return true;

@@ -320,13 +320,17 @@ rounding_allowance(const SumStats *st, const LossCurvature *cv, int d, double l2
  * either end (gamma_d M |theta|).
  */
 static void
-segment_curvature(const LossFunctions *loss, const SumStats *st, int d, double max_row_norm,
-				  double theta_ref_norm, double theta_norm, double enorm, LossCurvature *cv)
+segment_curvature(const LossFunctions *loss, const SumStats *st, int d, int K,
+				  double max_row_norm, double theta_ref_norm, double theta_norm, double enorm,
+				  LossCurvature *cv)
 {
 	double		ceiling = st->max_logit + max_row_norm * enorm +
 		gamma_k(d + 3) * max_row_norm * (theta_ref_norm + theta_norm);
 
 	loss->curvature(ceiling, cv);
+	/* Softmax: K probabilities, each rounded a few times (see multiclass_remainder). */
+	if (loss->multiclass)
+		cv->mean = Max(cv->mean, (double) K);
 }
 
 /* The largest entry of E, or 0: the most the penalty gained (removal.h). */
@@ -356,7 +360,47 @@ removal_penalty_shift_floor(const RemovalState *s)
 }
 
 /*
- * Logistic, Poisson: B at theta, |g_ref + H~ e + E theta| + (c/2) M e'Ge
+ * Multinomial: the growth factor of the softmax's Taylor remainder along
+ * e, (M / sqrt 2) e^(M max_kl |e_k - e_l|).  A row's gradient term is
+ * (p(z) - e_y) (x) x with z_k = x'theta_k, so its remainder from theta_ref
+ * is (p(z + u) - p(z) - S(z) u) (x) x, u_k = x'e_k, S = diag p - p p'.
+ * For the third derivative of log-sum-exp, |D3[u, u, v]| <= span(v) u'Su
+ * (span: largest entry less the smallest), and S grows along a segment
+ * at most as u'S(z + t)u <= e^span(t) u'S(z)u; with |v| = 1, span(v) <=
+ * sqrt 2 and span(u) <= |x| max_kl |e_k - e_l|, so the remainder's norm
+ * is at most (|x| / sqrt 2) e^span(u) u'S(z)u, and the rows' sum of
+ * u'S(z)u is e'H_loss e at theta_ref.  (Checked numerically against the
+ * exact remainder on random rows: the derivation's notes in
+ * docs/erasure.md.)
+ */
+static double
+multiclass_growth(const RemovalState *s, const double *e)
+{
+	int			d = s->d;
+	int			K = s->nclasses;
+	double		span = 0.0;
+	int			k,
+				l,
+				j;
+
+	for (k = 0; k < K; k++)
+		for (l = k + 1; l < K; l++)
+		{
+			double		sum = 0.0;
+
+			for (j = 0; j < d; j++)
+			{
+				double		diff = e[(Size) k * d + j] - e[(Size) l * d + j];
+
+				sum += diff * diff;
+			}
+			span = Max(span, sqrt(sum));
+		}
+	return s->max_row_norm / sqrt(2.0) * exp(Min(s->max_row_norm * span, 700.0));
+}
+
+/*
+ * Logistic, Poisson, multinomial: B at theta, |g_ref + H~ e + E theta| + (c/2) M e'Ge
  * with e = theta - theta_ref (E theta: what a shifted penalty adds to the
  * gradient, removal.h; c the most |w'| reaches on the segment, which for
  * Poisson's w = e^z is e^(max logit + M |e|)), plus the rounding of the kept sums, of this very computation
@@ -368,13 +412,15 @@ static void
 update_bound(RemovalState *s)
 {
 	int			d = s->d;
-	double	   *e = palloc(sizeof(double) * d);
-	double	   *linear = palloc(sizeof(double) * d);
+	int			K = Max(s->nclasses, 1);
+	int			p = removal_params(s);
+	double	   *e = palloc(sizeof(double) * p);
+	double	   *linear = palloc(sizeof(double) * p);
 	LossCurvature cv;
 	double		c;
 	double		N = (double) s->stats.terms;
 	double		P = Max(s->stats.norm2, 0.0);
-	double		xe2,
+	double		xe2 = 0.0,
 				xe,
 				enorm,
 				se = 0.0,
@@ -385,41 +431,52 @@ update_bound(RemovalState *s)
 				ehe,
 				shift_norm = 0.0,
 				l2_now = s->l2 + shift_ceiling(s);
-	int			i;
+	int			i,
+				k;
 
-	for (i = 0; i < d; i++)
+	for (i = 0; i < p; i++)
 	{
+		int			j = i % d;
+
 		e[i] = s->theta[i] - s->theta_ref[i];
-		se += fabs(e[i]) * sqrt(Max(s->gram[(Size) i * d + i], 0.0));
+		se += fabs(e[i]) * sqrt(Max(s->gram[(Size) j * d + j], 0.0));
 	}
-	enorm = linalg_norm2(e, d);
-	segment_curvature(s->loss, &s->stats, d, s->max_row_norm, linalg_norm2(s->theta_ref, d),
-					  linalg_norm2(s->theta, d), enorm, &cv);
+	enorm = linalg_norm2(e, p);
+	segment_curvature(s->loss, &s->stats, d, K, s->max_row_norm,
+					  linalg_norm2(s->theta_ref, p), linalg_norm2(s->theta, p), enorm, &cv);
 	c = cv.lipschitz;
-	linalg_sym_matvec(s->hessian, d, e, linear);
-	ehe = Max(linalg_dot(e, linear, d), 0.0);
-	for (i = 0; i < d; i++)
+	linalg_sym_matvec(s->hessian, p, e, linear);
+	ehe = Max(linalg_dot(e, linear, p), 0.0);
+	for (i = 0; i < p; i++)
 		linear[i] += s->ref_gradient[i];
-	/* A shifted penalty: the objective's gradient gains E theta (removal.h). */
+	/* A shifted penalty: the objective's gradient gains E theta (removal.h), E per term. */
 	if (s->penalty_shift)
-		for (i = 0; i < d; i++)
+		for (i = 0; i < p; i++)
 		{
-			linear[i] += s->penalty_shift[i] * s->theta[i];
-			shift_norm += fabs(s->penalty_shift[i] * s->theta[i]);
+			double		shifted = s->penalty_shift[i % d] * s->theta[i];
+
+			linear[i] += shifted;
+			shift_norm += fabs(shifted);
 		}
-	xe = gram_norm(s->gram, d, e);
-	xe2 = xe * xe;
-	first = linalg_norm2(linear, d);
+	/* |Xe|^2, over every class block: sum_k e_k'G e_k (sum_i |u_i|^2, u_ik = x_i'e_k). */
+	for (k = 0; k < K; k++)
+	{
+		double		block = gram_norm(s->gram, d, &e[(Size) k * d]);
+
+		xe2 += block * block;
+	}
+	xe = sqrt(xe2);
+	first = linalg_norm2(linear, p);
 
 	/* This computation's own rounding: of H~e + g_ref (and of E theta). */
-	own = gamma_k(2 * d + 2) * (linalg_norm2(s->ref_gradient, d) +
+	own = gamma_k(2 * p + 2) * (linalg_norm2(s->ref_gradient, p) +
 								s->hessian_norm1 * enorm) +
 		gamma_k(3) * shift_norm;
 	/* (c/2) M e'Ge, c the most |w'| reaches, and the rounding of e'Ge (and G's). */
 	exact = first + 0.5 * c * s->max_row_norm * xe2;
 	remainder = 0.5 * c * s->max_row_norm *
 		(gamma_k(d + 2) * xe2 + gamma_k(N + 2) * P * enorm * enorm);
-	if (cv.weight_log_lipschitz)
+	if (cv.weight_log_lipschitz || s->loss->multiclass)
 	{
 		/*
 		 * w(z + t) <= w(z) e^|t| and |w'| <= w (Poisson's e^z, and the
@@ -432,19 +489,21 @@ update_bound(RemovalState *s)
 		 * itself (rounding_allowance's H term, at |e|^2).  The smaller of
 		 * the two bounds is taken: this one when the rows' weights along e
 		 * are well below their largest (confident logistic predictions;
-		 * Poisson, where the largest is e^max_logit).
+		 * Poisson, where the largest is e^max_logit).  Softmax has its own
+		 * growth (multiclass_growth).
 		 */
-		double		growth = 0.5 * s->max_row_norm *
-			exp(Min(s->max_row_norm * enorm, 700.0));
+		double		growth = s->loss->multiclass ? multiclass_growth(s, e) :
+			0.5 * s->max_row_norm * exp(Min(s->max_row_norm * enorm, 700.0));
 		double		penalty = 0.0,
 					exact_w,
 					remainder_w;
 
-		for (i = 1; i < d; i++)
-			penalty += e[i] * e[i];
+		for (i = 0; i < p; i++)
+			if (i % d != 0)
+				penalty += e[i] * e[i];
 		exact_w = first + growth * Max(ehe - s->l2 * penalty, 0.0);
 		remainder_w = growth * enorm * enorm *
-			(gamma_k(d + 4) * s->hessian_norm1 +
+			(gamma_k(p + 4) * s->hessian_norm1 +
 			 hessian_rounding(&s->stats, &cv, d, s->max_row_norm));
 		if (exact_w + remainder_w < exact + remainder)
 		{
@@ -453,10 +512,10 @@ update_bound(RemovalState *s)
 		}
 	}
 
-	s->error_bound = (1 + gamma_k(d + 2)) *
+	s->error_bound = (1 + gamma_k(p + 2)) *
 		(exact + own + remainder +
 		 rounding_allowance(&s->stats, &cv, d, l2_now, s->max_row_norm,
-							linalg_norm2(s->theta_ref, d), linalg_norm2(s->theta, d),
+							linalg_norm2(s->theta_ref, p), linalg_norm2(s->theta, p),
 							enorm, xe, se));
 	s->rounding = s->error_bound - exact;
 	/* A curvature past any bound (Poisson logits past ~700): no bound. */
@@ -471,16 +530,19 @@ update_bound(RemovalState *s)
 
 /* Logistic, Poisson: B of a fit at its optimum, |g| and what rounding allows (e = 0). */
 double
-removal_bound_at_fit(const LossFunctions *loss, const SumStats *st, int d, double l2,
-					 const double *theta, const double *gradient, double max_row_norm)
+removal_bound_at_fit(const LossFunctions *loss, const SumStats *st, int d, int nclasses,
+					 double l2, const double *theta, const double *gradient,
+					 double max_row_norm)
 {
-	double		theta_norm = linalg_norm2(theta, d);
+	int			p = d * Max(nclasses, 1);
+	double		theta_norm = linalg_norm2(theta, p);
 	LossCurvature cv;
 	double		bound;
 
-	segment_curvature(loss, st, d, max_row_norm, theta_norm, theta_norm, 0.0, &cv);
-	bound = (1 + gamma_k(d + 2)) *
-		(linalg_norm2(gradient, d) +
+	segment_curvature(loss, st, d, Max(nclasses, 1), max_row_norm, theta_norm, theta_norm,
+					  0.0, &cv);
+	bound = (1 + gamma_k(p + 2)) *
+		(linalg_norm2(gradient, p) +
 		 rounding_allowance(st, &cv, d, l2, max_row_norm, theta_norm, theta_norm,
 							0.0, 0.0, 0.0));
 	return bound < INFINITY ? bound : INFINITY;
@@ -513,7 +575,7 @@ alloc_like(const void *like, Size n)
 static bool
 factor_afresh(RemovalState *s)
 {
-	int			d = s->d;
+	int			d = removal_params(s);
 
 	if (s->factor == NULL)
 		s->factor = alloc_like(s->hessian, (Size) d * d);
@@ -533,40 +595,38 @@ factor_afresh(RemovalState *s)
 }
 
 /*
- * Changes the Hessian by sign * sum_i w_i x_i x_i' over k rows (w NULL:
- * all 1), and its factor with it: row by row when that is cheaper than a
- * new factorization, else the factor is dropped to be made afresh.  A
- * downdate that would leave the factor indefinite drops it too.
+ * Changes the Cholesky factor by sign * sum_i u_i u_i' over k rows u_i of
+ * the parameters' width, each scaled by sqrt(w_i) (w NULL: 1): row by row
+ * when that is cheaper than a new factorization, else the factor is
+ * dropped to be made afresh.  A downdate that would leave the factor
+ * indefinite drops it too.
  */
 static void
-change_hessian(RemovalState *s, const double *X, int k, const double *w, double sign)
+change_factor(RemovalState *s, const double *U, int k, const double *w, double sign)
 {
-	int			d = s->d;
+	int			p = removal_params(s);
 	double	   *u;
 	int			i,
 				j;
 
-	if (k == 0)
+	if (k == 0 || s->factor == NULL)
 		return;
-	add_outer(s->hessian, d, X, k, w, sign);
-	if (s->factor == NULL)
-		return;
-	if ((Size) k * 6 > (Size) d)
+	if ((Size) k * 6 > (Size) p)
 	{
 		pfree(s->factor);		/* k rank-1 changes cost more than a refactor */
 		s->factor = NULL;
 		return;
 	}
-	u = palloc(sizeof(double) * d);
+	u = palloc(sizeof(double) * p);
 	for (i = 0; i < k; i++)
 	{
 		double		scale = w ? sqrt(w[i]) : 1.0;
 
-		for (j = 0; j < d; j++)
-			u[j] = scale * X[(Size) i * d + j];
+		for (j = 0; j < p; j++)
+			u[j] = scale * U[(Size) i * p + j];
 		if (sign > 0)
-			linalg_cholesky_update(s->factor, d, u);
-		else if (!linalg_cholesky_downdate(s->factor, d, u))
+			linalg_cholesky_update(s->factor, p, u);
+		else if (!linalg_cholesky_downdate(s->factor, p, u))
 		{
 			pfree(s->factor);
 			s->factor = NULL;
@@ -574,6 +634,59 @@ change_hessian(RemovalState *s, const double *X, int k, const double *w, double 
 		}
 	}
 	pfree(u);
+}
+
+/*
+ * Changes the Hessian by sign * sum_i w_i x_i x_i' over k rows (w NULL:
+ * all 1), and its factor with it (change_factor).
+ */
+static void
+change_hessian(RemovalState *s, const double *X, int k, const double *w, double sign)
+{
+	if (k == 0)
+		return;
+	add_outer(s->hessian, s->d, X, k, w, sign);
+	change_factor(s, X, k, w, sign);
+}
+
+/*
+ * Multinomial: changes the Hessian by sign times k rows' terms at their
+ * probabilities P (k x K) at theta_ref, and its factor by their K
+ * pseudo-rows each (loss.h).
+ */
+static void
+change_hessian_classes(RemovalState *s, const double *X, const double *P, int k, double sign)
+{
+	int			d = s->d;
+	int			K = s->nclasses;
+	int			p = removal_params(s);
+	double	   *w,
+			   *block,
+			   *U;
+	int			i;
+
+	if (k == 0)
+		return;
+	w = palloc(sizeof(double) * k);
+	block = palloc(sizeof(double) * d * d);
+	multinomial_hessian_add(K, d, X, P, k, sign, s->hessian, w, block, NULL);
+	pfree(w);
+	pfree(block);
+	if (s->factor == NULL)
+		return;
+	if ((Size) k * K * 6 > (Size) p)
+	{
+		pfree(s->factor);
+		s->factor = NULL;
+		return;
+	}
+	U = palloc(sizeof(double) * K * p);
+	for (i = 0; i < k && s->factor; i++)
+	{
+		multinomial_pseudo_rows(K, d, &X[(Size) i * d], &P[(Size) i * K], U);
+		change_factor(s, U, K, NULL, sign);
+	}
+	pfree(U);
 }
 
 /*
@@ -588,11 +701,13 @@ change_hessian(RemovalState *s, const double *X, int k, const double *w, double 
 static bool
 check_factor(RemovalState *s)
 {
+	int			p = removal_params(s);
+
 	if (s->factor == NULL || (s->rebase && !s->frame_movable))
 		return factor_afresh(s);
-	s->hessian_norm1 = linalg_sym_norm1(s->hessian, s->d);
-	s->rcond = linalg_cholesky_rcond(s->factor, s->d, s->hessian_norm1);
-	if (linalg_condition_passes(s->factor, s->hessian, s->d, s->rcond, s->hessian_norm1,
+	s->hessian_norm1 = linalg_sym_norm1(s->hessian, p);
+	s->rcond = linalg_cholesky_rcond(s->factor, p, s->hessian_norm1);
+	if (linalg_condition_passes(s->factor, s->hessian, p, s->rcond, s->hessian_norm1,
 								unlearn_min_rcond, NULL))
 		return true;
 	return factor_afresh(s);	/* the updated factor may only have drifted */
@@ -629,12 +744,12 @@ removal_penalty_shifted(const RemovalState *s)
 static void
 shifted_residual(const RemovalState *s, const double *rhs, const double *v, double *r)
 {
-	int			d = s->d;
+	int			p = removal_params(s);
 	int			i;
 
-	linalg_sym_matvec(s->hessian, d, v, r);
-	for (i = 0; i < d; i++)
-		r[i] = rhs[i] - r[i] - (s->penalty_shift ? s->penalty_shift[i] * v[i] : 0.0);
+	linalg_sym_matvec(s->hessian, p, v, r);
+	for (i = 0; i < p; i++)
+		r[i] = rhs[i] - r[i] - (s->penalty_shift ? s->penalty_shift[i % s->d] * v[i] : 0.0);
 }
 
 /*
@@ -645,7 +760,7 @@ shifted_residual(const RemovalState *s, const double *rhs, const double *v, doub
 static bool
 solve_explicit(const RemovalState *s, const double *rhs, double *v)
 {
-	int			d = s->d;
+	int			d = removal_params(s);
 	double	   *A = palloc(sizeof(double) * d * d);
 	double	   *r = palloc(sizeof(double) * d);
 	int			i,
@@ -654,7 +769,7 @@ solve_explicit(const RemovalState *s, const double *rhs, double *v)
 	elog(DEBUG1, "the shifted penalty is solved by factoring H + E (d = %d)", d);
 	memcpy(A, s->hessian, sizeof(double) * d * d);
 	for (i = 0; i < d; i++)
-		A[(Size) i * d + i] += s->penalty_shift[i];
+		A[(Size) i * d + i] += s->penalty_shift[i % s->d];
 	if (linalg_cholesky_try(A, d) != 0)
 	{
 		pfree(A);
@@ -689,7 +804,7 @@ solve_explicit(const RemovalState *s, const double *rhs, double *v)
 static bool
 solve_shifted(const RemovalState *s, double *v, int refine, double target)
 {
-	int			d = s->d;
+	int			d = removal_params(s);
 	double	   *rhs = palloc(sizeof(double) * d);
 	double	   *r = palloc(sizeof(double) * d);
 	bool		ok = true;
@@ -704,7 +819,7 @@ solve_shifted(const RemovalState *s, double *v, int refine, double target)
 					rho,
 					left;
 
-		for (i = 0; i < d; i++)
+		for (i = 0; i < s->d; i++)
 			top = Max(top, fabs(s->penalty_shift[i]));
 		rho = 10 * top / (s->rcond * s->hessian_norm1);
 		if (!(rho < SHIFT_REFINE_RATE))
@@ -729,6 +844,45 @@ done:
 	pfree(rhs);
 	pfree(r);
 	return ok && linalg_all_finite(v, d);
+}
+
+/*
+ * Sets s->lambda_min, a lower estimate of lambda_min(H~ + E): rcond |H~|_1
+ * less the most E takes off (Weyl's inequality); when that takes off more
+ * than half of it (a sparse column whose spread moved far: digits' rare
+ * pixels), the estimate of H~ + E's own factorization instead, whose
+ * O(p^3) costs less than the refresh the pessimistic one would cause.
+ */
+static void
+estimate_lambda_min(RemovalState *s)
+{
+	int			p = removal_params(s);
+	double		plain = s->rcond * s->hessian_norm1;
+	double		floor = removal_penalty_shift_floor(s);
+	double	   *A;
+	double		norm1;
+	int			i;
+
+	s->lambda_min = plain - floor;
+	if (!(floor > 0.5 * plain))
+		return;
+	A = palloc(sizeof(double) * p * p);
+	memcpy(A, s->hessian, sizeof(double) * p * p);
+	for (i = 0; i < p; i++)
+		A[(Size) i * p + i] += s->penalty_shift[i % s->d];
+	norm1 = linalg_sym_norm1(A, p);
+	if (linalg_cholesky_try(A, p) == 0)
+		s->lambda_min = Max(s->lambda_min, linalg_cholesky_rcond(A, p, norm1) * norm1);
+	pfree(A);
+}
+
+/* A lower estimate of lambda_min(H~ + E) (see removal.h). */
+double
+removal_lambda_min(const RemovalState *s)
+{
+	if (s->lambda_min > 0)
+		return s->lambda_min;
+	return s->rcond * s->hessian_norm1 - removal_penalty_shift_floor(s);
 }
 
 /* Takes the change's E as the state's (the state's context holds it). */
@@ -783,6 +937,7 @@ removal_rebase(RemovalState *s)
 {
 	s->rebase = true;
 	s->npending = 0;
+	s->lambda_min = 0.0;
 	if (s->factor)
 		pfree(s->factor);
 	s->factor = NULL;
@@ -807,6 +962,21 @@ removal_apply_pending(RemovalState *s)
 
 		memcpy(x, &row[1], sizeof(double) * d);
 		sign = row[0] > 0 ? 1.0 : -1.0;
+		if (s->loss->multiclass)
+		{
+			/* Softmax: the row's K x K weights at theta_ref, whatever its class. */
+			double	   *prob = palloc(sizeof(double) * s->nclasses);
+			double		scratch;
+			double	   *block = palloc(sizeof(double) * d * d);
+
+			(void) multinomial_residuals(s->nclasses, d, s->theta_ref, x, NULL, 1, prob, NULL);
+			multinomial_hessian_add(s->nclasses, d, x, prob, 1, -sign, s->hessian, &scratch,
+									block, NULL);
+			add_outer(s->gram, d, x, 1, NULL, -sign);
+			pfree(prob);
+			pfree(block);
+			continue;
+		}
 		if (!s->loss->constant_hessian)
 		{
 			/* The sign carries the row's exposure t: its offset is log t. */
@@ -918,7 +1088,82 @@ removal_positives_after(const RemovalState *s, const RowChange *c)
 	return positives;
 }
 
-/* Logistic, Poisson: one Newton step for the change; false if H goes bad (theta unchanged). */
+/*
+ * Multinomial: k rows' gradient terms (p - e_y) (x) x at theta added to v
+ * with a sign, their terms at theta_ref added to g_ref, H~ (and its
+ * factor) and X'X with the sign of the rows (-1: they leave), and their
+ * statistics to the kept sums'.
+ */
+static void
+class_rows_terms(RemovalState *s, const double *X, const double *y, int k, double *v,
+				 double v_sign, double sign)
+{
+	int			d = s->d;
+	int			K = s->nclasses;
+	double	   *P,
+			   *R;
+	int			i;
+
+	if (k == 0)
+		return;
+	P = palloc(sizeof(double) * k * K);
+	R = palloc(sizeof(double) * k * K);
+	(void) multinomial_residuals(K, d, s->theta, X, y, k, P, R);
+	for (i = 0; i < k * K; i++)
+		R[i] *= v_sign;
+	linalg_rows_tmatmul_add(R, k, K, X, d, v);
+	(void) multinomial_residuals(K, d, s->theta_ref, X, y, k, P, R);
+	(void) solver_stats_add_classes(&s->stats, X, R, k, d, K, s->theta_ref, sign);
+	s->stats.terms++;			/* the rows' own sum, then its addition */
+	for (i = 0; i < k * K; i++)
+		R[i] *= sign;
+	linalg_rows_tmatmul_add(R, k, K, X, d, s->ref_gradient);
+	change_hessian_classes(s, X, P, k, sign);
+	add_outer(s->gram, d, X, k, NULL, sign);
+	pfree(P);
+	pfree(R);
+}
+
+/*
+ * Multinomial: the Newton step on the K d parameters, theta += (H~ +
+ * E)^-1 D, D the removed rows' gradient at theta less the added rows'
+ * (and the change of E theta), H~ the exact Hessian at theta_ref of the
+ * rows after the change; false if it is not usable (theta unchanged).
+ */
+static bool
+newton_classes(RemovalState *s, const RowChange *c)
+{
+	int			d = s->d;
+	int			p = removal_params(s);
+	double	   *v = palloc0(sizeof(double) * p);
+	int			i;
+
+	add_pending(s, c->X, NULL, c->k, -1.0);
+	add_pending(s, c->XA, NULL, c->a, 1.0);
+	class_rows_terms(s, c->X, c->y, c->k, v, 1.0, -1.0);
+	class_rows_terms(s, c->XA, c->yA, c->a, v, -1.0, 1.0);
+	if (c->penalty_shift_after)
+		for (i = 0; i < p; i++)
+			v[i] -= (c->penalty_shift_after[i % d] -
+					 (s->penalty_shift ? s->penalty_shift[i % d] : 0.0)) * s->theta[i];
+	take_penalty_shift(s, c->penalty_shift_after);
+	if (!check_factor(s))
+		return false;
+	if (!solve_shifted(s, v, 0, LOGISTIC_STEP_TARGET))
+		return false;
+	for (i = 0; i < p; i++)
+		s->theta[i] += v[i];
+	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
+	update_bound(s);
+	estimate_lambda_min(s);
+	s->step_norm = linalg_norm2(v, p);
+	if (s->rebase)
+		s->npending = 0;
+	pfree(v);
+	return true;
+}
+
+/* Logistic, Poisson, multinomial: one Newton step for the change; false if H goes bad (theta unchanged). */
 bool
 removal_newton(RemovalState *s, const RowChange *c)
 {
@@ -937,6 +1182,8 @@ removal_newton(RemovalState *s, const RowChange *c)
 
 	if (s->gram == NULL || s->ref_gradient == NULL)
 		elog(ERROR, "%s model state has no Gram matrix or reference gradient", s->loss->name);
+	if (s->loss->multiclass)
+		return newton_classes(s, c);
 	add_pending(s, c->X, c->exposure, c->k, -1.0);
 	add_pending(s, c->XA, c->exposureA, c->a, 1.0);
 	dz = logit_shift(c->z_dropped, c->exposure, c->k);
@@ -1001,6 +1248,7 @@ removal_newton(RemovalState *s, const RowChange *c)
 	/* B at the new theta, over the resulting rows (M must cover the added ones). */
 	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
 	update_bound(s);
+	estimate_lambda_min(s);
 	s->step_norm = linalg_norm2(v, d);
 	if (s->rebase)
 		s->npending = 0;
@@ -1018,7 +1266,7 @@ bool
 removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 				 const SumStats *pass, bool regram)
 {
-	int			d = s->d;
+	int			d = removal_params(s);
 	double	   *v = palloc(sizeof(double) * d);
 	int			i;
 
@@ -1049,6 +1297,7 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
 	update_bound(s);
+	estimate_lambda_min(s);
 	pfree(v);
 	return true;
 }
@@ -1059,15 +1308,17 @@ removal_shifted_gradient(const RemovalState *s, const double *gradient, double *
 {
 	int			i;
 
-	for (i = 0; i < s->d; i++)
-		out[i] = gradient[i] + (s->penalty_shift ? s->penalty_shift[i] * s->theta[i] : 0.0);
+	for (i = 0; i < removal_params(s); i++)
+		out[i] = gradient[i] +
+			(s->penalty_shift ? s->penalty_shift[i % s->d] * s->theta[i] : 0.0);
 }
 
 /* After a change of frame: the Hessian's norm, and B (see removal.h). */
 void
 removal_rebound(RemovalState *s)
 {
-	s->hessian_norm1 = linalg_sym_norm1(s->hessian, s->d);
+	s->hessian_norm1 = linalg_sym_norm1(s->hessian, removal_params(s));
+	s->lambda_min = 0.0;		/* the factor's estimate is of the old frame */
 	if (s->gram && s->ref_gradient)
 		update_bound(s);
 }

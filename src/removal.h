@@ -18,11 +18,16 @@
  */
 #define RESUM_RATIO		2.0
 
-/* What erasure updates in a model (all full d x d / d arrays). */
+/*
+ * What erasure updates in a model: theta, theta_ref, ref_gradient and the
+ * Hessian have p = K d parameters (K = 1 but for multinomial); X'X, X'y,
+ * the feature sums and E are per term (d); pending rows are rows (d).
+ */
 typedef struct RemovalState
 {
-	const LossFunctions *loss;	/* the model's: linear, logistic or poisson */
-	int			d;
+	const LossFunctions *loss;	/* the model's: linear, logistic, poisson or multinomial */
+	int			d;				/* terms: the width of a row */
+	int			nclasses;		/* multinomial: K blocks of d parameters, class-major; else 1 */
 	double	   *theta;
 	double	   *hessian;		/* ridge: X'X + l2 I'; logistic, Poisson: at theta_ref */
 	double	   *xty;			/* X'y of the current rows (ridge; NULL otherwise) */
@@ -41,6 +46,7 @@ typedef struct RemovalState
 	bool		rebase;			/* out: store hessian and gram, pending emptied */
 	double		rcond;			/* out: condition estimate of the new Hessian */
 	double		rounding;		/* out: the part of B that allows for rounding */
+	double		lambda_min;		/* out: lower estimate of lambda_min(H~ + E); 0: none made */
 	double		hessian_norm1;	/* out: its 1-norm */
 	double		step_norm;		/* out: |theta_new - theta_old| */
 
@@ -58,6 +64,13 @@ typedef struct RemovalState
 	bool		frame_moved;	/* out: the frame moved, the terms must be written */
 	double	   *frame_map;		/* out, when it moved: its D, then its u (d each) */
 } RemovalState;
+
+/* The state's parameters: K d (K = 1 but for multinomial). */
+static inline int
+removal_params(const RemovalState *s)
+{
+	return s->d * Max(s->nclasses, 1);
+}
 
 /*
  * The rows a statement changes in a model: k rows leave (X, y) and a rows
@@ -167,15 +180,21 @@ extern bool removal_reanchor(RemovalState *s, const double *gradient,
  * Logistic, Poisson: B of a fit at its optimum theta, from its gradient there and
  * its rows' statistics: |g| and what rounding allows.
  */
-extern double removal_bound_at_fit(const LossFunctions *loss, const SumStats *st, int d, double l2,
-								   const double *theta, const double *gradient,
-								   double max_row_norm);
+extern double removal_bound_at_fit(const LossFunctions *loss, const SumStats *st, int d,
+								   int nclasses, double l2, const double *theta,
+								   const double *gradient, double max_row_norm);
 
 /*
  * Brings a loaded state's hessian and gram (as stored) up to date with its
  * pending rows; logistic and Poisson weight them at theta_ref.
  */
 extern void removal_apply_pending(RemovalState *s);
+
+/*
+ * A lower estimate of the smallest eigenvalue of H~ + E: the last step's
+ * (removal.c), or rcond |H~|_1 less the most E takes off.
+ */
+extern double removal_lambda_min(const RemovalState *s);
 
 /* Whether the state's penalty is shifted: E has an entry that is not 0. */
 extern bool removal_penalty_shifted(const RemovalState *s);

@@ -168,7 +168,15 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, const double
 													 sums->block, sums->scaled);
 			if (sums->gram)
 				linalg_gram_add(sums->gram, d, bx, rows, NULL, 1.0, NULL);
-			continue;			/* no erasure statistics yet (multinomial) */
+			if (sums->stats)
+			{
+				double		m = solver_stats_add_classes(sums->stats, bx, sums->class_r,
+														 rows, d, sums->nclasses,
+														 sums->theta, 1.0);
+
+				sums->max_row_norm = Max(sums->max_row_norm, m);
+			}
+			continue;
 		}
 		linalg_rows_matvec(bx, rows, d, sums->theta, sums->z);
 		add_offset(sums->z, offset ? &offset[done] : NULL, rows);
@@ -258,6 +266,55 @@ solver_stats_add(SumStats *st, const double *X, const double *resid, const doubl
 	return max_norm;
 }
 
+/*
+ * Multinomial: adds rows' statistics to st as new terms and as current
+ * rows, a row's residual being |p - e_y| (R: rows x K) and its logits'
+ * magnitude the largest |x|'|theta_k| over the classes; returns max |x_i|.
+ */
+double
+solver_stats_add_classes(SumStats *st, const double *X, const double *R, int rows, int d,
+						 int K, const double *theta, double sign)
+{
+	double		max_norm = 0.0;
+	int			i;
+
+	for (i = 0; i < rows; i++)
+	{
+		const double *x = &X[(Size) i * d];
+		double		norm2 = linalg_dot(x, x, d);
+		double		norm = sqrt(norm2);
+		double		rnorm = linalg_norm2(&R[(Size) i * K], K);
+
+		max_norm = Max(max_norm, norm);
+		st->norm2 += norm2;
+		st->rows_norm2 += sign * norm2;
+		st->rnorm += rnorm * norm;
+		st->rows_rnorm += sign * rnorm * norm;
+		st->znorm += norm * solver_class_logit_magnitude(x, d, K, theta);
+	}
+	st->terms += rows;
+	return max_norm;
+}
+
+/* The largest |x|'|theta_k| over K class blocks of theta (solver.h). */
+double
+solver_class_logit_magnitude(const double *x, int d, int K, const double *theta)
+{
+	double		top = 0.0;
+	int			j,
+				k;
+
+	for (k = 0; k < K; k++)
+	{
+		double		zabs = 0.0;
+
+		for (j = 0; j < d; j++)
+			zabs += fabs(x[j] * theta[(Size) k * d + j]);
+		top = Max(top, zabs);
+	}
+	return top;
+}
+
 /* Adds the penalty, completes the Hessian and returns the objective. */
 double
 solver_sums_end(SolverSums *sums, double l2, bool intercept)
@@ -325,8 +382,15 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 	int			d = ds->fs->nterms;
 	double	   *z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
 	double	   *resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *class_p = NULL,
+			   *class_r = NULL;
 	DataBlock  *blk;
 
+	if (loss->multiclass)
+	{
+		class_p = palloc(sizeof(double) * DATASET_BLOCK_ROWS * ds->nclasses);
+		class_r = palloc(sizeof(double) * DATASET_BLOCK_ROWS * ds->nclasses);
+	}
 	fit->gram = palloc0(sizeof(double) * d * d);
 	fit->xty = palloc0(sizeof(double) * d);
 	fit->max_row_norm = 0.0;
@@ -341,10 +405,20 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, blk->y, fit->xty);
 		if (loss->multiclass)
 		{
-			/* Multinomial: X'X and M so far; its erasure statistics are to come. */
-			for (int i = 0; i < blk->nrows; i++)
-				fit->max_row_norm = Max(fit->max_row_norm,
-										linalg_norm2(&blk->X[(Size) i * d], d));
+			/* Multinomial: the rows' residual vectors at theta, a block at a time. */
+			int			K = ds->nclasses;
+
+			for (int done = 0; done < blk->nrows; done += DATASET_BLOCK_ROWS)
+			{
+				int			rows = Min(DATASET_BLOCK_ROWS, blk->nrows - done);
+				const double *bx = &blk->X[(Size) done * d];
+
+				(void) multinomial_residuals(K, d, fit->theta, bx, &blk->y[done], rows,
+											 class_p, class_r);
+				m = solver_stats_add_classes(&fit->stats, bx, class_r, rows, d, K,
+											 fit->theta, 1.0);
+				fit->max_row_norm = Max(fit->max_row_norm, m);
+			}
 			continue;
 		}
 		if (!loss->constant_hessian)
@@ -565,15 +639,9 @@ solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 	fit->iterations = iter;
 	fit->gradient_scale = threshold / opts->tol;
 	solver_statistics(ds, fit, loss);
-	if (loss->multiclass)
-	{
-		/* No erasure bound yet: the gradient itself (multinomial is not erased in place). */
-		fit->error_bound = fit->gradient_norm;
-		return fit;
-	}
 	fit->error_bound = !loss->constant_hessian ?
-		removal_bound_at_fit(loss, &fit->stats, d, opts->l2, fit->theta, fit->gradient,
-							 fit->max_row_norm) :
+		removal_bound_at_fit(loss, &fit->stats, fit->nterms, Max(ds->nclasses, 1), opts->l2,
+							 fit->theta, fit->gradient, fit->max_row_norm) :
 		fit->gradient_norm;
 	return fit;
 }

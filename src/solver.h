@@ -40,6 +40,22 @@ typedef struct SumStats
 	double		max_logit;
 } SumStats;
 
+/*
+ * Multinomial: adds rows' statistics to st with a sign (+1 in, -1 out) as
+ * new terms, R their residuals p - e_y (rows x K) at theta (K blocks of
+ * d); returns the largest row norm.
+ */
+extern double solver_stats_add_classes(SumStats *st, const double *X, const double *R,
+									   int rows, int d, int K, const double *theta,
+									   double sign);
+
+/*
+ * Multinomial: the largest |x|'|theta_k| over the K class blocks of theta,
+ * what bounds the rounding of a row's logits.
+ */
+extern double solver_class_logit_magnitude(const double *x, int d, int K,
+										   const double *theta);
+
 /* Empty statistics: no term, no row. */
 extern void solver_stats_init(SumStats *st);
 
