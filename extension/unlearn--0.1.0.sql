@@ -559,9 +559,10 @@ $fn$;
 -- Per term of a model: its frame (unlearn.model_term), and with
 -- standardize its current rows' mean and spread in raw units and in the
 -- frame's (mean_z, sd_z: the map from the frame to the current rows'
--- preprocessing).  For weights and preprocessing; an unknown model is
--- 42704, not an empty answer.
-CREATE FUNCTION unlearn._term_moments(model text,
+-- preprocessing), and w its parameter (of class position class_position
+-- for multinomial, whose theta is K blocks of the terms).  For weights and
+-- preprocessing; an unknown model is 42704, not an empty answer.
+CREATE FUNCTION unlearn._term_moments(model text, class_position integer DEFAULT 1,
     OUT term_position integer, OUT column_name text, OUT level text,
     OUT frame_center float8, OUT frame_scale float8, OUT w float8,
     OUT standardized boolean, OUT centered boolean, OUT n bigint,
@@ -576,44 +577,43 @@ BEGIN
         RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
     END IF;
     RETURN QUERY
-    SELECT t.position, t.column_name, t.level, t.center, t.scale, m.theta[t.position],
+    SELECT t.position, t.column_name, t.level, t.center, t.scale,
+           m.theta[(class_position - 1) * m.n_terms + t.position],
            z.standardized, z.centered, m.n, z.mean_z, z.sd_z,
            CASE WHEN z.standardized THEN t.center + t.scale * z.mean_z END,
            CASE WHEN z.standardized THEN t.scale * z.sd_z END
-      FROM (SELECT mm.model_id, mm.theta, mm.feature_sums, mm.n_params,
+      FROM (SELECT mm.model_id, mm.theta, mm.feature_sums,
+                   -- the terms: n_params over the classes (multinomial), or n_params
+                   mm.n_params / greatest((SELECT count(*) FROM unlearn.model_class c
+                                            WHERE c.model_id = mm.model_id), 1)::integer AS n_terms,
                    mm.rows_trained - mm.rows_erased AS n,
                    EXISTS (SELECT FROM unlearn.model_term i
                             WHERE i.model_id = mm.model_id AND i.column_name IS NULL) AS intercept
               FROM unlearn.model mm WHERE mm.name = $1) m
       JOIN unlearn.model_term t ON t.model_id = m.model_id
       CROSS JOIN LATERAL (
-          SELECT cardinality(m.feature_sums) = 2 * m.n_params AND m.n > 0
+          SELECT cardinality(m.feature_sums) = 2 * m.n_terms AND m.n > 0
                  AND t.column_name IS NOT NULL AND t.level IS NULL AS standardized,
                  m.intercept AS centered,
                  m.feature_sums[t.position] / m.n AS mean_z,
-                 sqrt(greatest(m.feature_sums[m.n_params + t.position] / m.n
+                 sqrt(greatest(m.feature_sums[m.n_terms + t.position] / m.n
                                - (m.feature_sums[t.position] / m.n) ^ 2, 0)) AS sd_z) z;
 END
 $fn$;
-REVOKE ALL ON FUNCTION unlearn._term_moments(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn._term_moments(text, integer) FROM PUBLIC;
 
--- The parameters of a model: one row per term.  weight is the parameter
--- as fitted on inputs scaled by the model's preprocessing now
--- (unlearn.preprocessing: a retrain's on the current rows); raw_weight is
--- the same model expressed on the source columns' own units.  SECURITY
--- DEFINER: a role granted it reads parameters without rights on the
--- model tables.  An unknown model is an error, not an empty answer.
-CREATE FUNCTION unlearn.weights(model text,
+-- The parameters of one class block of a model (position 1 for any but
+-- multinomial), a row per term: see weights.
+CREATE FUNCTION unlearn._class_weights(model text, class_position integer,
     OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
-    -- an unknown model is an error: _term_moments raises it
     RETURN QUERY
-    WITH t AS (SELECT * FROM unlearn._term_moments($1))
+    WITH t AS (SELECT * FROM unlearn._term_moments($1, $2))
     SELECT CASE WHEN t.column_name IS NULL THEN '(intercept)'
                 WHEN t.level IS NULL THEN t.column_name
                 ELSE t.column_name || '=' || t.level END,
@@ -631,6 +631,60 @@ BEGIN
                 ELSE t.w / t.frame_scale END
       FROM t
      ORDER BY t.term_position;
+END
+$fn$;
+REVOKE ALL ON FUNCTION unlearn._class_weights(text, integer) FROM PUBLIC;
+
+-- The parameters of a model: one row per term.  weight is the parameter
+-- as fitted on inputs scaled by the model's preprocessing now
+-- (unlearn.preprocessing: a retrain's on the current rows); raw_weight is
+-- the same model expressed on the source columns' own units.  SECURITY
+-- DEFINER: a role granted it reads parameters without rights on the
+-- model tables.  An unknown model is an error, not an empty answer; a
+-- multinomial model has a block of them per class: unlearn.class_weights.
+CREATE FUNCTION unlearn.weights(model text,
+    OUT term text, OUT column_name text, OUT level text,
+    OUT weight float8, OUT raw_weight float8)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF EXISTS (SELECT FROM unlearn.model m WHERE m.name = $1 AND m.model_type = 'multinomial') THEN
+        RAISE EXCEPTION 'model "%" is multinomial: it has weights per class', $1
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('Use unlearn.class_weights(%L).', $1);
+    END IF;
+    -- an unknown model is an error: _term_moments raises it
+    RETURN QUERY SELECT * FROM unlearn._class_weights($1, 1);
+END
+$fn$;
+
+-- A multinomial model's parameters, a block per class (in unlearn.classes'
+-- order) of one row per term, as weights gives them; any other model's
+-- are one block, class NULL.  Read capability, like weights.
+CREATE FUNCTION unlearn.class_weights(model text,
+    OUT class text, OUT term text, OUT column_name text, OUT level text,
+    OUT weight float8, OUT raw_weight float8)
+RETURNS SETOF record
+LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $fn$
+BEGIN
+    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+        RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    RETURN QUERY
+    SELECT c.label, w.term, w.column_name, w.level, w.weight, w.raw_weight
+      FROM (SELECT cc.position, cc.label FROM unlearn.model m
+              JOIN unlearn.model_class cc USING (model_id) WHERE m.name = $1
+            UNION ALL
+            SELECT 1, NULL WHERE NOT EXISTS (SELECT FROM unlearn.model m
+                                               JOIN unlearn.model_class cc USING (model_id)
+                                              WHERE m.name = $1)) c,
+           LATERAL unlearn._class_weights($1, c.position)
+               WITH ORDINALITY AS w(term, column_name, level, weight, raw_weight, i)
+     ORDER BY c.position, w.i;
 END
 $fn$;
 
@@ -732,7 +786,7 @@ REVOKE ALL ON FUNCTION unlearn.create_model(text, regclass, text, text[], text, 
     unlearn._predict_support(internal),
     unlearn._predict_columns(text, int4, int4, "any"),
     unlearn.weights(text), unlearn.preprocessing(text), unlearn.lineage(text),
-    unlearn.classes(text),
+    unlearn.classes(text), unlearn.class_weights(text),
     unlearn.evaluate(text, regclass),
     unlearn.lineage_of(regclass, anycompatible)
     FROM PUBLIC;
@@ -787,7 +841,7 @@ BEGIN
                       unlearn.evaluate(text, regclass)';
     WHEN 'read' THEN
         functions := 'unlearn.weights(text), unlearn.preprocessing(text), unlearn.classes(text),
-                      unlearn.lineage(text),
+                      unlearn.class_weights(text), unlearn.lineage(text),
                       unlearn.lineage_of(regclass, anycompatible)';
         tables := 'unlearn.models';
     WHEN 'audit' THEN
@@ -1186,6 +1240,8 @@ COMMENT ON FUNCTION unlearn.predict_proba(text, float8[]) IS
     'Logistic models: the probability of label 1 for a vector in unlearn.weights order';
 COMMENT ON FUNCTION unlearn.weights(text) IS
     'A model''s parameters, one row per term: as fitted and in the columns'' own units';
+COMMENT ON FUNCTION unlearn.class_weights(text) IS
+    'A multinomial model''s parameters, a block of terms per class in the classes'' order (weight in the current preprocessing, raw_weight in the columns'' units)';
 COMMENT ON FUNCTION unlearn.classes(text) IS
     'A multinomial model''s classes in their order (the target type''s), with their current training rows';
 COMMENT ON FUNCTION unlearn.predict_class(text, record) IS
@@ -1302,7 +1358,8 @@ REVOKE ALL ON FUNCTION unlearn._ddl_command_start(), unlearn._ddl_command_end(),
 COMMENT ON FUNCTION unlearn._ddl_command_start() IS 'Internal to unlearn (event trigger)';
 COMMENT ON FUNCTION unlearn._ddl_command_end() IS 'Internal to unlearn (event trigger)';
 COMMENT ON FUNCTION unlearn._sql_drop() IS 'Internal to unlearn (event trigger)';
-COMMENT ON FUNCTION unlearn._term_moments(text) IS 'Internal to unlearn: a model''s terms, their frame and their rows'' moments (weights, preprocessing)';
+COMMENT ON FUNCTION unlearn._term_moments(text, integer) IS 'Internal to unlearn: a model''s terms, their frame and their rows'' moments (weights, preprocessing)';
+COMMENT ON FUNCTION unlearn._class_weights(text, integer) IS 'Internal to unlearn: the parameters of one class block of a model (weights, class_weights)';
 
 CREATE EVENT TRIGGER unlearn_ddl_start ON ddl_command_start
     EXECUTE FUNCTION unlearn._ddl_command_start();

@@ -310,6 +310,26 @@ SELECT relative < 1e-6 AS as_retrain, gradient_in_bound, state
   FROM erasure_check('mb', 'blobs', 'label');
 SELECT * FROM unlearn.classes('mb');
 
+-- What the model reads and says now: its preprocessing is the remaining
+-- rows' (the frame moves with them), its weights come a block per class
+-- (weights refuses: which class's?), and verify_model fits the rows afresh
+-- and finds it within its claims.
+SELECT p.column_name, abs(p.mean - a.mean) < 1e-9 AS mean_is_rows,
+       abs(p.stddev - a.sd) < 1e-9 AS stddev_is_rows
+  FROM unlearn.preprocessing('mb') p
+  JOIN (SELECT 'a' AS c, avg(a) AS mean, stddev_pop(a) AS sd FROM blobs
+        UNION ALL SELECT 'f', avg(f), stddev_pop(f) FROM blobs) a ON a.c = p.column_name;
+SELECT try($$SELECT * FROM unlearn.weights('mb')$$);
+SELECT class, count(*) AS terms FROM unlearn.class_weights('mb') GROUP BY 1 ORDER BY 1;
+SELECT mn_relative(ARRAY(SELECT raw_weight FROM unlearn.class_weights('mb')), mn_raw('mb')) < 1e-12
+       AS raw_weights_match;
+SELECT rows, verdict, gradient_norm <= error_bound AS gradient_in_bound,
+       parameter_distance <= distance_bound AS distance_in_bound,
+       max_prediction_difference < 1e-6 AS same_probabilities
+  FROM unlearn.verify_model('mb');
+SELECT rows, verdict FROM unlearn.verify_model('mw');
+SELECT try($$SELECT * FROM unlearn.class_weights('nosuch')$$);
+
 -- An UPDATE that moves rows to another class: its row counts follow, and
 -- the model is a retrain of the rows as they now are.
 UPDATE blobs SET label = 'c0' WHERE id BETWEEN 2001 AND 2040 AND label <> 'c0';
@@ -350,8 +370,19 @@ TRUNCATE wine2;
 SELECT state FROM unlearn.models WHERE name = 'mt';
 SELECT try($$SELECT unlearn.predict_class('mt', w) FROM wine_t w LIMIT 1$$);
 
--- The erasure log's entries replay: its hash chain holds.
+-- verify_model sees a model whose parameters were changed behind its back.
+UPDATE unlearn.model SET theta[2] = theta[2] + 0.01 WHERE name = 'mw';
+SELECT verdict, reason FROM unlearn.verify_model('mw');
+
+-- The erasure log's entries replay: its hash chain holds, and each entry
+-- of a model starts from the parameters (all K d of them) the one before
+-- it left.
 SELECT ok FROM unlearn.verify_log();
+SELECT count(*) AS entries, count(*) FILTER (WHERE params_hash_before = previous) AS linked
+  FROM (SELECT seq, params_hash_before,
+               lag(params_hash_after) OVER (PARTITION BY model_id ORDER BY seq) AS previous
+          FROM unlearn.erasure_log WHERE model_name = 'mb' AND event <> 'verify') e
+ WHERE previous IS NOT NULL;
 
 SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;

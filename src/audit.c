@@ -635,7 +635,7 @@ audit_log_change(const char *event, const StoredModel *m, Oid source,
 	uint8		before[AUDIT_HASH_LEN];
 	uint8		after[AUDIT_HASH_LEN];
 
-	audit_params_hash(m->theta, m->nterms, before);
+	audit_params_hash(m->theta, m->nterms * Max(m->nclasses, 1), before);
 	if (theta_after)
 		audit_params_hash(theta_after, nafter, after);
 	else

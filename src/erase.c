@@ -425,7 +425,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		drop_entries(delta_theta, d, dead);
 		/* A refresh that moved the frame: the step is measured in the new one. */
 		if (s->frame_moved)
-			preprocessing_map_theta(s->frame_map, s->frame_map + s->d, s->d, delta_theta);
+			for (t = 0; t < Max(s->nclasses, 1); t++)
+				preprocessing_map_theta(s->frame_map, s->frame_map + s->d, s->d,
+										&delta_theta[(Size) t * s->d]);
 		for (t = 0; t < removal_params(s); t++)
 			delta_theta[t] = s->theta[t] - delta_theta[t];
 		s->step_norm = linalg_norm2(delta_theta, removal_params(s));

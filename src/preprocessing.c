@@ -91,8 +91,6 @@ preprocessing_frame_movable(const StoredModel *m, const RemovalState *s)
 {
 	int			t;
 
-	if (m->loss->multiclass)
-		return false;			/* see preprocessing_move_frame */
 	for (t = 0; t < s->d && t < m->nterms; t++)
 		if (term_moves(m, s, t))
 			return true;
@@ -242,25 +240,97 @@ map_square(const double *D, const double *u, int d, double *S)
 	pfree(col0);
 }
 
-/* Adds sign * l2 I' to a d x d matrix (the intercept, term 0 if any, unpenalized). */
+/*
+ * Adds sign times the penalty's Hessian to a p x p matrix, p = K d (K = 1
+ * but for multinomial, solver.c): l2 I' on each of K blocks (the
+ * intercept, term 0 if any, unpenalized) and, for K > 1 with an
+ * intercept, l2 on every pair of intercepts (their sum's penalty).
+ */
 static void
-add_penalty(double *H, int d, double l2, bool intercept, double sign)
+add_penalty(double *H, int d, int K, double l2, bool intercept, double sign)
 {
-	int			t;
+	Size		p = (Size) d * K;
+	int			t,
+				k,
+				l;
 
-	for (t = intercept ? 1 : 0; t < d; t++)
-		H[(Size) t * d + t] += sign * l2;
+	for (k = 0; k < K; k++)
+		for (t = intercept ? 1 : 0; t < d; t++)
+			H[((Size) k * d + t) * p + (Size) k * d + t] += sign * l2;
+	if (K > 1 && intercept)
+		for (k = 0; k < K; k++)
+			for (l = 0; l < K; l++)
+				H[(Size) k * d * p + (Size) l * d] += sign * l2;
 }
 
-/* Adds sign * l2 I' theta to a vector. */
+/* Adds sign times the penalty's gradient at theta (K blocks of d) to g. */
 static void
-add_penalty_gradient(double *g, const double *theta, int d, double l2, bool intercept,
-					 double sign)
+add_penalty_gradient(double *g, const double *theta, int d, int K, double l2,
+					 bool intercept, double sign)
 {
-	int			t;
+	double		sum = 0.0;
+	int			t,
+				k;
 
-	for (t = intercept ? 1 : 0; t < d; t++)
-		g[t] += sign * l2 * theta[t];
+	for (k = 0; k < K; k++)
+	{
+		for (t = intercept ? 1 : 0; t < d; t++)
+			g[(Size) k * d + t] += sign * l2 * theta[(Size) k * d + t];
+		sum += theta[(Size) k * d];
+	}
+	if (K > 1 && intercept)
+		for (k = 0; k < K; k++)
+			g[(Size) k * d] += sign * l2 * sum;
+}
+
+/* Maps each of K blocks of parameters by A^-T (preprocessing_map_theta). */
+static void
+map_theta_blocks(const double *D, const double *u, int d, int K, double *theta)
+{
+	int			k;
+
+	for (k = 0; k < K; k++)
+		preprocessing_map_theta(D, u, d, &theta[(Size) k * d]);
+}
+
+/* Maps each of K blocks of a vector of gradient kind by A. */
+static void
+map_vector_blocks(const double *D, const double *u, int d, int K, double *v)
+{
+	int			k;
+
+	for (k = 0; k < K; k++)
+		map_vector(D, u, d, &v[(Size) k * d]);
+}
+
+/* Maps each d x d block (k, l) of a K d x K d matrix of row sums: A S_kl A'. */
+static void
+map_square_blocks(const double *D, const double *u, int d, int K, double *S)
+{
+	Size		p = (Size) d * K;
+	double	   *block;
+	int			k,
+				l,
+				i;
+
+	if (K == 1)
+	{
+		map_square(D, u, d, S);
+		return;
+	}
+	block = palloc(sizeof(double) * d * d);
+	for (k = 0; k < K; k++)
+		for (l = 0; l < K; l++)
+		{
+			for (i = 0; i < d; i++)
+				memcpy(&block[(Size) i * d], &S[((Size) k * d + i) * p + (Size) l * d],
+					   sizeof(double) * d);
+			map_square(D, u, d, block);
+			for (i = 0; i < d; i++)
+				memcpy(&S[((Size) k * d + i) * p + (Size) l * d], &block[(Size) i * d],
+					   sizeof(double) * d);
+		}
+	pfree(block);
 }
 
 /* Moves a state to its rows' frame at a rebase (see preprocessing.h). */
@@ -268,6 +338,7 @@ bool
 preprocessing_move_frame(StoredModel *m, RemovalState *s, int64 n)
 {
 	int			d = s->d;
+	int			K = Max(s->nclasses, 1);
 	bool		intercept = m->options.intercept;
 	double	   *D,
 			   *u,
@@ -279,11 +350,7 @@ preprocessing_move_frame(StoredModel *m, RemovalState *s, int64 n)
 	bool		moves = false;
 	int			t;
 
-	/*
-	 * Multinomial keeps the frame it was trained in (E carries the rows'
-	 * spread): its K blocks and intercept-sum penalty are not mapped yet.
-	 */
-	if (s->feature_sums == NULL || n <= 0 || d != m->nterms || m->loss->multiclass)
+	if (s->feature_sums == NULL || n <= 0 || d != m->nterms)
 		return false;
 	D = palloc(sizeof(double) * d);
 	u = palloc(sizeof(double) * d);
@@ -304,22 +371,28 @@ preprocessing_move_frame(StoredModel *m, RemovalState *s, int64 n)
 		term->scale = term->scale / D[t];
 	}
 
-	/* Parameters go by A^-T; sums of row terms by A; the penalty stays. */
-	preprocessing_map_theta(D, u, d, s->theta);
+	/*
+	 * Parameters go by A^-T; sums of row terms by A; the penalty stays
+	 * (each class block alike).  Multinomial's penalty on the intercepts'
+	 * sum is then on the new frame's intercepts: at the optimum of either
+	 * objective every term's weights sum to 0 over the classes and so do
+	 * the intercepts in both frames, so both have that one optimum.
+	 */
+	map_theta_blocks(D, u, d, K, s->theta);
 	if (s->theta_ref)
 	{
 		if (s->ref_gradient)
 		{
-			add_penalty_gradient(s->ref_gradient, s->theta_ref, d, s->l2, intercept, -1.0);
-			map_vector(D, u, d, s->ref_gradient);
+			add_penalty_gradient(s->ref_gradient, s->theta_ref, d, K, s->l2, intercept, -1.0);
+			map_vector_blocks(D, u, d, K, s->ref_gradient);
 		}
-		preprocessing_map_theta(D, u, d, s->theta_ref);
+		map_theta_blocks(D, u, d, K, s->theta_ref);
 		if (s->ref_gradient)
-			add_penalty_gradient(s->ref_gradient, s->theta_ref, d, s->l2, intercept, 1.0);
+			add_penalty_gradient(s->ref_gradient, s->theta_ref, d, K, s->l2, intercept, 1.0);
 	}
-	add_penalty(s->hessian, d, s->l2, intercept, -1.0);
-	map_square(D, u, d, s->hessian);
-	add_penalty(s->hessian, d, s->l2, intercept, 1.0);
+	add_penalty(s->hessian, d, K, s->l2, intercept, -1.0);
+	map_square_blocks(D, u, d, K, s->hessian);
+	add_penalty(s->hessian, d, K, s->l2, intercept, 1.0);
 	if (s->gram)
 		map_square(D, u, d, s->gram);
 	if (s->xty)
@@ -345,12 +418,12 @@ preprocessing_move_frame(StoredModel *m, RemovalState *s, int64 n)
 	s->stats.rows_rnorm *= alpha;
 	if (s->theta_ref)
 	{
-		s->stats.znorm = alpha * (s->stats.znorm + 2 * u_norm * linalg_norm2(s->theta_ref, d) *
+		s->stats.znorm = alpha * (s->stats.znorm + 2 * u_norm * linalg_norm2(s->theta_ref, d * K) *
 								  sqrt(old_N * old_P));
 		/* Logits do not move with the frame; the mapped theta_ref's rounding does. */
 		if (s->stats.max_logit > -DBL_MAX)
 			s->stats.max_logit += 4 * (d + 3) * DBL_EPSILON * s->max_row_norm *
-				linalg_norm2(s->theta_ref, d);
+				linalg_norm2(s->theta_ref, d * K);
 	}
 
 	/* The new frame's E: 0 but for rounding. */

@@ -361,6 +361,15 @@ evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2, const doubl
 	return solver_sums_end(&sums, l2, intercept);
 }
 
+/* solver_evaluate with the penalty weighted per term (see solver.h). */
+double
+solver_evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2,
+						 const double *weights, bool intercept, const double *theta,
+						 double *gradient, double *hessian)
+{
+	return evaluate_weighted(ds, loss, l2, weights, intercept, theta, gradient, hessian, false);
+}
+
 /* One pass over the data at theta: objective, gradient, optional Hessian. */
 double
 solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,

@@ -153,6 +153,15 @@ extern double solver_stats_add(SumStats *st, const double *X, const double *resi
 extern double solver_logit_ceiling(double z, double zabs, int d);
 
 /*
+ * solver_evaluate with the penalty on term j (of every class block)
+ * weighted by weights[j] (NULL: 1), as TrainOptions.penalty_weights.
+ */
+extern double solver_evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2,
+									   const double *weights, bool intercept,
+									   const double *theta, double *gradient,
+									   double *hessian);
+
+/*
  * One pass over the data at theta: returns the objective, fills the
  * gradient and, unless hessian is NULL, the full symmetric Hessian.
  */

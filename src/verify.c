@@ -97,6 +97,32 @@ collect_rows(StoredModel *m, Relation rel, LineageRows *rows)
 	encoder_read_lineage(enc, rel, GetActiveSnapshot(), keys, nkeys, rows);
 }
 
+/* Multinomial: the largest difference of a class probability over the rows. */
+static double
+max_probability_difference(const LineageRows *rows, int K, const double *theta_a,
+						   const double *theta_b)
+{
+	double	   *pa = palloc(sizeof(double) * DATASET_BLOCK_ROWS * K);
+	double	   *pb = palloc(sizeof(double) * DATASET_BLOCK_ROWS * K);
+	double		worst = 0.0;
+	int64		start;
+
+	for (start = 0; start < rows->n; start += DATASET_BLOCK_ROWS)
+	{
+		int			count = (int) Min(rows->n - start, DATASET_BLOCK_ROWS);
+		const double *X = &rows->X[(Size) start * rows->d];
+		int			i;
+
+		(void) multinomial_residuals(K, rows->d, theta_a, X, NULL, count, pa, NULL);
+		(void) multinomial_residuals(K, rows->d, theta_b, X, NULL, count, pb, NULL);
+		for (i = 0; i < count * K; i++)
+			worst = Max(worst, fabs(pa[i] - pb[i]));
+	}
+	pfree(pa);
+	pfree(pb);
+	return worst;
+}
+
 /* Largest |prediction(theta_a) - prediction(theta_b)| over the rows. */
 static double
 max_prediction_difference(const LineageRows *rows, const LossFunctions *loss,
@@ -131,7 +157,7 @@ log_verification(const StoredModel *m, int64 rows, bool ok, double distance,
 	AuditEntry	e = {0};
 	uint8		hash[AUDIT_HASH_LEN];
 
-	audit_params_hash(m->theta, m->nterms, hash);
+	audit_params_hash(m->theta, m->nterms * Max(m->nclasses, 1), hash);
 	e.event = "verify";
 	e.model_id = m->model_id;
 	e.model_name = m->name;
@@ -174,18 +200,20 @@ check_verifiable(const StoredModel *m)
  * nothing to map.
  */
 static double
-claimed_state(StoredModel *m, double **D, double **u)
+claimed_state(StoredModel *m, double **D, double **u, double **weights)
 {
 	Oid			types[1] = {INT4OID};
 	Datum		values[1] = {Int32GetDatum(m->model_id)};
 	PrivilegeSwitch s;
-	bool		isnull;
+	bool		isnull,
+				no_sums;
 	double		bound;
+	Datum		sums_datum;
 	ArrayType  *sums;
 	int64		n;
 	int			d = m->nterms;
 
-	*D = *u = NULL;
+	*D = *u = *weights = NULL;
 	privileges_enter_catalog(&s);
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT error_bound, feature_sums, rows_trained - rows_erased"
@@ -195,10 +223,36 @@ claimed_state(StoredModel *m, double **D, double **u)
 		elog(ERROR, "could not read the error bound of model %d", m->model_id);
 	bound = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
 										 1, &isnull));
-	sums = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
-											2, &isnull));
+	sums_datum = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &no_sums);
+	sums = no_sums ? NULL : DatumGetArrayTypeP(sums_datum);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	if (ArrayGetNItems(ARR_NDIM(sums), ARR_DIMS(sums)) == 2 * d && !ARR_HASNULL(sums))
+	if (sums == NULL)
+		;						/* no standardize: nothing to map or weigh */
+	else if (m->loss->multiclass &&
+		ArrayGetNItems(ARR_NDIM(sums), ARR_DIMS(sums)) == 2 * d && !ARR_HASNULL(sums))
+	{
+		/*
+		 * Multinomial is compared in its own frame, with the objective B
+		 * bounds: the penalty on term j weighted by the rows' variance
+		 * there (removal.h's E), whose optimum is a retrain's.
+		 */
+		RemovalState rs = {0};
+		double	   *E = palloc(sizeof(double) * d);
+		int			t;
+
+		rs.d = d;
+		rs.nclasses = m->nclasses;
+		rs.l2 = m->options.l2;
+		rs.feature_sums = (double *) ARR_DATA_PTR(sums);
+		(void) preprocessing_penalty_shift(m, &rs, n, E);
+		if (m->options.l2 > 0)
+		{
+			*weights = SPI_palloc(sizeof(double) * d);
+			for (t = 0; t < d; t++)
+				(*weights)[t] = 1.0 + E[t] / m->options.l2;
+		}
+	}
+	else if (ArrayGetNItems(ARR_NDIM(sums), ARR_DIMS(sums)) == 2 * d && !ARR_HASNULL(sums))
 	{
 		*D = SPI_palloc(sizeof(double) * d);
 		*u = SPI_palloc(sizeof(double) * d);
@@ -284,10 +338,12 @@ typedef struct Verification
 /* Fits the rows afresh and compares the live model with the fit. */
 static void
 compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
-					   Verification *v)
+					   const double *weights, Verification *v)
 {
-	int			d = rows->d;
-	Dataset    *ds = dataset_from_rows(d, rows->X, rows->y, rows->offset, rows->n);
+	int			K = Max(m->nclasses, 1);
+	int			d = rows->d * K;	/* parameters */
+	Dataset    *ds = dataset_from_rows(rows->d, rows->X, rows->y, rows->offset, rows->n);
+	TrainOptions opts = m->options;
 	double	   *zero = palloc0(sizeof(double) * d);
 	double	   *gradient = palloc(sizeof(double) * d);
 	double	   *diff = palloc(sizeof(double) * d);
@@ -305,15 +361,18 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 	 * log of the mean count for Poisson, when one is above 0).
 	 */
 	ds->npositive = rows->npositive;
-	fresh = solver_fit(ds, m->loss, &m->options, m->name,
-					   rows->npositive > 0 &&
-					   (rows->npositive < rows->n || !m->loss->binary_labels) ? NULL : zero);
+	ds->nclasses = m->nclasses;
+	opts.penalty_weights = weights;
+	fresh = solver_fit(ds, m->loss, &opts, m->name,
+					   m->loss->multiclass ||
+					   (rows->npositive > 0 &&
+						(rows->npositive < rows->n || !m->loss->binary_labels)) ? NULL : zero);
 
-	(void) solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, zero,
-						   gradient, NULL);
+	(void) solver_evaluate_weighted(ds, m->loss, m->options.l2, weights, m->options.intercept,
+									zero, gradient, NULL);
 	scale = Max(1.0, linalg_norm2(gradient, d));
-	(void) solver_evaluate(ds, m->loss, m->options.l2, m->options.intercept, m->theta,
-						   gradient, NULL);
+	(void) solver_evaluate_weighted(ds, m->loss, m->options.l2, weights, m->options.intercept,
+									m->theta, gradient, NULL);
 	v->gradient_norm = linalg_norm2(gradient, d);
 	v->relative_gradient = v->gradient_norm / scale;
 
@@ -327,7 +386,9 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 	v->abs_distance = linalg_norm2(diff, d);
 	v->distance = v->abs_distance / fresh_norm;
 	v->max_difference = diff_max / Max(fresh_max, DBL_MIN);
-	v->max_prediction = max_prediction_difference(rows, m->loss, m->theta, fresh->theta);
+	v->max_prediction = m->loss->multiclass ?
+		max_probability_difference(rows, K, m->theta, fresh->theta) :
+		max_prediction_difference(rows, m->loss, m->theta, fresh->theta);
 
 	/*
 	 * What the model claims: ridge, to be as close as a fresh solve
@@ -369,7 +430,8 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	Verification v;
 	double		error_bound;
 	double	   *D,
-			   *u;
+			   *u,
+			   *weights;
 	TupleDesc	desc;
 	Datum		values[VERIFY_COLUMNS];
 	bool		nulls[VERIFY_COLUMNS];
@@ -389,10 +451,6 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	privileges_enter_catalog(&s);
 	m = catalog_load_model(name, false);
 	privileges_leave(&s);
-	if (m->loss->multiclass)
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("verify_model of multinomial model \"%s\" is not built yet", name)));
 	LockRelationOid(m->source, AccessShareLock);
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	PushActiveSnapshot(snapshot);
@@ -400,7 +458,7 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	m = catalog_load_model(name, false);
 	privileges_leave(&s);
 	check_verifiable(m);
-	error_bound = claimed_state(m, &D, &u);
+	error_bound = claimed_state(m, &D, &u, &weights);
 	unlearn_progress_start();
 	rel = try_table_open(m->source, AccessShareLock);
 	if (rel == NULL)
@@ -431,7 +489,7 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	memset(&v, 0, sizeof(v));
 	memset(nulls, false, sizeof(nulls));
 	if (rows.n > 0)
-		compare_with_fresh_fit(m, &rows, error_bound, &v);
+		compare_with_fresh_fit(m, &rows, error_bound, weights, &v);
 	else
 	{
 		v.abs_distance = get_float8_nan();
