@@ -53,6 +53,14 @@ SELECT try($$SELECT unlearn.create_model('m', 'iris', 'sepal_length', NULL, 'mul
 CREATE TABLE mn_one_class AS SELECT id, sepal_length, 'setosa'::text AS s FROM iris;
 ALTER TABLE mn_one_class ADD PRIMARY KEY (id);
 SELECT try($$SELECT unlearn.create_model('m', 'mn_one_class', 's', NULL, 'multinomial')$$);
+-- No penalty: the fit is not unique (checked before any row is read).
+SELECT try($$SELECT unlearn.create_model('m', 'iris', 'species', NULL, 'multinomial', '{"l2": 0}')$$);
+-- A class of a single row (id 1 relabelled): refused, the class named.
+CREATE TABLE mn_single AS SELECT id, sepal_length,
+       CASE WHEN id = 1 THEN 'lonely' ELSE species::text END AS s FROM iris;
+ALTER TABLE mn_single ADD PRIMARY KEY (id);
+SELECT try($$SELECT unlearn.create_model('m', 'mn_single', 's', NULL, 'multinomial')$$);
+-- (NaN and infinity cannot be classes: a float target is refused, 42804.)
 CREATE TABLE mn_many AS SELECT g AS id, g::float8 AS x1, (g * 7 % 13)::float8 AS x2,
        (g % 2000)::text AS label FROM generate_series(1, 4000) g;
 ALTER TABLE mn_many ADD PRIMARY KEY (id);
@@ -338,7 +346,7 @@ SELECT relative < 1e-6 AS as_retrain, gradient_in_bound, state
   FROM erasure_check('mb', 'blobs', 'label');
 -- An UPDATE to a class the model does not have: a retrain would have one
 -- more class, so the model must be retrained (and says so).
-UPDATE blobs SET label = 'c9' WHERE id = 2041;
+UPDATE blobs SET label = 'c9' WHERE id IN (2041, 2042);
 SELECT state FROM unlearn.models WHERE name = 'mb';
 SELECT detail FROM unlearn.erasure_log WHERE model_name = 'mb' ORDER BY seq DESC LIMIT 1;
 SELECT try($$SELECT unlearn.predict_class('mb', r) FROM blobs r LIMIT 1$$);
@@ -388,6 +396,6 @@ SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP FUNCTION try, sklearn_difference, sklearn_metrics, mn_gradient, mn_raw, mn_relative,
     erasure_check;
-DROP TABLE iris, wine, digits, wine_t, digits_t, mn_one_class, mn_many, blobs, mn_levels, wine2, mn_before;
+DROP TABLE iris, wine, digits, wine_t, digits_t, mn_one_class, mn_many, blobs, mn_levels, wine2, mn_before, mn_single;
 DROP TYPE species;
 DROP EXTENSION plpython3u;

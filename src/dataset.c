@@ -609,7 +609,7 @@ capture_target(Dataset *ds, double *raw)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("label %g in target column \"%s\" is not 0 or 1", y, ds->target_name),
 				 errdetail("The row with key %s.", row_key_text(ds)),
-				 errhint("A logistic model takes labels 0 and 1, or a boolean target; more classes need a multinomial model, which unlearn does not have yet (docs/limits.md).")));
+				 errhint("A logistic model takes labels 0 and 1, or a boolean target; more classes need model type 'multinomial'.")));
 	if (ds->target_kind == LOSS_TARGET_COUNT && (y < 0.0 || y != floor(y)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1088,6 +1088,21 @@ dataset_load(const DatasetSpec *spec)
 					 errmsg("target column \"%s\" has only one class over the training rows",
 							ds->target_name),
 					 errdetail("Every row's class is %s.", ds->classes->labels[0])));
+		/*
+		 * A class of one row: its block is fitted to that row and the
+		 * penalty alone, and erasing the row takes the class away, which
+		 * needs a retrain (the parameters' shape changes).
+		 */
+		for (int k = 0; k < ds->nclasses; k++)
+			if (ds->classes->rows[k] < 2)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("class %s of target column \"%s\" has only one training row",
+								ds->classes->labels[k], ds->target_name),
+						 errdetail("A multinomial model needs at least two rows of every class: "
+								   "the erasure of a class's only row takes the class away, "
+								   "which only a retrain can do."),
+						 errhint("Leave the class out with the option \"where\", or merge it into another.")));
 	}
 
 	features_finalize(ds->fs);

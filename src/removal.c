@@ -567,6 +567,78 @@ alloc_like(const void *like, Size n)
 }
 
 /*
+ * Multinomial: the loss does not change when one vector is added to every
+ * class's parameters (V = 1 (x) R^d), and neither do the removed rows'
+ * gradients, the steps or the optimum leave V's complement: the Hessian
+ * maps V and its complement to themselves, and on V it is the penalty
+ * alone (l2).  So the matrix factored is H + alpha P_V (P_V = 11'/K (x)
+ * I, alpha the Hessian's mean diagonal entry): the same on the complement,
+ * where every right-hand side lies, and its smallest eigenvalue is that
+ * of H on the complement (or above), the one the error bound needs,
+ * where H's own is only l2.  Returns the matrix to factor: a copy so
+ * shifted, or s->hessian itself for the other losses.
+ */
+static double *
+conditioned_hessian(const RemovalState *s)
+{
+	int			d = s->d;
+	int			K = s->nclasses;
+	int			p = removal_params(s);
+	double	   *A;
+	double		alpha = 0.0;
+	int			i,
+				j,
+				k,
+				l;
+
+	if (!s->loss->multiclass)
+		return s->hessian;
+	A = palloc(sizeof(double) * p * p);
+	memcpy(A, s->hessian, sizeof(double) * p * p);
+	for (i = 0; i < p; i++)
+		alpha += s->hessian[(Size) i * p + i];
+	alpha /= p;
+	for (j = 0; j < d; j++)
+		for (k = 0; k < K; k++)
+			for (l = 0; l < K; l++)
+				A[((Size) k * d + j) * p + (Size) l * d + j] += alpha / K;
+	return A;
+}
+
+/* Frees what conditioned_hessian returned, unless it is the Hessian itself. */
+static void
+conditioned_free(const RemovalState *s, double *A)
+{
+	if (A != s->hessian)
+		pfree(A);
+}
+
+/*
+ * Multinomial: takes theta's part in V off (every term's mean over the
+ * classes): the optimum has none, the loss does not see it, and the
+ * penalty only grows with it (see conditioned_hessian).
+ */
+static void
+project_classes(RemovalState *s, double *theta)
+{
+	int			d = s->d;
+	int			K = s->nclasses;
+	int			j,
+				k;
+
+	for (j = 0; j < d; j++)
+	{
+		double		mean = 0.0;
+
+		for (k = 0; k < K; k++)
+			mean += theta[(Size) k * d + j];
+		mean /= K;
+		for (k = 0; k < K; k++)
+			theta[(Size) k * d + j] -= mean;
+	}
+}
+
+/*
  * Factors s->hessian into s->factor with the condition check of
  * unlearn.min_rcond on its Jacobi-scaled form (s->rcond, the unscaled
  * estimate lambda_min is taken from, and s->hessian_norm1 set); false if
@@ -576,22 +648,28 @@ static bool
 factor_afresh(RemovalState *s)
 {
 	int			d = removal_params(s);
+	double	   *A;
+	bool		ok;
 
 	if (s->factor == NULL)
 		s->factor = alloc_like(s->hessian, (Size) d * d);
 	if (!linalg_all_finite(s->hessian, (Size) d * d))
 		return false;
-	memcpy(s->factor, s->hessian, sizeof(double) * d * d);
-	s->hessian_norm1 = linalg_sym_norm1(s->hessian, d);
+	A = conditioned_hessian(s);
+	memcpy(s->factor, A, sizeof(double) * d * d);
+	s->hessian_norm1 = linalg_sym_norm1(A, d);
 	if (linalg_cholesky_try(s->factor, d) != 0)
 	{
 		pfree(s->factor);
 		s->factor = NULL;
+		conditioned_free(s, A);
 		return false;
 	}
 	s->rcond = linalg_cholesky_rcond(s->factor, d, s->hessian_norm1);
-	return linalg_condition_passes(s->factor, s->hessian, d, s->rcond, s->hessian_norm1,
-								   unlearn_min_rcond, NULL);
+	ok = linalg_condition_passes(s->factor, A, d, s->rcond, s->hessian_norm1,
+								 unlearn_min_rcond, NULL);
+	conditioned_free(s, A);
+	return ok;
 }
 
 /*
@@ -702,13 +780,18 @@ static bool
 check_factor(RemovalState *s)
 {
 	int			p = removal_params(s);
+	double	   *A;
+	bool		ok;
 
 	if (s->factor == NULL || (s->rebase && !s->frame_movable))
 		return factor_afresh(s);
-	s->hessian_norm1 = linalg_sym_norm1(s->hessian, p);
+	A = conditioned_hessian(s);
+	s->hessian_norm1 = linalg_sym_norm1(A, p);
 	s->rcond = linalg_cholesky_rcond(s->factor, p, s->hessian_norm1);
-	if (linalg_condition_passes(s->factor, s->hessian, p, s->rcond, s->hessian_norm1,
-								unlearn_min_rcond, NULL))
+	ok = linalg_condition_passes(s->factor, A, p, s->rcond, s->hessian_norm1,
+								 unlearn_min_rcond, NULL);
+	conditioned_free(s, A);
+	if (ok)
 		return true;
 	return factor_afresh(s);	/* the updated factor may only have drifted */
 }
@@ -767,7 +850,12 @@ solve_explicit(const RemovalState *s, const double *rhs, double *v)
 				step;
 
 	elog(DEBUG1, "the shifted penalty is solved by factoring H + E (d = %d)", d);
-	memcpy(A, s->hessian, sizeof(double) * d * d);
+	{
+		double	   *H = conditioned_hessian(s);
+
+		memcpy(A, H, sizeof(double) * d * d);
+		conditioned_free(s, H);
+	}
 	for (i = 0; i < d; i++)
 		A[(Size) i * d + i] += s->penalty_shift[i % s->d];
 	if (linalg_cholesky_try(A, d) != 0)
@@ -867,7 +955,12 @@ estimate_lambda_min(RemovalState *s)
 	if (!(floor > 0.5 * plain))
 		return;
 	A = palloc(sizeof(double) * p * p);
-	memcpy(A, s->hessian, sizeof(double) * p * p);
+	{
+		double	   *H = conditioned_hessian(s);
+
+		memcpy(A, H, sizeof(double) * p * p);
+		conditioned_free(s, H);
+	}
 	for (i = 0; i < p; i++)
 		A[(Size) i * p + i] += s->penalty_shift[i % s->d];
 	norm1 = linalg_sym_norm1(A, p);
@@ -1153,6 +1246,7 @@ newton_classes(RemovalState *s, const RowChange *c)
 		return false;
 	for (i = 0; i < p; i++)
 		s->theta[i] += v[i];
+	project_classes(s, s->theta);
 	s->max_row_norm = Max(s->max_row_norm, max_norm(c->XA, c->a, d));
 	update_bound(s);
 	estimate_lambda_min(s);
@@ -1296,6 +1390,8 @@ removal_reanchor(RemovalState *s, const double *gradient, const double *hessian,
 		return false;
 	for (i = 0; i < d; i++)
 		s->theta[i] += v[i];
+	if (s->loss->multiclass)
+		project_classes(s, s->theta);
 	update_bound(s);
 	estimate_lambda_min(s);
 	pfree(v);

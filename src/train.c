@@ -306,8 +306,15 @@ unlearn_create_model(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown model type \"%s\"", type),
-				 errhint("Model types are linear (also called ridge), logistic and poisson, in any case.")));
+				 errhint("Model types are linear (also called ridge), logistic, poisson and multinomial, in any case.")));
 	parse_train_options(PG_ARGISNULL(5) ? NULL : PG_GETARG_JSONB_P(5), &opts);
+	/* Softmax does not change when every class's logit moves alike: only the penalty fixes it. */
+	if (loss->multiclass && !(opts.l2 > 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a multinomial model needs l2 above 0"),
+				 errdetail("Its class probabilities do not change when the same vector is added to every class's parameters: without a penalty the fit is not unique."),
+				 errhint("Set the option \"l2\" above 0 (a small penalty such as 1e-6 makes the fit unique).")));
 	if (opts.exposure != NULL && loss->target != LOSS_TARGET_COUNT)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
