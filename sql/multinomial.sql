@@ -353,23 +353,90 @@ SELECT try($$SELECT unlearn.predict_class('mb', r) FROM blobs r LIMIT 1$$);
 SELECT state, rows FROM unlearn.retrain('mb');
 SELECT count(*) AS classes FROM unlearn.classes('mb');
 
--- A class left with no row: a retrain would not have it, and the model
--- does not drop a class in place, so it must be retrained; the retrain has
--- one class fewer.
+-- A class left with no row goes, with its block of parameters, in the
+-- DELETE's own transaction: the step takes the rows out, the class's
+-- parameters are dropped (a retrain on the remaining rows has one class
+-- fewer) and the model is refitted on those rows; it stays ready, with a
+-- retrain's classes, and equals a fresh fit of them.  The log says why.
 DELETE FROM blobs WHERE label = 'c9';
 SELECT state FROM unlearn.models WHERE name = 'mb';
-SELECT detail FROM unlearn.erasure_log WHERE model_name = 'mb' ORDER BY seq DESC LIMIT 1;
-SELECT state, rows FROM unlearn.retrain('mb');
-SELECT string_agg(class, ',' ORDER BY ordinal) AS classes FROM unlearn.classes('mb');
+SELECT method, detail FROM unlearn.erasure_log WHERE model_name = 'mb' ORDER BY seq DESC LIMIT 1;
+SELECT string_agg(class || ' ' || rows, ', ' ORDER BY ordinal) AS classes FROM unlearn.classes('mb');
+SELECT relative < 1e-6 AS as_retrain, gradient_in_bound, state
+  FROM erasure_check('mb', 'blobs', 'label');
+SELECT rows, verdict FROM unlearn.verify_model('mb');
 
--- A categorical feature whose level loses its last row: the same.
-CREATE TABLE mn_levels AS SELECT id, a, b, CASE WHEN id = 2005 THEN 'rare' ELSE 'common' END AS kind,
-       label FROM blobs;
+-- A class in the middle of the order, its last rows moved to another by
+-- an UPDATE: the later classes move up a position, and predictions name
+-- the classes a fresh fit names, with its probabilities.
+UPDATE blobs SET label = 'c2' WHERE label = 'c1';
+SELECT state FROM unlearn.models WHERE name = 'mb';
+SELECT string_agg(ordinal || ' ' || class || ' ' || rows, ', ' ORDER BY ordinal) AS classes
+  FROM unlearn.classes('mb');
+SELECT relative < 1e-6 AS as_retrain, gradient_in_bound, state
+  FROM erasure_check('mb', 'blobs', 'label');
+CREATE TABLE blobs_fresh AS SELECT * FROM blobs;
+ALTER TABLE blobs_fresh ADD PRIMARY KEY (id);
+SELECT parameters FROM unlearn.create_model('mb_fresh', 'blobs_fresh', 'label', NULL, 'multinomial');
+SELECT count(*) FILTER (WHERE unlearn.predict_class('mb', r) = unlearn.predict_class('mb_fresh', r))
+         AS same_class,
+       max((SELECT max(abs(p.probability - f.probability))
+              FROM unlearn.predict_probabilities('mb', r) p
+              JOIN unlearn.predict_probabilities('mb_fresh', r) f USING (class)))
+         < 1e-6 AS same_probabilities,
+       count(*) AS rows
+  FROM blobs r;
+SELECT unlearn.drop_model('mb_fresh');
+DROP TABLE blobs_fresh;
+
+-- Only one class left: a multinomial model needs two, as a retrain says.
+CREATE TABLE mn_two AS SELECT * FROM blobs WHERE label IN ('c0', 'c3') AND id % 5 = 0;
+ALTER TABLE mn_two ADD PRIMARY KEY (id);
+SELECT parameters FROM unlearn.create_model('m2', 'mn_two', 'label', NULL, 'multinomial');
+DELETE FROM mn_two WHERE label = 'c3';
+SELECT state FROM unlearn.models WHERE name = 'm2';
+SELECT try($$SELECT unlearn.retrain('m2')$$);
+
+-- A class whose last row leaves in an early part of a DELETE erased in
+-- parts (work_mem small): the parts before the last take their steps with
+-- the class still in place (a refit then would meet rows still to come),
+-- the last drops it and refits; and when the last parts hold no row of
+-- the model, the statement's end does it.
+CREATE TABLE mn_chunks AS SELECT * FROM blobs ORDER BY label <> 'c3', id;
+ALTER TABLE mn_chunks ADD PRIMARY KEY (id);
+SELECT parameters FROM unlearn.create_model('mc', 'mn_chunks', 'label', NULL, 'multinomial');
+INSERT INTO mn_chunks SELECT id + 10000, a, b, c, e, f, label FROM blobs WHERE id <= 2400;
+SET work_mem = '64kB';
+DELETE FROM mn_chunks WHERE label = 'c3' OR id % 3 = 0;
+RESET work_mem;
+SELECT string_agg(method || ' ' || rows, ', ' ORDER BY seq) AS parts
+  FROM unlearn.erasure_log WHERE model_name = 'mc' AND event = 'erasure';
+SELECT detail FROM unlearn.erasure_log WHERE model_name = 'mc' ORDER BY seq DESC LIMIT 1;
+SELECT string_agg(class, ',' ORDER BY ordinal) AS classes FROM unlearn.classes('mc');
+DELETE FROM mn_chunks WHERE id > 10000;
+SELECT relative < 1e-6 AS as_retrain, gradient_in_bound, state
+  FROM erasure_check('mc', 'mn_chunks', 'label');
+
+-- A categorical feature whose level loses its last row: its terms go from
+-- every class's block, and the model is a fresh fit of the remaining rows.
+CREATE TABLE mn_levels AS
+SELECT id, a, b, CASE WHEN id = 2005 THEN 'rare' WHEN a > 0 THEN 'up' ELSE 'down' END AS kind, label
+  FROM blobs;
 ALTER TABLE mn_levels ADD PRIMARY KEY (id);
 SELECT parameters FROM unlearn.create_model('ml', 'mn_levels', 'label', '{a, b, kind}', 'multinomial');
 DELETE FROM mn_levels WHERE id = 2005;
 SELECT state FROM unlearn.models WHERE name = 'ml';
-SELECT detail FROM unlearn.erasure_log WHERE model_name = 'ml' ORDER BY seq DESC LIMIT 1;
+SELECT method, detail FROM unlearn.erasure_log WHERE model_name = 'ml' ORDER BY seq DESC LIMIT 1;
+SELECT count(*) AS terms FROM unlearn.model_term t JOIN unlearn.model m USING (model_id)
+ WHERE m.name = 'ml';
+CREATE TABLE mn_levels_fresh AS SELECT * FROM mn_levels;
+ALTER TABLE mn_levels_fresh ADD PRIMARY KEY (id);
+SELECT parameters FROM unlearn.create_model('ml_fresh', 'mn_levels_fresh', 'label', '{a, b, kind}',
+                                            'multinomial');
+SELECT mn_relative(mn_raw('ml'), mn_raw('ml_fresh')) < 1e-6 AS as_retrain;
+SELECT rows, verdict FROM unlearn.verify_model('ml');
+SELECT unlearn.drop_model('ml_fresh');
+DROP TABLE mn_levels_fresh;
 
 -- TRUNCATE of a ready model's source: every row left it, and it must be
 -- retrained, as a model of any type.
@@ -396,6 +463,7 @@ SELECT count(unlearn.drop_model(name)) AS dropped FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP FUNCTION try, sklearn_difference, sklearn_metrics, mn_gradient, mn_raw, mn_relative,
     erasure_check;
-DROP TABLE iris, wine, digits, wine_t, digits_t, mn_one_class, mn_many, blobs, mn_levels, wine2, mn_before, mn_single;
+DROP TABLE iris, wine, digits, wine_t, digits_t, mn_one_class, mn_many, blobs, mn_levels, wine2, mn_before, mn_single,
+    mn_two, mn_chunks;
 DROP TYPE species;
 DROP EXTENSION plpython3u;

@@ -91,7 +91,7 @@ catalog_model_source(const char *name)
 
 /* A text[] of n strings, NULL pointers becoming NULL elements. */
 static ArrayType *
-text_array(char **strings, int n)
+text_array(char *const *strings, int n)
 {
 	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
 	bool	   *nulls = palloc(sizeof(bool) * Max(n, 1));
@@ -127,16 +127,16 @@ count_array(const int64 *counts, int n)
 							  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
 }
 
-/* Writes a multinomial model's classes, in position order, with their rows. */
+/* Writes a multinomial model's K classes, in position order, with their rows. */
 static void
-insert_classes(int32 model_id, const ClassSet *cs)
+write_classes(int32 model_id, int K, char *const *labels, const int64 *rows)
 {
 	Oid			types[3] = {INT4OID, TEXTARRAYOID, INT8ARRAYOID};
 	Datum		values[3];
 
 	values[0] = Int32GetDatum(model_id);
-	values[1] = PointerGetDatum(text_array(cs->labels, cs->n));
-	values[2] = PointerGetDatum(count_array(cs->rows, cs->n));
+	values[1] = PointerGetDatum(text_array(labels, K));
+	values[2] = PointerGetDatum(count_array(rows, K));
 	spi_run("DELETE FROM unlearn.model_class WHERE model_id = $1",
 			1, types, values, NULL, SPI_OK_DELETE, false);
 	spi_run("INSERT INTO unlearn.model_class (model_id, position, label, rows)"
@@ -180,7 +180,7 @@ insert_terms(int32 model_id, const TrainedModel *m)
 			"   FROM unnest($2, $3, $4, $5, $6) WITH ORDINALITY AS u(c, l, ce, sc, r, o)",
 			6, types, values, NULL, SPI_OK_INSERT, false);
 	if (m->classes)
-		insert_classes(model_id, m->classes);
+		write_classes(model_id, m->classes->n, m->classes->labels, m->classes->rows);
 }
 
 /* Number of fit parameters fit_values fills. */
@@ -874,6 +874,15 @@ catalog_update_frame(int32 model_id, const ModelTerm *terms, int d)
 			" FROM unnest($2, $3, $4) AS u(position, center, scale)"
 			" WHERE t.model_id = $1 AND t.position = u.position",
 			4, types, values, NULL, SPI_OK_UPDATE, false);
+	SPI_finish();
+}
+
+/* Multinomial: the model's classes are these K now (others left with no row). */
+void
+catalog_replace_classes(int32 model_id, int K, char *const *labels, const int64 *rows)
+{
+	SPI_connect();
+	write_classes(model_id, K, labels, rows);
 	SPI_finish();
 }
 

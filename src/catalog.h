@@ -134,6 +134,10 @@ extern int64 catalog_save_ready(int32 model_id, ItemPointer ctid,
 								bool refresh_requested,
 								TransactionId *xmin, ItemPointer new_ctid);
 
+/* Multinomial: the model's classes are these K now (others left with no row). */
+extern void catalog_replace_classes(int32 model_id, int K, char *const *labels,
+									const int64 *rows);
+
 /* Multinomial: adds delta (K, in position order) to the classes' row counts. */
 extern void catalog_update_class_rows(int32 model_id, int K, const int64 *delta);
 

@@ -75,38 +75,6 @@ drop_columns(const double *A, int rows, int d, const bool *dead, int kept)
 	return B;
 }
 
-/* Drops the dead rows and columns from a d x d matrix, in place. */
-static void
-drop_square(double *A, int d, const bool *dead, int kept)
-{
-	int			i,
-				j,
-				oi,
-				oj;
-
-	for (j = 0, oj = 0; j < d; j++)
-	{
-		if (dead[j])
-			continue;
-		for (i = 0, oi = 0; i < d; i++)
-			if (!dead[i])
-				A[(Size) oj * kept + oi++] = A[(Size) j * d + i];
-		oj++;
-	}
-}
-
-/* Drops the dead entries from a vector of length d, in place. */
-static void
-drop_entries(double *v, int d, const bool *dead)
-{
-	int			t,
-				o = 0;
-
-	for (t = 0; t < d; t++)
-		if (!dead[t])
-			v[o++] = v[t];
-}
-
 /*
  * The relative parameter error the bound allows: |theta - theta*| <=
  * B / lambda_min(H + E), with lambda_min estimated from below from the
@@ -188,6 +156,77 @@ background_refresh_note(const StoredModel *m, int64 version, bool was_requested,
 }
 
 /*
+ * Multinomial: why the model's shape changes (classes and levels left
+ * with no row), for the log entry.
+ */
+static const char *
+reshape_reason(const StoredModel *m, const bool *dead_classes, const bool *dead_terms)
+{
+	StringInfoData buf;
+	int			k,
+				t;
+
+	initStringInfo(&buf);
+	for (k = 0; k < m->nclasses; k++)
+		if (dead_classes[k])
+			appendStringInfo(&buf, "%sclass \"%s\"", buf.len > 0 ? ", " : "",
+							 m->class_labels[k]);
+	for (t = 0; t < m->nterms; t++)
+		if (dead_terms[t])
+			appendStringInfo(&buf, "%slevel \"%s\" of \"%s\"", buf.len > 0 ? ", " : "",
+							 m->terms[t].level, m->terms[t].column);
+	return psprintf("No training row is left with %s: dropped from the parameters, "
+					"as a retrain would not have it, and the model refitted on its remaining rows.",
+					buf.data);
+}
+
+/*
+ * Multinomial: the model's classes without the dead ones (new arrays:
+ * the log entry's copy of the model keeps the old), their rows moved by
+ * class_delta.
+ */
+static void
+drop_classes(StoredModel *m, const bool *dead_classes, const int64 *class_delta)
+{
+	char	  **labels = palloc(sizeof(char *) * m->nclasses);
+	int64	   *rows = palloc(sizeof(int64) * m->nclasses);
+	int			k,
+				kept = 0;
+
+	for (k = 0; k < m->nclasses; k++)
+	{
+		if (dead_classes[k])
+			continue;
+		labels[kept] = m->class_labels[k];
+		rows[kept++] = m->class_rows[k] + class_delta[k];
+	}
+	m->class_labels = labels;
+	m->class_rows = rows;
+	m->nclasses = kept;
+}
+
+/*
+ * Multinomial: whether a class or a level has no training row left (an
+ * earlier part of a statement left it so): the last part drops it.
+ */
+static bool
+reshape_due(const StoredModel *m)
+{
+	int			k,
+				t;
+
+	if (!m->loss->multiclass)
+		return false;
+	for (k = 0; k < m->nclasses; k++)
+		if (m->class_rows[k] <= 0)
+			return true;
+	for (t = 0; t < m->nterms; t++)
+		if (m->terms[t].level != NULL && m->terms[t].level_rows == 0)
+			return true;
+	return false;
+}
+
+/*
  * Applies a statement's change to a model: the rows in change leave or
  * come in, "leaving" of them leave for good (the model's row count goes
  * down by that much), "rows" is what the log entry counts.  Categorical
@@ -209,6 +248,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	int			d = m->nterms;
 	int			p = removal_params(s);	/* K d for multinomial */
 	int64	   *class_delta = NULL;
+	bool	   *dead_classes = NULL;
+	bool		reshape = false;	/* multinomial: classes or levels go */
+	const char *reshape_detail = NULL;
 	int64	   *delta = palloc0(sizeof(int64) * d);
 	bool	   *dead = palloc0(sizeof(bool) * d);
 	int			ndead = 0;
@@ -248,31 +290,48 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	}
 	/*
 	 * Multinomial: class counts move with the rows.  A class left with no
-	 * row, or a level (its terms are K blocks' columns), would change the
-	 * parameters' shape: not done in place, so a retrain is due.
+	 * row goes, with its block of parameters, and a level's terms go from
+	 * every block: the parameters then have a retrain's shape, and the
+	 * model is refitted on its remaining rows after the step (a retrain
+	 * on them is another optimum).  In a part of a statement whose other
+	 * parts follow, that waits for the last (a refresh now would meet the
+	 * rows still to come): the step is taken in the old shape till then.
 	 */
 	if (m->loss->multiclass)
 	{
-		const char *gone = NULL;
+		int			kept_classes = 0;
 
 		class_delta = palloc0(sizeof(int64) * m->nclasses);
+		dead_classes = palloc0(sizeof(bool) * m->nclasses);
 		for (i = 0; i < change->k; i++)
 			class_delta[(int) change->y[i]]--;
 		for (i = 0; i < change->a; i++)
 			class_delta[(int) change->yA[i]]++;
-		for (t = 0; t < m->nclasses && gone == NULL; t++)
-			if (m->class_rows[t] + class_delta[t] <= 0)
-				gone = psprintf("Class \"%s\" has no training row left: a retrain would not have it, "
-								"and a multinomial model does not drop a class in place.",
-								m->class_labels[t]);
-		if (gone == NULL && ndead > 0)
-			gone = "A categorical level has no training row left: a multinomial model does not "
-				"drop a level's terms in place.";
-		if (gone)
+		for (t = 0; t < m->nclasses; t++)
 		{
-			erasure_needs_retrain(&before, relid, leaving, rows, event, gone, keys, nkeys);
+			dead_classes[t] = m->class_rows[t] + class_delta[t] <= 0;
+			kept_classes += dead_classes[t] ? 0 : 1;
+		}
+		if (kept_classes < 2)
+		{
+			for (t = 0; t < m->nclasses && dead_classes[t]; t++)
+				;
+			erasure_needs_retrain(&before, relid, leaving, rows, event,
+								  psprintf("Only class \"%s\" has training rows left: "
+										   "a multinomial model needs two classes.",
+										   m->class_labels[t]),
+								  keys, nkeys);
 			return;
 		}
+		reshape = kept_classes < m->nclasses || ndead > 0;
+		if (reshape && change->more_follows)
+		{
+			reshape = false;
+			memset(dead, 0, sizeof(bool) * d);
+			ndead = 0;
+		}
+		if (reshape)
+			reshape_detail = reshape_reason(m, dead_classes, dead);
 	}
 
 	/*
@@ -301,7 +360,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		change->penalty_shift_after = shift_after;
 	}
 
-	if (ndead > 0)
+	if (ndead > 0 && !m->loss->multiclass)
 	{
 		int			kept = d - ndead;
 
@@ -315,26 +374,9 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 				change->dropped_ref_weight += fabs(s->theta_ref[t]);
 		change->X = drop_columns(change->X, change->k, d, dead, kept);
 		change->XA = drop_columns(change->XA, change->a, d, dead, kept);
-		drop_entries(s->theta, d, dead);
-		drop_entries(s->theta_ref, d, dead);
-		if (s->ref_gradient)
-			drop_entries(s->ref_gradient, d, dead);
-		if (s->xty)
-			drop_entries(s->xty, d, dead);
-		if (s->feature_sums)
-		{
-			/* Both halves, the sums then the squares', packed to kept each. */
-			drop_entries(s->feature_sums, d, dead);
-			drop_entries(s->feature_sums + d, d, dead);
-			memmove(s->feature_sums + kept, s->feature_sums + d, sizeof(double) * kept);
-			drop_entries(s->penalty_shift, d, dead);
-			drop_entries((double *) change->penalty_shift_after, d, dead);
-		}
-		drop_square(s->hessian, d, dead, kept);
-		if (s->gram)
-			drop_square(s->gram, d, dead, kept);
-		s->d = kept;
-		removal_rebase(s);		/* the stored matrices and pending rows had those terms */
+		if (change->penalty_shift_after)
+			linalg_drop_entries((double *) change->penalty_shift_after, d, dead);
+		removal_drop(s, dead, NULL);
 	}
 
 	if (!m->loss->constant_hessian)
@@ -362,6 +404,12 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		}
 		applied = removal_newton(s, change);
 		method = "newton";
+		/* The step took the rows out in the old shape; now a retrain's shape, and a refit. */
+		if (reshape)
+		{
+			removal_drop(s, dead, dead_classes);
+			drop_classes(m, dead_classes, class_delta);
+		}
 		/*
 		 * No usable Hessian in a part of a statement whose other parts
 		 * follow: a refit now would meet their rows, deleted but still in
@@ -375,7 +423,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			return;
 		}
 		/* Past the tolerance, or no usable Hessian: refit on what remains. */
-		if (!applied || (!change->more_follows && refresh_due(s, m->options.erasure_tol)))
+		if (!applied || reshape ||
+			(!change->more_follows && refresh_due(s, m->options.erasure_tol)))
 		{
 			bool		deferred;
 
@@ -383,7 +432,7 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 			if (refresh_from_source(m, enc, rel, s, em->rows_now - leaving, dead, &why,
 									&deferred))
 				applied = refreshed = true;
-			else if (deferred && applied)
+			else if (deferred && applied && !reshape)
 				method = "newton";	/* the bound says how far; the rectification refreshes */
 			else
 			{
@@ -422,7 +471,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 		double	   *delta_theta = palloc(sizeof(double) * p);
 
 		memcpy(delta_theta, before.theta, sizeof(double) * p);
-		drop_entries(delta_theta, d, dead);
+		linalg_drop_entries(delta_theta, p,
+							removal_dead_parameters(d, before.nclasses, dead, dead_classes));
 		/* A refresh that moved the frame: the step is measured in the new one. */
 		if (s->frame_moved)
 			for (t = 0; t < Max(s->nclasses, 1); t++)
@@ -446,17 +496,20 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	was_requested = m->refresh_requested;
 	m->refresh_requested = refresh_worker_wanted(m, s, refreshed);
 	frame_moved = s->frame_moved;
-	if (class_delta)
+	if (reshape)
+		catalog_replace_classes(m->model_id, m->nclasses, m->class_labels, m->class_rows);
+	else if (class_delta)
 	{
 		catalog_update_class_rows(m->model_id, m->nclasses, class_delta);
 		for (t = 0; t < m->nclasses; t++)
 			m->class_rows[t] += class_delta[t];
 	}
-	version = erasure_state_save(em, leaving, "ready", ndead == 0);
+	version = erasure_state_save(em, leaving, "ready", ndead == 0 && !reshape);
 	catalog_update_terms(m->model_id, d, delta, dead);
 	background_refresh_note(m, version, was_requested, ndead, frame_moved, change);
 	audit_log_change(event, &before, relid, version, rows, method, s->theta,
-					 removal_params(s), s->step_norm, s->error_bound, NULL, keys, nkeys);
+					 removal_params(s), s->step_norm, s->error_bound, reshape_detail,
+					 keys, nkeys);
 }
 
 /*
@@ -715,7 +768,8 @@ erase_finish_chunks(const char *name, Relation rel, const char *event)
 		return;
 	}
 	due = !em.m->loss->constant_hessian ?
-		refresh_due(&em.s, em.m->options.erasure_tol) : removal_resum_due(&em.s);
+		refresh_due(&em.s, em.m->options.erasure_tol) || reshape_due(em.m) :
+		removal_resum_due(&em.s);
 	if (!due)
 	{
 		erasure_state_release(&em);

@@ -504,3 +504,35 @@ linalg_rows_tmatvec_add(const double *X, int rows, int n, const double *r,
 {
 	cblas_dgemv(CblasRowMajor, CblasTrans, rows, n, 1.0, X, n, r, 1, 1.0, g, 1);
 }
+
+/* Drops the dead rows and columns from a d x d matrix, in place. */
+void
+linalg_drop_square(double *A, int d, const bool *dead, int kept)
+{
+	int			i,
+				j,
+				oi,
+				oj;
+
+	for (j = 0, oj = 0; j < d; j++)
+	{
+		if (dead[j])
+			continue;
+		for (i = 0, oi = 0; i < d; i++)
+			if (!dead[i])
+				A[(Size) oj * kept + oi++] = A[(Size) j * d + i];
+		oj++;
+	}
+}
+
+/* Drops the dead entries from a vector of length d, in place. */
+void
+linalg_drop_entries(double *v, int d, const bool *dead)
+{
+	int			t,
+				o = 0;
+
+	for (t = 0; t < d; t++)
+		if (!dead[t])
+			v[o++] = v[t];
+}

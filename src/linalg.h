@@ -145,4 +145,10 @@ extern void linalg_rows_tmatmul_add(const double *R, int rows, int k, const doub
 extern void linalg_rows_tmatvec_add(const double *X, int rows, int n,
 									const double *r, double *g);
 
+/* Drops the dead rows and columns from a d x d matrix, in place (kept remain). */
+extern void linalg_drop_square(double *A, int d, const bool *dead, int kept);
+
+/* Drops the dead entries from a vector of length d, in place. */
+extern void linalg_drop_entries(double *v, int d, const bool *dead);
+
 #endif							/* UNLEARN_LINALG_H */

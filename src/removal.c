@@ -1036,6 +1036,66 @@ removal_rebase(RemovalState *s)
 	s->factor = NULL;
 }
 
+/* Which of K blocks of d parameters go with dead terms and classes (see removal.h). */
+bool *
+removal_dead_parameters(int d, int K, const bool *dead_terms, const bool *dead_classes)
+{
+	bool	   *dead = palloc(sizeof(bool) * Max(K, 1) * d);
+	int			t,
+				k;
+
+	for (k = 0; k < Max(K, 1); k++)
+		for (t = 0; t < d; t++)
+			dead[(Size) k * d + t] = dead_terms[t] || (dead_classes && dead_classes[k]);
+	return dead;
+}
+
+/* Drops dead terms and classes from a state (see removal.h). */
+void
+removal_drop(RemovalState *s, const bool *dead_terms, const bool *dead_classes)
+{
+	int			d = s->d;
+	int			K = Max(s->nclasses, 1);
+	int			p = removal_params(s);
+	bool	   *dead = removal_dead_parameters(d, K, dead_terms, dead_classes);
+	int			kept_terms = 0,
+				kept_classes = 0,
+				t,
+				k;
+
+	for (t = 0; t < d; t++)
+		kept_terms += dead_terms[t] ? 0 : 1;
+	for (k = 0; k < K; k++)
+		kept_classes += dead_classes && dead_classes[k] ? 0 : 1;
+	linalg_drop_entries(s->theta, p, dead);
+	linalg_drop_entries(s->theta_ref, p, dead);
+	if (s->ref_gradient)
+		linalg_drop_entries(s->ref_gradient, p, dead);
+	linalg_drop_square(s->hessian, p, dead, kept_terms * kept_classes);
+	if (s->xty)
+		linalg_drop_entries(s->xty, d, dead_terms);
+	if (s->feature_sums)
+	{
+		/* Both halves, the sums then the squares', packed to kept_terms each. */
+		linalg_drop_entries(s->feature_sums, d, dead_terms);
+		linalg_drop_entries(s->feature_sums + d, d, dead_terms);
+		memmove(s->feature_sums + kept_terms, s->feature_sums + d, sizeof(double) * kept_terms);
+	}
+	if (s->penalty_shift)
+		linalg_drop_entries(s->penalty_shift, d, dead_terms);
+	if (s->gram)
+		linalg_drop_square(s->gram, d, dead_terms, kept_terms);
+	s->d = kept_terms;
+	if (s->loss->multiclass)
+	{
+		s->nclasses = kept_classes;
+		project_classes(s, s->theta);
+		project_classes(s, s->theta_ref);
+	}
+	removal_rebase(s);			/* the stored matrices and pending rows had those terms */
+	pfree(dead);
+}
+
 /*
  * Brings a loaded state's hessian and gram (as stored) up to date with its
  * pending rows; a loss whose Hessian moves weights them at theta_ref.

@@ -224,4 +224,19 @@ extern void removal_rebound(RemovalState *s);
  */
 extern void removal_rebase(RemovalState *s);
 
+/*
+ * Which of K blocks of d parameters (class-major) go with dead terms (d
+ * flags) and dead classes (K flags, or NULL): K d flags.
+ */
+extern bool *removal_dead_parameters(int d, int K, const bool *dead_terms,
+									 const bool *dead_classes);
+
+/*
+ * Drops dead terms (d flags) and, for multinomial, dead classes (K flags,
+ * or NULL) from the state: theta, theta_ref, g_ref, X'y, the
+ * preprocessing sums, the penalty shift, H~ and X'X; a multinomial theta
+ * is projected off the classes' common shift again; then rebases.
+ */
+extern void removal_drop(RemovalState *s, const bool *dead_terms, const bool *dead_classes);
+
 #endif							/* UNLEARN_REMOVAL_H */
