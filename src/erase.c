@@ -506,7 +506,8 @@ erasure_apply_change(ErasureModel *em, Encoder *enc, Relation rel, RowChange *ch
 	}
 	version = erasure_state_save(em, leaving, "ready", ndead == 0 && !reshape);
 	catalog_update_terms(m->model_id, d, delta, dead);
-	background_refresh_note(m, version, was_requested, ndead, frame_moved, change);
+	background_refresh_note(m, version, was_requested, ndead + (reshape ? 1 : 0), frame_moved,
+							 change);
 	audit_log_change(event, &before, relid, version, rows, method, s->theta,
 					 removal_params(s), s->step_norm, s->error_bound, reshape_detail,
 					 keys, nkeys);

@@ -121,7 +121,8 @@ typedef struct BackgroundPass
 {
 	int32		model_id;
 	int64		version;		/* the model's version in the snapshot */
-	int			d;
+	int			d;				/* terms */
+	int			nclasses;		/* multinomial: K (theta is K blocks of d); else 1 */
 	double	   *theta;			/* where the sums are taken: logistic, its parameters then; ridge, 0 */
 	double	   *gradient;		/* of the objective over its rows then, at theta */
 	double	   *hessian;		/* the same's Hessian */

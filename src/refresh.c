@@ -492,6 +492,7 @@ refresh_background_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot sna
 						BackgroundPass *p)
 {
 	int			d = m->nterms;
+	int			np = d * Max(m->nclasses, 1);	/* parameters */
 	int64		nkeys;
 	LineageEntry *keys = lineage_load_snapshot(m->model_id, &nkeys);
 	bool	   *dead = palloc0(sizeof(bool) * d);
@@ -499,12 +500,13 @@ refresh_background_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot sna
 	p->model_id = m->model_id;
 	p->version = m->version;
 	p->d = d;
+	p->nclasses = Max(m->nclasses, 1);
 	/* Ridge sums at 0: the gradient is -X'y, the Hessian X'X + l2 I'. */
-	p->theta = palloc0(sizeof(double) * d);
+	p->theta = palloc0(sizeof(double) * np);
 	if (!m->loss->constant_hessian)
-		memcpy(p->theta, m->theta, sizeof(double) * d);
-	p->gradient = palloc(sizeof(double) * d);
-	p->hessian = palloc(sizeof(double) * d * d);
+		memcpy(p->theta, m->theta, sizeof(double) * np);
+	p->gradient = palloc(sizeof(double) * np);
+	p->hessian = palloc(sizeof(double) * np * np);
 	p->rows = refresh_pass(m, enc, rel, snapshot, keys, nkeys, d, dead, p->theta,
 						   p->gradient, p->hessian, NULL, &p->stats, &p->max_row_norm);
 	pfree(keys);
@@ -518,7 +520,7 @@ refresh_background_pass(StoredModel *m, Encoder *enc, Relation rel, Snapshot sna
  */
 static int64
 journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, double sign,
-			 int d, const double *theta, double *gradient, double *hessian,
+			 int d, int K, const double *theta, double *gradient, double *hessian,
 			 SumStats *stats, double *max_norm)
 {
 	SolverSums	sums;
@@ -531,7 +533,7 @@ journal_sums(const LossFunctions *loss, const JournalEntry *entries, int n, doub
 				r;
 
 	solver_stats_init(stats);
-	solver_sums_begin(&sums, loss, d, 1, theta, gradient, hessian);
+	solver_sums_begin(&sums, loss, d, K, theta, gradient, hessian);
 	sums.stats = stats;
 	for (e = 0; e < n; e++)
 		for (r = 0; r < entries[e].rows; r++)
@@ -568,13 +570,15 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 {
 	RemovalState *s = &em->s;
 	int			d = p->d;
-	double	   *g_out = palloc(sizeof(double) * d);
-	double	   *h_out = palloc(sizeof(double) * d * d);
-	double	   *g_in = palloc(sizeof(double) * d);
-	double	   *h_in = palloc(sizeof(double) * d * d);
-	double	   *gradient = palloc(sizeof(double) * d);
-	double	   *hessian = palloc(sizeof(double) * d * d);
-	double	   *before = palloc(sizeof(double) * d);
+	int			K = p->nclasses;
+	int			np = d * K;		/* parameters */
+	double	   *g_out = palloc(sizeof(double) * np);
+	double	   *h_out = palloc(sizeof(double) * np * np);
+	double	   *g_in = palloc(sizeof(double) * np);
+	double	   *h_in = palloc(sizeof(double) * np * np);
+	double	   *gradient = palloc(sizeof(double) * np);
+	double	   *hessian = palloc(sizeof(double) * np * np);
+	double	   *before = palloc(sizeof(double) * np);
 	SumStats	out,
 				in,
 				now;
@@ -586,21 +590,22 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	Size		i;
 
 	*moot = false;
-	if (s->d != d)
+	if (s->d != d || Max(s->nclasses, 1) != K)
 	{
-		*why = "its terms changed";
+		*why = s->d != d ? "its terms changed" : "its classes changed";
 		return false;
 	}
-	nout = journal_sums(em->m->loss, entries, n, 1.0, d, p->theta, g_out, h_out, &out, &max_out);
-	nin = journal_sums(em->m->loss, entries, n, -1.0, d, p->theta, g_in, h_in, &in, &max_in);
+	nout = journal_sums(em->m->loss, entries, n, 1.0, d, K, p->theta, g_out, h_out, &out,
+						&max_out);
+	nin = journal_sums(em->m->loss, entries, n, -1.0, d, K, p->theta, g_in, h_in, &in, &max_in);
 	if (p->rows - nout + nin != em->rows_now)
 	{
 		*why = "its rows do not match the model's";
 		return false;
 	}
-	for (i = 0; i < (Size) d; i++)
+	for (i = 0; i < (Size) np; i++)
 		gradient[i] = p->gradient[i] - g_out[i] + g_in[i];
-	for (i = 0; i < (Size) d * d; i++)
+	for (i = 0; i < (Size) np * np; i++)
 		hessian[i] = p->hessian[i] - h_out[i] + h_in[i];
 	/* Summation steps and their norms add up; the current rows' net out. */
 	now.terms = p->stats.terms + out.terms + in.terms;
@@ -618,7 +623,7 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	}
 	now.rows_norm2 = Max(now.rows_norm2, 0.0);
 	now.rows_rnorm = Max(now.rows_rnorm, 0.0);
-	memcpy(before, s->theta, sizeof(double) * d);
+	memcpy(before, s->theta, sizeof(double) * np);
 
 	if (em->m->loss->constant_hessian)
 	{
@@ -648,7 +653,7 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 	{
 		/* B itself is compared: the model's own λ_min would cost a factorization. */
 		error_before = s->error_bound;
-		memcpy(s->theta, p->theta, sizeof(double) * d);
+		memcpy(s->theta, p->theta, sizeof(double) * np);
 		s->max_row_norm = Max(p->max_row_norm, max_in);
 		if (!removal_reanchor(s, gradient, hessian, &now, false))
 		{
@@ -663,8 +668,8 @@ refresh_background_fold(ErasureModel *em, const BackgroundPass *p,
 			return false;
 		}
 	}
-	for (i = 0; i < (Size) d; i++)
+	for (i = 0; i < (Size) np; i++)
 		before[i] = s->theta[i] - before[i];
-	s->step_norm = linalg_norm2(before, d);
+	s->step_norm = linalg_norm2(before, np);
 	return true;
 }

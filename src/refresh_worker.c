@@ -220,8 +220,7 @@ refresh_due_soft(const StoredModel *m, const RemovalState *s)
 bool
 refresh_worker_wanted(const StoredModel *m, const RemovalState *s, bool refreshed)
 {
-	/* Multinomial refreshes in the foreground (its passes are not journaled yet). */
-	if (!unlearn_background_refresh || m->loss->multiclass)
+	if (!unlearn_background_refresh)
 		return false;
 	if (m->refresh_requested && !refreshed)
 		return true;
@@ -247,13 +246,14 @@ static void
 keep_pass(BackgroundPass *p, MemoryContext cxt)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
-	double	   *theta = palloc(sizeof(double) * p->d);
-	double	   *gradient = palloc(sizeof(double) * p->d);
-	double	   *hessian = palloc(sizeof(double) * p->d * p->d);
+	Size		n = (Size) p->d * p->nclasses;	/* parameters */
+	double	   *theta = palloc(sizeof(double) * n);
+	double	   *gradient = palloc(sizeof(double) * n);
+	double	   *hessian = palloc(sizeof(double) * n * n);
 
-	memcpy(theta, p->theta, sizeof(double) * p->d);
-	memcpy(gradient, p->gradient, sizeof(double) * p->d);
-	memcpy(hessian, p->hessian, sizeof(double) * p->d * p->d);
+	memcpy(theta, p->theta, sizeof(double) * n);
+	memcpy(gradient, p->gradient, sizeof(double) * n);
+	memcpy(hessian, p->hessian, sizeof(double) * n * n);
 	p->theta = theta;
 	p->gradient = gradient;
 	p->hessian = hessian;
@@ -384,8 +384,8 @@ install_pass(const char *name, const BackgroundPass *p)
 	if (i < n || p->version + n != m->version)
 		why = "a change since its pass was not journaled";
 	before = *m;
-	before.theta = palloc(sizeof(double) * m->nterms);
-	memcpy(before.theta, m->theta, sizeof(double) * m->nterms);
+	before.theta = palloc(sizeof(double) * removal_params(&em.s));
+	memcpy(before.theta, m->theta, sizeof(double) * removal_params(&em.s));
 	if (why == NULL && refresh_background_fold(&em, p, entries, n, &why, &moot))
 	{
 		bool		ridge = m->loss->constant_hessian;
@@ -395,7 +395,7 @@ install_pass(const char *name, const BackgroundPass *p)
 		journal_clear(m->model_id);
 		audit_log_change("refresh", &before, m->source, version, em.rows_now,
 						 ridge ? "exact" : "refresh",
-						 em.s.theta, em.s.d, em.s.step_norm, em.s.error_bound,
+						 em.s.theta, removal_params(&em.s), em.s.step_norm, em.s.error_bound,
 						 psprintf("A background %s: a pass over the rows of version " INT64_FORMAT
 								  ", with the %d changes since folded in.",
 								  ridge ? "re-sum" : "refresh", p->version, n),

@@ -584,6 +584,51 @@ like($node->safe_psql('postgres', qq{
 check_model('poisson', 'pc');
 check_log('poisson', 'pc');
 
+# A multinomial model (three classes, K d parameters): the same worker,
+# with erasures, and an UPDATE that moves rows between classes, while it
+# waits before its install; the journaled rows carry their classes, and
+# the pass and the install sum all K d parameters' gradient and Hessian.
+$node->safe_psql('postgres', q{
+	SELECT unlearn.drop_model(name) FROM unlearn.models;
+	CREATE TABLE public.cls (id int PRIMARY KEY, x1 float8, x2 float8, x3 float8, k text);
+	INSERT INTO public.cls
+	SELECT g, hu(g, 1), hu(g, 2), hu(g, 3),
+	       CASE WHEN hu(g, 9) < 0.2 + 0.5 * hu(g, 1) THEN 'a'
+	            WHEN hu(g, 8) < 0.3 + 0.6 * hu(g, 2) THEN 'b' ELSE 'c' END
+	  FROM generate_series(1, 20000) g;
+	CREATE FUNCTION erase_next_class() RETURNS int LANGUAGE sql AS $$
+	    DELETE FROM public.cls WHERE id = (SELECT id FROM public.cls ORDER BY md5(id::text) LIMIT 1)
+	    RETURNING id $$;
+	SELECT name FROM unlearn.create_model('pm', 'public.cls', 'k', NULL, 'multinomial',
+	                                      '{"erasure_tol": 1e-3}');
+});
+hold();
+$seq = $node->safe_psql('postgres', 'SELECT coalesce(max(seq), 0) FROM unlearn.erasure_log');
+$n = erase_until_requested('pm', 500, 'erase_next_class');
+ok($n > 1 && $n < 500, "multinomial: the model asks for a refresh after $n erasures");
+wait_paused('multinomial');
+$node->safe_psql('postgres', q{
+	SELECT erase_next_class();
+	DELETE FROM public.cls WHERE id IN (SELECT id FROM public.cls ORDER BY md5(id::text) LIMIT 20);
+	UPDATE public.cls SET k = CASE k WHEN 'a' THEN 'b' WHEN 'b' THEN 'c' ELSE 'a' END
+	 WHERE id IN (SELECT id FROM public.cls ORDER BY md5(id::text) DESC LIMIT 5);
+});
+release();
+wait_refreshed($seq, 'multinomial', 'pm');
+like($node->safe_psql('postgres', qq{
+	SELECT detail FROM unlearn.erasure_log
+	 WHERE model_name = 'pm' AND event = 'refresh' AND seq > $seq ORDER BY seq LIMIT 1}),
+	qr/with the 3 changes since folded in\.$/,
+	'multinomial: the install folded in the three statements made meanwhile');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(c.class || ' ' || c.rows, ', ' ORDER BY c.ordinal)
+	       = (SELECT string_agg(k || ' ' || n, ', ' ORDER BY k)
+	            FROM (SELECT k, count(*) AS n FROM public.cls GROUP BY k) r)
+	  FROM unlearn.classes('pm') c}), 't',
+	"multinomial: the classes' row counts are the table's");
+check_model('multinomial', 'pm');
+check_log('multinomial', 'pm');
+
 # Only superusers change the settings.
 $node->safe_psql('postgres', 'CREATE ROLE plain LOGIN');
 my ($ret, $out, $err) = $node->psql('postgres',
