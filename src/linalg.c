@@ -295,16 +295,52 @@ linalg_cholesky_solve(const double *U, int n, double *B, int nrhs)
 	lapack_int	info;
 
 	linalg_check_finite(B, (Size) n * nrhs, "right-hand side");
+	if (nrhs == 1)
+	{
+		/* U'z = b, then U x = z: OpenBLAS's dpotrs packs all of U first. */
+		cblas_dtrsv(CblasColMajor, CblasUpper, CblasTrans, CblasNonUnit, n, U, n, B, 1);
+		cblas_dtrsv(CblasColMajor, CblasUpper, CblasNoTrans, CblasNonUnit, n, U, n, B, 1);
+		return;
+	}
 	info = LAPACKE_dpotrs_work(LAPACK_COL_MAJOR, 'U', n, nrhs, U, n, B, n);
 	if (info < 0)
 		elog(ERROR, "dpotrs: illegal value in argument %d", (int) -info);
 }
 
+/* One Givens rotation (c, s) of the pair (u, x): u' = c u + s x, x' = c x - s u. */
+#define ROTATE(c, s, u, x) \
+	do { \
+		double		rotated_ = (c) * (u) + (s) * (x); \
+		(x) = (c) * (x) - (s) * (u); \
+		(u) = rotated_; \
+	} while (0)
+
+/* The rotation that zeroes x against the diagonal entry *diag (made r >= 0). */
+static void
+zeroing_rotation(double *diag, double x, double *c, double *s)
+{
+	double		r = hypot(*diag, x);
+
+	if (r == 0.0)
+	{
+		*c = 1.0;
+		*s = 0.0;
+		return;
+	}
+	*c = *diag / r;
+	*s = x / r;
+	*diag = r;
+}
+
 /*
  * Rank-1 update, U'U + x x' = U+'U+ (LINPACK dchud without the extra
  * columns): the row x' is rotated into U by Givens rotations, column by
- * column, so that the diagonal stays positive.  ~2n^2 flops; x is
- * overwritten.
+ * column, so that the diagonal stays positive.  Four columns at a time:
+ * the rotations of the columns before them are applied to the four
+ * together (four independent chains of dependent multiplications, not
+ * one), then the four's own among themselves; each column sees the same
+ * rotations in the same order as a sweep of one column at a time, so the
+ * result is that sweep's to the bit.  ~2n^2 flops; x is overwritten.
  */
 void
 linalg_cholesky_update(double *U, int n, double *x)
@@ -312,38 +348,48 @@ linalg_cholesky_update(double *U, int n, double *x)
 	double	   *c = palloc(sizeof(double) * n);
 	double	   *s = palloc(sizeof(double) * n);
 	int			i,
-				j;
+				j = 0;
 
 	linalg_check_finite(x, n, "update vector");
-	for (j = 0; j < n; j++)
+	for (; j + 3 < n; j += 4)
+	{
+		double	   *u0 = &ELEM(U, n, 0, j),
+				   *u1 = &ELEM(U, n, 0, j + 1),
+				   *u2 = &ELEM(U, n, 0, j + 2),
+				   *u3 = &ELEM(U, n, 0, j + 3);
+		double		x0 = x[j],
+					x1 = x[j + 1],
+					x2 = x[j + 2],
+					x3 = x[j + 3];
+
+		for (i = 0; i < j; i++)
+		{
+			ROTATE(c[i], s[i], u0[i], x0);
+			ROTATE(c[i], s[i], u1[i], x1);
+			ROTATE(c[i], s[i], u2[i], x2);
+			ROTATE(c[i], s[i], u3[i], x3);
+		}
+		zeroing_rotation(&u0[j], x0, &c[j], &s[j]);
+		ROTATE(c[j], s[j], u1[j], x1);
+		zeroing_rotation(&u1[j + 1], x1, &c[j + 1], &s[j + 1]);
+		ROTATE(c[j], s[j], u2[j], x2);
+		ROTATE(c[j + 1], s[j + 1], u2[j + 1], x2);
+		zeroing_rotation(&u2[j + 2], x2, &c[j + 2], &s[j + 2]);
+		ROTATE(c[j], s[j], u3[j], x3);
+		ROTATE(c[j + 1], s[j + 1], u3[j + 1], x3);
+		ROTATE(c[j + 2], s[j + 2], u3[j + 2], x3);
+		zeroing_rotation(&u3[j + 3], x3, &c[j + 3], &s[j + 3]);
+	}
+	for (; j < n; j++)
 	{
 		double	   *col = &ELEM(U, n, 0, j);
 		double		xj = x[j];
-		double		r;
 
-		/* Apply the rotations of the previous columns to column j. */
 		for (i = 0; i < j; i++)
-		{
-			double		t = c[i] * col[i] + s[i] * xj;
-
-			xj = c[i] * xj - s[i] * col[i];
-			col[i] = t;
-		}
-		/* Rotation that zeroes xj against the diagonal. */
-		r = hypot(col[j], xj);
-		if (r == 0.0)
-		{
-			c[j] = 1.0;
-			s[j] = 0.0;
-		}
-		else
-		{
-			c[j] = col[j] / r;
-			s[j] = xj / r;
-			col[j] = r;
-		}
-		x[j] = 0.0;
+			ROTATE(c[i], s[i], col[i], xj);
+		zeroing_rotation(&col[j], xj, &c[j], &s[j]);
 	}
+	memset(x, 0, sizeof(double) * n);
 	pfree(c);
 	pfree(s);
 }
@@ -351,9 +397,11 @@ linalg_cholesky_update(double *U, int n, double *x)
 /*
  * Rank-1 downdate, U'U - x x' = U-'U- (LINPACK dchdd).  Solve U'a = x; the
  * result is positive definite iff ||a|| < 1.  Rotations built from the
- * bottom up then remove x from U.  Returns false, with U untouched, when
- * 1 - ||a||^2 is below n * DBL_EPSILON: the downdated matrix is then
- * singular to working precision and the caller must refactor.
+ * bottom up then remove x from U, column by column, four columns at a
+ * time as in linalg_cholesky_update (the same result to the bit as one
+ * at a time).  Returns false, with U untouched, when 1 - ||a||^2 is below
+ * n * DBL_EPSILON: the downdated matrix is then singular to working
+ * precision and the caller must refactor.
  */
 bool
 linalg_cholesky_downdate(double *U, int n, const double *x)
@@ -364,7 +412,7 @@ linalg_cholesky_downdate(double *U, int n, const double *x)
 	double		norm2;
 	double		alpha;
 	int			i,
-				j;
+				j = 0;
 
 	linalg_check_finite(x, n, "downdate vector");
 	a = palloc(sizeof(double) * n);
@@ -393,18 +441,42 @@ linalg_cholesky_downdate(double *U, int n, const double *x)
 		alpha = scale * norm;
 	}
 
-	for (j = 0; j < n; j++)
+	/*
+	 * Column j takes rotations j, j - 1, ..., 0 on (its entry i, a running
+	 * xx from 0): in (xx, u) order, u' = c u - s xx and xx' = c xx + s u.
+	 */
+	for (; j + 3 < n; j += 4)
+	{
+		double	   *u0 = &ELEM(U, n, 0, j),
+				   *u1 = &ELEM(U, n, 0, j + 1),
+				   *u2 = &ELEM(U, n, 0, j + 2),
+				   *u3 = &ELEM(U, n, 0, j + 3);
+		double		x0 = 0.0,
+					x1 = 0.0,
+					x2 = 0.0,
+					x3 = 0.0;
+
+		ROTATE(c[j + 3], s[j + 3], x3, u3[j + 3]);
+		ROTATE(c[j + 2], s[j + 2], x3, u3[j + 2]);
+		ROTATE(c[j + 2], s[j + 2], x2, u2[j + 2]);
+		ROTATE(c[j + 1], s[j + 1], x3, u3[j + 1]);
+		ROTATE(c[j + 1], s[j + 1], x2, u2[j + 1]);
+		ROTATE(c[j + 1], s[j + 1], x1, u1[j + 1]);
+		for (i = j; i >= 0; i--)
+		{
+			ROTATE(c[i], s[i], x0, u0[i]);
+			ROTATE(c[i], s[i], x1, u1[i]);
+			ROTATE(c[i], s[i], x2, u2[i]);
+			ROTATE(c[i], s[i], x3, u3[i]);
+		}
+	}
+	for (; j < n; j++)
 	{
 		double	   *col = &ELEM(U, n, 0, j);
 		double		xx = 0.0;
 
 		for (i = j; i >= 0; i--)
-		{
-			double		t = c[i] * xx + s[i] * col[i];
-
-			col[i] = c[i] * col[i] - s[i] * xx;
-			xx = t;
-		}
+			ROTATE(c[i], s[i], xx, col[i]);
 	}
 	pfree(a);
 	pfree(c);
