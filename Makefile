@@ -14,13 +14,13 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/audit.o src/digest.o src/pending.o src/evaluate.o \
               src/model_filter.o src/scratch.o src/hugemem.o src/source_scan.o src/hierarchy.o \
               src/collected.o src/ddl.o src/request_reference.o src/subxact.o \
-              src/refresh_journal.o src/refresh_worker.o src/preprocessing.o
+              src/refresh_journal.o src/refresh_worker.o src/preprocessing.o src/parallel_sums.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 
 # pg_regress suites (sql/, expected/); test/run drives them on its own
 # cluster, so these lists are the single source of truth for the runner.
-REGRESS     = install linalg train train_errors front_door wdbc erase erase_chunks audit privileges verify audit_roles digests partitions filters first_use schema_changes numerics background_refresh preprocessing holdout poisson multinomial
+REGRESS     = install linalg train train_errors front_door wdbc erase erase_chunks audit privileges verify audit_roles digests partitions filters first_use schema_changes numerics background_refresh preprocessing holdout poisson multinomial parallel
 ISOLATION   = train_concurrency erase_concurrency audit_chain verify_concurrency erase_races erase_deadlock erase_lock_scope ddl_locks
 
 # -Wextra minus two checks that PostgreSQL's own headers fail: parameters

@@ -602,6 +602,15 @@ END
 $fn$;
 REVOKE ALL ON FUNCTION unlearn._term_moments(text, integer) FROM PUBLIC;
 
+-- How many parallel workers the last fit of this session launched (its
+-- solver passes shared with them: parallel_sums.c); -1 if it ran in one
+-- process, NULL before any fit.  For tests and diagnosis.
+CREATE FUNCTION unlearn._last_fit_workers()
+RETURNS integer
+AS 'MODULE_PATHNAME', 'unlearn_last_fit_workers'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION unlearn._last_fit_workers() FROM PUBLIC;
+
 -- The parameters of one class block of a model (position 1 for any but
 -- multinomial), a row per term: see weights.
 CREATE FUNCTION unlearn._class_weights(model text, class_position integer,
@@ -1319,6 +1328,8 @@ COMMENT ON TABLE unlearn.secret IS
     'Internal: the digest keys'' secrets; readable by no role';
 
 COMMENT ON FUNCTION unlearn._log_append_only() IS 'Internal to unlearn (log trigger)';
+COMMENT ON FUNCTION unlearn._last_fit_workers() IS
+    'Internal to unlearn (tests, diagnosis): the parallel workers the last fit of this session launched';
 COMMENT ON FUNCTION unlearn._erase_lock_models() IS 'Internal to unlearn (erasure trigger)';
 COMMENT ON FUNCTION unlearn._erase_on_delete() IS 'Internal to unlearn (erasure trigger)';
 COMMENT ON FUNCTION unlearn._erase_on_update() IS 'Internal to unlearn (erasure trigger)';

@@ -26,6 +26,7 @@
 #include "miscadmin.h"
 
 #include "linalg.h"
+#include "parallel_sums.h"
 #include "removal.h"
 #include "solver.h"
 #include "unlearn.h"
@@ -361,6 +362,15 @@ evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2, const doubl
 	SolverSums	sums;
 	DataBlock  *blk;
 
+	if (ds->parallel)
+	{
+		/* Shared with workers: the loss's sums, then the penalty here. */
+		double		objective = parallel_sums_evaluate(ds->parallel, theta, gradient, hessian,
+													   may_overflow);
+
+		return objective + add_penalty(ds->fs->nterms, Max(ds->nclasses, 1), l2, weights,
+									   intercept, theta, gradient, hessian);
+	}
 	solver_sums_begin(&sums, loss, ds->fs->nterms, ds->nclasses, theta, gradient, hessian);
 	sums.penalty_weights = weights;
 	sums.may_overflow = may_overflow;
@@ -533,10 +543,43 @@ point_evaluate(Point *p, Dataset *ds, const LossFunctions *loss,
 	}
 }
 
-/* Fits the model to the dataset; raises an error if it cannot converge. */
+static FitResult *fit_to_optimum(Dataset *ds, const LossFunctions *loss,
+								 const TrainOptions *opts, const char *model_name,
+								 const double *theta0);
+
+/*
+ * Fits the model to the dataset, its passes shared with parallel workers
+ * when it is large enough (parallel_sums.h); raises an error if it cannot
+ * converge.
+ */
 FitResult *
 solver_fit(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
 		   const char *model_name, const double *theta0)
+{
+	ParallelSums *ps = ds->parallel ? NULL : parallel_sums_begin(ds, loss, model_name);
+	FitResult  *fit;
+
+	if (ps == NULL)
+		return fit_to_optimum(ds, loss, opts, model_name, theta0);
+	ds->parallel = ps;
+	PG_TRY();
+	{
+		fit = fit_to_optimum(ds, loss, opts, model_name, theta0);
+	}
+	PG_FINALLY();
+	{
+		/* After an error the context goes with the (sub)transaction. */
+		ds->parallel = NULL;
+	}
+	PG_END_TRY();
+	parallel_sums_end(ps);
+	return fit;
+}
+
+/* Fits the model to the dataset by Newton's method (see solver_fit). */
+static FitResult *
+fit_to_optimum(Dataset *ds, const LossFunctions *loss, const TrainOptions *opts,
+			   const char *model_name, const double *theta0)
 {
 	int			d = ds->fs->nterms * Max(ds->nclasses, 1);	/* parameters */
 	Point	   *cur = point_new(d);

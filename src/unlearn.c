@@ -20,6 +20,7 @@
 #include "audit.h"
 #include "collected.h"
 #include "ddl.h"
+#include "parallel_sums.h"
 #include "refresh_worker.h"
 #include "request_reference.h"
 #include "scratch.h"
@@ -71,6 +72,8 @@ _PG_init(void)
 							 true,
 							 PGC_SUSET, 0,
 							 NULL, NULL, NULL);
+
+	parallel_sums_define();
 
 	/* After the other settings, before the prefix is reserved: see there. */
 	refresh_worker_init();

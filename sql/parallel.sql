@@ -1,0 +1,92 @@
+--
+-- Parallel training (src/parallel_sums.c): from unlearn.parallel_min_rows
+-- rows a fit shares its solver passes with up to
+-- max_parallel_maintenance_workers workers.  Each family trained with
+-- workers equals the same fit without them (ridge to 1e-9 relative, the
+-- others within the solver's tolerance), and the fits with one and with
+-- two workers are the same to the bit: the rows are cut into chunks that
+-- do not depend on the workers.  retrain and verify_model take the same
+-- path.  (A cancel, and a worker's failure, are TAP 009's.)
+--
+CREATE EXTENSION unlearn;
+\set ECHO none
+\i test/try.sql
+\set ECHO all
+SET unlearn.parallel_min_rows = 2000;
+
+-- 20,000 rows: numeric features, a categorical one, a linear target, a
+-- binary label, a count, and a label of four classes.
+CREATE FUNCTION pu(g int, k int) RETURNS float8 LANGUAGE sql IMMUTABLE
+AS $$ SELECT ('x' || substr(md5(g || '-' || k), 1, 8))::bit(32)::bigint / 4294967296.0 $$;
+CREATE TABLE par (id int PRIMARY KEY, a float8, b float8, c float8, kind text,
+                  y float8, label int, n int, cls text);
+INSERT INTO par
+SELECT g, a, b, c, kind,
+       2 * a - b + 0.5 * c + (kind = 'p')::int + pu(g, 4),
+       (pu(g, 5) < 1 / (1 + exp(-(2 * a - b + c - 1))))::int,
+       floor(2 * pu(g, 6) * exp(0.5 + a - 0.5 * b))::int,
+       (ARRAY['w', 'x', 'y', 'z'])[1 + floor(4 * pu(g, 7) * (0.5 + 0.5 * a))::int]
+  FROM (SELECT g, pu(g, 1) AS a, pu(g, 2) AS b, pu(g, 3) AS c,
+               (ARRAY['p', 'q', 'r'])[1 + g % 3] AS kind
+          FROM generate_series(1, 20000) g) s;
+
+-- Each family three times: serially, with one worker, with two.
+CREATE FUNCTION fit_three(family text, target text, features text[], OUT serial float8[],
+                          OUT one float8[], OUT two float8[])
+LANGUAGE plpgsql AS $$
+BEGIN
+    SET LOCAL max_parallel_maintenance_workers = 0;
+    PERFORM unlearn.create_model('p_serial', 'par', target, features, family);
+    SET LOCAL max_parallel_maintenance_workers = 1;
+    PERFORM unlearn.create_model('p_one', 'par', target, features, family);
+    SET LOCAL max_parallel_maintenance_workers = 2;
+    PERFORM unlearn.create_model('p_two', 'par', target, features, family);
+    SELECT theta INTO serial FROM unlearn.model WHERE name = 'p_serial';
+    SELECT theta INTO one FROM unlearn.model WHERE name = 'p_one';
+    SELECT theta INTO two FROM unlearn.model WHERE name = 'p_two';
+    PERFORM unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('p_serial', 'p_one', 'p_two');
+END $$;
+CREATE FUNCTION max_relative(a float8[], b float8[]) RETURNS float8
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT max(abs(x - y)) / greatest(max(abs(y)), 1e-300) FROM unnest(a, b) AS u(x, y)
+$$;
+
+SELECT f.family, max_relative(r.one, r.serial) < f.tolerance AS equals_serial,
+       r.one = r.two AS same_to_the_bit
+  FROM (VALUES ('linear', 'y', 1e-9), ('logistic', 'label', 1e-6),
+               ('poisson', 'n', 1e-6), ('multinomial', 'cls', 1e-6)) AS f(family, target, tolerance),
+       LATERAL fit_three(f.family, f.target, '{a, b, c, kind}') r
+ ORDER BY 1;
+
+-- The workers ran: two of them for the last fit (unlearn._last_fit_workers).
+SET max_parallel_maintenance_workers = 2;
+SELECT name FROM unlearn.create_model('pl', 'par', 'label', '{a, b, c, kind}', 'logistic');
+SELECT unlearn._last_fit_workers() AS workers;
+
+-- Below unlearn.parallel_min_rows, or with no worker allowed, one process:
+-- a model of fewer rows is not cut into chunks (the same to the bit as serial).
+SET unlearn.parallel_min_rows = 50000;
+SELECT name FROM unlearn.create_model('pl_small', 'par', 'label', '{a, b, c, kind}', 'logistic');
+SELECT unlearn._last_fit_workers() AS workers;
+SET max_parallel_maintenance_workers = 0;
+SET unlearn.parallel_min_rows = 2000;
+SELECT name FROM unlearn.create_model('pl_serial', 'par', 'label', '{a, b, c, kind}', 'logistic');
+SELECT (SELECT theta FROM unlearn.model WHERE name = 'pl_small') =
+       (SELECT theta FROM unlearn.model WHERE name = 'pl_serial') AS small_is_serial;
+
+-- retrain and verify_model with workers: the same fit again.
+SET max_parallel_maintenance_workers = 2;
+DELETE FROM par WHERE id <= 50;
+SELECT state, rows FROM unlearn.retrain('pl');
+SELECT unlearn._last_fit_workers() AS workers;
+SELECT rows, verdict FROM unlearn.verify_model('pl');
+SELECT unlearn._last_fit_workers() AS workers;
+SELECT unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('pl_small', 'pl_serial');
+SELECT name FROM unlearn.create_model('pl_fresh', 'par', 'label', '{a, b, c, kind}', 'logistic');
+SELECT (SELECT theta FROM unlearn.model WHERE name = 'pl') =
+       (SELECT theta FROM unlearn.model WHERE name = 'pl_fresh') AS retrain_is_fresh_fit;
+
+SELECT count(unlearn.drop_model(name)) FROM unlearn.model;
+DROP EXTENSION unlearn;
+DROP FUNCTION try, pu, fit_three, max_relative;
+DROP TABLE par;

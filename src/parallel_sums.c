@@ -1,0 +1,387 @@
+/*-------------------------------------------------------------------------
+ *
+ * parallel_sums.c
+ *	  Solver passes shared with parallel workers (see parallel_sums.h).
+ *
+ *	  The leader copies the rows to the parallel context's shared memory,
+ *	  with room for one partial sum per chunk.  A pass: the leader writes
+ *	  theta and starts a new generation; every participant (the leader
+ *	  too) takes the next chunk from an atomic counter until none is left,
+ *	  sums the chunk's rows into the chunk's own slot (solver_sums_add, as
+ *	  a serial pass does) and counts it done; the leader waits for the
+ *	  count and adds the slots up in chunk order.  A worker's error reaches
+ *	  the leader through the parallel context's error queue, and a cancel
+ *	  or an error of the leader ends the workers (the context goes with
+ *	  its transaction).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/parallel.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "port/atomics.h"
+#include "storage/condition_variable.h"
+#include "storage/shm_toc.h"
+#include "storage/spin.h"
+#include "fmgr.h"
+#include "utils/guc.h"
+
+#include "parallel_sums.h"
+#include "solver.h"
+
+/* Chunks a pass is cut into at most, and the memory their sums may take. */
+#define MAX_CHUNKS 16
+#define MAX_SLOT_BYTES ((Size) 256 * 1024 * 1024)
+
+#define KEY_SHARED UINT64CONST(0x756E6C6561726E01)
+#define KEY_THETA UINT64CONST(0x756E6C6561726E02)
+#define KEY_ROWS UINT64CONST(0x756E6C6561726E03)
+#define KEY_SLOTS UINT64CONST(0x756E6C6561726E04)
+
+int			unlearn_parallel_min_rows = 100000;
+
+/* The last fit of this backend: workers launched, -1 for one process, -2 for none yet. */
+static int	last_fit_workers = -2;
+
+/* What the leader and its workers share, besides the arrays. */
+typedef struct SharedSums
+{
+	slock_t		mutex;
+	ConditionVariable work_cv;	/* workers wait here for a pass */
+	ConditionVariable done_cv;	/* the leader waits here for the chunks */
+	uint64		generation;		/* passes started (mutex) */
+	bool		stop;			/* no more passes (mutex) */
+	int			chunks_done;	/* of this pass (mutex) */
+	pg_atomic_uint32 next_chunk;	/* the next chunk to take */
+	bool		with_hessian;	/* this pass's: written before next_chunk */
+	bool		may_overflow;
+	char		loss_name[NAMEDATALEN];
+	int			d;				/* terms */
+	int			nclasses;		/* 1 unless multinomial */
+	int64		nrows;
+	int			nchunks;
+	int			nblocks;		/* of DATASET_BLOCK_ROWS rows: chunks cut at them */
+	bool		has_offset;
+} SharedSums;
+
+/* A participant's view of the shared memory. */
+typedef struct SumsView
+{
+	SharedSums *shared;
+	const LossFunctions *loss;
+	const double *theta;
+	const double *X;			/* nrows x d, then y, then offsets */
+	const double *y;
+	const double *offset;
+	double	   *slots;			/* nchunks x (1 + p + p^2) */
+} SumsView;
+
+struct ParallelSums
+{
+	ParallelContext *pcxt;
+	SumsView	view;
+	double	   *theta;			/* the shared copy */
+	int			nparams;
+};
+
+PGDLLEXPORT void unlearn_parallel_sums_main(dsm_segment *seg, shm_toc *toc);
+
+/* Defines unlearn.parallel_min_rows. */
+void
+parallel_sums_define(void)
+{
+	DefineCustomIntVariable("unlearn.parallel_min_rows",
+							"Rows from which a training run shares its solver passes with parallel workers.",
+							"Up to max_parallel_maintenance_workers workers are started; below it, or with no workers allowed, training runs in one process.",
+							&unlearn_parallel_min_rows,
+							100000, 1, INT_MAX,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
+}
+
+/* Doubles of one chunk's sums: the objective, the gradient, the Hessian. */
+static Size
+slot_doubles(int p)
+{
+	return 1 + (Size) p + (Size) p * p;
+}
+
+/* The rows [*start, *end) of chunk c: whole blocks, in order. */
+static void
+chunk_rows(const SharedSums *sh, int c, int64 *start, int64 *end)
+{
+	int64		first = (int64) sh->nblocks * c / sh->nchunks;
+	int64		last = (int64) sh->nblocks * (c + 1) / sh->nchunks;
+
+	*start = first * DATASET_BLOCK_ROWS;
+	*end = Min(last * DATASET_BLOCK_ROWS, sh->nrows);
+}
+
+/* Sums chunk c's rows at the shared theta into its slot (no penalty). */
+static void
+sum_chunk(const SumsView *v, int c)
+{
+	const SharedSums *sh = v->shared;
+	int			p = sh->d * sh->nclasses;
+	double	   *slot = &v->slots[(Size) c * slot_doubles(p)];
+	SolverSums	sums;
+	int64		start,
+				end;
+
+	chunk_rows(sh, c, &start, &end);
+	solver_sums_begin(&sums, v->loss, sh->d, sh->nclasses, v->theta, slot + 1,
+					  sh->with_hessian ? slot + 1 + p : NULL);
+	sums.may_overflow = sh->may_overflow;
+	solver_sums_add(&sums, &v->X[(Size) start * sh->d], &v->y[start],
+					v->offset ? &v->offset[start] : NULL, (int) (end - start));
+	slot[0] = solver_sums_end(&sums, 0.0, false);
+}
+
+/* Takes chunks of the current pass and sums them until none is left. */
+static void
+take_chunks(SumsView *v)
+{
+	SharedSums *sh = v->shared;
+
+	for (;;)
+	{
+		uint32		c = pg_atomic_fetch_add_u32(&sh->next_chunk, 1);	/* a full barrier */
+		bool		last;
+
+		if (c >= (uint32) sh->nchunks)
+			break;
+		CHECK_FOR_INTERRUPTS();
+		sum_chunk(v, (int) c);
+		SpinLockAcquire(&sh->mutex);
+		last = ++sh->chunks_done == sh->nchunks;
+		SpinLockRelease(&sh->mutex);
+		if (last)
+			ConditionVariableBroadcast(&sh->done_cv);
+	}
+}
+
+/* Points a view at the shared memory's parts. */
+static void
+attach_view(SumsView *v, shm_toc *toc)
+{
+	SharedSums *sh = shm_toc_lookup(toc, KEY_SHARED, false);
+	double	   *rows = shm_toc_lookup(toc, KEY_ROWS, false);
+
+	v->shared = sh;
+	v->loss = loss_by_name(sh->loss_name);
+	if (v->loss == NULL)
+		elog(ERROR, "unknown loss \"%s\" in a parallel training run", sh->loss_name);
+	v->theta = shm_toc_lookup(toc, KEY_THETA, false);
+	v->X = rows;
+	v->y = rows + (Size) sh->nrows * sh->d;
+	v->offset = sh->has_offset ? v->y + sh->nrows : NULL;
+	v->slots = shm_toc_lookup(toc, KEY_SLOTS, false);
+}
+
+/* A parallel worker: sums chunks of each pass until the leader stops. */
+void
+unlearn_parallel_sums_main(dsm_segment *seg, shm_toc *toc)
+{
+	SumsView	v;
+	uint64		seen = 0;
+
+	attach_view(&v, toc);
+	for (;;)
+	{
+		uint64		generation;
+		bool		stop;
+
+		ConditionVariablePrepareToSleep(&v.shared->work_cv);
+		for (;;)
+		{
+			SpinLockAcquire(&v.shared->mutex);
+			generation = v.shared->generation;
+			stop = v.shared->stop;
+			SpinLockRelease(&v.shared->mutex);
+			if (stop || generation != seen)
+				break;
+			ConditionVariableSleep(&v.shared->work_cv, PG_WAIT_EXTENSION);
+		}
+		ConditionVariableCancelSleep();
+		if (stop)
+			break;
+		seen = generation;
+		take_chunks(&v);
+	}
+}
+
+/* Starts parallel passes over ds if they are worth it (see parallel_sums.h). */
+ParallelSums *
+parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_name)
+{
+	int			d = ds->fs->nterms;
+	int			K = Max(ds->nclasses, 1);
+	int			p = d * K;
+	int			nchunks = Min(MAX_CHUNKS, ds->nblocks);
+	Size		rows_doubles = (Size) ds->nrows * (d + 1) +
+		(ds->exposure_attnum != InvalidAttrNumber ? (Size) ds->nrows : 0);
+	ParallelSums *ps;
+	ParallelContext *pcxt;
+	SharedSums *sh;
+	double	   *rows;
+	Size		at = 0;
+	int			b;
+
+	last_fit_workers = -1;
+	if (!ds->in_memory || max_parallel_maintenance_workers <= 0 ||
+		ds->nrows < unlearn_parallel_min_rows || IsInParallelMode())
+		return NULL;
+	while (nchunks > 1 && (Size) nchunks * slot_doubles(p) * sizeof(double) > MAX_SLOT_BYTES)
+		nchunks--;
+	if (nchunks < 2)
+		return NULL;
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("unlearn", "unlearn_parallel_sums_main",
+								 max_parallel_maintenance_workers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(SharedSums));
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(double) * p);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(double) * rows_doubles);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(double) * nchunks * slot_doubles(p));
+	shm_toc_estimate_keys(&pcxt->estimator, 4);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		/* No dynamic shared memory: one process, as without workers. */
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		return NULL;
+	}
+
+	sh = shm_toc_allocate(pcxt->toc, sizeof(SharedSums));
+	memset(sh, 0, sizeof(SharedSums));
+	SpinLockInit(&sh->mutex);
+	ConditionVariableInit(&sh->work_cv);
+	ConditionVariableInit(&sh->done_cv);
+	pg_atomic_init_u32(&sh->next_chunk, 0);
+	strlcpy(sh->loss_name, loss->name, NAMEDATALEN);
+	sh->d = d;
+	sh->nclasses = K;
+	sh->nrows = ds->nrows;
+	sh->nchunks = nchunks;
+	sh->nblocks = ds->nblocks;
+	sh->has_offset = ds->exposure_attnum != InvalidAttrNumber;
+	shm_toc_insert(pcxt->toc, KEY_SHARED, sh);
+	shm_toc_insert(pcxt->toc, KEY_THETA, shm_toc_allocate(pcxt->toc, sizeof(double) * p));
+
+	/* The rows in order: X, then y, then the offsets. */
+	rows = shm_toc_allocate(pcxt->toc, sizeof(double) * rows_doubles);
+	for (b = 0; b < ds->nblocks; b++)
+	{
+		DataBlock  *blk = ds->blocks[b];
+
+		memcpy(&rows[at * d], blk->X, sizeof(double) * d * blk->nrows);
+		memcpy(&rows[(Size) ds->nrows * d + at], blk->y, sizeof(double) * blk->nrows);
+		if (sh->has_offset)
+			memcpy(&rows[(Size) ds->nrows * (d + 1) + at], blk->offset,
+				   sizeof(double) * blk->nrows);
+		at += blk->nrows;
+	}
+	if ((int64) at != ds->nrows)
+		elog(ERROR, "a training run's blocks hold " UINT64_FORMAT " rows, not " INT64_FORMAT,
+			 (uint64) at, ds->nrows);
+	shm_toc_insert(pcxt->toc, KEY_ROWS, rows);
+	shm_toc_insert(pcxt->toc, KEY_SLOTS,
+				   shm_toc_allocate(pcxt->toc, sizeof(double) * nchunks * slot_doubles(p)));
+
+	LaunchParallelWorkers(pcxt);
+	last_fit_workers = pcxt->nworkers_launched;
+	ps = palloc0(sizeof(ParallelSums));
+	ps->pcxt = pcxt;
+	ps->nparams = p;
+	attach_view(&ps->view, pcxt->toc);
+	ps->theta = (double *) ps->view.theta;
+	elog(DEBUG1, "training \"%s\": %d of %d parallel workers launched, passes in %d chunks of its " INT64_FORMAT " rows",
+		 model_name, pcxt->nworkers_launched, pcxt->nworkers, nchunks, ds->nrows);
+	return ps;
+}
+
+/* One pass at theta, shared with the workers (see parallel_sums.h). */
+double
+parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
+					   double *hessian, bool may_overflow)
+{
+	SharedSums *sh = ps->view.shared;
+	int			p = ps->nparams;
+	Size		stride = slot_doubles(p);
+	double		objective = 0.0;
+	bool		done;
+	int			c;
+	Size		i;
+
+	memcpy(ps->theta, theta, sizeof(double) * p);
+	SpinLockAcquire(&sh->mutex);
+	sh->with_hessian = hessian != NULL;
+	sh->may_overflow = may_overflow;
+	sh->chunks_done = 0;
+	pg_write_barrier();			/* theta and the flags before the chunks open */
+	pg_atomic_write_u32(&sh->next_chunk, 0);
+	sh->generation++;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableBroadcast(&sh->work_cv);
+
+	take_chunks(&ps->view);
+	ConditionVariablePrepareToSleep(&sh->done_cv);
+	for (;;)
+	{
+		SpinLockAcquire(&sh->mutex);
+		done = sh->chunks_done == sh->nchunks;
+		SpinLockRelease(&sh->mutex);
+		if (done)
+			break;
+		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+
+	/* In chunk order: the same sums whoever made them. */
+	memset(gradient, 0, sizeof(double) * p);
+	if (hessian)
+		memset(hessian, 0, sizeof(double) * p * p);
+	for (c = 0; c < sh->nchunks; c++)
+	{
+		const double *slot = &ps->view.slots[(Size) c * stride];
+
+		objective += slot[0];
+		for (i = 0; i < (Size) p; i++)
+			gradient[i] += slot[1 + i];
+		if (hessian)
+			for (i = 0; i < (Size) p * p; i++)
+				hessian[i] += slot[1 + p + i];
+	}
+	return objective;
+}
+
+/* Stops the workers and leaves parallel mode (see parallel_sums.h). */
+void
+parallel_sums_end(ParallelSums *ps)
+{
+	SharedSums *sh = ps->view.shared;
+
+	SpinLockAcquire(&sh->mutex);
+	sh->stop = true;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableBroadcast(&sh->work_cv);
+	WaitForParallelWorkersToFinish(ps->pcxt);
+	DestroyParallelContext(ps->pcxt);
+	ExitParallelMode();
+	pfree(ps);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_last_fit_workers);
+
+/* unlearn._last_fit_workers(): the last fit's workers (see the SQL script). */
+Datum
+unlearn_last_fit_workers(PG_FUNCTION_ARGS)
+{
+	if (last_fit_workers == -2)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(last_fit_workers);
+}
