@@ -137,6 +137,14 @@ DROP TRIGGER wrong ON fu_other;
 INSERT INTO fu_other VALUES (1);
 CREATE TRIGGER wrong AFTER DELETE ON fu_other FOR EACH ROW EXECUTE FUNCTION unlearn._erase_lock_models();
 SELECT try($$DELETE FROM fu_other$$);
+DROP TRIGGER wrong ON fu_other;
+-- A copy of an erasure trigger under another name (as Citus gives the
+-- shards of a distributed table) refuses to fire: the models of the rows
+-- it sees are elsewhere, and the change would leave the rows in them.
+CREATE TRIGGER unlearn_erase_delete_102008 AFTER DELETE ON fu_other
+    REFERENCING OLD TABLE AS unlearn_old_rows FOR EACH STATEMENT EXECUTE FUNCTION unlearn._erase_on_delete();
+SELECT try($$DELETE FROM fu_other$$);
+SELECT count(*) AS rows_kept FROM fu_other;
 DROP TABLE fu_other;
 
 -- alter_model_owner to a role OID no role has.

@@ -57,6 +57,7 @@
 #include "linalg.h"
 #include "privileges.h"
 #include "source_scan.h"
+#include "citus_guard.h"
 #include "unlearn.h"
 
 /*
@@ -99,6 +100,7 @@ dataset_check_source(Oid relid)
 {
 	char		relkind = get_rel_relkind(relid);
 	const char *name = get_rel_name(relid);
+	const char *citus;
 	char		persistence;
 
 	if (relkind == '\0' || name == NULL)
@@ -131,6 +133,12 @@ dataset_check_source(Oid relid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on \"%s\", which has row-level security for this user", name),
 				 errdetail("The model would learn from rows the user cannot see.")));
+	if ((citus = citus_table_kind(relid)) != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot train a model on \"%s\", a %s table of Citus", name, citus),
+				 errdetail("Its rows live in shards on the cluster's nodes, where this node neither reads them nor sees them deleted."),
+				 errhint("Train on a local table; distributed sources are not supported yet.")));
 	if (persistence == RELPERSISTENCE_UNLOGGED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -112,6 +112,30 @@ static const ErasureTrigger erasure_triggers[] = {
 
 #define NUM_ERASURE_TRIGGERS lengthof(erasure_triggers)
 
+/*
+ * Refuses to fire as a copy of one of unlearn's erasure triggers under
+ * another name: Citus gives each shard of a distributed table copies of
+ * its triggers, named after the shard (with citus.enable_unsafe_triggers),
+ * and they fire on the shard's node, where the table's models are not:
+ * the change would leave its rows in them without a word.
+ */
+static void
+refuse_copied_trigger(TriggerData *trig)
+{
+	const char *name = trig->tg_trigger->tgname;
+	int			i;
+
+	for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
+		if (strcmp(name, erasure_triggers[i].name) == 0)
+			return;
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("trigger \"%s\" on \"%s\" is a copy of an erasure trigger of unlearn",
+					name, RelationGetRelationName(trig->tg_relation)),
+			 errdetail("The rows it sees change may have trained models this node does not hold (Citus gives each shard of a distributed table such copies, which fire on the shard's node): erasing nothing would leave the rows in those models."),
+			 errhint("Distributed sources are not supported yet: drop the table's models (unlearn.drop_model) before distributing it, and retrain them on a local table.")));
+}
+
 /* Set while unlearn's own trigger DDL runs (the DDL guard lets it pass). */
 bool		erase_reconciling = false;
 
@@ -611,6 +635,7 @@ unlearn_erase_lock_models(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_BEFORE(trig->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
 		unlearn_misused_trigger(fcinfo, "BEFORE DELETE or UPDATE FOR EACH STATEMENT");
+	refuse_copied_trigger(trig);
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* one row at a time, by the apply trigger */
 	update = TRIGGER_FIRED_BY_UPDATE(trig->tg_event);
@@ -637,6 +662,7 @@ unlearn_erase_on_delete(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_DELETE(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event))
 		unlearn_misused_trigger(fcinfo, "AFTER DELETE FOR EACH STATEMENT");
+	refuse_copied_trigger(trig);
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 	targets = source_targets(RelationGetRelid(trig->tg_relation));
@@ -661,6 +687,7 @@ unlearn_erase_on_update(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ||
 		!TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) || !TRIGGER_FIRED_AFTER(trig->tg_event))
 		unlearn_misused_trigger(fcinfo, "AFTER UPDATE FOR EACH STATEMENT");
+	refuse_copied_trigger(trig);
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 	targets = source_targets_touched(RelationGetRelid(trig->tg_relation),
@@ -688,6 +715,7 @@ unlearn_erase_collect(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
 		unlearn_misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
+	refuse_copied_trigger(trig);
 	if (IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);	/* the row-level apply trigger does it */
 	collected_add(RelationGetRelid(trig->tg_relation), trig->tg_trigtuple,
@@ -717,6 +745,7 @@ unlearn_erase_on_apply(PG_FUNCTION_ARGS)
 		!TRIGGER_FIRED_AFTER(trig->tg_event) ||
 		!(TRIGGER_FIRED_BY_DELETE(trig->tg_event) || TRIGGER_FIRED_BY_UPDATE(trig->tg_event)))
 		unlearn_misused_trigger(fcinfo, "AFTER DELETE or UPDATE FOR EACH ROW");
+	refuse_copied_trigger(trig);
 	if (!IN_APPLY_WORKER())
 		return PointerGetDatum(NULL);
 
@@ -761,6 +790,7 @@ unlearn_erase_on_truncate(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event) ||
 		!TRIGGER_FIRED_BEFORE(trig->tg_event))
 		unlearn_misused_trigger(fcinfo, "BEFORE TRUNCATE");
+	refuse_copied_trigger(trig);
 	rel = trig->tg_relation;
 	relid = RelationGetRelid(rel);
 	targets = source_targets(relid);

@@ -57,6 +57,31 @@ ensure_packages() {
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# Citus, which Debian does not package, built from the source archive in
+# ../shared/vendor (CITUS_TARBALL names another) and installed into
+# PostgreSQL 15 when citus.so is missing: for the tests with a Citus
+# coordinator and workers.  Without an archive they say so and skip.
+CITUS_TARBALL=${CITUS_TARBALL:-$UNLEARN_ROOT/../shared/vendor/citus-12.1.12.tar.gz}
+ensure_citus() {
+	local build
+	[ -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ] && return 0
+	if [ ! -f "$CITUS_TARBALL" ]; then
+		echo "== Citus is not installed and $CITUS_TARBALL is missing: the Citus tests will skip"
+		return 0
+	fi
+	ensure_packages liblz4-dev libzstd-dev libkrb5-dev
+	echo "== building Citus from $(basename "$CITUS_TARBALL") (about 80 s)"
+	build=$(mktemp -d /tmp/citus-build.XXXXXX)
+	tar -xzf "$CITUS_TARBALL" -C "$build"
+	if ! (cd "$build"/citus-* && ./configure --without-libcurl PG_CONFIG="$PG_CONFIG" >../configure.log 2>&1 &&
+		make -j2 >../make.log 2>&1); then
+		echo "== the Citus build failed: see $build"
+		return 1
+	fi
+	as_root make -s -C "$(echo "$build"/citus-*)" install >/dev/null
+	rm -rf "$build"
+}
+
 # Builds the extension with warnings as errors and installs it into PostgreSQL 15.
 build_and_install() {
 	echo "== building and installing unlearn"
