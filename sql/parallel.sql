@@ -86,6 +86,44 @@ SELECT name FROM unlearn.create_model('pl_fresh', 'par', 'label', '{a, b, c, kin
 SELECT (SELECT theta FROM unlearn.model WHERE name = 'pl') =
        (SELECT theta FROM unlearn.model WHERE name = 'pl_fresh') AS retrain_is_fresh_fit;
 
+-- In a transaction that has written (a DELETE's erasure): the same.
+BEGIN;
+DELETE FROM par WHERE id BETWEEN 51 AND 60;
+SELECT rows, verdict FROM unlearn.verify_model('pl');
+SELECT unlearn._last_fit_workers() AS workers;
+COMMIT;
+
+-- A partitioned source, a holdout and a Poisson exposure: the rows the
+-- leader read (from every partition, less the held-out ones) are the
+-- rows the workers sum.
+CREATE TABLE par_parts (LIKE par) PARTITION BY RANGE (id);
+CREATE TABLE par_low PARTITION OF par_parts FOR VALUES FROM (MINVALUE) TO (10000);
+CREATE TABLE par_high PARTITION OF par_parts FOR VALUES FROM (10000) TO (MAXVALUE);
+ALTER TABLE par_parts ADD PRIMARY KEY (id);
+INSERT INTO par_parts SELECT * FROM par;
+ALTER TABLE par_parts ADD COLUMN span float8;
+UPDATE par_parts SET span = 0.5 + pu(id, 8);
+CREATE FUNCTION fit_two(family text, target text, opts jsonb, OUT serial float8[], OUT two float8[],
+                        OUT workers int)
+LANGUAGE plpgsql AS $$
+BEGIN
+    SET LOCAL max_parallel_maintenance_workers = 0;
+    PERFORM unlearn.create_model('pp_serial', 'par_parts', target, '{a, b, c, kind}', family, opts);
+    SET LOCAL max_parallel_maintenance_workers = 2;
+    PERFORM unlearn.create_model('pp_two', 'par_parts', target, '{a, b, c, kind}', family, opts);
+    workers := unlearn._last_fit_workers();
+    SELECT theta INTO serial FROM unlearn.model WHERE name = 'pp_serial';
+    SELECT theta INTO two FROM unlearn.model WHERE name = 'pp_two';
+    PERFORM unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('pp_serial', 'pp_two');
+END $$;
+SELECT f.family, f.opts, max_relative(r.two, r.serial) < 1e-6 AS equals_serial, r.workers
+  FROM (VALUES ('poisson', 'n', '{"exposure": "span", "holdout": 0.2}'::jsonb),
+               ('multinomial', 'cls', '{"holdout": 0.2}'::jsonb)) AS f(family, target, opts),
+       LATERAL fit_two(f.family, f.target, f.opts) r
+ ORDER BY 1;
+DROP TABLE par_parts;
+DROP FUNCTION fit_two;
+
 SELECT count(unlearn.drop_model(name)) FROM unlearn.model;
 DROP EXTENSION unlearn;
 DROP FUNCTION try, pu, fit_three, max_relative;
