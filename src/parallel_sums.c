@@ -18,12 +18,15 @@
  */
 #include "postgres.h"
 
+#include <sys/statvfs.h>
+
 #include "access/parallel.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "port/atomics.h"
 #include "storage/condition_variable.h"
+#include "storage/dsm_impl.h"
 #include "storage/shm_toc.h"
 #include "storage/spin.h"
 #include "fmgr.h"
@@ -213,6 +216,21 @@ unlearn_parallel_sums_main(dsm_segment *seg, shm_toc *toc)
 	}
 }
 
+/*
+ * Whether dynamic shared memory can hold bytes more: POSIX segments live in
+ * /dev/shm, which a container may keep small (64 MB by default), and a
+ * segment that does not fit there fails with an error, not with NULL.
+ */
+static bool
+shared_memory_room(Size bytes)
+{
+	struct statvfs fs;
+
+	if (dynamic_shared_memory_type != DSM_IMPL_POSIX || statvfs("/dev/shm", &fs) != 0)
+		return true;
+	return (double) fs.f_bavail * fs.f_frsize > 1.25 * (double) bytes;
+}
+
 /* Starts parallel passes over ds if they are worth it (see parallel_sums.h). */
 ParallelSums *
 parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_name)
@@ -238,6 +256,12 @@ parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_na
 		nchunks--;
 	if (nchunks < 2)
 		return NULL;
+	if (!shared_memory_room(sizeof(double) * (rows_doubles + (Size) nchunks * slot_doubles(p))))
+	{
+		elog(DEBUG1, "training \"%s\" in one process: /dev/shm cannot hold a copy of its rows",
+			 model_name);
+		return NULL;
+	}
 
 	EnterParallelMode();
 	pcxt = CreateParallelContext("unlearn", "unlearn_parallel_sums_main",
