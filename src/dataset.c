@@ -56,6 +56,7 @@
 #include "lineage.h"
 #include "linalg.h"
 #include "privileges.h"
+#include "serial.h"
 #include "source_scan.h"
 #include "citus_guard.h"
 #include "unlearn.h"
@@ -1053,6 +1054,7 @@ dataset_load(const DatasetSpec *spec)
 		privileges_enter_role(&s, ds->filter_owner);
 		ds->filter = dataset_compile_filter(ds->rel, opts->where, author_path,
 											ds->estate, &opts->where);
+		ds->filter_text = opts->where;
 		privileges_leave(&s);
 	}
 
@@ -1188,8 +1190,11 @@ dataset_begin_pass(Dataset *ds)
 		ds->stream_raw = palloc(sizeof(double) * raw_width(ds));
 	}
 	PushActiveSnapshot(ds->snapshot);
-	/* No synchronized scan: every pass sums the rows in the same order. */
-	source_scan_begin(&ds->scan, ds->rel, ds->snapshot);
+	if (ds->pscan)
+		ds->pdesc = table_beginscan_parallel(ds->rel, ds->pscan);	/* this process's share */
+	else
+		/* No synchronized scan: every pass sums the rows in the same order. */
+		source_scan_begin(&ds->scan, ds->rel, ds->snapshot);
 	ds->scanning = true;
 }
 
@@ -1221,9 +1226,18 @@ dataset_next_block(Dataset *ds)
 	while (blk->nrows < DATASET_BLOCK_ROWS)
 	{
 		/* A heap scan restarts if asked again after its end: stop there. */
-		if ((ds->slot = source_scan_next(&ds->scan, ds->row_slot)) == NULL)
+		if (ds->pdesc)
+			ds->slot = table_scan_getnextslot(ds->pdesc, ForwardScanDirection, ds->row_slot) ?
+				ds->row_slot : NULL;
+		else
+			ds->slot = source_scan_next(&ds->scan, ds->row_slot);
+		if (ds->slot == NULL)
 		{
-			source_scan_end(&ds->scan);
+			if (ds->pdesc)
+				table_endscan(ds->pdesc);
+			else
+				source_scan_end(&ds->scan);
+			ds->pdesc = NULL;
 			ds->scanning = false;
 			ds->slot = ds->row_slot;
 			PopActiveSnapshot();
@@ -1260,4 +1274,106 @@ dataset_close(Dataset *ds)
 	FreeExecutorState(ds->estate);
 	UnregisterSnapshot(ds->snapshot);
 	table_close(ds->rel, NoLock);
+}
+
+/* Writes what a worker needs to read ds's passes (see dataset.h). */
+void
+dataset_serialize_passes(const Dataset *ds, StringInfo buf)
+{
+	int			k;
+
+	serial_put_int(buf, RelationGetRelid(ds->rel));
+	serial_put_int(buf, ds->key_attnum);
+	serial_put_int(buf, ds->key_type);
+	serial_put_int(buf, ds->target_attnum);
+	serial_put_int(buf, ds->target_type);
+	serial_put_string(buf, ds->target_name);
+	serial_put_int(buf, ds->target_kind);
+	serial_put_int(buf, ds->exposure_attnum);
+	serial_put_int(buf, ds->exposure_type);
+	serial_put_string(buf, ds->exposure_name);
+	serial_put_double(buf, ds->holdout);
+	serial_put_int(buf, ds->filter_owner);
+	serial_put_string(buf, ds->filter ? ds->filter_text : NULL);
+	serial_put_string(buf, ds->model_name);
+	features_serialize(ds->fs, buf);
+	serial_put_int(buf, ds->classes ? ds->classes->type : InvalidOid);
+	serial_put_int(buf, ds->nclasses);
+	for (k = 0; k < ds->nclasses; k++)
+		serial_put_string(buf, ds->classes->labels[k]);
+}
+
+/* A dataset for a parallel worker's passes (see dataset.h). */
+Dataset *
+dataset_attach_passes(const char *data)
+{
+	const char *cursor = data;
+	Dataset    *ds = palloc0(sizeof(Dataset));
+	Oid			relid;
+	Oid			outfunc;
+	Oid			class_type;
+	bool		isvarlena;
+	char	   *filter;
+	int			k;
+
+	ds->cxt = CurrentMemoryContext;
+	ds->row_cxt = AllocSetContextCreate(CurrentMemoryContext, "unlearn row",
+										ALLOCSET_SMALL_SIZES);
+	relid = (Oid) serial_get_int(&cursor);
+	ds->rel = table_open(relid, AccessShareLock);
+	ds->key_attnum = (AttrNumber) serial_get_int(&cursor);
+	ds->key_type = (Oid) serial_get_int(&cursor);
+	getTypeOutputInfo(ds->key_type, &outfunc, &isvarlena);
+	fmgr_info(outfunc, &ds->key_out);
+	ds->target_attnum = (AttrNumber) serial_get_int(&cursor);
+	ds->target_type = (Oid) serial_get_int(&cursor);
+	ds->target_name = serial_get_string(&cursor);
+	ds->target_kind = (LossTarget) serial_get_int(&cursor);
+	ds->exposure_attnum = (AttrNumber) serial_get_int(&cursor);
+	ds->exposure_type = (Oid) serial_get_int(&cursor);
+	ds->exposure_name = serial_get_string(&cursor);
+	ds->holdout = serial_get_double(&cursor);
+	ds->filter_owner = (Oid) serial_get_int(&cursor);
+	filter = serial_get_string(&cursor);
+	ds->model_name = serial_get_string(&cursor);
+	ds->fs = features_deserialize(&cursor, CurrentMemoryContext);
+	class_type = (Oid) serial_get_int(&cursor);
+	ds->nclasses = (int) serial_get_int(&cursor);
+	if (OidIsValid(class_type))
+	{
+		Oid			infunc,
+					ioparam;
+
+		/* Added in position order, which is the type's: finishing keeps it. */
+		getTypeInputInfo(class_type, &infunc, &ioparam);
+		ds->classes = classes_create(class_type, CurrentMemoryContext);
+		for (k = 0; k < ds->nclasses; k++)
+			(void) classes_add(ds->classes,
+							   OidInputFunctionCall(infunc, serial_get_string(&cursor),
+													ioparam, -1));
+		classes_finish(ds->classes);
+	}
+	ds->estate = CreateExecutorState();
+	ds->row_slot = table_slot_create(ds->rel, NULL);
+	ds->slot = ds->row_slot;
+	if (filter)
+	{
+		PrivilegeSwitch s;
+
+		privileges_enter_role(&s, ds->filter_owner);
+		ds->filter = dataset_compile_filter(ds->rel, filter, NULL, ds->estate, NULL);
+		privileges_leave(&s);
+	}
+	ds->snapshot = GetActiveSnapshot();
+	ds->in_memory = false;
+	return ds;
+}
+
+/* Releases what dataset_attach_passes opened (see dataset.h). */
+void
+dataset_detach_passes(Dataset *ds)
+{
+	ExecDropSingleTupleTableSlot(ds->row_slot);
+	FreeExecutorState(ds->estate);
+	table_close(ds->rel, AccessShareLock);
 }

@@ -17,6 +17,7 @@
 #include "utils/snapshot.h"
 
 #include "features.h"
+#include "lib/stringinfo.h"
 #include "loss.h"
 #include "options.h"
 #include "source_scan.h"
@@ -81,6 +82,7 @@ typedef struct Dataset
 	/* row filter */
 	EState	   *estate;
 	ExprState  *filter;
+	char	   *filter_text;	/* its canonical text, or NULL */
 	Oid			filter_owner;	/* runs as this role */
 	TupleTableSlot *row_slot;	/* of the source's row type */
 	TupleTableSlot *slot;		/* the current row: row_slot or a leaf's slot */
@@ -117,6 +119,9 @@ typedef struct Dataset
 	bool		scanning;
 	DataBlock  *stream_block;
 	double	   *stream_raw;
+	/* a streaming pass shared with parallel workers (parallel_sums.c) */
+	ParallelTableScanDesc pscan;	/* set: passes take this scan's share */
+	TableScanDesc pdesc;
 } Dataset;
 
 /*
@@ -127,6 +132,19 @@ typedef struct Dataset
  * final.
  */
 extern Dataset *dataset_load(const DatasetSpec *spec);
+
+/*
+ * What a parallel worker needs to read ds's streaming passes as the leader
+ * does (the relation, key, target, exposure, holdout, filter, the final
+ * features and classes), written flat; and a dataset for such a worker
+ * made from it, its relation opened (the leader holds the lock), reading
+ * under the worker's active snapshot (the leader's, restored).
+ */
+extern void dataset_serialize_passes(const Dataset *ds, StringInfo buf);
+extern Dataset *dataset_attach_passes(const char *data);
+
+/* Releases what dataset_attach_passes opened. */
+extern void dataset_detach_passes(Dataset *ds);
 
 /*
  * A dataset of rows already encoded as term vectors (row-major X, nrows x

@@ -21,6 +21,7 @@
 
 #include "features.h"
 #include "linalg.h"
+#include "serial.h"
 
 /* A categorical level in a column's dictionary. */
 typedef struct LevelEntry
@@ -734,4 +735,88 @@ features_fingerprint(const FeatureSet *fs, const double *raw,
 		h = hash_combine64(h, features_mix64(word));
 	}
 	return (int64) h;
+}
+
+/* Writes a final feature set's layout and learnt state (see features.h). */
+void
+features_serialize(const FeatureSet *fs, StringInfo buf)
+{
+	int			j,
+				k;
+
+	serial_put_int(buf, fs->nfeatures);
+	serial_put_int(buf, fs->intercept);
+	serial_put_int(buf, fs->standardize);
+	serial_put_int(buf, fs->nterms);
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		const FeatureColumn *col = &fs->cols[j];
+
+		serial_put_string(buf, col->name);
+		serial_put_int(buf, col->attnum);
+		serial_put_int(buf, col->typid);
+		serial_put_int(buf, col->kind);
+		serial_put_double(buf, col->center);
+		serial_put_double(buf, col->scale);
+		serial_put_double(buf, col->inv_scale);
+		serial_put_int(buf, col->first_term);
+		serial_put_int(buf, col->kind == COLUMN_CATEGORICAL ? col->nlevels : 0);
+		for (k = 0; col->kind == COLUMN_CATEGORICAL && k < col->nlevels; k++)
+		{
+			serial_put_string(buf, col->level_text[k]);
+			serial_put_int(buf, col->level_position[k]);
+		}
+	}
+}
+
+/* A feature set as features_serialize wrote it, in cxt (see features.h). */
+FeatureSet *
+features_deserialize(const char **cursor, MemoryContext cxt)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	FeatureSet *fs = palloc0(sizeof(FeatureSet));
+	int			j,
+				k;
+
+	fs->cxt = cxt;
+	fs->nfeatures = (int) serial_get_int(cursor);
+	fs->intercept = serial_get_int(cursor) != 0;
+	fs->standardize = serial_get_int(cursor) != 0;
+	fs->nterms = (int) serial_get_int(cursor);
+	fs->cols = palloc0(sizeof(FeatureColumn) * Max(fs->nfeatures, 1));
+	for (j = 0; j < fs->nfeatures; j++)
+	{
+		FeatureColumn *col = &fs->cols[j];
+
+		col->name = serial_get_string(cursor);
+		col->attnum = (AttrNumber) serial_get_int(cursor);
+		col->typid = (Oid) serial_get_int(cursor);
+		col->kind = (ColumnKind) serial_get_int(cursor);
+		col->center = serial_get_double(cursor);
+		col->scale = serial_get_double(cursor);
+		col->inv_scale = serial_get_double(cursor);
+		col->first_term = (int) serial_get_int(cursor);
+		col->nlevels = (int) serial_get_int(cursor);
+		if (col->kind != COLUMN_CATEGORICAL)
+			continue;
+		col->maxlevels = Max(col->nlevels, 1);
+		col->level_text = palloc(sizeof(char *) * col->maxlevels);
+		col->level_count = palloc0(sizeof(int64) * col->maxlevels);
+		col->level_position = palloc(sizeof(int) * col->maxlevels);
+		col->levels = features_level_table("unlearn levels", sizeof(LevelEntry), cxt);
+		for (k = 0; k < col->nlevels; k++)
+		{
+			LevelEntry *entry;
+			char	   *text = serial_get_string(cursor);
+			bool		found;
+
+			col->level_text[k] = text;
+			col->level_position[k] = (int) serial_get_int(cursor);
+			entry = hash_search(col->levels, &text, HASH_ENTER, &found);
+			entry->text = text;
+			entry->id = k;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return fs;
 }

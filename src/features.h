@@ -20,6 +20,7 @@
 #define UNLEARN_FEATURES_H
 
 #include "access/tupdesc.h"
+#include "lib/stringinfo.h"
 #include "common/hashfn.h"
 #include "utils/array.h"
 #include "utils/hsearch.h"
@@ -262,5 +263,13 @@ features_fingerprint_class(int64 fingerprint, const char *label)
 	return (int64) hash_combine64((uint64) fingerprint,
 								  features_mix64(features_text_hash(label)));
 }
+
+/*
+ * A final feature set (after features_finalize) written flat, and read
+ * back in cxt: its columns, their learnt centers, scales and level
+ * dictionaries, for a parallel worker to read rows as the leader does.
+ */
+extern void features_serialize(const FeatureSet *fs, StringInfo buf);
+extern FeatureSet *features_deserialize(const char **cursor, MemoryContext cxt);
 
 #endif							/* UNLEARN_FEATURES_H */

@@ -21,6 +21,8 @@
 #include <sys/statvfs.h>
 
 #include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
@@ -31,6 +33,8 @@
 #include "storage/spin.h"
 #include "fmgr.h"
 #include "utils/guc.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "parallel_sums.h"
 #include "solver.h"
@@ -43,6 +47,8 @@
 #define KEY_THETA UINT64CONST(0x756E6C6561726E02)
 #define KEY_ROWS UINT64CONST(0x756E6C6561726E03)
 #define KEY_SLOTS UINT64CONST(0x756E6C6561726E04)
+#define KEY_DATASET UINT64CONST(0x756E6C6561726E05)
+#define KEY_PSCAN UINT64CONST(0x756E6C6561726E06)
 
 int			unlearn_parallel_min_rows = 100000;
 
@@ -68,6 +74,18 @@ typedef struct SharedSums
 	int			nchunks;
 	int			nblocks;		/* of DATASET_BLOCK_ROWS rows: chunks cut at them */
 	bool		has_offset;
+
+	/*
+	 * Streaming (rows beyond unlearn.train_memory): each pass a parallel
+	 * scan of the table, each participant summing its share into its own
+	 * slot (the leader's first, then worker i's at 1 + i).  A worker
+	 * joins a pass while it is open (mutex), and the leader, its share
+	 * done, closes it and waits for those that joined.
+	 */
+	bool		scan;
+	int			nslots;
+	bool		pass_closed;	/* mutex */
+	int			in_pass;		/* workers summing this pass (mutex) */
 } SharedSums;
 
 /* A participant's view of the shared memory. */
@@ -85,6 +103,8 @@ typedef struct SumsView
 struct ParallelSums
 {
 	ParallelContext *pcxt;
+	Dataset    *ds;				/* the leader's */
+	ParallelTableScanDesc pscan;	/* streaming: the passes' scan */
 	SumsView	view;
 	double	   *theta;			/* the shared copy */
 	int			nparams;
@@ -166,12 +186,54 @@ take_chunks(SumsView *v)
 	}
 }
 
+/* Sums this process's share of a streaming pass at the shared theta into slot. */
+static void
+sum_share(const SumsView *v, Dataset *ds, double *slot)
+{
+	const SharedSums *sh = v->shared;
+	int			p = sh->d * sh->nclasses;
+	SolverSums	sums;
+	DataBlock  *blk;
+
+	solver_sums_begin(&sums, v->loss, sh->d, sh->nclasses, v->theta, slot + 1,
+					  sh->with_hessian ? slot + 1 + p : NULL);
+	sums.may_overflow = sh->may_overflow;
+	dataset_begin_pass(ds);
+	while ((blk = dataset_next_block(ds)) != NULL)
+		solver_sums_add(&sums, blk->X, blk->y, blk->offset, blk->nrows);
+	slot[0] = solver_sums_end(&sums, 0.0, false);
+}
+
+/* A worker's part of a streaming pass, if the pass is still open. */
+static void
+join_pass(SumsView *v, Dataset *ds, ParallelTableScanDesc pscan, uint64 generation)
+{
+	SharedSums *sh = v->shared;
+	bool		joined;
+
+	SpinLockAcquire(&sh->mutex);
+	joined = !sh->pass_closed && sh->generation == generation;
+	if (joined)
+		sh->in_pass++;
+	SpinLockRelease(&sh->mutex);
+	if (!joined)
+		return;
+	ds->pscan = pscan;
+	sum_share(v, ds, &v->slots[(Size) (1 + ParallelWorkerNumber) *
+								slot_doubles(sh->d * sh->nclasses)]);
+	ds->pscan = NULL;
+	SpinLockAcquire(&sh->mutex);
+	sh->in_pass--;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableBroadcast(&sh->done_cv);
+}
+
 /* Points a view at the shared memory's parts. */
 static void
 attach_view(SumsView *v, shm_toc *toc)
 {
 	SharedSums *sh = shm_toc_lookup(toc, KEY_SHARED, false);
-	double	   *rows = shm_toc_lookup(toc, KEY_ROWS, false);
+	double	   *rows = sh->scan ? NULL : shm_toc_lookup(toc, KEY_ROWS, false);
 
 	v->shared = sh;
 	v->loss = loss_by_name(sh->loss_name);
@@ -179,8 +241,8 @@ attach_view(SumsView *v, shm_toc *toc)
 		elog(ERROR, "unknown loss \"%s\" in a parallel training run", sh->loss_name);
 	v->theta = shm_toc_lookup(toc, KEY_THETA, false);
 	v->X = rows;
-	v->y = rows + (Size) sh->nrows * sh->d;
-	v->offset = sh->has_offset ? v->y + sh->nrows : NULL;
+	v->y = rows ? rows + (Size) sh->nrows * sh->d : NULL;
+	v->offset = rows && sh->has_offset ? v->y + sh->nrows : NULL;
 	v->slots = shm_toc_lookup(toc, KEY_SLOTS, false);
 }
 
@@ -190,8 +252,15 @@ unlearn_parallel_sums_main(dsm_segment *seg, shm_toc *toc)
 {
 	SumsView	v;
 	uint64		seen = 0;
+	Dataset    *ds = NULL;
+	ParallelTableScanDesc pscan = NULL;
 
 	attach_view(&v, toc);
+	if (v.shared->scan)
+	{
+		ds = dataset_attach_passes(shm_toc_lookup(toc, KEY_DATASET, false));
+		pscan = shm_toc_lookup(toc, KEY_PSCAN, false);
+	}
 	for (;;)
 	{
 		uint64		generation;
@@ -212,8 +281,13 @@ unlearn_parallel_sums_main(dsm_segment *seg, shm_toc *toc)
 		if (stop)
 			break;
 		seen = generation;
-		take_chunks(&v);
+		if (ds)
+			join_pass(&v, ds, pscan, generation);
+		else
+			take_chunks(&v);
 	}
+	if (ds)
+		dataset_detach_passes(ds);
 }
 
 /*
@@ -229,6 +303,93 @@ shared_memory_room(Size bytes)
 	if (dynamic_shared_memory_type != DSM_IMPL_POSIX || statvfs("/dev/shm", &fs) != 0)
 		return true;
 	return (double) fs.f_bavail * fs.f_frsize > 1.25 * (double) bytes;
+}
+
+/*
+ * Starts parallel streaming passes over ds (its rows beyond
+ * unlearn.train_memory): a parallel scan of a plain table each pass, the
+ * dataset's layout written for the workers to read rows as ds does.
+ * NULL for a partitioned or inheritance source (read leaf by leaf).
+ */
+static ParallelSums *
+begin_streaming(Dataset *ds, const LossFunctions *loss, const char *model_name)
+{
+	int			d = ds->fs->nterms;
+	int			K = Max(ds->nclasses, 1);
+	int			p = d * K;
+	int			nslots = 1 + max_parallel_maintenance_workers;
+	StringInfoData layout;
+	ParallelSums *ps;
+	ParallelContext *pcxt;
+	SharedSums *sh;
+	Size		pscan_size;
+	char	   *copy;
+
+	if (ds->rel->rd_rel->relkind != RELKIND_RELATION || ds->rel->rd_rel->relhassubclass ||
+		(Size) nslots * slot_doubles(p) * sizeof(double) > MAX_SLOT_BYTES)
+		return NULL;
+	initStringInfo(&layout);
+	dataset_serialize_passes(ds, &layout);
+	if (!shared_memory_room(layout.len + sizeof(double) * nslots * slot_doubles(p)))
+		return NULL;
+
+	/* The workers' active snapshot (their rows' filter, holdout) is the fit's. */
+	PushActiveSnapshot(ds->snapshot);
+	EnterParallelMode();
+	pcxt = CreateParallelContext("unlearn", "unlearn_parallel_sums_main",
+								 max_parallel_maintenance_workers);
+	pscan_size = table_parallelscan_estimate(ds->rel, ds->snapshot);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(SharedSums));
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(double) * p);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(double) * nslots * slot_doubles(p));
+	shm_toc_estimate_chunk(&pcxt->estimator, layout.len);
+	shm_toc_estimate_chunk(&pcxt->estimator, pscan_size);
+	shm_toc_estimate_keys(&pcxt->estimator, 5);
+	InitializeParallelDSM(pcxt);
+	if (pcxt->seg == NULL)
+	{
+		DestroyParallelContext(pcxt);
+		ExitParallelMode();
+		PopActiveSnapshot();
+		return NULL;
+	}
+	sh = shm_toc_allocate(pcxt->toc, sizeof(SharedSums));
+	memset(sh, 0, sizeof(SharedSums));
+	SpinLockInit(&sh->mutex);
+	ConditionVariableInit(&sh->work_cv);
+	ConditionVariableInit(&sh->done_cv);
+	pg_atomic_init_u32(&sh->next_chunk, 0);
+	strlcpy(sh->loss_name, loss->name, NAMEDATALEN);
+	sh->d = d;
+	sh->nclasses = K;
+	sh->nrows = ds->nrows;
+	sh->has_offset = ds->exposure_attnum != InvalidAttrNumber;
+	sh->scan = true;
+	sh->nslots = nslots;
+	sh->pass_closed = true;
+	shm_toc_insert(pcxt->toc, KEY_SHARED, sh);
+	shm_toc_insert(pcxt->toc, KEY_THETA, shm_toc_allocate(pcxt->toc, sizeof(double) * p));
+	shm_toc_insert(pcxt->toc, KEY_SLOTS,
+				   shm_toc_allocate(pcxt->toc, sizeof(double) * nslots * slot_doubles(p)));
+	copy = shm_toc_allocate(pcxt->toc, layout.len);
+	memcpy(copy, layout.data, layout.len);
+	shm_toc_insert(pcxt->toc, KEY_DATASET, copy);
+	ps = palloc0(sizeof(ParallelSums));
+	ps->pscan = shm_toc_allocate(pcxt->toc, pscan_size);
+	table_parallelscan_initialize(ds->rel, ps->pscan, ds->snapshot);
+	shm_toc_insert(pcxt->toc, KEY_PSCAN, ps->pscan);
+
+	LaunchParallelWorkers(pcxt);
+	PopActiveSnapshot();
+	last_fit_workers = pcxt->nworkers_launched;
+	ps->pcxt = pcxt;
+	ps->ds = ds;
+	ps->nparams = p;
+	attach_view(&ps->view, pcxt->toc);
+	ps->theta = (double *) ps->view.theta;
+	elog(DEBUG1, "training \"%s\": %d of %d parallel workers launched, passes a parallel scan of its " INT64_FORMAT " rows",
+		 model_name, pcxt->nworkers_launched, pcxt->nworkers, ds->nrows);
+	return ps;
 }
 
 /* Starts parallel passes over ds if they are worth it (see parallel_sums.h). */
@@ -249,9 +410,11 @@ parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_na
 	int			b;
 
 	last_fit_workers = -1;
-	if (!ds->in_memory || max_parallel_maintenance_workers <= 0 ||
-		ds->nrows < unlearn_parallel_min_rows || IsInParallelMode())
+	if (max_parallel_maintenance_workers <= 0 || ds->nrows < unlearn_parallel_min_rows ||
+		IsInParallelMode())
 		return NULL;
+	if (!ds->in_memory)
+		return begin_streaming(ds, loss, model_name);
 	while (nchunks > 1 && (Size) nchunks * slot_doubles(p) * sizeof(double) > MAX_SLOT_BYTES)
 		nchunks--;
 	if (nchunks < 2)
@@ -328,6 +491,76 @@ parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_na
 	return ps;
 }
 
+/*
+ * A streaming pass at the shared theta: the table's scan reset, the pass
+ * opened, the leader's share summed, the pass closed, the workers that
+ * joined waited for, and the slots added in order (which rows a slot got
+ * depends on the scan's pace: the sums agree to rounding).
+ */
+static double
+evaluate_streaming(ParallelSums *ps, double *gradient, double *hessian, bool may_overflow)
+{
+	SharedSums *sh = ps->view.shared;
+	int			p = ps->nparams;
+	Size		stride = slot_doubles(p);
+	double		objective = 0.0;
+	bool		done;
+	int			c;
+	Size		i;
+
+	memset(ps->view.slots, 0, sizeof(double) * stride * sh->nslots);
+	table_parallelscan_reinitialize(ps->ds->rel, ps->pscan);
+	SpinLockAcquire(&sh->mutex);
+	sh->with_hessian = hessian != NULL;
+	sh->may_overflow = may_overflow;
+	sh->in_pass = 0;
+	sh->pass_closed = false;
+	sh->generation++;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableBroadcast(&sh->work_cv);
+
+	ps->ds->pscan = ps->pscan;
+	PG_TRY();
+	{
+		sum_share(&ps->view, ps->ds, ps->view.slots);
+	}
+	PG_FINALLY();
+	{
+		ps->ds->pscan = NULL;
+	}
+	PG_END_TRY();
+	SpinLockAcquire(&sh->mutex);
+	sh->pass_closed = true;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariablePrepareToSleep(&sh->done_cv);
+	for (;;)
+	{
+		SpinLockAcquire(&sh->mutex);
+		done = sh->in_pass == 0;
+		SpinLockRelease(&sh->mutex);
+		if (done)
+			break;
+		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+
+	memset(gradient, 0, sizeof(double) * p);
+	if (hessian)
+		memset(hessian, 0, sizeof(double) * p * p);
+	for (c = 0; c < sh->nslots; c++)
+	{
+		const double *slot = &ps->view.slots[(Size) c * stride];
+
+		objective += slot[0];
+		for (i = 0; i < (Size) p; i++)
+			gradient[i] += slot[1 + i];
+		if (hessian)
+			for (i = 0; i < (Size) p * p; i++)
+				hessian[i] += slot[1 + p + i];
+	}
+	return objective;
+}
+
 /* One pass at theta, shared with the workers (see parallel_sums.h). */
 double
 parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
@@ -342,6 +575,8 @@ parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
 	Size		i;
 
 	memcpy(ps->theta, theta, sizeof(double) * p);
+	if (sh->scan)
+		return evaluate_streaming(ps, gradient, hessian, may_overflow);
 	SpinLockAcquire(&sh->mutex);
 	sh->with_hessian = hessian != NULL;
 	sh->may_overflow = may_overflow;

@@ -1,6 +1,7 @@
 # Parallel training (src/parallel_sums.c) when it fails: a fit whose
-# passes are shared with parallel workers is cancelled (statement_timeout)
-# or loses a worker (pg_terminate_backend) while they sum; the statement
+# passes are shared with parallel workers is cancelled (statement_timeout,
+# rows in memory and streamed) or loses a worker (pg_terminate_backend)
+# while they sum; the statement
 # fails whole (no model, no lineage, no log entry), no worker is left, and
 # the next fit runs and equals a serial one.
 use strict;
@@ -66,6 +67,13 @@ like($bg->{stderr}, qr/ERROR:  terminating background worker "parallel worker" d
 	"worker lost: the fit fails with the worker's error");
 $bg->quit;
 nothing_left('worker lost', $entries);
+
+# A cancel in a streaming fit (rows beyond unlearn.train_memory: each pass
+# a parallel scan of the table): the same.
+($ret, $out, $err) = $node->psql('postgres',
+	"SET unlearn.train_memory = '64MB'; SET statement_timeout = '3s'; $train");
+like($err, qr/canceling statement due to statement timeout/, 'streaming cancel: the fit is cancelled');
+nothing_left('streaming cancel', $entries);
 
 # The next fit runs, with workers, and equals a serial fit of the rows.
 $node->safe_psql('postgres', $train);
