@@ -91,19 +91,21 @@ SELECT (SELECT theta FROM unlearn.model WHERE name = 'pl') =
 -- depend on the scan's pace, so the fit agrees with a serial one to
 -- rounding, not to the bit): every family, with a filter, a holdout and a
 -- categorical column.
-CREATE FUNCTION fit_streaming(family text, target text, opts jsonb, OUT serial float8[],
-                              OUT two float8[], OUT workers int, OUT in_memory bool)
+-- A fit of source in one process and with two workers (unlearn.train_memory
+-- set to memory), the parameters of each, and the workers the second launched.
+CREATE FUNCTION fit_two(source regclass, family text, target text, opts jsonb, memory text,
+                        OUT serial float8[], OUT two float8[], OUT workers int)
 LANGUAGE plpgsql AS $$
 BEGIN
-    SET LOCAL unlearn.train_memory = '1MB';
+    PERFORM set_config('unlearn.train_memory', memory, true);
     SET LOCAL max_parallel_maintenance_workers = 0;
-    PERFORM unlearn.create_model('ps_serial', 'par', target, '{a, b, c, kind}', family, opts);
+    PERFORM unlearn.create_model('pp_serial', source, target, '{a, b, c, kind}', family, opts);
     SET LOCAL max_parallel_maintenance_workers = 2;
-    PERFORM unlearn.create_model('ps_two', 'par', target, '{a, b, c, kind}', family, opts);
+    PERFORM unlearn.create_model('pp_two', source, target, '{a, b, c, kind}', family, opts);
     workers := unlearn._last_fit_workers();
-    SELECT theta INTO serial FROM unlearn.model WHERE name = 'ps_serial';
-    SELECT theta INTO two FROM unlearn.model WHERE name = 'ps_two';
-    PERFORM unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('ps_serial', 'ps_two');
+    SELECT theta INTO serial FROM unlearn.model WHERE name = 'pp_serial';
+    SELECT theta INTO two FROM unlearn.model WHERE name = 'pp_two';
+    PERFORM unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('pp_serial', 'pp_two');
 END $$;
 SELECT f.family, max_relative(r.two, r.serial) < f.tolerance AS equals_serial, r.workers
   FROM (VALUES ('linear', 'y', 1e-9, '{"where": "a > 0.1"}'::jsonb),
@@ -111,9 +113,8 @@ SELECT f.family, max_relative(r.two, r.serial) < f.tolerance AS equals_serial, r
                ('poisson', 'n', 1e-6, '{}'::jsonb),
                ('multinomial', 'cls', 1e-6, '{"where": "b < 0.9", "holdout": 0.1}'::jsonb))
          AS f(family, target, tolerance, opts),
-       LATERAL fit_streaming(f.family, f.target, f.opts) r
+       LATERAL fit_two('par', f.family, f.target, f.opts, '1MB') r
  ORDER BY 1;
-DROP FUNCTION fit_streaming;
 
 -- In a transaction that has written (a DELETE's erasure): the same.
 BEGIN;
@@ -132,23 +133,10 @@ ALTER TABLE par_parts ADD PRIMARY KEY (id);
 INSERT INTO par_parts SELECT * FROM par;
 ALTER TABLE par_parts ADD COLUMN span float8;
 UPDATE par_parts SET span = 0.5 + pu(id, 8);
-CREATE FUNCTION fit_two(family text, target text, opts jsonb, OUT serial float8[], OUT two float8[],
-                        OUT workers int)
-LANGUAGE plpgsql AS $$
-BEGIN
-    SET LOCAL max_parallel_maintenance_workers = 0;
-    PERFORM unlearn.create_model('pp_serial', 'par_parts', target, '{a, b, c, kind}', family, opts);
-    SET LOCAL max_parallel_maintenance_workers = 2;
-    PERFORM unlearn.create_model('pp_two', 'par_parts', target, '{a, b, c, kind}', family, opts);
-    workers := unlearn._last_fit_workers();
-    SELECT theta INTO serial FROM unlearn.model WHERE name = 'pp_serial';
-    SELECT theta INTO two FROM unlearn.model WHERE name = 'pp_two';
-    PERFORM unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('pp_serial', 'pp_two');
-END $$;
 SELECT f.family, f.opts, max_relative(r.two, r.serial) < 1e-6 AS equals_serial, r.workers
   FROM (VALUES ('poisson', 'n', '{"exposure": "span", "holdout": 0.2}'::jsonb),
                ('multinomial', 'cls', '{"holdout": 0.2}'::jsonb)) AS f(family, target, opts),
-       LATERAL fit_two(f.family, f.target, f.opts) r
+       LATERAL fit_two('par_parts', f.family, f.target, f.opts, '512MB') r
  ORDER BY 1;
 DROP TABLE par_parts;
 DROP FUNCTION fit_two;

@@ -305,6 +305,25 @@ shared_memory_room(Size bytes)
 	return (double) fs.f_bavail * fs.f_frsize > 1.25 * (double) bytes;
 }
 
+/* The shared state of a fit's passes over ds, in the context's memory (not yet inserted). */
+static SharedSums *
+shared_sums_create(ParallelContext *pcxt, const Dataset *ds, const LossFunctions *loss)
+{
+	SharedSums *sh = shm_toc_allocate(pcxt->toc, sizeof(SharedSums));
+
+	memset(sh, 0, sizeof(SharedSums));
+	SpinLockInit(&sh->mutex);
+	ConditionVariableInit(&sh->work_cv);
+	ConditionVariableInit(&sh->done_cv);
+	pg_atomic_init_u32(&sh->next_chunk, 0);
+	strlcpy(sh->loss_name, loss->name, NAMEDATALEN);
+	sh->d = ds->fs->nterms;
+	sh->nclasses = Max(ds->nclasses, 1);
+	sh->nrows = ds->nrows;
+	sh->has_offset = ds->exposure_attnum != InvalidAttrNumber;
+	return sh;
+}
+
 /*
  * Starts parallel streaming passes over ds (its rows beyond
  * unlearn.train_memory): a parallel scan of a plain table each pass, the
@@ -353,17 +372,7 @@ begin_streaming(Dataset *ds, const LossFunctions *loss, const char *model_name)
 		PopActiveSnapshot();
 		return NULL;
 	}
-	sh = shm_toc_allocate(pcxt->toc, sizeof(SharedSums));
-	memset(sh, 0, sizeof(SharedSums));
-	SpinLockInit(&sh->mutex);
-	ConditionVariableInit(&sh->work_cv);
-	ConditionVariableInit(&sh->done_cv);
-	pg_atomic_init_u32(&sh->next_chunk, 0);
-	strlcpy(sh->loss_name, loss->name, NAMEDATALEN);
-	sh->d = d;
-	sh->nclasses = K;
-	sh->nrows = ds->nrows;
-	sh->has_offset = ds->exposure_attnum != InvalidAttrNumber;
+	sh = shared_sums_create(pcxt, ds, loss);
 	sh->scan = true;
 	sh->nslots = nslots;
 	sh->pass_closed = true;
@@ -443,19 +452,9 @@ parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_na
 		return NULL;
 	}
 
-	sh = shm_toc_allocate(pcxt->toc, sizeof(SharedSums));
-	memset(sh, 0, sizeof(SharedSums));
-	SpinLockInit(&sh->mutex);
-	ConditionVariableInit(&sh->work_cv);
-	ConditionVariableInit(&sh->done_cv);
-	pg_atomic_init_u32(&sh->next_chunk, 0);
-	strlcpy(sh->loss_name, loss->name, NAMEDATALEN);
-	sh->d = d;
-	sh->nclasses = K;
-	sh->nrows = ds->nrows;
+	sh = shared_sums_create(pcxt, ds, loss);
 	sh->nchunks = nchunks;
 	sh->nblocks = ds->nblocks;
-	sh->has_offset = ds->exposure_attnum != InvalidAttrNumber;
 	shm_toc_insert(pcxt->toc, KEY_SHARED, sh);
 	shm_toc_insert(pcxt->toc, KEY_THETA, shm_toc_allocate(pcxt->toc, sizeof(double) * p));
 
@@ -491,6 +490,33 @@ parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_na
 	return ps;
 }
 
+/* The first nslots slots added up in order: objective (returned), gradient, Hessian. */
+static double
+add_slots(const ParallelSums *ps, int nslots, double *gradient, double *hessian)
+{
+	int			p = ps->nparams;
+	Size		stride = slot_doubles(p);
+	double		objective = 0.0;
+	int			c;
+	Size		i;
+
+	memset(gradient, 0, sizeof(double) * p);
+	if (hessian)
+		memset(hessian, 0, sizeof(double) * p * p);
+	for (c = 0; c < nslots; c++)
+	{
+		const double *slot = &ps->view.slots[(Size) c * stride];
+
+		objective += slot[0];
+		for (i = 0; i < (Size) p; i++)
+			gradient[i] += slot[1 + i];
+		if (hessian)
+			for (i = 0; i < (Size) p * p; i++)
+				hessian[i] += slot[1 + p + i];
+	}
+	return objective;
+}
+
 /*
  * A streaming pass at the shared theta: the table's scan reset, the pass
  * opened, the leader's share summed, the pass closed, the workers that
@@ -501,14 +527,9 @@ static double
 evaluate_streaming(ParallelSums *ps, double *gradient, double *hessian, bool may_overflow)
 {
 	SharedSums *sh = ps->view.shared;
-	int			p = ps->nparams;
-	Size		stride = slot_doubles(p);
-	double		objective = 0.0;
 	bool		done;
-	int			c;
-	Size		i;
 
-	memset(ps->view.slots, 0, sizeof(double) * stride * sh->nslots);
+	memset(ps->view.slots, 0, sizeof(double) * slot_doubles(ps->nparams) * sh->nslots);
 	table_parallelscan_reinitialize(ps->ds->rel, ps->pscan);
 	SpinLockAcquire(&sh->mutex);
 	sh->with_hessian = hessian != NULL;
@@ -544,21 +565,7 @@ evaluate_streaming(ParallelSums *ps, double *gradient, double *hessian, bool may
 	}
 	ConditionVariableCancelSleep();
 
-	memset(gradient, 0, sizeof(double) * p);
-	if (hessian)
-		memset(hessian, 0, sizeof(double) * p * p);
-	for (c = 0; c < sh->nslots; c++)
-	{
-		const double *slot = &ps->view.slots[(Size) c * stride];
-
-		objective += slot[0];
-		for (i = 0; i < (Size) p; i++)
-			gradient[i] += slot[1 + i];
-		if (hessian)
-			for (i = 0; i < (Size) p * p; i++)
-				hessian[i] += slot[1 + p + i];
-	}
-	return objective;
+	return add_slots(ps, sh->nslots, gradient, hessian);
 }
 
 /* One pass at theta, shared with the workers (see parallel_sums.h). */
@@ -567,14 +574,9 @@ parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
 					   double *hessian, bool may_overflow)
 {
 	SharedSums *sh = ps->view.shared;
-	int			p = ps->nparams;
-	Size		stride = slot_doubles(p);
-	double		objective = 0.0;
 	bool		done;
-	int			c;
-	Size		i;
 
-	memcpy(ps->theta, theta, sizeof(double) * p);
+	memcpy(ps->theta, theta, sizeof(double) * ps->nparams);
 	if (sh->scan)
 		return evaluate_streaming(ps, gradient, hessian, may_overflow);
 	SpinLockAcquire(&sh->mutex);
@@ -601,21 +603,7 @@ parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
 	ConditionVariableCancelSleep();
 
 	/* In chunk order: the same sums whoever made them. */
-	memset(gradient, 0, sizeof(double) * p);
-	if (hessian)
-		memset(hessian, 0, sizeof(double) * p * p);
-	for (c = 0; c < sh->nchunks; c++)
-	{
-		const double *slot = &ps->view.slots[(Size) c * stride];
-
-		objective += slot[0];
-		for (i = 0; i < (Size) p; i++)
-			gradient[i] += slot[1 + i];
-		if (hessian)
-			for (i = 0; i < (Size) p * p; i++)
-				hessian[i] += slot[1 + p + i];
-	}
-	return objective;
+	return add_slots(ps, sh->nchunks, gradient, hessian);
 }
 
 /* Stops the workers and leaves parallel mode (see parallel_sums.h). */
