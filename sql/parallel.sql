@@ -32,7 +32,7 @@ SELECT g, a, b, c, kind,
 
 -- Each family three times: serially, with one worker, with two.
 CREATE FUNCTION fit_three(family text, target text, features text[], OUT serial float8[],
-                          OUT one float8[], OUT two float8[])
+                          OUT one float8[], OUT two float8[], OUT same_statistics bool)
 LANGUAGE plpgsql AS $$
 BEGIN
     SET LOCAL max_parallel_maintenance_workers = 0;
@@ -44,6 +44,7 @@ BEGIN
     SELECT theta INTO serial FROM unlearn.model WHERE name = 'p_serial';
     SELECT theta INTO one FROM unlearn.model WHERE name = 'p_one';
     SELECT theta INTO two FROM unlearn.model WHERE name = 'p_two';
+    same_statistics := statistics_match('p_serial', 'p_two');
     PERFORM unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('p_serial', 'p_one', 'p_two');
 END $$;
 CREATE FUNCTION max_relative(a float8[], b float8[]) RETURNS float8
@@ -51,8 +52,24 @@ LANGUAGE sql IMMUTABLE AS $$
   SELECT max(abs(x - y)) / greatest(max(abs(y)), 1e-300) FROM unnest(a, b) AS u(x, y)
 $$;
 
+-- Whether two models keep the same statistics for erasure (the Hessian,
+-- X'X, X'y, the rows' counters and norms), to rounding: the last pass of a fit, shared
+-- with the workers too.
+CREATE FUNCTION statistics_match(a text, b text) RETURNS bool
+LANGUAGE sql AS $$
+  SELECT x.sum_terms = y.sum_terms AND x.positives = y.positives
+     AND max_relative(x.hessian, y.hessian) < 1e-9
+     AND (x.gram IS NULL) = (y.gram IS NULL) AND coalesce(max_relative(x.gram, y.gram), 0) < 1e-9
+     AND (x.xty IS NULL) = (y.xty IS NULL) AND coalesce(max_relative(x.xty, y.xty), 0) < 1e-9
+     AND max_relative(ARRAY[x.sum_norm2, x.rows_norm2, x.sum_rnorm, x.rows_rnorm, x.sum_znorm,
+                            x.max_logit, x.max_row_norm],
+                      ARRAY[y.sum_norm2, y.rows_norm2, y.sum_rnorm, y.rows_rnorm, y.sum_znorm,
+                            y.max_logit, y.max_row_norm]) < 1e-6
+    FROM unlearn.model x, unlearn.model y WHERE x.name = a AND y.name = b
+$$;
+
 SELECT f.family, max_relative(r.one, r.serial) < f.tolerance AS equals_serial,
-       r.one = r.two AS same_to_the_bit
+       r.one = r.two AS same_to_the_bit, r.same_statistics
   FROM (VALUES ('linear', 'y', 1e-9), ('logistic', 'label', 1e-6),
                ('poisson', 'n', 1e-6), ('multinomial', 'cls', 1e-6)) AS f(family, target, tolerance),
        LATERAL fit_three(f.family, f.target, '{a, b, c, kind}') r
@@ -94,7 +111,8 @@ SELECT (SELECT theta FROM unlearn.model WHERE name = 'pl') =
 -- A fit of source in one process and with two workers (unlearn.train_memory
 -- set to memory), the parameters of each, and the workers the second launched.
 CREATE FUNCTION fit_two(source regclass, family text, target text, opts jsonb, memory text,
-                        OUT serial float8[], OUT two float8[], OUT workers int)
+                        OUT serial float8[], OUT two float8[], OUT workers int,
+                        OUT same_statistics bool)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('unlearn.train_memory', memory, true);
@@ -105,9 +123,11 @@ BEGIN
     workers := unlearn._last_fit_workers();
     SELECT theta INTO serial FROM unlearn.model WHERE name = 'pp_serial';
     SELECT theta INTO two FROM unlearn.model WHERE name = 'pp_two';
+    same_statistics := statistics_match('pp_serial', 'pp_two');
     PERFORM unlearn.drop_model(name) FROM unlearn.model WHERE name IN ('pp_serial', 'pp_two');
 END $$;
-SELECT f.family, max_relative(r.two, r.serial) < f.tolerance AS equals_serial, r.workers
+SELECT f.family, max_relative(r.two, r.serial) < f.tolerance AS equals_serial, r.workers,
+       r.same_statistics
   FROM (VALUES ('linear', 'y', 1e-9, '{"where": "a > 0.1"}'::jsonb),
                ('logistic', 'label', 1e-6, '{"holdout": 0.2}'::jsonb),
                ('poisson', 'n', 1e-6, '{}'::jsonb),
@@ -133,7 +153,8 @@ ALTER TABLE par_parts ADD PRIMARY KEY (id);
 INSERT INTO par_parts SELECT * FROM par;
 ALTER TABLE par_parts ADD COLUMN span float8;
 UPDATE par_parts SET span = 0.5 + pu(id, 8);
-SELECT f.family, f.opts, max_relative(r.two, r.serial) < 1e-6 AS equals_serial, r.workers
+SELECT f.family, f.opts, max_relative(r.two, r.serial) < 1e-6 AS equals_serial, r.workers,
+       r.same_statistics
   FROM (VALUES ('poisson', 'n', '{"exposure": "span", "holdout": 0.2}'::jsonb),
                ('multinomial', 'cls', '{"holdout": 0.2}'::jsonb)) AS f(family, target, opts),
        LATERAL fit_two('par_parts', f.family, f.target, f.opts, '512MB') r
@@ -143,5 +164,5 @@ DROP FUNCTION fit_two;
 
 SELECT count(unlearn.drop_model(name)) FROM unlearn.model;
 DROP EXTENSION unlearn;
-DROP FUNCTION try, pu, fit_three, max_relative;
+DROP FUNCTION try, pu, fit_three, statistics_match, max_relative;
 DROP TABLE par;

@@ -65,6 +65,7 @@ typedef struct SharedSums
 	bool		stop;			/* no more passes (mutex) */
 	int			chunks_done;	/* of this pass (mutex) */
 	pg_atomic_uint32 next_chunk;	/* the next chunk to take */
+	bool		statistics;		/* this pass's: erasure's statistics, not the objective's sums */
 	bool		with_hessian;	/* this pass's: written before next_chunk */
 	bool		may_overflow;
 	char		loss_name[NAMEDATALEN];
@@ -125,11 +126,20 @@ parallel_sums_define(void)
 							NULL, NULL, NULL);
 }
 
-/* Doubles of one chunk's sums: the objective, the gradient, the Hessian. */
+/*
+ * A slot's layout for a statistics pass: the largest row norm, the
+ * SumStats (as bytes), X'y, X'X's upper triangle (d^2).
+ */
+#define STATS_DOUBLES ((sizeof(SumStats) + sizeof(double) - 1) / sizeof(double))
+
+/*
+ * Doubles of one slot: a sums pass's objective, gradient and Hessian, or
+ * a statistics pass's layout (d <= p), with room for either.
+ */
 static Size
 slot_doubles(int p)
 {
-	return 1 + (Size) p + (Size) p * p;
+	return 1 + STATS_DOUBLES + (Size) p + (Size) p * p;
 }
 
 /* The rows [*start, *end) of chunk c: whole blocks, in order. */
@@ -141,6 +151,32 @@ chunk_rows(const SharedSums *sh, int c, int64 *start, int64 *end)
 
 	*start = first * DATASET_BLOCK_ROWS;
 	*end = Min(last * DATASET_BLOCK_ROWS, sh->nrows);
+}
+
+/* Adds rows to the statistics in slot (see STATS_DOUBLES). */
+static void
+statistics_into(const SumsView *v, double *slot, const double *X, const double *y,
+				const double *offset, int nrows)
+{
+	const SharedSums *sh = v->shared;
+	SumStats	stats;
+
+	memcpy(&stats, slot + 1, sizeof(SumStats));
+	solver_statistics_add(v->loss, sh->d, sh->nclasses, v->theta, X, y, offset, nrows,
+						  slot + 1 + STATS_DOUBLES + sh->d, slot + 1 + STATS_DOUBLES, &stats,
+						  &slot[0]);
+	memcpy(slot + 1, &stats, sizeof(SumStats));
+}
+
+/* An empty statistics slot: no row, its SumStats initial. */
+static void
+statistics_clear(const SharedSums *sh, double *slot)
+{
+	SumStats	stats;
+
+	memset(slot, 0, sizeof(double) * (1 + STATS_DOUBLES + sh->d + (Size) sh->d * sh->d));
+	solver_stats_init(&stats);
+	memcpy(slot + 1, &stats, sizeof(SumStats));
 }
 
 /* Sums chunk c's rows at the shared theta into its slot (no penalty). */
@@ -155,6 +191,13 @@ sum_chunk(const SumsView *v, int c)
 				end;
 
 	chunk_rows(sh, c, &start, &end);
+	if (sh->statistics)
+	{
+		statistics_clear(sh, slot);
+		statistics_into(v, slot, &v->X[(Size) start * sh->d], &v->y[start],
+						v->offset ? &v->offset[start] : NULL, (int) (end - start));
+		return;
+	}
 	solver_sums_begin(&sums, v->loss, sh->d, sh->nclasses, v->theta, slot + 1,
 					  sh->with_hessian ? slot + 1 + p : NULL);
 	sums.may_overflow = sh->may_overflow;
@@ -195,6 +238,14 @@ sum_share(const SumsView *v, Dataset *ds, double *slot)
 	SolverSums	sums;
 	DataBlock  *blk;
 
+	if (sh->statistics)
+	{
+		statistics_clear(sh, slot);
+		dataset_begin_pass(ds);
+		while ((blk = dataset_next_block(ds)) != NULL)
+			statistics_into(v, slot, blk->X, blk->y, blk->offset, blk->nrows);
+		return;
+	}
 	solver_sums_begin(&sums, v->loss, sh->d, sh->nclasses, v->theta, slot + 1,
 					  sh->with_hessian ? slot + 1 + p : NULL);
 	sums.may_overflow = sh->may_overflow;
@@ -519,21 +570,26 @@ add_slots(const ParallelSums *ps, int nslots, double *gradient, double *hessian)
 
 /*
  * A streaming pass at the shared theta: the table's scan reset, the pass
- * opened, the leader's share summed, the pass closed, the workers that
- * joined waited for, and the slots added in order (which rows a slot got
- * depends on the scan's pace: the sums agree to rounding).
+ * opened, the leader's share summed, the pass closed, and the workers
+ * that joined waited for (which rows a slot got depends on the scan's
+ * pace: the sums agree to rounding).  Returns the slots it filled.
  */
-static double
-evaluate_streaming(ParallelSums *ps, double *gradient, double *hessian, bool may_overflow)
+static int
+pass_streaming(ParallelSums *ps)
 {
 	SharedSums *sh = ps->view.shared;
+	Size		stride = slot_doubles(ps->nparams);
 	bool		done;
+	int			c;
 
-	memset(ps->view.slots, 0, sizeof(double) * slot_doubles(ps->nparams) * sh->nslots);
+	/* A slot no worker joins with adds nothing. */
+	for (c = 0; c < sh->nslots; c++)
+		if (sh->statistics)
+			statistics_clear(sh, &ps->view.slots[c * stride]);
+		else
+			memset(&ps->view.slots[c * stride], 0, sizeof(double) * stride);
 	table_parallelscan_reinitialize(ps->ds->rel, ps->pscan);
 	SpinLockAcquire(&sh->mutex);
-	sh->with_hessian = hessian != NULL;
-	sh->may_overflow = may_overflow;
 	sh->in_pass = 0;
 	sh->pass_closed = false;
 	sh->generation++;
@@ -564,24 +620,30 @@ evaluate_streaming(ParallelSums *ps, double *gradient, double *hessian, bool may
 		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
-
-	return add_slots(ps, sh->nslots, gradient, hessian);
+	return sh->nslots;
 }
 
-/* One pass at theta, shared with the workers (see parallel_sums.h). */
-double
-parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
-					   double *hessian, bool may_overflow)
+/*
+ * A pass at theta (copied in) shared with the workers, its kind and flags
+ * as given; returns the slots it filled, in the order to add them.
+ */
+static int
+run_pass(ParallelSums *ps, const double *theta, bool statistics, bool with_hessian,
+		 bool may_overflow)
 {
 	SharedSums *sh = ps->view.shared;
 	bool		done;
 
 	memcpy(ps->theta, theta, sizeof(double) * ps->nparams);
-	if (sh->scan)
-		return evaluate_streaming(ps, gradient, hessian, may_overflow);
 	SpinLockAcquire(&sh->mutex);
-	sh->with_hessian = hessian != NULL;
+	sh->statistics = statistics;
+	sh->with_hessian = with_hessian;
 	sh->may_overflow = may_overflow;
+	SpinLockRelease(&sh->mutex);
+	if (sh->scan)
+		return pass_streaming(ps);
+
+	SpinLockAcquire(&sh->mutex);
 	sh->chunks_done = 0;
 	pg_write_barrier();			/* theta and the flags before the chunks open */
 	pg_atomic_write_u32(&sh->next_chunk, 0);
@@ -601,9 +663,50 @@ parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
 		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
+	return sh->nchunks;
+}
 
-	/* In chunk order: the same sums whoever made them. */
-	return add_slots(ps, sh->nchunks, gradient, hessian);
+/* One pass at theta, shared with the workers (see parallel_sums.h). */
+double
+parallel_sums_evaluate(ParallelSums *ps, const double *theta, double *gradient,
+					   double *hessian, bool may_overflow)
+{
+	/* In slot order: the same sums whoever made them (chunks). */
+	return add_slots(ps, run_pass(ps, theta, false, hessian != NULL, may_overflow),
+					 gradient, hessian);
+}
+
+/* The statistics pass at theta, shared with the workers (see parallel_sums.h). */
+void
+parallel_sums_statistics(ParallelSums *ps, const double *theta, double *gram, double *xty,
+						 SumStats *stats, double *max_row_norm)
+{
+	int			d = ps->view.shared->d;
+	Size		stride = slot_doubles(ps->nparams);
+	int			n = run_pass(ps, theta, true, false, false);
+	int			c;
+	Size		i;
+
+	for (c = 0; c < n; c++)
+	{
+		const double *slot = &ps->view.slots[c * stride];
+		SumStats	part;
+
+		memcpy(&part, slot + 1, sizeof(SumStats));
+		*max_row_norm = Max(*max_row_norm, slot[0]);
+		stats->terms += part.terms;
+		stats->norm2 += part.norm2;
+		stats->rows_norm2 += part.rows_norm2;
+		stats->rnorm += part.rnorm;
+		stats->rows_rnorm += part.rows_rnorm;
+		stats->znorm += part.znorm;
+		stats->positives += part.positives;
+		stats->max_logit = Max(stats->max_logit, part.max_logit);
+		for (i = 0; i < (Size) d; i++)
+			xty[i] += slot[1 + STATS_DOUBLES + i];
+		for (i = 0; i < (Size) d * d; i++)
+			gram[i] += slot[1 + STATS_DOUBLES + d + i];
+	}
 }
 
 /* Stops the workers and leaves parallel mode (see parallel_sums.h). */

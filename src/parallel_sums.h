@@ -16,6 +16,7 @@
 
 #include "dataset.h"
 #include "loss.h"
+#include "solver.h"
 
 typedef struct ParallelSums ParallelSums;
 
@@ -42,6 +43,14 @@ extern ParallelSums *parallel_sums_begin(Dataset *ds, const LossFunctions *loss,
  */
 extern double parallel_sums_evaluate(ParallelSums *ps, const double *theta,
 									 double *gradient, double *hessian, bool may_overflow);
+
+/*
+ * The statistics pass erasure needs (solver_statistics), shared with the
+ * workers: X'X's upper triangle and X'y added into gram and xty, the
+ * rows' SumStats at theta into stats, the largest row norm.
+ */
+extern void parallel_sums_statistics(ParallelSums *ps, const double *theta, double *gram,
+									 double *xty, SumStats *stats, double *max_row_norm);
 
 /* Stops the workers and leaves parallel mode. */
 extern void parallel_sums_end(ParallelSums *ps);

@@ -398,72 +398,89 @@ solver_evaluate(Dataset *ds, const LossFunctions *loss, double l2,
 	return evaluate_weighted(ds, loss, l2, NULL, intercept, theta, gradient, hessian, false);
 }
 
+/* Adds a block of rows to the statistics a fit keeps for erasure (see solver.h). */
+void
+solver_statistics_add(const LossFunctions *loss, int d, int K, const double *theta,
+					  const double *X, const double *y, const double *offset, int nrows,
+					  double *gram, double *xty, SumStats *stats, double *max_row_norm)
+{
+	double	   *z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	double	   *class_p = NULL,
+			   *class_r = NULL;
+	int			done;
+
+	if (loss->multiclass)
+	{
+		class_p = palloc(sizeof(double) * DATASET_BLOCK_ROWS * K);
+		class_r = palloc(sizeof(double) * DATASET_BLOCK_ROWS * K);
+	}
+	linalg_gram_add(gram, d, X, nrows, NULL, 1.0, NULL);
+	linalg_rows_tmatvec_add(X, nrows, d, y, xty);
+	for (done = 0; done < nrows; done += DATASET_BLOCK_ROWS)
+	{
+		int			rows = Min(DATASET_BLOCK_ROWS, nrows - done);
+		const double *bx = &X[(Size) done * d];
+		const double *r = &y[done];
+		double		m;
+
+		if (loss->multiclass)
+		{
+			/* Multinomial: the rows' residual vectors at theta. */
+			(void) multinomial_residuals(K, d, theta, bx, &y[done], rows, class_p, class_r);
+			m = solver_stats_add_classes(stats, bx, class_r, rows, d, K, theta, 1.0);
+			*max_row_norm = Max(*max_row_norm, m);
+			continue;
+		}
+		if (!loss->constant_hessian)
+		{
+			linalg_rows_matvec(bx, rows, d, theta, z);
+			add_offset(z, offset ? &offset[done] : NULL, rows);
+			(void) loss->block(z, &y[done], rows, resid, NULL);
+			r = resid;
+		}
+		m = solver_stats_add(stats, bx, r, &y[done], offset ? &offset[done] : NULL, rows, d,
+							 loss->constant_hessian ? NULL : theta,
+							 loss->target != LOSS_TARGET_REAL);
+		*max_row_norm = Max(*max_row_norm, m);
+	}
+	pfree(z);
+	pfree(resid);
+	if (class_p)
+	{
+		pfree(class_p);
+		pfree(class_r);
+	}
+}
+
 /*
  * One more pass for what erasure needs: the Gram matrix X'X, X'y, the
  * largest row norm and the rows' statistics at fit->theta (for the
  * rounding of the kept sums: residuals at theta, y for ridge), over the
- * same rows in the same order.
+ * same rows; shared with the workers while a fit has them.
  */
 void
 solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 {
 	int			d = ds->fs->nterms;
-	double	   *z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
-	double	   *resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
-	double	   *class_p = NULL,
-			   *class_r = NULL;
 	DataBlock  *blk;
 
-	if (loss->multiclass)
-	{
-		class_p = palloc(sizeof(double) * DATASET_BLOCK_ROWS * ds->nclasses);
-		class_r = palloc(sizeof(double) * DATASET_BLOCK_ROWS * ds->nclasses);
-	}
 	fit->gram = palloc0(sizeof(double) * d * d);
 	fit->xty = palloc0(sizeof(double) * d);
 	fit->max_row_norm = 0.0;
 	solver_stats_init(&fit->stats);
-	dataset_begin_pass(ds);
-	while ((blk = dataset_next_block(ds)) != NULL)
+	if (ds->parallel)
+		parallel_sums_statistics(ds->parallel, fit->theta, fit->gram, fit->xty, &fit->stats,
+								 &fit->max_row_norm);
+	else
 	{
-		const double *r = blk->y;
-		double		m;
-
-		linalg_gram_add(fit->gram, d, blk->X, blk->nrows, NULL, 1.0, NULL);
-		linalg_rows_tmatvec_add(blk->X, blk->nrows, d, blk->y, fit->xty);
-		if (loss->multiclass)
-		{
-			/* Multinomial: the rows' residual vectors at theta, a block at a time. */
-			int			K = ds->nclasses;
-
-			for (int done = 0; done < blk->nrows; done += DATASET_BLOCK_ROWS)
-			{
-				int			rows = Min(DATASET_BLOCK_ROWS, blk->nrows - done);
-				const double *bx = &blk->X[(Size) done * d];
-
-				(void) multinomial_residuals(K, d, fit->theta, bx, &blk->y[done], rows,
-											 class_p, class_r);
-				m = solver_stats_add_classes(&fit->stats, bx, class_r, rows, d, K,
-											 fit->theta, 1.0);
-				fit->max_row_norm = Max(fit->max_row_norm, m);
-			}
-			continue;
-		}
-		if (!loss->constant_hessian)
-		{
-			linalg_rows_matvec(blk->X, blk->nrows, d, fit->theta, z);
-			add_offset(z, blk->offset, blk->nrows);
-			(void) loss->block(z, blk->y, blk->nrows, resid, NULL);
-			r = resid;
-		}
-		m = solver_stats_add(&fit->stats, blk->X, r, blk->y, blk->offset, blk->nrows, d,
-							 loss->constant_hessian ? NULL : fit->theta,
-							 loss->target != LOSS_TARGET_REAL);
-		fit->max_row_norm = Max(fit->max_row_norm, m);
+		dataset_begin_pass(ds);
+		while ((blk = dataset_next_block(ds)) != NULL)
+			solver_statistics_add(loss, d, Max(ds->nclasses, 1), fit->theta, blk->X, blk->y,
+								  blk->offset, blk->nrows, fit->gram, fit->xty, &fit->stats,
+								  &fit->max_row_norm);
 	}
 	linalg_symmetrize(fit->gram, d);
-	pfree(z);
-	pfree(resid);
 }
 
 /* The mean target per unit of exposure over the dataset's rows (one pass). */

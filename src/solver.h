@@ -99,6 +99,16 @@ extern FitResult *solver_fit(Dataset *ds, const LossFunctions *loss,
 extern void solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss);
 
 /*
+ * Adds a block of nrows rows (X, y, offsets or NULL) to those statistics:
+ * X'X (upper triangle), X'y, the rows' SumStats at theta (K classes for
+ * multinomial, else 1) and the largest row norm.
+ */
+extern void solver_statistics_add(const LossFunctions *loss, int d, int K, const double *theta,
+								  const double *X, const double *y, const double *offset,
+								  int nrows, double *gram, double *xty, SumStats *stats,
+								  double *max_row_norm);
+
+/*
  * The objective, its gradient and (unless hessian is NULL) its Hessian at
  * theta, summed over rows given block by block, for a caller that reads
  * the rows itself: begin (zeroes gradient and hessian), add every row
