@@ -569,6 +569,28 @@ add_slots(const ParallelSums *ps, int nslots, double *gradient, double *hessian)
 }
 
 /*
+ * Waits until the current pass is done: a streaming pass's workers that
+ * joined have left it, or every chunk is summed.
+ */
+static void
+wait_for_pass(SharedSums *sh)
+{
+	bool		done;
+
+	ConditionVariablePrepareToSleep(&sh->done_cv);
+	for (;;)
+	{
+		SpinLockAcquire(&sh->mutex);
+		done = sh->scan ? sh->in_pass == 0 : sh->chunks_done == sh->nchunks;
+		SpinLockRelease(&sh->mutex);
+		if (done)
+			break;
+		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+}
+
+/*
  * A streaming pass at the shared theta: the table's scan reset, the pass
  * opened, the leader's share summed, the pass closed, and the workers
  * that joined waited for (which rows a slot got depends on the scan's
@@ -579,7 +601,6 @@ pass_streaming(ParallelSums *ps)
 {
 	SharedSums *sh = ps->view.shared;
 	Size		stride = slot_doubles(ps->nparams);
-	bool		done;
 	int			c;
 
 	/* A slot no worker joins with adds nothing. */
@@ -609,17 +630,7 @@ pass_streaming(ParallelSums *ps)
 	SpinLockAcquire(&sh->mutex);
 	sh->pass_closed = true;
 	SpinLockRelease(&sh->mutex);
-	ConditionVariablePrepareToSleep(&sh->done_cv);
-	for (;;)
-	{
-		SpinLockAcquire(&sh->mutex);
-		done = sh->in_pass == 0;
-		SpinLockRelease(&sh->mutex);
-		if (done)
-			break;
-		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
+	wait_for_pass(sh);
 	return sh->nslots;
 }
 
@@ -632,7 +643,6 @@ run_pass(ParallelSums *ps, const double *theta, bool statistics, bool with_hessi
 		 bool may_overflow)
 {
 	SharedSums *sh = ps->view.shared;
-	bool		done;
 
 	memcpy(ps->theta, theta, sizeof(double) * ps->nparams);
 	SpinLockAcquire(&sh->mutex);
@@ -652,17 +662,7 @@ run_pass(ParallelSums *ps, const double *theta, bool statistics, bool with_hessi
 	ConditionVariableBroadcast(&sh->work_cv);
 
 	take_chunks(&ps->view);
-	ConditionVariablePrepareToSleep(&sh->done_cv);
-	for (;;)
-	{
-		SpinLockAcquire(&sh->mutex);
-		done = sh->chunks_done == sh->nchunks;
-		SpinLockRelease(&sh->mutex);
-		if (done)
-			break;
-		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
-	}
-	ConditionVariableCancelSleep();
+	wait_for_pass(sh);
 	return sh->nchunks;
 }
 

@@ -544,6 +544,27 @@ check_log('no slot');
 $node->append_conf('postgresql.conf', 'max_worker_processes = 8');
 $node->restart;
 
+# Erases rows of $model one by one (with $erase) until it asks for a
+# refresh, runs the three statements $sql while the worker waits before
+# its install, and checks that the install folded all three in.
+sub refresh_while_three_statements
+{
+	my ($what, $model, $erase, $sql) = @_;
+	hold();
+	my $from = $node->safe_psql('postgres', 'SELECT coalesce(max(seq), 0) FROM unlearn.erasure_log');
+	my $count = erase_until_requested($model, 500, $erase);
+	ok($count > 1 && $count < 500, "$what: the model asks for a refresh after $count erasures");
+	wait_paused($what);
+	$node->safe_psql('postgres', $sql);
+	release();
+	wait_refreshed($from, $what, $model);
+	like($node->safe_psql('postgres', qq{
+		SELECT detail FROM unlearn.erasure_log
+		 WHERE model_name = '$model' AND event = 'refresh' AND seq > $from ORDER BY seq LIMIT 1}),
+		qr/with the 3 changes since folded in\.$/,
+		"$what: the install folded in the three statements made meanwhile");
+}
+
 # A Poisson model with an exposure: the same worker, with erasures (and an
 # UPDATE of exposures) while it waits before its install, and the same
 # guarantees; the journaled rows carry their exposures.  No other model is
@@ -563,24 +584,12 @@ $node->safe_psql('postgres', q{
 	SELECT name FROM unlearn.create_model('pc', 'public.cnt', 'n', NULL, 'poisson',
 	                                      '{"erasure_tol": 1e-5, "exposure": "span"}');
 });
-hold();
-$seq = $node->safe_psql('postgres', 'SELECT coalesce(max(seq), 0) FROM unlearn.erasure_log');
-$n = erase_until_requested('pc', 500, 'erase_next_count');
-ok($n > 1 && $n < 500, "poisson: the model asks for a refresh after $n erasures");
-wait_paused('poisson');
-$node->safe_psql('postgres', q{
+refresh_while_three_statements('poisson', 'pc', 'erase_next_count', q{
 	SELECT erase_next_count();
 	DELETE FROM public.cnt WHERE id IN (SELECT id FROM public.cnt ORDER BY md5(id::text) LIMIT 20);
 	UPDATE public.cnt SET n = n + 3, span = span * 2
 	 WHERE id IN (SELECT id FROM public.cnt ORDER BY md5(id::text) DESC LIMIT 5);
 });
-release();
-wait_refreshed($seq, 'poisson', 'pc');
-like($node->safe_psql('postgres', qq{
-	SELECT detail FROM unlearn.erasure_log
-	 WHERE model_name = 'pc' AND event = 'refresh' AND seq > $seq ORDER BY seq LIMIT 1}),
-	qr/with the 3 changes since folded in\.$/,
-	'poisson: the install folded in the three statements made meanwhile');
 check_model('poisson', 'pc');
 check_log('poisson', 'pc');
 
@@ -602,24 +611,12 @@ $node->safe_psql('postgres', q{
 	SELECT name FROM unlearn.create_model('pm', 'public.cls', 'k', NULL, 'multinomial',
 	                                      '{"erasure_tol": 1e-3}');
 });
-hold();
-$seq = $node->safe_psql('postgres', 'SELECT coalesce(max(seq), 0) FROM unlearn.erasure_log');
-$n = erase_until_requested('pm', 500, 'erase_next_class');
-ok($n > 1 && $n < 500, "multinomial: the model asks for a refresh after $n erasures");
-wait_paused('multinomial');
-$node->safe_psql('postgres', q{
+refresh_while_three_statements('multinomial', 'pm', 'erase_next_class', q{
 	SELECT erase_next_class();
 	DELETE FROM public.cls WHERE id IN (SELECT id FROM public.cls ORDER BY md5(id::text) LIMIT 20);
 	UPDATE public.cls SET k = CASE k WHEN 'a' THEN 'b' WHEN 'b' THEN 'c' ELSE 'a' END
 	 WHERE id IN (SELECT id FROM public.cls ORDER BY md5(id::text) DESC LIMIT 5);
 });
-release();
-wait_refreshed($seq, 'multinomial', 'pm');
-like($node->safe_psql('postgres', qq{
-	SELECT detail FROM unlearn.erasure_log
-	 WHERE model_name = 'pm' AND event = 'refresh' AND seq > $seq ORDER BY seq LIMIT 1}),
-	qr/with the 3 changes since folded in\.$/,
-	'multinomial: the install folded in the three statements made meanwhile');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(c.class || ' ' || c.rows, ', ' ORDER BY c.ordinal)
 	       = (SELECT string_agg(k || ' ' || n, ', ' ORDER BY k)
