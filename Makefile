@@ -14,7 +14,8 @@ OBJS        = src/unlearn.o src/linalg.o src/arrayutil.o src/selftest.o \
               src/audit.o src/digest.o src/pending.o src/evaluate.o \
               src/model_filter.o src/scratch.o src/hugemem.o src/source_scan.o src/hierarchy.o \
               src/collected.o src/ddl.o src/request_reference.o src/subxact.o \
-              src/refresh_journal.o src/refresh_worker.o src/preprocessing.o src/parallel_sums.o src/citus_guard.o src/serial.o
+              src/refresh_journal.o src/refresh_worker.o src/preprocessing.o src/parallel_sums.o src/citus_guard.o src/serial.o \
+              src/distributed.o src/distributed_sums.o
 DATA        = extension/unlearn--$(EXTVERSION).sql
 PGFILEDESC  = "unlearn - in-database models that forget erased rows"
 

@@ -611,6 +611,65 @@ AS 'MODULE_PATHNAME', 'unlearn_last_fit_workers'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION unlearn._last_fit_workers() FROM PUBLIC;
 
+-- A solver pass over a Citus-distributed source (distributed_sums.c):
+-- Citus runs it on every shard and adds the shards' float8[] states up
+-- with the combine function, so no row leaves its worker.  The spec is
+-- what the coordinator sums at; a malformed one is refused.  Not PUBLIC:
+-- training runs the passes as the extension's owner.
+CREATE FUNCTION unlearn._pass_add(float8[], float8[], float8[])
+RETURNS float8[]
+AS 'MODULE_PATHNAME', 'unlearn_pass_add'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION unlearn._pass_combine(float8[], float8[])
+RETURNS float8[]
+AS 'MODULE_PATHNAME', 'unlearn_pass_combine'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE unlearn._pass_sums(float8[], float8[]) (
+    SFUNC = unlearn._pass_add,
+    STYPE = float8[],
+    COMBINEFUNC = unlearn._pass_combine,
+    PARALLEL = SAFE
+);
+REVOKE ALL ON FUNCTION unlearn._pass_add(float8[], float8[], float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn._pass_combine(float8[], float8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION unlearn._pass_sums(float8[], float8[]) FROM PUBLIC;
+
+-- The lineage fingerprint of a row of a distributed source: its target
+-- and numeric features, and its exposure (NULL: none).
+CREATE FUNCTION unlearn._row_fingerprint(float8[], float8)
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'unlearn_row_fingerprint'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+REVOKE ALL ON FUNCTION unlearn._row_fingerprint(float8[], float8) FROM PUBLIC;
+
+-- The journal trigger of a model of a distributed source (distributed.c):
+-- fires on a shard, on its worker, and journals the keys of the rows
+-- leaving it in the co-located shard of the model's journal.
+CREATE FUNCTION unlearn._journal_shard_rows()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'unlearn_journal_shard_rows'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION unlearn._journal_shard_rows() FROM PUBLIC;
+
+-- What the last distributed fit of this session shipped to the
+-- coordinator: its passes, the shards of each, and the bytes of the
+-- shards' partial sums (their text, as Citus sends them); NULL before.
+CREATE FUNCTION unlearn._last_distributed_fit(OUT passes integer, OUT shards integer,
+                                              OUT bytes bigint)
+RETURNS record
+AS 'MODULE_PATHNAME', 'unlearn_last_distributed_fit'
+LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION unlearn._last_distributed_fit() FROM PUBLIC;
+
+-- Refuses (55000) a model of a distributed source whose training rows
+-- left the source since it was trained (distributed.c); use says what
+-- the caller was about to do.
+CREATE FUNCTION unlearn._check_current(model text, use text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_check_current'
+LANGUAGE C STRICT STABLE;
+REVOKE ALL ON FUNCTION unlearn._check_current(text, text) FROM PUBLIC;
+
 -- The parameters of one class block of a model (position 1 for any but
 -- multinomial), a row per term: see weights.
 CREATE FUNCTION unlearn._class_weights(model text, class_position integer,
@@ -621,6 +680,7 @@ LANGUAGE plpgsql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
+    PERFORM unlearn._check_current($1, 'show its weights');
     RETURN QUERY
     WITH t AS (SELECT * FROM unlearn._term_moments($1, $2))
     SELECT CASE WHEN t.column_name IS NULL THEN '(intercept)'
@@ -1331,6 +1391,20 @@ COMMENT ON FUNCTION unlearn._log_append_only() IS 'Internal to unlearn (log trig
 COMMENT ON FUNCTION unlearn._last_fit_workers() IS
     'Internal to unlearn (tests, diagnosis): the parallel workers the last fit of this session launched';
 COMMENT ON FUNCTION unlearn._erase_lock_models() IS 'Internal to unlearn (erasure trigger)';
+COMMENT ON FUNCTION unlearn._check_current(text, text) IS
+    'Internal to unlearn (readers of a model of a distributed source)';
+COMMENT ON FUNCTION unlearn._pass_add(float8[], float8[], float8[]) IS
+    'Internal to unlearn (a distributed source''s solver pass, on each shard)';
+COMMENT ON FUNCTION unlearn._pass_combine(float8[], float8[]) IS
+    'Internal to unlearn (a distributed source''s solver pass, combined)';
+COMMENT ON AGGREGATE unlearn._pass_sums(float8[], float8[]) IS
+    'Internal to unlearn (a distributed source''s solver pass)';
+COMMENT ON FUNCTION unlearn._row_fingerprint(float8[], float8) IS
+    'Internal to unlearn (a distributed source''s lineage)';
+COMMENT ON FUNCTION unlearn._journal_shard_rows() IS
+    'Internal to unlearn (a distributed source''s journal trigger, on its shards)';
+COMMENT ON FUNCTION unlearn._last_distributed_fit() IS
+    'Internal to unlearn (tests, benchmarks): what the last distributed fit of this session shipped';
 COMMENT ON FUNCTION unlearn._erase_on_delete() IS 'Internal to unlearn (erasure trigger)';
 COMMENT ON FUNCTION unlearn._erase_on_update() IS 'Internal to unlearn (erasure trigger)';
 COMMENT ON FUNCTION unlearn._erase_on_apply() IS 'Internal to unlearn (erasure trigger)';

@@ -30,6 +30,7 @@
 
 #include "arrayutil.h"
 #include "catalog.h"
+#include "distributed.h"
 #include "classes.h"
 #include "spi_cache.h"
 #include "tablerow.h"
@@ -363,6 +364,7 @@ catalog_delete_model(const char *name)
 	spi_run("DELETE FROM unlearn.model_class WHERE model_id = $1",
 			1, idtype, idvalue, NULL, SPI_OK_DELETE, false);
 	lineage_delete(DatumGetInt32(idvalue[0]));
+	distributed_drop(DatumGetInt32(idvalue[0]), source);
 	pending_clear(DatumGetInt32(idvalue[0]));
 	journal_clear(DatumGetInt32(idvalue[0]));
 	SPI_finish();

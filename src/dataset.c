@@ -59,6 +59,7 @@
 #include "serial.h"
 #include "source_scan.h"
 #include "citus_guard.h"
+#include "distributed.h"
 #include "unlearn.h"
 
 /*
@@ -134,12 +135,12 @@ dataset_check_source(Oid relid)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on \"%s\", which has row-level security for this user", name),
 				 errdetail("The model would learn from rows the user cannot see.")));
-	if ((citus = citus_table_kind(relid)) != NULL)
+	if ((citus = citus_table_kind(relid)) != NULL && !distributed_is_source(relid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("cannot train a model on \"%s\", a %s table of Citus", name, citus),
 				 errdetail("Its rows live in shards on the cluster's nodes, where this node neither reads them nor sees them deleted."),
-				 errhint("Train on a local table; distributed sources are not supported yet.")));
+				 errhint("Train on a local table, or on a table distributed by hash.")));
 	if (persistence == RELPERSISTENCE_UNLOGGED)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -740,9 +741,21 @@ free_segments(Dataset *ds)
 	ds->raw_blocks = NIL;
 }
 
-/* Reads every training row once: statistics, levels, lineage, raw rows. */
+static void local_first_pass(Dataset *ds);
+
+/* Reads every training row once: from the shards when the source is distributed. */
 static void
 first_pass(Dataset *ds)
+{
+	if (ds->distributed)
+		distributed_first_pass(ds);
+	else
+		local_first_pass(ds);
+}
+
+/* Reads every training row once: statistics, levels, lineage, raw rows. */
+static void
+local_first_pass(Dataset *ds)
 {
 	int			width = raw_width(ds);
 	double	   *scratch = palloc(sizeof(double) * width);
@@ -1068,6 +1081,9 @@ dataset_load(const DatasetSpec *spec)
 		privileges_leave(&s);
 	}
 
+	if (distributed_is_source(spec->relid))
+		distributed_begin(ds);
+
 	/* Writers are locked out: the latest snapshot is the one to train on. */
 	ds->snapshot = RegisterSnapshot(GetLatestSnapshot());
 	PushActiveSnapshot(ds->snapshot);
@@ -1136,8 +1152,10 @@ dataset_load(const DatasetSpec *spec)
 						   LINALG_MAX_DIM),
 				 errhint("Train on fewer classes or fewer features.")));
 
-	if (ds->in_memory &&
-		(Size) ds->nrows * (ds->fs->nterms + 2) * sizeof(double) <= ds->memory_limit)
+	if (ds->distributed)
+		ds->in_memory = false;	/* every pass runs on the shards */
+	else if (ds->in_memory &&
+			 (Size) ds->nrows * (ds->fs->nterms + 2) * sizeof(double) <= ds->memory_limit)
 		materialize(ds);
 	else
 	{
@@ -1145,7 +1163,8 @@ dataset_load(const DatasetSpec *spec)
 		ds->in_memory = false;
 	}
 
-	qsort(ds->entries, ds->nentries, sizeof(LineageEntry), lineage_compare_entries);
+	if (ds->nentries > 0)
+		qsort(ds->entries, ds->nentries, sizeof(LineageEntry), lineage_compare_entries);
 	return ds;
 }
 
@@ -1185,6 +1204,8 @@ dataset_from_rows(int nterms, double *X, double *y, double *offset, int64 nrows)
 void
 dataset_begin_pass(Dataset *ds)
 {
+	if (ds->distributed)
+		elog(ERROR, "a pass over a distributed source must run on its shards");
 	if (ds->in_memory)
 	{
 		ds->cursor = 0;

@@ -99,6 +99,7 @@ typedef struct Dataset
 	/* rows in memory, or streamed from the table on every pass */
 	bool		in_memory;
 	struct ParallelSums *parallel;	/* while a fit shares its passes (parallel_sums.h) */
+	struct DistributedSource *distributed;	/* a Citus-distributed source (distributed.h) */
 	List	   *segments;		/* large allocations the row blocks live in */
 	char	   *seg_base;		/* the segment being filled */
 	Size		seg_size;

@@ -471,7 +471,7 @@ parallel_sums_begin(Dataset *ds, const LossFunctions *loss, const char *model_na
 
 	last_fit_workers = -1;
 	if (max_parallel_maintenance_workers <= 0 || ds->nrows < unlearn_parallel_min_rows ||
-		IsInParallelMode())
+		IsInParallelMode() || ds->distributed)
 		return NULL;
 	if (!ds->in_memory)
 		return begin_streaming(ds, loss, model_name);
@@ -694,14 +694,7 @@ parallel_sums_statistics(ParallelSums *ps, const double *theta, double *gram, do
 
 		memcpy(&part, slot + 1, sizeof(SumStats));
 		*max_row_norm = Max(*max_row_norm, slot[0]);
-		stats->terms += part.terms;
-		stats->norm2 += part.norm2;
-		stats->rows_norm2 += part.rows_norm2;
-		stats->rnorm += part.rnorm;
-		stats->rows_rnorm += part.rows_rnorm;
-		stats->znorm += part.znorm;
-		stats->positives += part.positives;
-		stats->max_logit = Max(stats->max_logit, part.max_logit);
+		solver_stats_merge(stats, &part);
 		for (i = 0; i < (Size) d; i++)
 			xty[i] += slot[1 + STATS_DOUBLES + i];
 		for (i = 0; i < (Size) d * d; i++)

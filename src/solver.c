@@ -29,6 +29,7 @@
 #include "parallel_sums.h"
 #include "removal.h"
 #include "solver.h"
+#include "distributed.h"
 #include "unlearn.h"
 
 #define ARMIJO_SLOPE	1e-4
@@ -212,6 +213,20 @@ solver_sums_add(SolverSums *sums, const double *X, const double *y, const double
 	}
 }
 
+/* Adds the statistics of other rows, part, to st (see solver.h). */
+void
+solver_stats_merge(SumStats *st, const SumStats *part)
+{
+	st->terms += part->terms;
+	st->norm2 += part->norm2;
+	st->rows_norm2 += part->rows_norm2;
+	st->rnorm += part->rnorm;
+	st->rows_rnorm += part->rows_rnorm;
+	st->znorm += part->znorm;
+	st->positives += part->positives;
+	st->max_logit = Max(st->max_logit, part->max_logit);
+}
+
 /* Empty statistics (see solver.h). */
 void
 solver_stats_init(SumStats *st)
@@ -371,6 +386,15 @@ evaluate_weighted(Dataset *ds, const LossFunctions *loss, double l2, const doubl
 		return objective + add_penalty(ds->fs->nterms, Max(ds->nclasses, 1), l2, weights,
 									   intercept, theta, gradient, hessian);
 	}
+	if (ds->distributed)
+	{
+		/* On the shards: the loss's sums, then the penalty here. */
+		double		objective = distributed_evaluate(ds, loss, theta, gradient, hessian,
+													 may_overflow);
+
+		return objective + add_penalty(ds->fs->nterms, 1, l2, weights, intercept, theta,
+									   gradient, hessian);
+	}
 	solver_sums_begin(&sums, loss, ds->fs->nterms, ds->nclasses, theta, gradient, hessian);
 	sums.penalty_weights = weights;
 	sums.may_overflow = may_overflow;
@@ -404,16 +428,17 @@ solver_statistics_add(const LossFunctions *loss, int d, int K, const double *the
 					  const double *X, const double *y, const double *offset, int nrows,
 					  double *gram, double *xty, SumStats *stats, double *max_row_norm)
 {
-	double	   *z = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
-	double	   *resid = palloc(sizeof(double) * DATASET_BLOCK_ROWS);
+	int			block = Max(Min(nrows, DATASET_BLOCK_ROWS), 1);
+	double	   *z = palloc(sizeof(double) * block);
+	double	   *resid = palloc(sizeof(double) * block);
 	double	   *class_p = NULL,
 			   *class_r = NULL;
 	int			done;
 
 	if (loss->multiclass)
 	{
-		class_p = palloc(sizeof(double) * DATASET_BLOCK_ROWS * K);
-		class_r = palloc(sizeof(double) * DATASET_BLOCK_ROWS * K);
+		class_p = palloc(sizeof(double) * block * K);
+		class_r = palloc(sizeof(double) * block * K);
 	}
 	linalg_gram_add(gram, d, X, nrows, NULL, 1.0, NULL);
 	linalg_rows_tmatvec_add(X, nrows, d, y, xty);
@@ -469,7 +494,10 @@ solver_statistics(Dataset *ds, FitResult *fit, const LossFunctions *loss)
 	fit->xty = palloc0(sizeof(double) * d);
 	fit->max_row_norm = 0.0;
 	solver_stats_init(&fit->stats);
-	if (ds->parallel)
+	if (ds->distributed)
+		distributed_statistics(ds, loss, fit->theta, fit->gram, fit->xty, &fit->stats,
+							   &fit->max_row_norm);
+	else if (ds->parallel)
 		parallel_sums_statistics(ds->parallel, fit->theta, fit->gram, fit->xty, &fit->stats,
 								 &fit->max_row_norm);
 	else
@@ -492,6 +520,11 @@ mean_target(Dataset *ds)
 	DataBlock  *blk;
 	int			i;
 
+	if (ds->distributed)
+	{
+		distributed_target_sums(ds, &sum, &exposure);
+		return exposure > 0 ? sum / exposure : 0.0;
+	}
 	dataset_begin_pass(ds);
 	while ((blk = dataset_next_block(ds)) != NULL)
 		for (i = 0; i < blk->nrows; i++)

@@ -59,6 +59,9 @@ extern double solver_class_logit_magnitude(const double *x, int d, int K,
 /* Empty statistics: no term, no row. */
 extern void solver_stats_init(SumStats *st);
 
+/* Adds the statistics of other rows, part, to st. */
+extern void solver_stats_merge(SumStats *st, const SumStats *part);
+
 /* A fitted model: parameters and the Hessian of the objective there. */
 typedef struct FitResult
 {

@@ -32,6 +32,7 @@
 #include "audit.h"
 #include "catalog.h"
 #include "dataset.h"
+#include "distributed.h"
 #include "digest.h"
 #include "erase.h"
 #include "erasure_state.h"
@@ -71,6 +72,8 @@ lock_source(Oid relid)
 		aclcheck_error(aclresult, get_relkind_objtype(get_rel_relkind(relid)),
 					   get_rel_name(relid));
 	LockRelationOid(relid, ShareRowExclusiveLock);
+	if (distributed_is_source(relid))
+		distributed_lock(relid);
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -180,6 +183,7 @@ train_and_store(const char *name, Oid relid, const char *target,
 	Dataset    *ds;
 	TrainedModel m;
 	PrivilegeSwitch s;
+	bool		distributed;
 
 	lock_source(relid);			/* again, if the caller did: harmless */
 	unlearn_progress_start();
@@ -194,11 +198,21 @@ train_and_store(const char *name, Oid relid, const char *target,
 	spec.filter_stored = model_id != 0;
 	spec.allow_empty = model_id != 0;	/* a retrain of an emptied table: state empty */
 	ds = dataset_load(&spec);
+	distributed = ds->distributed != NULL;
+	if (distributed && model_id != 0 && !distributed_model(model_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot retrain model \"%s\": it was trained before \"%s\" was distributed",
+						name, get_rel_name(relid)),
+				 errdetail("Its lineage is this node's; a model of a distributed table keeps it on the workers."),
+				 errhint("Drop the model and create it again.")));
 	*empty = ds->nrows == 0;
 	if (ds->nrows == 0)
 	{
 		privileges_enter_catalog(&s);
 		lineage_delete(model_id);
+		if (distributed)
+			distributed_write_lineage(model_id, ds);	/* none, and an empty journal */
 		(void) catalog_set_empty(model_id, ds->nskipped);
 		dataset_close(ds);
 		erase_ensure_triggers(relid);
@@ -253,7 +267,10 @@ train_and_store(const char *name, Oid relid, const char *target,
 		catalog_replace_fit(model_id, &m);
 		lineage_delete(model_id);
 	}
-	lineage_write(model_id, ds->entries, ds->nentries);
+	if (ds->distributed)
+		distributed_write_lineage(model_id, ds);
+	else
+		lineage_write(model_id, ds->entries, ds->nentries);
 	dataset_close(ds);
 	erase_ensure_triggers(relid);
 	privileges_leave(&s);
@@ -512,10 +529,15 @@ unlearn_lineage_of(PG_FUNCTION_ARGS)
 			getTypeOutputInfo(key_types[i], &outfunc, &isvarlena);
 			fmgr_info(outfunc, &key_out);
 		}
-		key64 = dataset_key_value(key_types[i], typed, &key_out, &key_text);
-		privileges_enter_catalog(&s);
-		found = lineage_lookup(ids[i], key64, key_text, &fingerprint);
-		privileges_leave(&s);
+		if (distributed_model(ids[i]))
+			found = distributed_lineage_holds(ids[i], key_types[i], typed);
+		else
+		{
+			key64 = dataset_key_value(key_types[i], typed, &key_out, &key_text);
+			privileges_enter_catalog(&s);
+			found = lineage_lookup(ids[i], key64, key_text, &fingerprint);
+			privileges_leave(&s);
+		}
 		if (found)
 		{
 			Datum		row[2];

@@ -43,12 +43,14 @@
 #include "replication/worker_internal.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/float.h"
 #include "utils/lsyscache.h"
 #include "utils/snapmgr.h"
 
 #include "audit.h"
 #include "collected.h"
+#include "distributed.h"
 #include "erase.h"
 #include "hierarchy.h"
 #include "lineage.h"
@@ -359,11 +361,22 @@ reconcile_table(Oid relid)
 	char	   *qualified;
 	char		action[NUM_ERASURE_TRIGGERS];	/* c(reate), r(emake), e(nable), d(rop) */
 	bool		any = false;
+	bool		distributed;
+	volatile int unsafe = 0;
 	int			i;
 
 	if (get_rel_name(relid) == NULL)
 		return;					/* the table itself is gone */
 	n = needs_of(relid);
+	/*
+	 * A distributed source: its models of distributed lineage journal on
+	 * the shards (distributed.c); erasure triggers are kept only while a
+	 * model trained before the table was distributed is left (their
+	 * copies on the shards refuse to fire), and never made.
+	 */
+	distributed = distributed_is_source(relid);
+	if (distributed && !distributed_has_local_models(relid))
+		memset(&n, 0, sizeof(n));
 	rel = table_open(relid, AccessShareLock);
 	qualified = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 										   RelationGetRelationName(rel));
@@ -394,6 +407,8 @@ reconcile_table(Oid relid)
 			action[i] = 'e';
 		else if (!want && tg != NULL)
 			action[i] = 'd';
+		if (distributed && action[i] != 'd')
+			action[i] = 0;
 		any |= action[i] != 0;
 	}
 	table_close(rel, AccessShareLock);
@@ -405,6 +420,8 @@ reconcile_table(Oid relid)
 		if (action[i] == 'd' || action[i] == 'r')
 			LockRelationOid(relid, AccessExclusiveLock);
 	erase_reconciling = true;
+	if (distributed)
+		unsafe = distributed_allow_triggers();
 	PG_TRY();
 	{
 		for (i = 0; i < (int) NUM_ERASURE_TRIGGERS; i++)
@@ -425,6 +442,8 @@ reconcile_table(Oid relid)
 		erase_reconciling = false;
 	}
 	PG_END_TRY();
+	if (distributed)
+		AtEOXact_GUC(true, unsafe);
 }
 
 /* Reconciles every table of a list (see reconcile_table). */

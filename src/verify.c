@@ -46,6 +46,8 @@
 
 #include "audit.h"
 #include "catalog.h"
+#include "distributed.h"
+#include "utils/lsyscache.h"
 #include "encoder.h"
 #include "linalg.h"
 #include "lineage.h"
@@ -180,6 +182,13 @@ log_verification(const StoredModel *m, int64 rows, bool ok, double distance,
 static void
 check_verifiable(const StoredModel *m)
 {
+	if (distributed_is_source(m->source))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("verify_model does not support model \"%s\" of distributed table \"%s\" yet",
+						m->name, get_rel_name(m->source)),
+				 errhint("Its fit equals a fresh one by construction until an erasure: unlearn.retrain('%s') refits it on the shards.",
+						 m->name)));
 	if (strcmp(m->state, "empty") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

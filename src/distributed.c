@@ -1,0 +1,960 @@
+/*-------------------------------------------------------------------------
+ *
+ * distributed.c
+ *	  Models of Citus-distributed sources, the coordinator's side.
+ *
+ *	  Training: every pass is one SQL statement over the distributed
+ *	  table, unlearn._pass_sums(spec, row), which Citus pushes down to the
+ *	  shards (distributed_sums.c) and whose partial sums it adds up here;
+ *	  citus.coordinator_aggregation_strategy is 'disabled' meanwhile, so a
+ *	  statement Citus could not push down fails instead of pulling rows.
+ *	  The first pass is built-in aggregates (count, min, max, avg,
+ *	  var_pop), pushed down the same way.
+ *
+ *	  Lineage: a table distributed by the key and co-located with the
+ *	  source, unlearn.distributed_lineage_<model id>, written on the
+ *	  workers by one INSERT ... SELECT Citus pushes down; it moves with the
+ *	  source's shards.
+ *
+ *	  Erasure: Citus fires a statement trigger per shard, on its worker,
+ *	  with that shard's transition table.  The model's journal trigger
+ *	  (unlearn._journal_shard_rows) writes the keys of the rows that leave
+ *	  a shard into the co-located shard of unlearn.distributed_journal_<model
+ *	  id>, on the same worker, in the statement's own transaction: Citus's
+ *	  two-phase commit commits them with the DELETE or not at all.  The
+ *	  coordinator does not fold them into the model yet: predict, weights,
+ *	  evaluate and verify_model refuse a model whose journal holds a row of
+ *	  its lineage (or a TRUNCATE), and retrain clears it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/regproc.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+#include "funcapi.h"
+#include "access/htup_details.h"
+
+#include "distributed.h"
+#include "distributed_sums.h"
+#include "erase.h"
+#include "features.h"
+#include "linalg.h"
+#include "privileges.h"
+#include "unlearn.h"
+
+static void run_write(const char *sql);
+static bool table_exists(const char *table);
+static char *model_table(int32 model_id, const char *what);
+
+struct DistributedSource
+{
+	char	   *relation;		/* the source, quoted and qualified */
+	char	   *row;			/* ARRAY[target, features..., ln(exposure)] */
+	char	   *fingerprint;	/* the row's lineage fingerprint */
+	char	   *usable;			/* no NULL among them */
+	char	   *key;			/* the key column, quoted */
+	int			shards;
+};
+
+/* The last distributed fit's traffic (distributed_last_fit). */
+static int	last_passes;
+static int	last_shards;
+static int64 last_bytes;
+
+/* Whether relid is a hash-distributed table of Citus (see distributed.h). */
+bool
+distributed_is_source(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	bool		hash;
+
+	if (!OidIsValid(get_extension_oid("citus", true)))
+		return false;
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition"
+							  " WHERE logicalrelid = $1 AND partmethod = 'h'",
+							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_dist_partition");
+	hash = SPI_processed > 0;
+	SPI_finish();
+	return hash;
+}
+
+/* Locks out a distributed source's writers on every node (see distributed.h). */
+void
+distributed_lock(Oid relid)
+{
+	SPI_connect();
+	run_write(psprintf("LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE",
+					   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+												  get_rel_name(relid))));
+	SPI_finish();
+}
+
+/*
+ * Connects to SPI as the extension's owner: the shards' passes run as
+ * it (the trainer's rights on the source were checked when it was
+ * locked), so that the pass functions need not be PUBLIC.
+ */
+static void
+owner_connect(PrivilegeSwitch *s)
+{
+	privileges_enter_catalog(s);
+	SPI_connect();
+}
+
+/* Ends owner_connect. */
+static void
+owner_finish(PrivilegeSwitch *s)
+{
+	SPI_finish();
+	privileges_leave(s);
+}
+
+/* Sets a GUC until the returned nest level is popped (AtEOXact_GUC). */
+static int
+set_for_now(const char *name, const char *value)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option(name, value, PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* A column's value as float8, in SQL. */
+static char *
+float8_of(const char *column, Oid typid)
+{
+	if (typid == BOOLOID)
+		return psprintf("%s::pg_catalog.int4::pg_catalog.float8", quote_identifier(column));
+	return psprintf("%s::pg_catalog.float8", quote_identifier(column));
+}
+
+/* Runs a read-only statement on the source; SPI must be connected. */
+static void
+run_select(const char *sql, int nargs, Oid *types, Datum *values)
+{
+	if (SPI_execute_with_args(sql, nargs, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not run \"%s\"", sql);
+}
+
+/* Column col of row 0 of the last SPI result as a float8 (NULL: 0). */
+static double
+result_double(int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
+
+	return isnull ? 0.0 : DatumGetFloat8(d);
+}
+
+/* Column col of row 0 of the last SPI result as text, in the caller's context. */
+static char *
+result_text(int col)
+{
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
+
+	return s ? strcpy(SPI_palloc(strlen(s) + 1), s) : NULL;
+}
+
+/* Checks that a distributed source can be trained on (see distributed.h). */
+void
+distributed_begin(Dataset *ds)
+{
+	DistributedSource *src = palloc0(sizeof(DistributedSource));
+	Relation	rel = ds->rel;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
+	char	   *partcol;
+	StringInfoData row;
+	StringInfoData usable;
+	int			j;
+
+	if (ds->filter != NULL || ds->holdout > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the options \"where\" and \"holdout\" are not supported for distributed table \"%s\" yet",
+						RelationGetRelationName(rel)),
+				 errhint("Train on the whole table, or on a local table.")));
+	if (ds->target_kind == LOSS_TARGET_CLASS)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("multinomial models of distributed table \"%s\" are not supported yet",
+						RelationGetRelationName(rel)),
+				 errhint("Model types linear, ridge, logistic and poisson train on distributed tables.")));
+	for (j = 0; j < ds->fs->nfeatures; j++)
+		if (ds->fs->cols[j].kind == COLUMN_CATEGORICAL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("feature column \"%s\" of distributed table \"%s\" is categorical, which distributed training does not support yet",
+							ds->fs->cols[j].name, RelationGetRelationName(rel)),
+					 errhint("List numeric and boolean feature columns only.")));
+
+	SPI_connect();
+	run_select("SELECT pg_catalog.column_to_column_name(logicalrelid, partkey),"
+			   "       (SELECT count(*) FROM pg_catalog.pg_dist_shard s"
+			   "         WHERE s.logicalrelid = p.logicalrelid)::pg_catalog.int4"
+			   "  FROM pg_catalog.pg_dist_partition p WHERE logicalrelid = $1",
+			   1, types, values);
+	if (SPI_processed != 1)
+		elog(ERROR, "relation \"%s\" is not distributed", RelationGetRelationName(rel));
+	partcol = result_text(1);
+	src->shards = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+											  &(bool){false}));
+	SPI_finish();
+	if (partcol == NULL || strcmp(partcol, ds->key_name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("key column \"%s\" of distributed table \"%s\" is not its distribution column \"%s\"",
+						ds->key_name, RelationGetRelationName(rel), partcol ? partcol : "?"),
+				 errdetail("Lineage is kept next to the rows, distributed by the same key.")));
+
+	last_passes = 0;
+	last_bytes = 0;
+	last_shards = src->shards;
+	src->relation = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+											   RelationGetRelationName(rel));
+	src->key = pstrdup(quote_identifier(ds->key_name));
+	initStringInfo(&row);
+	initStringInfo(&usable);
+	appendStringInfo(&row, "%s", float8_of(ds->target_name, ds->target_type));
+	appendStringInfo(&usable, "%s IS NOT NULL", quote_identifier(ds->target_name));
+	for (j = 0; j < ds->fs->nfeatures; j++)
+	{
+		appendStringInfo(&row, ", %s", float8_of(ds->fs->cols[j].name, ds->fs->cols[j].typid));
+		appendStringInfo(&usable, " AND %s IS NOT NULL", quote_identifier(ds->fs->cols[j].name));
+	}
+	if (ds->exposure_attnum != InvalidAttrNumber)
+	{
+		char	   *e = float8_of(ds->exposure_name, ds->exposure_type);
+
+		src->fingerprint = psprintf("unlearn._row_fingerprint(ARRAY[%s], %s)", row.data, e);
+		appendStringInfo(&row, ", pg_catalog.ln(%s)", e);
+		appendStringInfo(&usable, " AND %s IS NOT NULL", quote_identifier(ds->exposure_name));
+	}
+	else
+		src->fingerprint = psprintf("unlearn._row_fingerprint(ARRAY[%s], NULL)", row.data);
+	src->row = psprintf("ARRAY[%s]", row.data);
+	src->usable = usable.data;
+	ds->distributed = src;
+}
+
+/* SQL true for a usable row whose target, features or exposure are out of range. */
+static char *
+bad_row(Dataset *ds)
+{
+	StringInfoData s;
+	StringInfoData zero;
+	char	   *y = float8_of(ds->target_name, ds->target_type);
+	int			j;
+
+	/* v - v is 0 for a finite v, NaN for NaN or an infinity: their sum tells */
+	initStringInfo(&zero);
+	appendStringInfo(&zero, "(%s - %s)", y, y);
+	for (j = 0; j < ds->fs->nfeatures; j++)
+	{
+		char	   *x = float8_of(ds->fs->cols[j].name, ds->fs->cols[j].typid);
+
+		appendStringInfo(&zero, " + (%s - %s)", x, x);
+	}
+	initStringInfo(&s);
+	appendStringInfo(&s, "NOT (%s = 0", zero.data);
+	if (ds->target_kind == LOSS_TARGET_BINARY)
+		appendStringInfo(&s, " AND %s IN (0, 1)", y);
+	else if (ds->target_kind == LOSS_TARGET_COUNT)
+		appendStringInfo(&s, " AND %s >= 0 AND %s = pg_catalog.floor(%s)", y, y, y);
+	if (ds->exposure_attnum != InvalidAttrNumber)
+	{
+		char	   *e = float8_of(ds->exposure_name, ds->exposure_type);
+
+		appendStringInfo(&s, " AND (%s - %s) = 0 AND %s > 0", e, e, e);
+	}
+	appendStringInfoChar(&s, ')');
+	return s.data;
+}
+
+/*
+ * Raises the error the local first pass raises for the first bad row the
+ * shards report: a NULL under nulls = 'error', a target or feature or
+ * exposure out of range.  Only that row's key and values come here.
+ */
+static void
+report_bad_row(Dataset *ds, bool null_row)
+{
+	PrivilegeSwitch owner;
+	DistributedSource *src = ds->distributed;
+	StringInfoData sql;
+	char	   *key;
+	double	   *v;
+	int			n = 1 + ds->fs->nfeatures + (ds->exposure_attnum != InvalidAttrNumber ? 1 : 0);
+	int			j;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT %s::pg_catalog.text, %s FROM %s WHERE %s ORDER BY 1 LIMIT 1",
+					 src->key, null_row ? "NULL::pg_catalog.float8[]" : src->row,
+					 src->relation, null_row ? psprintf("NOT (%s)", src->usable) :
+					 psprintf("%s AND %s", src->usable, bad_row(ds)));
+	owner_connect(&owner);
+	run_select(sql.data, 0, NULL, NULL);
+	if (SPI_processed == 0)
+		elog(ERROR, "the shards reported a bad row of \"%s\" they no longer hold", src->relation);
+	key = result_text(1);
+	if (null_row)
+	{
+		owner_finish(&owner);
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a column the model reads is null in the row with key %s of \"%s\"",
+						key, RelationGetRelationName(ds->rel)),
+				 errhint("Set the option \"nulls\" to \"skip\" to leave such rows out.")));
+	}
+	{
+		bool		isnull;
+		ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0],
+														 SPI_tuptable->tupdesc, 2, &isnull));
+
+		v = palloc(sizeof(double) * n);
+		memcpy(v, ARR_DATA_PTR(a), sizeof(double) * n);
+	}
+	owner_finish(&owner);
+	if (!isfinite(v[0]))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("target column \"%s\" contains NaN or infinity", ds->target_name),
+				 errdetail("The row with key %s.", key)));
+	if (ds->target_kind == LOSS_TARGET_BINARY && v[0] != 0.0 && v[0] != 1.0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("label %g in target column \"%s\" is not 0 or 1", v[0], ds->target_name),
+				 errdetail("The row with key %s.", key),
+				 errhint("A logistic model takes labels 0 and 1, or a boolean target; more classes need model type 'multinomial'.")));
+	if (ds->target_kind == LOSS_TARGET_COUNT && (v[0] < 0.0 || v[0] != floor(v[0])))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("count %g in target column \"%s\" is not a non-negative integer",
+						v[0], ds->target_name),
+				 errdetail("The row with key %s.", key),
+				 errhint("A Poisson model takes counts: 0, 1, 2, ...")));
+	for (j = 0; j < ds->fs->nfeatures; j++)
+		if (!isfinite(v[1 + j]))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("column \"%s\" contains NaN or infinity", ds->fs->cols[j].name),
+					 errdetail("The row with key %s.", key)));
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("exposure in column \"%s\" is not a positive number", ds->exposure_name),
+			 errdetail("The row with key %s.", key),
+			 errhint("The exposure is what the count was observed over (time, area, ...); "
+					 "its log enters the logit, so it must be finite and above 0.")));
+}
+
+/*
+ * Sets a numeric column's learnt state from the shards' count, mean,
+ * variance, minimum and maximum, so that features.c's spread and mean
+ * are theirs: the shift is the mean, the unit the power of two above the
+ * range (0: constant).
+ */
+static void
+set_column_statistics(FeatureColumn *col, double n, double mean, double var,
+					  double lo, double hi)
+{
+	double		range = hi - lo;
+	int			e;
+
+	col->count = (int64) n;
+	col->shift = mean;
+	col->sum = 0.0;
+	col->unit = 0.0;
+	col->inv_unit = 1.0;
+	col->sumsq = 0.0;
+	if (!isfinite(range))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("values of feature column \"%s\" are too far apart for double precision",
+						col->name),
+				 errdetail("The difference between two of its values overflows."),
+				 errhint("Rescale the column in the source table.")));
+	if (range > 0)
+	{
+		(void) frexp(range, &e);
+		col->unit = ldexp(1.0, e);
+		col->inv_unit = ldexp(1.0, -e);
+		col->sumsq = n * var * col->inv_unit * col->inv_unit;
+	}
+}
+
+/* The first pass, on the shards (see distributed.h). */
+void
+distributed_first_pass(Dataset *ds)
+{
+	PrivilegeSwitch owner;
+	DistributedSource *src = ds->distributed;
+	StringInfoData sql;
+	char	   *y = float8_of(ds->target_name, ds->target_type);
+	double		skipped,
+				bad;
+	int			j;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT count(*)::pg_catalog.float8,"
+					 " count(*) FILTER (WHERE %s)::pg_catalog.float8,"
+					 " count(*) FILTER (WHERE %s > 0)::pg_catalog.float8",
+					 bad_row(ds), y);
+	for (j = 0; j < ds->fs->nfeatures; j++)
+	{
+		char	   *x = float8_of(ds->fs->cols[j].name, ds->fs->cols[j].typid);
+
+		appendStringInfo(&sql, ", avg(%s), var_pop(%s), min(%s), max(%s)", x, x, x, x);
+	}
+	appendStringInfo(&sql, " FROM %s WHERE %s", src->relation, src->usable);
+
+	owner_connect(&owner);
+	run_select(psprintf("SELECT count(*)::pg_catalog.float8 FROM %s", src->relation), 0, NULL, NULL);
+	skipped = result_double(1);
+	run_select(sql.data, 0, NULL, NULL);
+	ds->nrows = (int64) result_double(1);
+	skipped -= result_double(1);
+	bad = result_double(2);
+	ds->npositive = (int64) result_double(3);
+	if (bad == 0)
+		for (j = 0; j < ds->fs->nfeatures; j++)
+			set_column_statistics(&ds->fs->cols[j], (double) ds->nrows,
+								  result_double(4 + 4 * j), result_double(5 + 4 * j),
+								  result_double(6 + 4 * j), result_double(7 + 4 * j));
+	owner_finish(&owner);
+	ds->nskipped = (int64) skipped;
+	if (skipped > 0 && ds->nulls == NULLS_ERROR)
+		report_bad_row(ds, true);
+	if (bad > 0)
+		report_bad_row(ds, false);
+}
+
+/* The spec of a pass of kind at theta (see distributed_sums.h). */
+static Datum
+pass_spec(Dataset *ds, const LossFunctions *loss, int kind, const double *theta,
+		  bool may_overflow)
+{
+	FeatureSet *fs = ds->fs;
+	int			nfeat = fs->nfeatures;
+	int			d = fs->nterms;
+	int			n = PASS_SPEC_HEADER + 2 * nfeat + d;
+	Datum	   *v = palloc(sizeof(Datum) * n);
+	int			j;
+
+	v[PASS_SPEC_MAGIC] = Float8GetDatum(PASS_SPEC_MAGIC_VALUE);
+	v[PASS_SPEC_KIND] = Float8GetDatum(kind);
+	v[PASS_SPEC_LOSS] = Float8GetDatum(pass_loss_code(loss));
+	v[PASS_SPEC_INTERCEPT] = Float8GetDatum(fs->intercept ? 1 : 0);
+	v[PASS_SPEC_NFEAT] = Float8GetDatum(nfeat);
+	v[PASS_SPEC_OFFSET] = Float8GetDatum(ds->exposure_attnum != InvalidAttrNumber ? 1 : 0);
+	v[PASS_SPEC_OVERFLOW] = Float8GetDatum(may_overflow ? 1 : 0);
+	for (j = 0; j < nfeat; j++)
+	{
+		v[PASS_SPEC_HEADER + j] = Float8GetDatum(fs->cols[j].center);
+		v[PASS_SPEC_HEADER + nfeat + j] = Float8GetDatum(fs->cols[j].inv_scale);
+	}
+	for (j = 0; j < d; j++)
+		v[PASS_SPEC_HEADER + 2 * nfeat + j] = Float8GetDatum(theta[j]);
+	return PointerGetDatum(construct_array(v, n, FLOAT8OID, sizeof(double), FLOAT8PASSBYVAL,
+										   TYPALIGN_DOUBLE));
+}
+
+/*
+ * Runs one pass of kind at theta on the shards; returns the combined
+ * state (its doubles, in the caller's context).
+ */
+static double *
+run_pass(Dataset *ds, const LossFunctions *loss, int kind, const double *theta,
+		 bool may_overflow)
+{
+	PrivilegeSwitch owner;
+	DistributedSource *src = ds->distributed;
+	int			d = ds->fs->nterms;
+	int			n = pass_state_length(kind, d);
+	Oid			types[1] = {FLOAT8ARRAYOID};
+	Datum		values[1] = {pass_spec(ds, loss, kind, theta, may_overflow)};
+	double	   *state = palloc(sizeof(double) * n);
+	char	   *sql;
+	int			level;
+	bool		isnull;
+	Datum		result;
+	ArrayType  *a;
+
+	CHECK_FOR_INTERRUPTS();
+	sql = psprintf("SELECT unlearn._pass_sums($1, %s) FROM %s WHERE %s",
+				   src->row, src->relation, src->usable);
+	level = set_for_now("citus.coordinator_aggregation_strategy", "disabled");
+	owner_connect(&owner);
+	run_select(sql, 1, types, values);
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("no rows to train model \"%s\" on", ds->model_name),
+				 errdetail("The shards of \"%s\" returned no rows to a pass.", src->relation)));
+	a = DatumGetArrayTypeP(result);
+	if (ARR_NDIM(a) != 1 || ARR_DIMS(a)[0] != n || ARR_HASNULL(a))
+		elog(ERROR, "a pass over \"%s\" returned %d values, expected %d", src->relation,
+			 ARR_NDIM(a) == 1 ? ARR_DIMS(a)[0] : 0, n);
+	memcpy(state, ARR_DATA_PTR(a), sizeof(double) * n);
+	/* shipped: a state's text per shard (float8 text, as Citus sends it) */
+	last_bytes += (int64) src->shards * (int64) strlen(OidOutputFunctionCall(F_ARRAY_OUT, result));
+	owner_finish(&owner);
+	AtEOXact_GUC(true, level);
+	if ((int64) state[STATE_ROWS] != ds->nrows)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("a pass over \"%s\" read " INT64_FORMAT " rows, the first pass " INT64_FORMAT,
+						src->relation, (int64) state[STATE_ROWS], ds->nrows),
+				 errdetail("The table changed while the model was trained.")));
+	last_passes++;
+	last_shards = src->shards;
+	return state;
+}
+
+/* A solver pass on the shards (see distributed.h). */
+double
+distributed_evaluate(Dataset *ds, const LossFunctions *loss, const double *theta,
+					 double *gradient, double *hessian, bool may_overflow)
+{
+	int			d = ds->fs->nterms;
+	double	   *s = run_pass(ds, loss, hessian ? PASS_SUMS_HESSIAN : PASS_SUMS, theta,
+							 may_overflow);
+
+	memcpy(gradient, &s[STATE_BODY + 1], sizeof(double) * d);
+	if (hessian)
+	{
+		memcpy(hessian, &s[STATE_BODY + 1 + d], sizeof(double) * d * d);
+		linalg_symmetrize(hessian, d);
+	}
+	return s[STATE_BODY];
+}
+
+/* The statistics pass on the shards (see distributed.h). */
+void
+distributed_statistics(Dataset *ds, const LossFunctions *loss, const double *theta,
+					   double *gram, double *xty, SumStats *stats, double *max_row_norm)
+{
+	double	   *s = run_pass(ds, loss, PASS_STATISTICS, theta, false);
+
+	pass_state_statistics(s, ds->fs->nterms, gram, xty, stats, max_row_norm);
+}
+
+/* Whether model_id is a model of a distributed source (see distributed.h). */
+bool
+distributed_model(int32 model_id)
+{
+	return table_exists(model_table(model_id, "lineage"));
+}
+
+/* Whether a model of relid keeps its lineage locally (see distributed.h). */
+bool
+distributed_has_local_models(Oid relid)
+{
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(relid)};
+	PrivilegeSwitch owner;
+	bool		any;
+
+	owner_connect(&owner);
+	run_select("SELECT 1 FROM unlearn.model m WHERE m.source = $1 AND"
+			   " pg_catalog.to_regclass('unlearn.distributed_lineage_' || m.model_id) IS NULL",
+			   1, types, values);
+	any = SPI_processed > 0;
+	owner_finish(&owner);
+	return any;
+}
+
+/* Sets citus.enable_unsafe_triggers for now (see distributed.h). */
+int
+distributed_allow_triggers(void)
+{
+	return set_for_now("citus.enable_unsafe_triggers", "on");
+}
+
+/* Sums of the target and of the exposure over the training rows (see distributed.h). */
+void
+distributed_target_sums(Dataset *ds, double *sum, double *exposure)
+{
+	PrivilegeSwitch owner;
+	DistributedSource *src = ds->distributed;
+	char	   *sql;
+
+	sql = psprintf("SELECT sum(%s), %s FROM %s WHERE %s",
+				   float8_of(ds->target_name, ds->target_type),
+				   ds->exposure_attnum != InvalidAttrNumber ?
+				   psprintf("sum(%s)", float8_of(ds->exposure_name, ds->exposure_type)) :
+				   "count(*)::pg_catalog.float8",
+				   src->relation, src->usable);
+	owner_connect(&owner);
+	run_select(sql, 0, NULL, NULL);
+	*sum = result_double(1);
+	*exposure = result_double(2);
+	owner_finish(&owner);
+}
+
+/* The name of a model's lineage ("lineage") or journal table, qualified. */
+static char *
+model_table(int32 model_id, const char *what)
+{
+	return psprintf("unlearn.distributed_%s_%d", what, model_id);
+}
+
+/* Runs a statement that writes; SPI must be connected. */
+static void
+run_write(const char *sql)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (rc < 0)
+		elog(ERROR, "could not run \"%s\": %s", sql, SPI_result_code_string(rc));
+}
+
+/* Whether the qualified table name exists. */
+static bool
+table_exists(const char *table)
+{
+	return OidIsValid(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(table)),
+									   NoLock, true));
+}
+
+/*
+ * Creates a table distributed by key and co-located with the source, or
+ * empties it if the model has one already.
+ */
+static void
+ensure_colocated_table(Dataset *ds, const char *table, const char *columns)
+{
+	DistributedSource *src = ds->distributed;
+
+	if (table_exists(table))
+	{
+		run_write(psprintf("TRUNCATE %s", table));
+		return;
+	}
+	run_write(psprintf("CREATE TABLE %s (key %s%s)", table,
+					   format_type_be(ds->key_type), columns));
+	run_write(psprintf("SELECT pg_catalog.create_distributed_table(%s, 'key', colocate_with => %s)",
+					   quote_literal_cstr(table), quote_literal_cstr(src->relation)));
+}
+
+/* A model's journal triggers on its source: one per event (transition tables). */
+static void
+ensure_journal_triggers(int32 model_id, Dataset *ds)
+{
+	DistributedSource *src = ds->distributed;
+	static const char *const events[3] = {"DELETE", "UPDATE", "TRUNCATE"};
+	static const char ops[3] = {'d', 'u', 't'};
+	int			i;
+
+	for (i = 0; i < 3; i++)
+	{
+		char	   *name = psprintf("unlearn_journal_%d_%c", model_id, ops[i]);
+		Oid			types[2] = {OIDOID, TEXTOID};
+		Datum		values[2] = {ObjectIdGetDatum(RelationGetRelid(ds->rel)),
+		CStringGetTextDatum(name)};
+
+		if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1 AND tgname = $2",
+								  2, types, values, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read pg_trigger");
+		if (SPI_processed > 0)
+			continue;
+		run_write(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT"
+						   " EXECUTE FUNCTION unlearn._journal_shard_rows('%d', '%c', %s)",
+						   quote_identifier(name), events[i], src->relation,
+						   ops[i] == 't' ? "" : "REFERENCING OLD TABLE AS unlearn_old",
+						   model_id, ops[i], quote_literal_cstr(ds->key_name)));
+	}
+}
+
+/* Writes a model's lineage and (re)starts its journal (see distributed.h). */
+void
+distributed_write_lineage(int32 model_id, Dataset *ds)
+{
+	DistributedSource *src = ds->distributed;
+	char	   *lineage = model_table(model_id, "lineage");
+	char	   *journal = model_table(model_id, "journal");
+	int			unsafe;
+
+	unsafe = distributed_allow_triggers();
+	SPI_connect();
+	ensure_colocated_table(ds, lineage, ", fingerprint pg_catalog.int8 NOT NULL");
+	ensure_colocated_table(ds, journal, ", op pg_catalog.\"char\" NOT NULL,"
+						   " at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()");
+	run_write(psprintf("INSERT INTO %s (key, fingerprint) SELECT %s, %s FROM %s WHERE %s",
+					   lineage, src->key, src->fingerprint, src->relation, src->usable));
+	if ((int64) SPI_processed != ds->nrows)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("the lineage of model \"%s\" has " INT64_FORMAT " rows, its fit " INT64_FORMAT,
+						ds->model_name, (int64) SPI_processed, ds->nrows),
+				 errdetail("The table changed while the model was trained.")));
+	ensure_journal_triggers(model_id, ds);
+	SPI_finish();
+	AtEOXact_GUC(true, unsafe);
+}
+
+/* Rows the model was trained on that have left its source since (see distributed.h). */
+int64
+distributed_pending(const StoredModel *m)
+{
+	char	   *journal = model_table(m->model_id, "journal");
+	char	   *lineage = model_table(m->model_id, "lineage");
+	PrivilegeSwitch s;
+	int64		n;
+
+	privileges_enter_catalog(&s);
+	SPI_connect();
+	run_select(psprintf("SELECT count(*)::pg_catalog.float8 FROM %s j LEFT JOIN %s l ON l.key = j.key"
+						" WHERE j.op = 't' OR l.key IS NOT NULL", journal, lineage),
+			   0, NULL, NULL);
+	n = (int64) result_double(1);
+	SPI_finish();
+	privileges_leave(&s);
+	return n;
+}
+
+/* Refuses to serve a model that misses erasures (see distributed.h). */
+void
+distributed_check_current(const StoredModel *m, const char *use)
+{
+	int64		n;
+
+	if (!distributed_model(m->model_id))
+		return;
+	n = distributed_pending(m);
+	if (n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" cannot %s: " INT64_FORMAT " of its training rows left distributed table \"%s\"",
+						m->name, use, n, get_rel_name(m->source)),
+				 errdetail("Their erasure is journaled on the workers; the model still holds them."),
+				 errhint("Run unlearn.retrain('%s').", m->name)));
+}
+
+PG_FUNCTION_INFO_V1(unlearn_check_current);
+
+/* unlearn._check_current(model): distributed_check_current for SQL readers of a model. */
+Datum
+unlearn_check_current(PG_FUNCTION_ARGS)
+{
+	PrivilegeSwitch s;
+	StoredModel *m;
+
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
+	privileges_leave(&s);
+	distributed_check_current(m, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	PG_RETURN_VOID();
+}
+
+/* Whether the model's lineage holds key (see distributed.h). */
+bool
+distributed_lineage_holds(int32 model_id, Oid key_type, Datum key)
+{
+	Oid			types[1] = {key_type};
+	Datum		values[1] = {key};
+	PrivilegeSwitch s;
+	bool		found;
+
+	privileges_enter_catalog(&s);
+	SPI_connect();
+	run_select(psprintf("SELECT 1 FROM %s WHERE key = $1", model_table(model_id, "lineage")),
+			   1, types, values);
+	found = SPI_processed > 0;
+	SPI_finish();
+	privileges_leave(&s);
+	return found;
+}
+
+/* Drops a model's lineage, journal and triggers (see distributed.h). */
+void
+distributed_drop(int32 model_id, Oid source)
+{
+	static const char ops[3] = {'d', 'u', 't'};
+	int			unsafe;
+	int			i;
+
+	if (!table_exists(model_table(model_id, "lineage")) &&
+		!table_exists(model_table(model_id, "journal")))
+		return;					/* not a model of a distributed source */
+	unsafe = distributed_allow_triggers();
+	SPI_connect();
+	if (OidIsValid(source) && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(source)))
+		for (i = 0; i < 3; i++)
+			run_write(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
+							   quote_identifier(psprintf("unlearn_journal_%d_%c", model_id, ops[i])),
+							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
+														  get_rel_name(source))));
+	run_write(psprintf("DROP TABLE IF EXISTS %s, %s", model_table(model_id, "lineage"),
+					   model_table(model_id, "journal")));
+	SPI_finish();
+	AtEOXact_GUC(true, unsafe);
+}
+
+/* What the last distributed fit shipped (see distributed.h). */
+void
+distributed_last_fit(int *passes, int *shards, int64 *bytes)
+{
+	*passes = last_passes;
+	*shards = last_shards;
+	*bytes = last_bytes;
+}
+
+PG_FUNCTION_INFO_V1(unlearn_last_distributed_fit);
+
+/* unlearn._last_distributed_fit(): passes, shards, bytes (see the SQL script). */
+Datum
+unlearn_last_distributed_fit(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "unlearn._last_distributed_fit must return a record");
+	if (last_passes == 0)
+		PG_RETURN_NULL();
+	values[0] = Int32GetDatum(last_passes);
+	values[1] = Int32GetDatum(last_shards);
+	values[2] = Int64GetDatum(last_bytes);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), values, nulls)));
+}
+
+/*
+ * The name of the shard of the model's journal co-located with shard
+ * relid, or NULL when relid is the distributed table itself.
+ */
+static char *
+journal_shard(int32 model_id, Oid relid)
+{
+	const char *relname = get_rel_name(relid);
+	const char *suffix = relname ? strrchr(relname, '_') : NULL;
+	Oid			types[3] = {TEXTOID, INT8OID, OIDOID};
+	Datum		values[3];
+	int64		shardid = 0;
+
+	if (suffix != NULL && suffix[1] != '\0' && strspn(suffix + 1, "0123456789") == strlen(suffix + 1))
+		shardid = pg_strtoint64(suffix + 1);
+	values[0] = CStringGetTextDatum(model_table(model_id, "journal"));
+	values[1] = Int64GetDatum(shardid);
+	values[2] = ObjectIdGetDatum(get_rel_namespace(relid));
+	run_select("SELECT pg_catalog.shard_name(j.logicalrelid, j.shardid)"
+			   "  FROM pg_catalog.pg_dist_shard s"
+			   "  JOIN pg_catalog.pg_dist_partition sp USING (logicalrelid)"
+			   "  JOIN pg_catalog.pg_dist_partition jp ON jp.colocationid = sp.colocationid"
+			   "  JOIN pg_catalog.pg_dist_shard j ON j.logicalrelid = jp.logicalrelid"
+			   "   AND j.shardminvalue = s.shardminvalue"
+			   " WHERE s.shardid = $2 AND j.logicalrelid = pg_catalog.to_regclass($1)"
+			   "   AND (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = s.logicalrelid) = $3",
+			   3, types, values);
+	if (SPI_processed == 1)
+		return result_text(1);
+	values[1] = Int64GetDatum(0);
+	values[2] = ObjectIdGetDatum(relid);
+	run_select("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $3"
+			   " AND pg_catalog.to_regclass($1) IS NOT NULL AND $2 = 0",
+			   3, types, values);
+	if (SPI_processed == 1)
+		return NULL;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("relation \"%s\" is not a shard of a source of model %d, or its journal is missing",
+					relname ? relname : "?", model_id),
+			 errdetail("A row leaving it could not be journaled; the statement is refused.")));
+	return NULL;
+}
+
+/*
+ * A TRUNCATE of a model's distributed source: Citus fires its TRUNCATE
+ * triggers on the distributed table, here on the coordinator, not on the
+ * shards.  Every row left: the model must be retrained, logged as a
+ * local TRUNCATE is (erase_truncated_model), in the TRUNCATE's
+ * transaction.  Elsewhere (a worker's copy of the metadata) the model is
+ * unknown and the TRUNCATE is refused.
+ */
+static void
+truncated(int32 model_id, Oid relid)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(model_id)};
+	char	   *name;
+
+	run_select("SELECT name FROM unlearn.model WHERE model_id = $1", 1, types, values);
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot truncate \"%s\" on this node: a model of it lives on the coordinator",
+						get_rel_name(relid)),
+				 errhint("Run the TRUNCATE on the coordinator.")));
+	name = result_text(1);
+	erase_truncated_model(name, relid);
+}
+
+PG_FUNCTION_INFO_V1(unlearn_journal_shard_rows);
+
+/*
+ * The journal trigger of a model of a distributed source (see the file's
+ * header): fires on a shard, on its worker; writes the keys of the rows
+ * leaving the shard (a TRUNCATE: one row without a key) into the
+ * co-located journal shard, in the statement's transaction.
+ * Arguments: the model's id, the event's letter, the key column.
+ */
+Datum
+unlearn_journal_shard_rows(PG_FUNCTION_ARGS)
+{
+	TriggerData *trig = (TriggerData *) fcinfo->context;
+	PrivilegeSwitch s;
+	int32		model_id;
+	char		op;
+	char	   *shard;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) ||
+		trig->tg_trigger->tgnargs != 3)
+		elog(ERROR, "unlearn._journal_shard_rows must fire as a statement trigger with 3 arguments");
+	model_id = pg_strtoint32(trig->tg_trigger->tgargs[0]);
+	op = trig->tg_trigger->tgargs[1][0];
+
+	privileges_enter_catalog(&s);
+	SPI_connect();
+	shard = journal_shard(model_id, RelationGetRelid(trig->tg_relation));
+	if (shard == NULL && op == 't')
+		truncated(model_id, RelationGetRelid(trig->tg_relation));
+	else if (shard != NULL)
+	{
+		if (op == 't')
+			run_write(psprintf("INSERT INTO %s (key, op) VALUES (NULL, 't')", shard));
+		else
+		{
+			if (SPI_register_trigger_data(trig) != SPI_OK_TD_REGISTER)
+				elog(ERROR, "could not register the transition table");
+			run_write(psprintf("INSERT INTO %s (key, op) SELECT %s, '%c' FROM unlearn_old",
+							   shard, quote_identifier(trig->tg_trigger->tgargs[2]),
+							   op == 'u' ? 'u' : 'd'));
+		}
+	}
+	SPI_finish();
+	privileges_leave(&s);
+	return PointerGetDatum(NULL);
+}

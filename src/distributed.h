@@ -1,0 +1,72 @@
+/*-------------------------------------------------------------------------
+ *
+ * distributed.h
+ *	  Models of Citus-distributed sources, the coordinator's side (see
+ *	  distributed.c): training from partial sums the shards compute,
+ *	  lineage co-located with the rows, and the journal of the rows that
+ *	  leave them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UNLEARN_DISTRIBUTED_H
+#define UNLEARN_DISTRIBUTED_H
+
+#include "catalog.h"
+#include "dataset.h"
+#include "solver.h"
+
+/* What a fit of a distributed source needs of it (dataset.h). */
+typedef struct DistributedSource DistributedSource;
+
+/* Whether relid is a hash-distributed table of Citus. */
+extern bool distributed_is_source(Oid relid);
+
+/* Whether a model of distributed source relid keeps its lineage locally (trained before). */
+extern bool distributed_has_local_models(Oid relid);
+
+/* Whether model_id is a model of a distributed source (its lineage is distributed). */
+extern bool distributed_model(int32 model_id);
+
+/* Sets citus.enable_unsafe_triggers until the nest level returned is popped. */
+extern int	distributed_allow_triggers(void);
+
+/* Locks out a distributed source's writers on every node (LOCK TABLE, which Citus propagates). */
+extern void distributed_lock(Oid relid);
+
+/* Checks that a distributed source can be trained on, and sets ds up for it. */
+extern void distributed_begin(Dataset *ds);
+
+/* The first pass: counts, checks and the columns' statistics, from the shards. */
+extern void distributed_first_pass(Dataset *ds);
+
+/* A solver pass at theta on the shards: objective, gradient, Hessian (no penalty). */
+extern double distributed_evaluate(Dataset *ds, const LossFunctions *loss, const double *theta,
+								   double *gradient, double *hessian, bool may_overflow);
+
+/* The statistics pass at theta on the shards (see solver_statistics). */
+extern void distributed_statistics(Dataset *ds, const LossFunctions *loss, const double *theta,
+								   double *gram, double *xty, SumStats *stats,
+								   double *max_row_norm);
+
+/* Sums of the target and of the exposure over the training rows. */
+extern void distributed_target_sums(Dataset *ds, double *sum, double *exposure);
+
+/* Writes a model's lineage next to its rows, and (re)starts its journal. */
+extern void distributed_write_lineage(int32 model_id, Dataset *ds);
+
+/* Rows the model was trained on that have left its source since. */
+extern int64 distributed_pending(const StoredModel *m);
+
+/* Refuses to serve a model of a distributed source that misses erasures. */
+extern void distributed_check_current(const StoredModel *m, const char *use);
+
+/* Whether the model's lineage holds key (a value of the key column's type). */
+extern bool distributed_lineage_holds(int32 model_id, Oid key_type, Datum key);
+
+/* Drops a model's lineage, journal and journal trigger. */
+extern void distributed_drop(int32 model_id, Oid source);
+
+/* What the last distributed fit shipped: passes, shards, bytes of partial sums. */
+extern void distributed_last_fit(int *passes, int *shards, int64 *bytes);
+
+#endif							/* UNLEARN_DISTRIBUTED_H */

@@ -1,0 +1,246 @@
+# Models of Citus-distributed tables, on a real coordinator and two
+# workers.  Training runs every solver pass on the shards (a pushed-down
+# float8[] aggregate) and must equal a local fit of the same rows: ridge
+# to 1e-9 relative, logistic and Poisson within the solver's tolerance.
+# Lineage lives in a table co-located with the source.  A DELETE, UPDATE
+# or TRUNCATE through the coordinator is journaled on the workers in its
+# own (two-phase) transaction, and the model refuses to serve (55000)
+# while it holds a row that left; retrain clears it.  Also: bad inputs, a
+# worker down during training and during a DELETE, a shard moved.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+use CitusCluster;
+
+CitusCluster::require_citus();
+my ($coord, @workers) = CitusCluster::start(conf => "wal_level = logical\n");
+
+# Runs SQL on the coordinator, expecting an error; returns it.
+sub fails
+{
+	my ($sql) = @_;
+	my ($ret, $out, $err) = $coord->psql('postgres', $sql);
+	return $ret != 0 ? $err : "succeeded: $out";
+}
+
+# Runs SQL on the coordinator; returns its output.
+sub q1
+{
+	return $coord->safe_psql('postgres', $_[0]);
+}
+
+# The largest difference of two models' weights, relative to the larger weight.
+sub weight_gap
+{
+	my ($a, $b) = @_;
+	return q1(qq{
+		SELECT max(abs(l.weight - d.weight) / greatest(abs(l.weight), abs(d.weight), 1e-300))
+		  FROM unlearn.weights('$a') l JOIN unlearn.weights('$b') d USING (term)});
+}
+
+# A distributed table and a local copy of it.
+q1(q{
+	CREATE TABLE people (id int PRIMARY KEY, a float8, b float8, c int, flag boolean,
+	                     y float8, lab int, cnt int, expo float8, town text);
+	SELECT create_distributed_table('people', 'id');
+	INSERT INTO people
+	SELECT g, g % 7, sin(g), g % 11, g % 3 = 0,
+	       2 * (g % 7) - sin(g) + (g % 3) + 0.1 * cos(g * g),
+	       (g % 7 + 2 * sin(3 * g) > 3)::int,
+	       ((g * 7919) % 5 + (g % 7) / 3)::int, 1 + (g % 4),
+	       (ARRAY['x', 'y'])[1 + g % 2]
+	  FROM generate_series(1, 3000) g;
+	CREATE TABLE people_local AS SELECT * FROM people;
+	ALTER TABLE people_local ADD PRIMARY KEY (id);
+});
+
+# Training on the shards equals training on the local copy.
+my ($passes, $shards, $bytes) = q1(q{
+	SELECT count(*) FROM unlearn.create_model('ridge_l', 'people_local', 'y', '{a, b, c, flag}', 'linear');
+	SELECT count(*) FROM unlearn.create_model('ridge_d', 'people', 'y', '{a, b, c, flag}', 'linear');
+	SELECT passes, shards, bytes FROM unlearn._last_distributed_fit();
+}) =~ /(\d+)\|(\d+)\|(\d+)\s*$/;
+cmp_ok(weight_gap('ridge_l', 'ridge_d'), '<', 1e-9,
+	'ridge on the shards equals the local fit to 1e-9 relative');
+is($shards, 4, 'the fit read four shards');
+my $table_bytes = q1(q{SELECT citus_table_size('people')});
+cmp_ok($bytes, '<', $table_bytes / 20,
+	"the shards shipped $bytes bytes of partial sums in $passes passes, against a table of $table_bytes");
+q1(q{
+	SELECT unlearn.create_model('logit_l', 'people_local', 'lab', '{a, b, flag}', 'logistic', '{"l2": 0.1}');
+	SELECT unlearn.create_model('logit_d', 'people', 'lab', '{a, b, flag}', 'logistic', '{"l2": 0.1}');
+	SELECT unlearn.create_model('pois_l', 'people_local', 'cnt', '{a, flag}', 'poisson', '{"exposure": "expo"}');
+	SELECT unlearn.create_model('pois_d', 'people', 'cnt', '{a, flag}', 'poisson', '{"exposure": "expo"}');
+});
+cmp_ok(weight_gap('logit_l', 'logit_d'), '<', 1e-7, 'logistic on the shards equals the local fit');
+cmp_ok(weight_gap('pois_l', 'pois_d'), '<', 1e-7, 'Poisson with exposure on the shards equals the local fit');
+is(q1(q{SELECT string_agg(rows_trained::text, ',' ORDER BY name) FROM unlearn.models WHERE name LIKE '%_d'}),
+	'3000,3000,3000', 'each distributed fit trained on every row');
+is(q1(q{SELECT abs(unlearn.predict('logit_d', ARRAY[3, 0.5, 1]::float8[])
+                - unlearn.predict('logit_l', ARRAY[3, 0.5, 1]::float8[])) < 1e-9}),
+	't', 'the distributed model predicts as the local one');
+
+# Lineage: co-located with the source, every row once, on the workers.
+my $rid = q1(q{SELECT model_id FROM unlearn.model WHERE name = 'ridge_d'});
+is(q1(qq{SELECT count(DISTINCT colocationid) FROM pg_dist_partition
+          WHERE logicalrelid IN ('people'::regclass, 'unlearn.distributed_lineage_$rid'::regclass,
+                                 'unlearn.distributed_journal_$rid'::regclass)}),
+	'1', 'lineage and journal are co-located with the source');
+is(q1(qq{SELECT count(*) || ' ' || count(DISTINCT key) FROM unlearn.distributed_lineage_$rid}),
+	'3000 3000', 'lineage holds every training row once');
+my $on_workers = 0;
+$on_workers += $_->safe_psql('postgres', qq{
+	SET citus.show_shards_for_app_name_prefixes = '*';
+	SELECT coalesce(sum(n), 0) FROM (
+	  SELECT (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %s', c.oid::regclass),
+	                 false, true, '')))[1]::text::int AS n
+	    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+	   WHERE n.nspname = 'unlearn' AND c.relname ~ '^distributed_lineage_${rid}_[0-9]+\$') s})
+  for @workers;
+is($on_workers, 3000, "the lineage rows are in the workers' shards");
+is(q1(q{SELECT string_agg(model, ',' ORDER BY model) FROM unlearn.lineage_of('people', 17)}),
+	'logit_d,pois_d,ridge_d', 'lineage_of finds the row in each distributed model');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 99999)}), '0',
+	'and no model for a key never trained on');
+
+# Bad inputs: each refused whole.
+my $models_before = q1('SELECT count(*) FROM unlearn.model');
+like(fails(q{SELECT unlearn.create_model('bad', 'people', 'y', '{a}', 'linear', '{"where": "a > 1"}')}),
+	qr/ERROR:  the options "where" and "holdout" are not supported for distributed table "people" yet/,
+	'the option where is refused');
+like(fails(q{SELECT unlearn.create_model('bad', 'people', 'y', '{a}', 'linear', '{"holdout": 0.2}')}),
+	qr/not supported for distributed table "people" yet/, 'the option holdout is refused');
+like(fails(q{SELECT unlearn.create_model('bad', 'people', 'y', '{a, town}', 'linear')}),
+	qr/ERROR:  feature column "town" of distributed table "people" is categorical/,
+	'a categorical feature is refused');
+like(fails(q{SELECT unlearn.create_model('bad', 'people', 'town', '{a}', 'multinomial')}),
+	qr/ERROR:  multinomial models of distributed table "people" are not supported yet/,
+	'a multinomial model is refused');
+like(fails(q{SELECT unlearn.verify_model('ridge_d')}),
+	qr/ERROR:  verify_model does not support model "ridge_d" of distributed table "people" yet/,
+	'verify_model is refused');
+q1(q{CREATE TABLE bad_rows (id int PRIMARY KEY, a float8, y float8);
+     SELECT create_distributed_table('bad_rows', 'id');
+     INSERT INTO bad_rows SELECT g, g, g % 2 FROM generate_series(1, 100) g;
+     UPDATE bad_rows SET y = 2 WHERE id = 40;
+     INSERT INTO bad_rows VALUES (101, NULL, 1);});
+like(fails(q{SELECT unlearn.create_model('bad', 'bad_rows', 'y', '{a}', 'linear')}),
+	qr/ERROR:  a column the model reads is null in the row with key 101 of "bad_rows"/,
+	'a NULL under nulls = error is reported with its key');
+like(fails(q{SELECT unlearn.create_model('bad', 'bad_rows', 'y', '{a}', 'logistic', '{"nulls": "skip"}')}),
+	qr/ERROR:  label 2 in target column "y" is not 0 or 1\nDETAIL:  The row with key 40\./,
+	'a label out of range is reported with its key');
+q1(q{UPDATE bad_rows SET y = 1, a = 'Infinity' WHERE id = 40});
+like(fails(q{SELECT unlearn.create_model('bad', 'bad_rows', 'y', '{a}', 'linear', '{"nulls": "skip"}')}),
+	qr/ERROR:  column "a" contains NaN or infinity\nDETAIL:  The row with key 40\./,
+	'an infinite feature is reported with its key');
+like(fails(q{SELECT unlearn._pass_sums(ARRAY[1, 2]::float8[], ARRAY[a, y]) FROM bad_rows}),
+	qr/malformed pass specification: no header/, 'a malformed pass specification is refused');
+is(q1('SELECT count(*) FROM unlearn.model'), $models_before, 'the refusals left no model');
+
+# A DELETE on one shard: journaled on its worker; the models refuse to serve.
+q1(q{DELETE FROM people WHERE id = 17; DELETE FROM people_local WHERE id = 17});
+like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
+	qr/ERROR:  model "ridge_d" cannot predict: 1 of its training rows left distributed table "people"/,
+	'after a DELETE the model refuses to predict');
+like(fails(q{SELECT * FROM unlearn.weights('logit_d')}),
+	qr/ERROR:  model "logit_d" cannot show its weights: 1 of its training rows left/,
+	'and to show its weights');
+like(fails(q{SELECT * FROM unlearn.evaluate('pois_d', 'people_local')}),
+	qr/ERROR:  model "pois_d" cannot be evaluated: 1 of its training rows left/,
+	'and to be evaluated');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 17)}), '3',
+	'lineage_of says the models still hold the row');
+# Across shards, and an UPDATE; a row inserted after training and deleted is nothing to them.
+q1(q{DELETE FROM people WHERE id BETWEEN 100 AND 140; DELETE FROM people_local WHERE id BETWEEN 100 AND 140;
+     UPDATE people SET y = y + 1 WHERE id = 5; UPDATE people_local SET y = y + 1 WHERE id = 5;});
+like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
+	qr/cannot predict: 43 of its training rows left/, 'a multi-shard DELETE and an UPDATE are counted');
+
+# Retrain: the fit on the remaining rows, equal to a fresh local fit; the journal is cleared.
+q1(q{SELECT unlearn.retrain('ridge_d');
+     SELECT unlearn.create_model('ridge_l2', 'people_local', 'y', '{a, b, c, flag}', 'linear');});
+cmp_ok(weight_gap('ridge_l2', 'ridge_d'), '<', 1e-9,
+	'retrained on the shards, it equals a fresh local fit of the remaining rows');
+is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}), '0', 'the journal is empty');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 17)}), '2', 'the retrained model no longer holds the row');
+q1(q{INSERT INTO people VALUES (5000, 1, 1, 1, true, 1, 1, 1, 1, 'x'); DELETE FROM people WHERE id = 5000});
+is(q1(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[]) IS NOT NULL}), 't',
+	'a row inserted after training and deleted does not stop the model');
+
+# Atomic with the DELETE: inside its transaction the model refuses; rolled back, nothing is journaled.
+like(fails(q{BEGIN; DELETE FROM people WHERE id = 18;
+             SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[]); COMMIT;}),
+	qr/cannot predict: 1 of its training rows left/, 'within the DELETE\'s transaction the model refuses');
+is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid WHERE key = 18}), '0',
+	'the rolled-back DELETE left no journal row');
+is(q1(q{SELECT count(*) FROM people WHERE id = 18}), '1', 'nor took the row');
+
+# A worker down during a DELETE: the DELETE fails whole.
+my $key_on_w2 = q1(qq{
+	SELECT min(id) FROM people WHERE get_shard_id_for_distribution_column('people', id) IN (
+	  SELECT shardid FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+	   WHERE n.nodeport = ${\ $workers[1]->port })});
+$workers[1]->stop;
+like(fails(qq{DELETE FROM people WHERE id IN (1, $key_on_w2)}), qr/ERROR:  .*(connect|connection)/i,
+	'with a worker down, a DELETE of its rows fails');
+$workers[1]->start;
+is(q1(qq{SELECT count(*) FROM people WHERE id IN (1, $key_on_w2)}), '2', 'both rows are still there');
+is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid WHERE key IN (1, $key_on_w2)}), '0',
+	'and nothing was journaled');
+
+# A worker down during training: a clear error; no model, lineage table or log entry.
+my $log_before = q1('SELECT count(*) FROM unlearn.erasure_log');
+$workers[0]->stop;
+like(fails(q{SELECT unlearn.create_model('down', 'people', 'y', '{a, b}', 'linear')}),
+	qr/ERROR:  .*(connect|connection)/i, 'with a worker down, training fails with a connection error');
+$workers[0]->start;
+is(q1(q{SELECT count(*) FROM unlearn.model WHERE name = 'down'}) . ' '
+	  . q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_' AND relnamespace = 'unlearn'::regnamespace})
+	  . ' ' . q1('SELECT count(*) FROM unlearn.erasure_log'),
+	'0 6 ' . $log_before, 'nothing of the failed fit was left');
+
+# A shard moved to the other worker: its lineage and journal shards move with it.
+my ($shard, $from) = split /\|/, q1(qq{
+	SELECT s.shardid, n.nodeport FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+	  JOIN pg_dist_node n USING (groupid)
+	 WHERE s.logicalrelid = 'people'::regclass
+	   AND s.shardid = get_shard_id_for_distribution_column('people', 21)});
+my $to = $from == $workers[0]->port ? $workers[1]->port : $workers[0]->port;
+q1(qq{SELECT citus_move_shard_placement($shard, '${\ $coord->host}', $from, '${\ $coord->host}', $to,
+                                        shard_transfer_mode => 'block_writes')});
+is(q1(qq{SELECT count(DISTINCT n.nodeport) FROM pg_dist_shard s JOIN pg_dist_placement p USING (shardid)
+          JOIN pg_dist_node n USING (groupid)
+         WHERE s.logicalrelid IN ('people'::regclass, 'unlearn.distributed_lineage_$rid'::regclass)
+           AND s.shardminvalue = (SELECT shardminvalue FROM pg_dist_shard WHERE shardid = $shard)
+           AND n.nodeport = $to}),
+	'1', 'the lineage shard moved with the source shard');
+is(q1(q{SELECT string_agg(model, ',' ORDER BY model) FROM unlearn.lineage_of('people', 21)}),
+	'logit_d,pois_d,ridge_d', 'lineage_of still finds the row');
+q1(q{DELETE FROM people WHERE id = 21});
+like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
+	qr/cannot predict: 1 of its training rows left/, 'a DELETE on the moved shard is journaled');
+
+# TRUNCATE (Citus fires its triggers on the coordinator): the models must be retrained, logged.
+q1(q{TRUNCATE people});
+is(q1(q{SELECT string_agg(state, ',' ORDER BY name) FROM unlearn.models WHERE name LIKE '%_d'}),
+	'needs_retrain,needs_retrain,needs_retrain', 'after a TRUNCATE the models must be retrained');
+is(q1(q{SELECT count(*) FROM unlearn.erasure_log WHERE event = 'truncate' AND model_name LIKE '%_d'}),
+	'3', 'each TRUNCATE is logged');
+q1(q{SELECT unlearn.retrain('ridge_d')});
+is(q1(q{SELECT state FROM unlearn.models WHERE name = 'ridge_d'}), 'empty',
+	'retrained on the empty table, the model is empty');
+
+# Dropped, a model takes its lineage, journal and triggers with it.
+q1(q{SELECT unlearn.drop_model('ridge_d'); SELECT unlearn.drop_model('logit_d'); SELECT unlearn.drop_model('pois_d')});
+is(q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_'
+          AND relnamespace = 'unlearn'::regnamespace}) . ' '
+	  . q1(q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 'people'::regclass AND tgname LIKE 'unlearn%'}),
+	'0 0', 'the dropped models left no table and no trigger');
+is(q1(q{SELECT ok FROM unlearn.verify_log()}), 't', "the log's chain verifies");
+
+$_->stop for reverse($coord, @workers);
+done_testing();
