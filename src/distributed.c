@@ -167,13 +167,20 @@ result_double(int col)
 	return isnull ? 0.0 : DatumGetFloat8(d);
 }
 
+/* Column col of row `row` of the last SPI result as text, in the caller's context. */
+static char *
+result_text_row(uint64 row, int col)
+{
+	char	   *s = SPI_getvalue(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col);
+
+	return s ? strcpy(SPI_palloc(strlen(s) + 1), s) : NULL;
+}
+
 /* Column col of row 0 of the last SPI result as text, in the caller's context. */
 static char *
 result_text(int col)
 {
-	char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col);
-
-	return s ? strcpy(SPI_palloc(strlen(s) + 1), s) : NULL;
+	return result_text_row(0, col);
 }
 
 /* Checks that a distributed source can be trained on (see distributed.h). */
@@ -681,10 +688,10 @@ ensure_journal_triggers(int32 model_id, Dataset *ds)
 		if (SPI_processed > 0)
 			continue;
 		run_write(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT"
-						   " EXECUTE FUNCTION unlearn._journal_shard_rows('%d', '%c', %s)",
+						   " EXECUTE FUNCTION unlearn._journal_shard_rows('%d', '%c')",
 						   quote_identifier(name), events[i], src->relation,
 						   ops[i] == 't' ? "" : "REFERENCING OLD TABLE AS unlearn_old",
-						   model_id, ops[i], quote_literal_cstr(ds->key_name)));
+						   model_id, ops[i]));
 	}
 }
 
@@ -788,25 +795,39 @@ distributed_lineage_holds(int32 model_id, Oid key_type, Datum key)
 	return found;
 }
 
-/* Drops a model's lineage, journal and triggers (see distributed.h). */
+/*
+ * Drops a model's lineage, journal and triggers (see distributed.h): the
+ * triggers wherever they are (undistribute_table copies them to the
+ * local table that replaces the distributed one).
+ */
 void
 distributed_drop(int32 model_id, Oid source)
 {
-	static const char ops[3] = {'d', 'u', 't'};
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(psprintf("unlearn_journal_%d_", model_id))};
 	int			unsafe;
-	int			i;
+	uint64		i,
+				n;
+	char	  **drops;
 
 	if (!table_exists(model_table(model_id, "lineage")) &&
 		!table_exists(model_table(model_id, "journal")))
 		return;					/* not a model of a distributed source */
+	(void) source;
 	unsafe = distributed_allow_triggers();
 	SPI_connect();
-	if (OidIsValid(source) && SearchSysCacheExists1(RELOID, ObjectIdGetDatum(source)))
-		for (i = 0; i < 3; i++)
-			run_write(psprintf("DROP TRIGGER IF EXISTS %s ON %s",
-							   quote_identifier(psprintf("unlearn_journal_%d_%c", model_id, ops[i])),
-							   quote_qualified_identifier(get_namespace_name(get_rel_namespace(source)),
-														  get_rel_name(source))));
+	run_select("SELECT pg_catalog.format('DROP TRIGGER %I ON %s', t.tgname, t.tgrelid::pg_catalog.regclass)"
+			   "  FROM pg_catalog.pg_trigger t"
+			   " WHERE pg_catalog.left(t.tgname, pg_catalog.length($1)) = $1"
+			   "   AND t.tgfoid = 'unlearn._journal_shard_rows()'::pg_catalog.regprocedure"
+			   "   AND NOT t.tgisinternal",
+			   1, types, values);
+	n = SPI_processed;
+	drops = palloc(sizeof(char *) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		drops[i] = result_text_row(i, 1);
+	for (i = 0; i < n; i++)
+		run_write(drops[i]);
 	run_write(psprintf("DROP TABLE IF EXISTS %s, %s", model_table(model_id, "lineage"),
 					   model_table(model_id, "journal")));
 	SPI_finish();
@@ -844,10 +865,13 @@ unlearn_last_distributed_fit(PG_FUNCTION_ARGS)
 
 /*
  * The name of the shard of the model's journal co-located with shard
- * relid, or NULL when relid is the distributed table itself.
+ * relid, and in *key_column the name of the distribution column (the
+ * model's key) as it is now; NULL when relid is the distributed table
+ * itself, or (*orphan set) a table the trigger was copied to whose model
+ * is gone.
  */
 static char *
-journal_shard(int32 model_id, Oid relid)
+journal_shard(int32 model_id, Oid relid, char **key_column, bool *orphan)
 {
 	const char *relname = get_rel_name(relid);
 	const char *suffix = relname ? strrchr(relname, '_') : NULL;
@@ -860,7 +884,8 @@ journal_shard(int32 model_id, Oid relid)
 	values[0] = CStringGetTextDatum(model_table(model_id, "journal"));
 	values[1] = Int64GetDatum(shardid);
 	values[2] = ObjectIdGetDatum(get_rel_namespace(relid));
-	run_select("SELECT pg_catalog.shard_name(j.logicalrelid, j.shardid)"
+	run_select("SELECT pg_catalog.shard_name(j.logicalrelid, j.shardid),"
+			   "       pg_catalog.column_to_column_name(s.logicalrelid, sp.partkey)"
 			   "  FROM pg_catalog.pg_dist_shard s"
 			   "  JOIN pg_catalog.pg_dist_partition sp USING (logicalrelid)"
 			   "  JOIN pg_catalog.pg_dist_partition jp ON jp.colocationid = sp.colocationid"
@@ -870,7 +895,10 @@ journal_shard(int32 model_id, Oid relid)
 			   "   AND (SELECT relnamespace FROM pg_catalog.pg_class WHERE oid = s.logicalrelid) = $3",
 			   3, types, values);
 	if (SPI_processed == 1)
+	{
+		*key_column = result_text(2);
 		return result_text(1);
+	}
 	values[1] = Int64GetDatum(0);
 	values[2] = ObjectIdGetDatum(relid);
 	run_select("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $3"
@@ -878,6 +906,25 @@ journal_shard(int32 model_id, Oid relid)
 			   3, types, values);
 	if (SPI_processed == 1)
 		return NULL;
+
+	/*
+	 * A copy of the trigger on a table that is no shard (a shard's name
+	 * always ends in _<shard id>) of a model this node no longer has:
+	 * undistribute_table copies triggers to the local table it makes.
+	 * Nothing is modeled there.
+	 */
+	if (shardid == 0)
+	{
+		types[0] = INT4OID;
+		values[0] = Int32GetDatum(model_id);
+		run_select("SELECT 1 FROM unlearn.model WHERE model_id = $1 AND $2 IS NOT NULL AND $3 IS NOT NULL",
+				   3, types, values);
+		if (SPI_processed == 0)
+		{
+			*orphan = true;
+			return NULL;
+		}
+	}
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("relation \"%s\" is not a shard of a source of model %d, or its journal is missing",
@@ -912,6 +959,56 @@ truncated(int32 model_id, Oid relid)
 	erase_truncated_model(name, relid);
 }
 
+/* A shard's journal shard and key column, found once per worker backend. */
+typedef struct JournalShard
+{
+	int32		model_id;
+	Oid			relid;			/* the source's shard */
+	char		journal[NAMEDATALEN * 2 + 8];	/* the journal's shard, qualified */
+	char		key_column[NAMEDATALEN];
+} JournalShard;
+
+#define JOURNAL_SHARD_CACHE 64
+static JournalShard journal_cache[JOURNAL_SHARD_CACHE];
+static int	journal_cached;
+
+/*
+ * journal_shard through a small cache (Citus keeps its connections to
+ * the workers, so a backend there sees many statements): an entry is
+ * used only while its journal shard still exists and the key column
+ * still has its name, else it is looked up again.
+ */
+static char *
+cached_journal_shard(int32 model_id, Oid relid, char **key_column, bool *orphan)
+{
+	JournalShard *e;
+	char	   *shard;
+	int			i;
+
+	for (i = 0; i < journal_cached; i++)
+	{
+		e = &journal_cache[i];
+		if (e->model_id == model_id && e->relid == relid && table_exists(e->journal) &&
+			get_attnum(relid, e->key_column) != InvalidAttrNumber)
+		{
+			*key_column = e->key_column;
+			return e->journal;
+		}
+	}
+	shard = journal_shard(model_id, relid, key_column, orphan);
+	if (shard != NULL && strlen(shard) < sizeof(e->journal) &&
+		strlen(*key_column) < sizeof(e->key_column))
+	{
+		e = &journal_cache[journal_cached < JOURNAL_SHARD_CACHE ? journal_cached++ :
+						   (int) (relid % JOURNAL_SHARD_CACHE)];
+		e->model_id = model_id;
+		e->relid = relid;
+		strlcpy(e->journal, shard, sizeof(e->journal));
+		strlcpy(e->key_column, *key_column, sizeof(e->key_column));
+	}
+	return shard;
+}
+
 PG_FUNCTION_INFO_V1(unlearn_journal_shard_rows);
 
 /*
@@ -919,7 +1016,7 @@ PG_FUNCTION_INFO_V1(unlearn_journal_shard_rows);
  * header): fires on a shard, on its worker; writes the keys of the rows
  * leaving the shard (a TRUNCATE: one row without a key) into the
  * co-located journal shard, in the statement's transaction.
- * Arguments: the model's id, the event's letter, the key column.
+ * Arguments: the model's id, the event's letter.
  */
 Datum
 unlearn_journal_shard_rows(PG_FUNCTION_ARGS)
@@ -929,17 +1026,22 @@ unlearn_journal_shard_rows(PG_FUNCTION_ARGS)
 	int32		model_id;
 	char		op;
 	char	   *shard;
+	char	   *key_column = NULL;
+	bool		orphan = false;
 
 	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_FOR_STATEMENT(trig->tg_event) ||
-		trig->tg_trigger->tgnargs != 3)
-		elog(ERROR, "unlearn._journal_shard_rows must fire as a statement trigger with 3 arguments");
+		trig->tg_trigger->tgnargs != 2)
+		elog(ERROR, "unlearn._journal_shard_rows must fire as a statement trigger with 2 arguments");
 	model_id = pg_strtoint32(trig->tg_trigger->tgargs[0]);
 	op = trig->tg_trigger->tgargs[1][0];
 
 	privileges_enter_catalog(&s);
 	SPI_connect();
-	shard = journal_shard(model_id, RelationGetRelid(trig->tg_relation));
-	if (shard == NULL && op == 't')
+	shard = cached_journal_shard(model_id, RelationGetRelid(trig->tg_relation), &key_column,
+								 &orphan);
+	if (orphan)
+		;						/* no model: nothing to journal */
+	else if (shard == NULL && op == 't')
 		truncated(model_id, RelationGetRelid(trig->tg_relation));
 	else if (shard != NULL)
 	{
@@ -950,8 +1052,7 @@ unlearn_journal_shard_rows(PG_FUNCTION_ARGS)
 			if (SPI_register_trigger_data(trig) != SPI_OK_TD_REGISTER)
 				elog(ERROR, "could not register the transition table");
 			run_write(psprintf("INSERT INTO %s (key, op) SELECT %s, '%c' FROM unlearn_old",
-							   shard, quote_identifier(trig->tg_trigger->tgargs[2]),
-							   op == 'u' ? 'u' : 'd'));
+							   shard, quote_identifier(key_column), op == 'u' ? 'u' : 'd'));
 		}
 	}
 	SPI_finish();

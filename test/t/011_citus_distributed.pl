@@ -223,6 +223,10 @@ is(q1(q{SELECT string_agg(model, ',' ORDER BY model) FROM unlearn.lineage_of('pe
 q1(q{DELETE FROM people WHERE id = 21});
 like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
 	qr/cannot predict: 1 of its training rows left/, 'a DELETE on the moved shard is journaled');
+# The key column renamed: the journal trigger follows (it reads the distribution column's name).
+q1(q{ALTER TABLE people RENAME COLUMN id TO pid; DELETE FROM people WHERE pid = 22});
+like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
+	qr/cannot predict: 2 of its training rows left/, 'after a rename of the key, a DELETE is journaled');
 
 # TRUNCATE (Citus fires its triggers on the coordinator): the models must be retrained, logged.
 q1(q{TRUNCATE people});
@@ -240,6 +244,20 @@ is(q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|jou
           AND relnamespace = 'unlearn'::regnamespace}) . ' '
 	  . q1(q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 'people'::regclass AND tgname LIKE 'unlearn%'}),
 	'0 0', 'the dropped models left no table and no trigger');
+# Undistributed, the table is a new local one: the model goes, logged; the
+# copies of its journal triggers there do nothing, and its DELETEs work.
+q1(q{CREATE TABLE moving (id int PRIMARY KEY, a float8, y float8);
+     SELECT create_distributed_table('moving', 'id');
+     INSERT INTO moving SELECT g, g % 7, g % 5 + g % 7 FROM generate_series(1, 200) g;
+     SELECT count(*) FROM unlearn.create_model('mm', 'moving', 'y', '{a}', 'linear');
+     SET citus.enable_unsafe_triggers = on;
+     SELECT undistribute_table('moving');});
+is(q1(q{SELECT event || ' ' || method FROM unlearn.erasure_log WHERE model_name = 'mm' ORDER BY seq DESC LIMIT 1}),
+	'drop cascade', 'undistributed: the model went with the distributed table, logged');
+is(q1(q{WITH d AS (DELETE FROM moving WHERE id <= 3 RETURNING id) SELECT count(*) FROM d}), "3",
+	'a DELETE on the new local table works');
+is(q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_'
+          AND relnamespace = 'unlearn'::regnamespace}), '0', 'and the model left no table');
 is(q1(q{SELECT ok FROM unlearn.verify_log()}), 't', "the log's chain verifies");
 
 $_->stop for reverse($coord, @workers);
