@@ -661,13 +661,15 @@ AS 'MODULE_PATHNAME', 'unlearn_last_distributed_fit'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION unlearn._last_distributed_fit() FROM PUBLIC;
 
--- Refuses (55000) a model of a distributed source whose training rows
--- left the source since it was trained (distributed.c); use says what
--- the caller was about to do.
+-- Before a model of a distributed source is read: folds into it the rows
+-- its journal holds (rows that left the source and were not taken out
+-- yet: distributed.c), or refuses (55000) in a read-only transaction; use
+-- says what the caller was about to do.  The readers that call it are
+-- VOLATILE, so that what they read next sees the fold.
 CREATE FUNCTION unlearn._check_current(model text, use text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'unlearn_check_current'
-LANGUAGE C STRICT STABLE;
+LANGUAGE C STRICT VOLATILE;
 REVOKE ALL ON FUNCTION unlearn._check_current(text, text) FROM PUBLIC;
 
 -- The parameters of one class block of a model (position 1 for any but
@@ -676,7 +678,7 @@ CREATE FUNCTION unlearn._class_weights(model text, class_position integer,
     OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE STRICT
+LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -715,7 +717,7 @@ CREATE FUNCTION unlearn.weights(model text,
     OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -736,7 +738,7 @@ CREATE FUNCTION unlearn.class_weights(model text,
     OUT class text, OUT term text, OUT column_name text, OUT level text,
     OUT weight float8, OUT raw_weight float8)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
 BEGIN
@@ -825,7 +827,7 @@ CREATE FUNCTION unlearn.lineage_of(source regclass, key anycompatible,
     OUT model text, OUT version bigint)
 RETURNS SETOF record
 AS 'MODULE_PATHNAME', 'unlearn_lineage_of'
-LANGUAGE C STABLE STRICT PARALLEL SAFE;
+LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
 
 ------------------------------------------------------------------------------
 -- Auditing

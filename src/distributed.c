@@ -18,13 +18,19 @@
  *
  *	  Erasure: Citus fires a statement trigger per shard, on its worker,
  *	  with that shard's transition table.  The model's journal trigger
- *	  (unlearn._journal_shard_rows) writes the keys of the rows that leave
- *	  a shard into the co-located shard of unlearn.distributed_journal_<model
- *	  id>, on the same worker, in the statement's own transaction: Citus's
- *	  two-phase commit commits them with the DELETE or not at all.  The
- *	  coordinator does not fold them into the model yet: predict, weights,
- *	  evaluate and verify_model refuse a model whose journal holds a row of
- *	  its lineage (or a TRUNCATE), and retrain clears it.
+ *	  (unlearn._journal_shard_rows) writes the rows that leave a shard
+ *	  (key and values) into the co-located shard of
+ *	  unlearn.distributed_journal_<model id>, on the same worker, in the
+ *	  statement's own transaction: Citus's two-phase commit commits them
+ *	  with the DELETE or not at all.  At the end of the statement on the
+ *	  coordinator (ExecutorFinish) the rows of each model's lineage are
+ *	  read back and taken out of the model as a local erasure does
+ *	  (erase_from_model; lineage_remove deletes them from the distributed
+ *	  lineage), and the journal is emptied, in the same transaction.  Rows
+ *	  journaled where no fold runs (a DELETE run on a worker) stay: predict,
+ *	  weights and evaluate refuse a model whose journal holds a row of its
+ *	  lineage, and retrain clears it.  TRUNCATE fires on the coordinator's
+ *	  table: the models must be retrained.
  *
  *-------------------------------------------------------------------------
  */
@@ -33,6 +39,7 @@
 #include <math.h>
 
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
@@ -48,6 +55,14 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
+#include "utils/snapmgr.h"
+#include "access/table.h"
+#include "executor/executor.h"
+#include "storage/lockdefs.h"
+#include "utils/hsearch.h"
+#include "utils/tuplestore.h"
+#include "parser/parse_func.h"
+#include "nodes/makefuncs.h"
 #include "funcapi.h"
 #include "access/htup_details.h"
 
@@ -60,6 +75,15 @@
 #include "unlearn.h"
 
 static void run_write(const char *sql);
+static Oid journal_function(void);
+
+/* While journaled rows are folded into models (not again from within). */
+static bool folding = false;
+
+static char *lineage_key_type(int32 model_id);
+static char *key_text_of(int64 key, const char *key_text);
+
+static void fold_source(Oid source);
 static bool table_exists(const char *table);
 static char *model_table(int32 model_id, const char *what);
 
@@ -165,6 +189,15 @@ result_double(int col)
 	Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull);
 
 	return isnull ? 0.0 : DatumGetFloat8(d);
+}
+
+/* Column col of row 0 of the last SPI result as an int8. */
+static int64
+result_double_int8(int col)
+{
+	bool		isnull;
+
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, col, &isnull));
 }
 
 /* Column col of row `row` of the last SPI result as text, in the caller's context. */
@@ -690,7 +723,9 @@ ensure_journal_triggers(int32 model_id, Dataset *ds)
 		run_write(psprintf("CREATE TRIGGER %s AFTER %s ON %s %s FOR EACH STATEMENT"
 						   " EXECUTE FUNCTION unlearn._journal_shard_rows('%d', '%c')",
 						   quote_identifier(name), events[i], src->relation,
-						   ops[i] == 't' ? "" : "REFERENCING OLD TABLE AS unlearn_old",
+						   ops[i] == 't' ? "" : ops[i] == 'u' ?
+						   "REFERENCING OLD TABLE AS unlearn_old NEW TABLE AS unlearn_new" :
+						   "REFERENCING OLD TABLE AS unlearn_old",
 						   model_id, ops[i]));
 	}
 }
@@ -707,8 +742,8 @@ distributed_write_lineage(int32 model_id, Dataset *ds)
 	unsafe = distributed_allow_triggers();
 	SPI_connect();
 	ensure_colocated_table(ds, lineage, ", fingerprint pg_catalog.int8 NOT NULL");
-	ensure_colocated_table(ds, journal, ", op pg_catalog.\"char\" NOT NULL,"
-						   " at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()");
+	ensure_colocated_table(ds, journal, ", op pg_catalog.\"char\" NOT NULL, row pg_catalog.jsonb,"
+						   " at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()");
 	run_write(psprintf("INSERT INTO %s (key, fingerprint) SELECT %s, %s FROM %s WHERE %s",
 					   lineage, src->key, src->fingerprint, src->relation, src->usable));
 	if ((int64) SPI_processed != ds->nrows)
@@ -734,7 +769,7 @@ distributed_pending(const StoredModel *m)
 	privileges_enter_catalog(&s);
 	SPI_connect();
 	run_select(psprintf("SELECT count(*)::pg_catalog.float8 FROM %s j LEFT JOIN %s l ON l.key = j.key"
-						" WHERE j.op = 't' OR l.key IS NOT NULL", journal, lineage),
+						" WHERE j.op = 't' OR (j.op IN ('d', 'u') AND l.key IS NOT NULL)", journal, lineage),
 			   0, NULL, NULL);
 	n = (int64) result_double(1);
 	SPI_finish();
@@ -742,22 +777,85 @@ distributed_pending(const StoredModel *m)
 	return n;
 }
 
-/* Refuses to serve a model that misses erasures (see distributed.h). */
-void
+/*
+ * Folds what a model's journal holds of its lineage before the model is
+ * read, or refuses (see distributed.h).
+ */
+bool
 distributed_check_current(const StoredModel *m, const char *use)
 {
 	int64		n;
 
 	if (!distributed_model(m->model_id))
-		return;
+		return false;
 	n = distributed_pending(m);
-	if (n > 0)
+	if (n == 0)
+		return false;
+	if (XactReadOnly || IsInParallelMode() || RecoveryInProgress() || folding)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("model \"%s\" cannot %s: " INT64_FORMAT " of its training rows left distributed table \"%s\"",
 						m->name, use, n, get_rel_name(m->source)),
-				 errdetail("Their erasure is journaled on the workers; the model still holds them."),
-				 errhint("Run unlearn.retrain('%s').", m->name)));
+				 errdetail("Their erasure is journaled on the workers and not yet applied; a read-only transaction cannot apply it."),
+				 errhint("Read the model in a read-write transaction, which applies it first, or run unlearn.retrain('%s').",
+						 m->name)));
+	fold_source(m->source);
+	return true;
+}
+
+/* distributed_fold of a source by OID, once (not from within a fold). */
+static void
+fold_source(Oid source)
+{
+	Relation	rel = table_open(source, RowExclusiveLock);
+
+	folding = true;
+	PG_TRY();
+	{
+		distributed_fold(rel, "erasure");
+	}
+	PG_FINALLY();
+	{
+		folding = false;
+	}
+	PG_END_TRY();
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+}
+
+/* Folds a model's journaled rows if the transaction can write (see distributed.h). */
+void
+distributed_fold_if_writable(int32 model_id, Oid source)
+{
+	StoredModel m;
+
+	if (XactReadOnly || IsInParallelMode() || RecoveryInProgress() || folding ||
+		!distributed_model(model_id))
+		return;
+	memset(&m, 0, sizeof(m));
+	m.model_id = model_id;
+	m.source = source;
+	if (distributed_pending(&m) > 0)
+		fold_source(source);
+}
+
+/* The model to read: m, or m again after a fold (see distributed.h). */
+StoredModel *
+distributed_current_model(StoredModel *m, const char *use)
+{
+	PrivilegeSwitch s;
+	char	   *name = pstrdup(m->name);
+
+	if (!distributed_check_current(m, use))
+		return m;
+	/* the statement's snapshot, seeing the fold's own writes */
+	PushCopiedSnapshot(GetActiveSnapshot());
+	UpdateActiveSnapshotCommandId();
+	privileges_enter_catalog(&s);
+	m = catalog_load_model(name, false);
+	privileges_leave(&s);
+	PopActiveSnapshot();
+	return m;
 }
 
 PG_FUNCTION_INFO_V1(unlearn_check_current);
@@ -772,7 +870,7 @@ unlearn_check_current(PG_FUNCTION_ARGS)
 	privileges_enter_catalog(&s);
 	m = catalog_load_model(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	privileges_leave(&s);
-	distributed_check_current(m, text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	(void) distributed_check_current(m, text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	PG_RETURN_VOID();
 }
 
@@ -787,8 +885,10 @@ distributed_lineage_holds(int32 model_id, Oid key_type, Datum key)
 
 	privileges_enter_catalog(&s);
 	SPI_connect();
-	run_select(psprintf("SELECT 1 FROM %s WHERE key = $1", model_table(model_id, "lineage")),
-			   1, types, values);
+	/* not read-only: a fresh snapshot, which sees a fold just made */
+	if (SPI_execute_with_args(psprintf("SELECT 1 FROM %s WHERE key = $1", model_table(model_id, "lineage")),
+							  1, types, values, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the lineage of model %d", model_id);
 	found = SPI_processed > 0;
 	SPI_finish();
 	privileges_leave(&s);
@@ -832,6 +932,341 @@ distributed_drop(int32 model_id, Oid source)
 					   model_table(model_id, "journal")));
 	SPI_finish();
 	AtEOXact_GUC(true, unsafe);
+}
+
+/* A key's text and its index among the keys to remove. */
+typedef struct KeyRow
+{
+	char		text[NAMEDATALEN * 2];
+	int			i;
+} KeyRow;
+
+/*
+ * Takes keys out of a model's distributed lineage (lineage_remove's
+ * work for it, see lineage.h): found and fingerprint set for each key
+ * the lineage held.
+ */
+void
+distributed_lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
+{
+	char	   *lineage = model_table(model_id, "lineage");
+	Datum	   *texts = palloc(sizeof(Datum) * Max(nkeys, 1));
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1];
+	HTAB	   *byname;
+	HASHCTL		ctl;
+	PrivilegeSwitch owner;
+	uint64		r;
+	int			i;
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = NAMEDATALEN * 2;
+	ctl.entrysize = sizeof(KeyRow);
+	for (i = 0; i < nkeys; i++)
+	{
+		char	   *t = key_text_of(keys[i].key, keys[i].key_text);
+
+		texts[i] = CStringGetTextDatum(t);
+		keys[i].found = false;
+	}
+	byname = hash_create("unlearn distributed keys", Max(nkeys, 16), &ctl, HASH_ELEM | HASH_STRINGS);
+	for (i = 0; i < nkeys; i++)
+	{
+		char	   *t = TextDatumGetCString(texts[i]);
+		KeyRow	   *e;
+
+		if (strlen(t) >= NAMEDATALEN * 2)
+			elog(ERROR, "key \"%s\" is too long for a distributed lineage", t);
+		e = hash_search(byname, t, HASH_ENTER, NULL);
+		e->i = i;
+	}
+	values[0] = PointerGetDatum(construct_array(texts, nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+	owner_connect(&owner);
+	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE key = ANY($1::%s[]) RETURNING key::pg_catalog.text, fingerprint",
+									   lineage, lineage_key_type(model_id)),
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "could not take keys out of %s", lineage);
+	for (r = 0; r < SPI_processed; r++)
+	{
+		char	   *t = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		bool		isnull;
+		KeyRow	   *e = hash_search(byname, t, HASH_FIND, NULL);
+
+		if (e == NULL)
+			elog(ERROR, "%s returned a key not asked for: %s", lineage, t);
+		keys[e->i].found = true;
+		keys[e->i].fingerprint = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r],
+															 SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	owner_finish(&owner);
+	hash_destroy(byname);
+}
+
+/*
+ * The journal's rows of op (d: deleted, u: an UPDATE's old rows, n: its
+ * new ones) whose keys are in a model's lineage, as rows of rel (the
+ * source), into a tuple store in key order.  Their values are the rows'
+ * own, journaled with them on the workers.
+ */
+static Tuplestorestate *
+journaled_rows(int32 model_id, Relation rel, char op, int64 *n)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	Tuplestorestate *ts = tuplestore_begin_heap(false, false, work_mem);
+	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	int		   *map = palloc(sizeof(int) * desc->natts);
+	PrivilegeSwitch owner;
+	uint64		r;
+	int			a;
+
+	owner_connect(&owner);
+	/*
+	 * A key's first old row (the one trained on: a row inserted again and
+	 * deleted is not it), and its last new row (the one the table holds).
+	 */
+	run_select(psprintf("SELECT (pg_catalog.jsonb_populate_record(NULL::%s, s.row)).*"
+						"  FROM (SELECT DISTINCT ON (j.key) j.key, j.row FROM %s j JOIN %s l ON l.key = j.key"
+						"         WHERE j.op = '%c' ORDER BY j.key, j.at %s) s ORDER BY s.key",
+						quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+												   RelationGetRelationName(rel)),
+						model_table(model_id, "journal"), model_table(model_id, "lineage"), op,
+						op == 'n' ? "DESC" : ""),
+			   0, NULL, NULL);
+	for (a = 0; a < desc->natts; a++)
+		map[a] = TupleDescAttr(desc, a)->attisdropped ? 0 :
+			SPI_fnumber(SPI_tuptable->tupdesc, NameStr(TupleDescAttr(desc, a)->attname));
+	for (r = 0; r < SPI_processed; r++)
+	{
+		for (a = 0; a < desc->natts; a++)
+		{
+			nulls[a] = true;
+			values[a] = (Datum) 0;
+			if (map[a] > 0)
+				values[a] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, map[a],
+										  &nulls[a]);
+		}
+		tuplestore_putvalues(ts, desc, values, nulls);
+	}
+	*n = (int64) SPI_processed;
+	owner_finish(&owner);
+	return ts;
+}
+
+/* Empties a model's journal of rows (a TRUNCATE's mark stays: it is the coordinator's). */
+static void
+clear_journal(int32 model_id)
+{
+	PrivilegeSwitch owner;
+
+	owner_connect(&owner);
+	run_write(psprintf("DELETE FROM %s WHERE op <> 't'", model_table(model_id, "journal")));
+	owner_finish(&owner);
+}
+
+/* The type of a model's distributed lineage key, as SQL. */
+static char *
+lineage_key_type(int32 model_id)
+{
+	char	   *lineage = model_table(model_id, "lineage");
+
+	return format_type_be(get_atttype(RangeVarGetRelid(makeRangeVarFromNameList(stringToQualifiedNameList(lineage)),
+													   NoLock, false), 1));
+}
+
+/* The text of a lineage key (see LineageRemoval). */
+static char *
+key_text_of(int64 key, const char *key_text)
+{
+	return key_text ? pstrdup(key_text) : psprintf(INT64_FORMAT, key);
+}
+
+/* lineage_lookup for a distributed model (see distributed.h). */
+bool
+distributed_lineage_lookup(int32 model_id, int64 key, const char *key_text, int64 *fingerprint)
+{
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1] = {CStringGetTextDatum(key_text_of(key, key_text))};
+	PrivilegeSwitch owner;
+	bool		found;
+
+	owner_connect(&owner);
+	if (SPI_execute_with_args(psprintf("SELECT fingerprint FROM %s WHERE key = $1::%s",
+									   model_table(model_id, "lineage"), lineage_key_type(model_id)),
+							  1, types, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the lineage of model %d", model_id);
+	found = SPI_processed == 1;
+	if (found)
+		*fingerprint = (int64) result_double_int8(1);
+	owner_finish(&owner);
+	return found;
+}
+
+/* lineage_insert for a distributed model (see distributed.h). */
+void
+distributed_lineage_insert(int32 model_id, const LineageEntry *entries, int n)
+{
+	Datum	   *keys = palloc(sizeof(Datum) * Max(n, 1));
+	Datum	   *fps = palloc(sizeof(Datum) * Max(n, 1));
+	Oid			types[2] = {TEXTARRAYOID, INT8ARRAYOID};
+	Datum		values[2];
+	PrivilegeSwitch owner;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		keys[i] = CStringGetTextDatum(key_text_of(entries[i].key, entries[i].key_text));
+		fps[i] = Int64GetDatum(entries[i].fingerprint);
+	}
+	values[0] = PointerGetDatum(construct_array(keys, n, TEXTOID, -1, false, TYPALIGN_INT));
+	values[1] = PointerGetDatum(construct_array(fps, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	owner_connect(&owner);
+	if (SPI_execute_with_args(psprintf("INSERT INTO %s (key, fingerprint)"
+									   " SELECT u.k::%s, u.f FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS u(k, f)",
+									   model_table(model_id, "lineage"), lineage_key_type(model_id)),
+							  2, types, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write the lineage of model %d", model_id);
+	owner_finish(&owner);
+}
+
+/* Folds the rows that left a distributed source into its models (see distributed.h). */
+void
+distributed_fold(Relation rel, const char *event)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+
+	if (td == NULL)
+		return;
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+		int32		model_id;
+		Tuplestorestate *ts;
+		Tuplestorestate *olds;
+		Tuplestorestate *news;
+		int64		n,
+					nn;
+		Oid			types[1] = {INT4OID};
+		Datum		values[1];
+		char	   *name;
+		PrivilegeSwitch owner;
+
+		if (t->tgnargs != 2 || strcmp(t->tgargs[1], "d") != 0 ||
+			strncmp(t->tgname, "unlearn_journal_", 16) != 0 ||
+			t->tgfoid != journal_function())
+			continue;
+		model_id = pg_strtoint32(t->tgargs[0]);
+		values[0] = Int32GetDatum(model_id);
+		owner_connect(&owner);
+		run_select("SELECT name FROM unlearn.model WHERE model_id = $1", 1, types, values);
+		name = SPI_processed == 1 ? result_text(1) : NULL;
+		owner_finish(&owner);
+		if (name == NULL || !distributed_model(model_id))
+			continue;
+		/* deleted rows leave; updated ones are rectified: old out, new in */
+		ts = journaled_rows(model_id, rel, 'd', &n);
+		if (n > 0)
+		{
+			privileges_enter_catalog(&owner);
+			erase_from_model(name, rel, ts, NULL, event);
+			privileges_leave(&owner);
+		}
+		tuplestore_end(ts);
+		olds = journaled_rows(model_id, rel, 'u', &n);
+		if (n > 0)
+		{
+			news = journaled_rows(model_id, rel, 'n', &nn);
+			privileges_enter_catalog(&owner);
+			rectify_model(name, rel, olds, news, NULL);
+			privileges_leave(&owner);
+			tuplestore_end(news);
+		}
+		tuplestore_end(olds);
+		clear_journal(model_id);
+	}
+}
+
+/* The OID of unlearn._journal_shard_rows(), looked up once. */
+static Oid
+journal_function(void)
+{
+	static Oid	oid = InvalidOid;
+
+	if (!OidIsValid(oid))
+		oid = LookupFuncName(list_make2(makeString("unlearn"), makeString("_journal_shard_rows")),
+							 0, NULL, true);
+	return oid;
+}
+
+static ExecutorFinish_hook_type prev_executor_finish = NULL;
+
+/* Whether rel carries a model's journal trigger (a distributed source with models). */
+static bool
+has_journal_trigger(Relation rel)
+{
+	TriggerDesc *td = rel->trigdesc;
+	int			i;
+
+	if (td == NULL)
+		return false;
+	for (i = 0; i < td->numtriggers; i++)
+		if (strncmp(td->triggers[i].tgname, "unlearn_journal_", 16) == 0 &&
+			td->triggers[i].tgfoid == journal_function())
+			return true;
+	return false;
+}
+
+/*
+ * After a DELETE or UPDATE (ExecutorFinish, where AFTER triggers run):
+ * the rows it took from a distributed source with models, journaled on
+ * the workers, are folded into the models here, in its transaction.
+ */
+static void
+fold_after_statement(QueryDesc *qd)
+{
+	ListCell   *lc;
+
+	if (prev_executor_finish)
+		prev_executor_finish(qd);
+	else
+		standard_ExecutorFinish(qd);
+	if (folding || qd->plannedstmt == NULL ||
+		(qd->operation != CMD_DELETE && qd->operation != CMD_UPDATE &&
+		 qd->operation != CMD_MERGE && !qd->plannedstmt->hasModifyingCTE))
+		return;
+	foreach(lc, qd->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+		Relation	rel;
+
+		if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION ||
+			rte->rellockmode < RowExclusiveLock)
+			continue;
+		rel = table_open(rte->relid, NoLock);
+		if (has_journal_trigger(rel))
+		{
+			folding = true;
+			PG_TRY();
+			{
+				distributed_fold(rel, "erasure");
+			}
+			PG_FINALLY();
+			{
+				folding = false;
+			}
+			PG_END_TRY();
+		}
+		table_close(rel, NoLock);
+	}
+}
+
+/* Installs the hook that folds journaled rows after each statement (see distributed.h). */
+void
+distributed_init(void)
+{
+	prev_executor_finish = ExecutorFinish_hook;
+	ExecutorFinish_hook = fold_after_statement;
 }
 
 /* What the last distributed fit shipped (see distributed.h). */
@@ -1051,8 +1486,14 @@ unlearn_journal_shard_rows(PG_FUNCTION_ARGS)
 		{
 			if (SPI_register_trigger_data(trig) != SPI_OK_TD_REGISTER)
 				elog(ERROR, "could not register the transition table");
-			run_write(psprintf("INSERT INTO %s (key, op) SELECT %s, '%c' FROM unlearn_old",
+			run_write(psprintf("INSERT INTO %s (key, op, row) SELECT o.%s, '%c', pg_catalog.to_jsonb(o)"
+							   " FROM unlearn_old o",
 							   shard, quote_identifier(key_column), op == 'u' ? 'u' : 'd'));
+			/* an UPDATE's new rows too ('n'): the fold rectifies (the key cannot change) */
+			if (op == 'u')
+				run_write(psprintf("INSERT INTO %s (key, op, row) SELECT n.%s, 'n', pg_catalog.to_jsonb(n)"
+								   " FROM unlearn_new n",
+								   shard, quote_identifier(key_column)));
 		}
 	}
 	SPI_finish();

@@ -13,6 +13,7 @@
 
 #include "catalog.h"
 #include "dataset.h"
+#include "lineage.h"
 #include "solver.h"
 
 /* What a fit of a distributed source needs of it (dataset.h). */
@@ -57,11 +58,40 @@ extern void distributed_write_lineage(int32 model_id, Dataset *ds);
 /* Rows the model was trained on that have left its source since. */
 extern int64 distributed_pending(const StoredModel *m);
 
-/* Refuses to serve a model of a distributed source that misses erasures. */
-extern void distributed_check_current(const StoredModel *m, const char *use);
+/*
+ * Before a model of a distributed source is read (use: for the error):
+ * folds the rows its journal holds of its lineage into it, true if it
+ * did (the caller reads the model again); in a read-only transaction,
+ * where it cannot, refuses (55000).
+ */
+extern bool distributed_check_current(const StoredModel *m, const char *use);
+
+/* distributed_check_current, then the model as it is now (m itself if nothing was folded). */
+extern StoredModel *distributed_current_model(StoredModel *m, const char *use);
+
+/* Folds a model's journaled rows into it if the transaction can write (lineage_of). */
+extern void distributed_fold_if_writable(int32 model_id, Oid source);
 
 /* Whether the model's lineage holds key (a value of the key column's type). */
 extern bool distributed_lineage_holds(int32 model_id, Oid key_type, Datum key);
+
+/* lineage_lookup and lineage_insert for a model of a distributed source (see lineage.h). */
+extern bool distributed_lineage_lookup(int32 model_id, int64 key, const char *key_text,
+									   int64 *fingerprint);
+extern void distributed_lineage_insert(int32 model_id, const LineageEntry *entries, int n);
+
+/* lineage_remove for a model of a distributed source (see lineage.h). */
+extern void distributed_lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys);
+
+/*
+ * After a DELETE or UPDATE of rel, a distributed source, on this node:
+ * takes the rows its shards journaled out of each of its models, as a
+ * local erasure does (erase_from_model), in the statement's transaction.
+ */
+extern void distributed_fold(Relation rel, const char *event);
+
+/* Installs the hook that folds journaled rows after each DELETE or UPDATE. */
+extern void distributed_init(void);
 
 /* Drops a model's lineage, journal and journal trigger. */
 extern void distributed_drop(int32 model_id, Oid source);

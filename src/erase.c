@@ -17,6 +17,7 @@
 #include "utils/float.h"
 
 #include "audit.h"
+#include "distributed.h"
 #include "erase.h"
 #include "refresh_journal.h"
 #include "refresh_worker.h"
@@ -107,6 +108,16 @@ refresh_from_source(StoredModel *m, Encoder *enc, Relation rel, RemovalState *s,
 		table_open(m->source, AccessShareLock);
 	Encoder    *src_enc;
 	bool		refreshed;
+
+	if (distributed_model(m->model_id))
+	{
+		/* its rows are on the shards; a refit there is a retrain */
+		*deferred = false;
+		*why = "A model of a distributed table is refitted by unlearn.retrain.";
+		if (src != rel)
+			table_close(src, AccessShareLock);
+		return false;
+	}
 
 	/*
 	 * The pass sums in the frame of the rows' own preprocessing, moved

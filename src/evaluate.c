@@ -464,7 +464,7 @@ unlearn_evaluate(PG_FUNCTION_ARGS)
 				 errmsg("model \"%s\" must be retrained before it can be evaluated", m->name),
 				 errdetail("Its state is \"%s\".", m->state),
 				 errhint("Run unlearn.retrain('%s').", m->name)));
-	distributed_check_current(m, "be evaluated");
+	m = distributed_current_model(m, "be evaluated");
 
 	rows.cxt = CurrentMemoryContext;
 	rows.n = 0;

@@ -39,9 +39,15 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
+#include "distributed.h"
 #include "lineage.h"
 #include "tablerow.h"
 #include "spi_cache.h"
+
+static void local_lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys);
+static bool local_lineage_lookup(int32 model_id, int64 key, const char *key_text,
+								 int64 *fingerprint);
+static void local_lineage_insert(int32 model_id, const LineageEntry *entries, int n);
 
 /* Column numbers of unlearn.lineage. */
 #define Anum_lineage_model_id		1
@@ -192,8 +198,17 @@ first_at_least(const int64 *keys, int n, int64 key)
 
 /* Looks a key up in a model's lineage; true and its fingerprint if there. */
 bool
-lineage_lookup(int32 model_id, int64 key, const char *key_text,
-			   int64 *fingerprint)
+lineage_lookup(int32 model_id, int64 key, const char *key_text, int64 *fingerprint)
+{
+	if (distributed_model(model_id))
+		return distributed_lineage_lookup(model_id, key, key_text, fingerprint);
+	return local_lineage_lookup(model_id, key, key_text, fingerprint);
+}
+
+/* lineage_lookup in unlearn.lineage. */
+static bool
+local_lineage_lookup(int32 model_id, int64 key, const char *key_text,
+					 int64 *fingerprint)
 {
 	Oid			types[2] = {INT4OID, INT8OID};
 	Datum		values[2] = {Int32GetDatum(model_id), Int64GetDatum(key)};
@@ -331,8 +346,19 @@ chunk_walk_to(ChunkWalk *w, int64 key, TupleTableSlot *slot)
  * every erasure, so chunks are read through the primary key and rewritten
  * through the table AM (tablerow.c); the caller holds the model's row lock.
  */
+
 void
 lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
+{
+	if (distributed_model(model_id))
+		distributed_lineage_remove(model_id, keys, nkeys);	/* on the workers */
+	else
+		local_lineage_remove(model_id, keys, nkeys);
+}
+
+/* lineage_remove for a lineage in unlearn.lineage. */
+static void
+local_lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 {
 	Relation	rel = table_open(tablerow_relid("lineage"), RowExclusiveLock);
 	Relation	index = index_open(tablerow_relid("lineage_pkey"), AccessShareLock);
@@ -561,6 +587,16 @@ put_chunk(int32 model_id, int64 upper, const int64 *keys, const int64 *fps,
 /* Adds entries to a model's lineage, each into the chunk covering it. */
 void
 lineage_insert(int32 model_id, const LineageEntry *entries, int n)
+{
+	if (distributed_model(model_id))
+		distributed_lineage_insert(model_id, entries, n);
+	else
+		local_lineage_insert(model_id, entries, n);
+}
+
+/* lineage_insert into unlearn.lineage. */
+static void
+local_lineage_insert(int32 model_id, const LineageEntry *entries, int n)
 {
 	int			next = 0;
 

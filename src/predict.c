@@ -146,7 +146,7 @@ load_state(const char *name)
 				 errmsg("model \"%s\" must be retrained before it can predict", name),
 				 errdetail("Its state is \"%s\".", m->state),
 				 errhint("Run unlearn.retrain('%s').", name)));
-	distributed_check_current(m, "predict");
+	m = distributed_current_model(m, "predict");
 	st->model = pstrdup(name);
 	st->model_id = m->model_id;
 	st->loss = m->loss;

@@ -59,6 +59,7 @@
 #include "audit.h"
 #include "erase.h"
 #include "refresh_journal.h"
+#include "distributed.h"
 #include "refresh_worker.h"
 
 bool		unlearn_background_refresh = true;
@@ -220,8 +221,8 @@ refresh_due_soft(const StoredModel *m, const RemovalState *s)
 bool
 refresh_worker_wanted(const StoredModel *m, const RemovalState *s, bool refreshed)
 {
-	if (!unlearn_background_refresh)
-		return false;
+	if (!unlearn_background_refresh || distributed_model(m->model_id))
+		return false;			/* off, or a distributed model's rows are on its shards */
 	if (m->refresh_requested && !refreshed)
 		return true;
 	return refresh_due_soft(m, s);

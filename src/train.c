@@ -530,7 +530,11 @@ unlearn_lineage_of(PG_FUNCTION_ARGS)
 			fmgr_info(outfunc, &key_out);
 		}
 		if (distributed_model(ids[i]))
+		{
+			/* rows journaled and not taken out yet: taken out first, if this transaction can */
+			distributed_fold_if_writable(ids[i], source);
 			found = distributed_lineage_holds(ids[i], key_types[i], typed);
+		}
 		else
 		{
 			key64 = dataset_key_value(key_types[i], typed, &key_out, &key_text);

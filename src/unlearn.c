@@ -24,6 +24,7 @@
 #include "refresh_worker.h"
 #include "request_reference.h"
 #include "scratch.h"
+#include "distributed.h"
 #include "unlearn.h"
 
 PG_MODULE_MAGIC;
@@ -83,6 +84,7 @@ _PG_init(void)
 	collected_init();
 	ddl_init();
 	scratch_init();
+	distributed_init();
 }
 
 /* Starts the progress clock of a long operation. */

@@ -2,11 +2,14 @@
 # workers.  Training runs every solver pass on the shards (a pushed-down
 # float8[] aggregate) and must equal a local fit of the same rows: ridge
 # to 1e-9 relative, logistic and Poisson within the solver's tolerance.
-# Lineage lives in a table co-located with the source.  A DELETE, UPDATE
-# or TRUNCATE through the coordinator is journaled on the workers in its
-# own (two-phase) transaction, and the model refuses to serve (55000)
-# while it holds a row that left; retrain clears it.  Also: bad inputs, a
-# worker down during training and during a DELETE, a shard moved.
+# Lineage lives in a table co-located with the source.  A DELETE or
+# UPDATE through the coordinator is journaled on the workers in its own
+# (two-phase) transaction and folded into the models at the end of the
+# statement, as a local erasure (the same method and result as a local
+# twin's); one run on a worker is journaled and the model refuses to
+# serve (55000) until retrained; TRUNCATE asks for a retrain.  Also: bad
+# inputs, a worker down during training and during a DELETE, a shard
+# moved, the key renamed, the table undistributed.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -16,7 +19,9 @@ use Test::More;
 use CitusCluster;
 
 CitusCluster::require_citus();
-my ($coord, @workers) = CitusCluster::start(conf => "wal_level = logical\n");
+# unlearn preloaded: every session folds at the end of its DELETE.
+my ($coord, @workers) = CitusCluster::start(
+	conf => "wal_level = logical\nshared_preload_libraries = 'citus, unlearn'\n");
 
 # Runs SQL on the coordinator, expecting an error; returns it.
 sub fails
@@ -70,8 +75,10 @@ my $table_bytes = q1(q{SELECT citus_table_size('people')});
 cmp_ok($bytes, '<', $table_bytes / 20,
 	"the shards shipped $bytes bytes of partial sums in $passes passes, against a table of $table_bytes");
 q1(q{
-	SELECT unlearn.create_model('logit_l', 'people_local', 'lab', '{a, b, flag}', 'logistic', '{"l2": 0.1}');
-	SELECT unlearn.create_model('logit_d', 'people', 'lab', '{a, b, flag}', 'logistic', '{"l2": 0.1}');
+	SELECT unlearn.create_model('logit_l', 'people_local', 'lab', '{a, b, flag}', 'logistic',
+	                            '{"l2": 0.1, "erasure_tol": 0.01}');
+	SELECT unlearn.create_model('logit_d', 'people', 'lab', '{a, b, flag}', 'logistic',
+	                            '{"l2": 0.1, "erasure_tol": 0.01}');
 	SELECT unlearn.create_model('pois_l', 'people_local', 'cnt', '{a, flag}', 'poisson', '{"exposure": "expo"}');
 	SELECT unlearn.create_model('pois_d', 'people', 'cnt', '{a, flag}', 'poisson', '{"exposure": "expo"}');
 });
@@ -141,43 +148,87 @@ like(fails(q{SELECT unlearn._pass_sums(ARRAY[1, 2]::float8[], ARRAY[a, y]) FROM 
 	qr/malformed pass specification: no header/, 'a malformed pass specification is refused');
 is(q1('SELECT count(*) FROM unlearn.model'), $models_before, 'the refusals left no model');
 
-# A DELETE on one shard: journaled on its worker; the models refuse to serve.
+# A DELETE on one shard: journaled on its worker, folded into every model
+# on the coordinator at the end of the statement, in its transaction.
 q1(q{DELETE FROM people WHERE id = 17; DELETE FROM people_local WHERE id = 17});
-like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
-	qr/ERROR:  model "ridge_d" cannot predict: 1 of its training rows left distributed table "people"/,
-	'after a DELETE the model refuses to predict');
-like(fails(q{SELECT * FROM unlearn.weights('logit_d')}),
-	qr/ERROR:  model "logit_d" cannot show its weights: 1 of its training rows left/,
-	'and to show its weights');
-like(fails(q{SELECT * FROM unlearn.evaluate('pois_d', 'people_local')}),
-	qr/ERROR:  model "pois_d" cannot be evaluated: 1 of its training rows left/,
-	'and to be evaluated');
-is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 17)}), '3',
-	'lineage_of says the models still hold the row');
-# Across shards, and an UPDATE; a row inserted after training and deleted is nothing to them.
+is(q1(q{SELECT string_agg(model_name || ' ' || method || ' ' || rows, ', ' ORDER BY model_name)
+          FROM unlearn.erasure_log WHERE event = 'erasure'}),
+	'logit_d newton 1, logit_l newton 1, pois_d newton 1, pois_l newton 1, ridge_d exact 1, ridge_l exact 1',
+	'a DELETE erases the row from each distributed model as from its local twin');
+cmp_ok(weight_gap('ridge_l', 'ridge_d'), '<', 1e-9, 'ridge: the erased models agree to 1e-9');
+cmp_ok(weight_gap('logit_l', 'logit_d'), '<', 1e-7, 'logistic: the same Newton step');
+cmp_ok(weight_gap('pois_l', 'pois_d'), '<', 1e-7, 'Poisson: the same Newton step');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 17)}), '0', 'no model holds the row');
+is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}), '0', 'the journal is empty again');
+is(q1(q{SELECT count(*) FROM unlearn.subject_log('people', 17) WHERE event = 'erasure'}), '3',
+	"the log's entries name the row's digest");
+# Across shards, and an UPDATE (rectified as locally: the old row out, the new one in).
 q1(q{DELETE FROM people WHERE id BETWEEN 100 AND 140; DELETE FROM people_local WHERE id BETWEEN 100 AND 140;
-     UPDATE people SET y = y + 1 WHERE id = 5; UPDATE people_local SET y = y + 1 WHERE id = 5;});
-like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
-	qr/cannot predict: 43 of its training rows left/, 'a multi-shard DELETE and an UPDATE are counted');
-
-# Retrain: the fit on the remaining rows, equal to a fresh local fit; the journal is cleared.
-q1(q{SELECT unlearn.retrain('ridge_d');
-     SELECT unlearn.create_model('ridge_l2', 'people_local', 'y', '{a, b, c, flag}', 'linear');});
+     UPDATE people SET y = y + 1 WHERE id = 5; UPDATE people_local SET y = y + 1 WHERE id = 5;
+     SELECT count(*) FROM unlearn.create_model('ridge_l2', 'people_local', 'y', '{a, b, c, flag}', 'linear');});
+is(q1(q{SELECT rows_trained - rows_erased FROM unlearn.models WHERE name = 'ridge_d'}) . ' '
+	  . q1(q{SELECT method FROM unlearn.erasure_log WHERE model_name = 'ridge_d' ORDER BY seq DESC LIMIT 1}),
+	'2958 exact', 'after a multi-shard DELETE of 41 rows the model holds 2958, the UPDATE rectified exactly');
 cmp_ok(weight_gap('ridge_l2', 'ridge_d'), '<', 1e-9,
-	'retrained on the shards, it equals a fresh local fit of the remaining rows');
-is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}), '0', 'the journal is empty');
-is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 17)}), '2', 'the retrained model no longer holds the row');
-q1(q{INSERT INTO people VALUES (5000, 1, 1, 1, true, 1, 1, 1, 1, 'x'); DELETE FROM people WHERE id = 5000});
-is(q1(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[]) IS NOT NULL}), 't',
-	'a row inserted after training and deleted does not stop the model');
+	'ridge: equal to a fresh local fit of the rows it holds');
+cmp_ok(weight_gap('logit_l', 'logit_d'), '<', 1e-7, 'logistic: as its local twin after the same Newton steps');
+is(q1(q{SELECT verdict FROM unlearn.verify_model('ridge_l2')}), 'ok', 'whose fit verifies');
 
-# Atomic with the DELETE: inside its transaction the model refuses; rolled back, nothing is journaled.
-like(fails(q{BEGIN; DELETE FROM people WHERE id = 18;
-             SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[]); COMMIT;}),
-	qr/cannot predict: 1 of its training rows left/, 'within the DELETE\'s transaction the model refuses');
-is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid WHERE key = 18}), '0',
-	'the rolled-back DELETE left no journal row');
-is(q1(q{SELECT count(*) FROM people WHERE id = 18}), '1', 'nor took the row');
+# Atomic with the DELETE: within its transaction the model has forgotten the row; rolled back, it has not.
+my $before = q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'});
+is(q1(q{BEGIN; DELETE FROM people WHERE id = 18;
+        SELECT count(*) FROM unlearn.lineage_of('people', 18); ROLLBACK;}), '0',
+	"within the DELETE's transaction the models no longer hold the row");
+is(q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'}) . ' '
+	  . q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 18)}) . ' '
+	  . q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}),
+	"$before 3 0", 'rolled back: the model, its lineage and the journal are as they were');
+q1(q{INSERT INTO people VALUES (5000, 1, 1, 1, true, 1, 1, 1, 1, 'x'); DELETE FROM people WHERE id = 5000});
+is(q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'}), $before,
+	'a row inserted after training and deleted changes no model');
+
+# Run on a worker (Citus lets its nodes run distributed DML), a DELETE is
+# journaled there but not folded (the models live on the coordinator):
+# a read-only transaction refuses to read the models; the next
+# read-write use folds the rows in first.
+my $seq = q1(q{SELECT max(seq) FROM unlearn.erasure_log});
+$workers[0]->safe_psql('postgres', q{DELETE FROM people WHERE id = 19});
+like(fails(q{BEGIN READ ONLY; SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[]); COMMIT;}),
+	qr/ERROR:  model "ridge_d" cannot predict: 1 of its training rows left distributed table "people"/,
+	'a DELETE run on a worker: a read-only transaction refuses to predict');
+like(fails(q{BEGIN READ ONLY; SELECT * FROM unlearn.weights('logit_d'); COMMIT;}),
+	qr/ERROR:  model "logit_d" cannot show its weights: 1 of its training rows left/,
+	'and to show weights');
+like(fails(q{BEGIN READ ONLY; SELECT * FROM unlearn.evaluate('pois_d', 'people_local'); COMMIT;}),
+	qr/ERROR:  model "pois_d" cannot be evaluated: 1 of its training rows left/,
+	'and to evaluate');
+my $first = q1(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])});
+is(q1(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}), $first,
+	'a read-write predict folds the row in first, and predicts with the model it leaves');
+q1(q{DELETE FROM people_local WHERE id = 19;
+     SELECT count(*) FROM unlearn.create_model('ridge_l3', 'people_local', 'y', '{a, b, c, flag}', 'linear');});
+cmp_ok(weight_gap('ridge_l3', 'ridge_d'), '<', 1e-9, 'which equals a fresh local fit without the row');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 19)}), '0',
+	'lineage_of folds the others first: no model holds the row');
+is(q1(qq{SELECT string_agg(model_name || ' ' || method || ' ' || rows, ', ' ORDER BY model_name)
+          FROM unlearn.erasure_log WHERE seq > $seq AND event = 'erasure' AND model_name LIKE '%\\_d'}),
+	'logit_d newton 1, pois_d newton 1, ridge_d exact 1', 'each fold is logged');
+# A model whose erasures pass its erasure_tol needs a refresh, a refit on
+# the shards that is not built: it must be retrained, logged.
+q1(q{SELECT count(*) FROM unlearn.create_model('tight_d', 'people', 'lab', '{a, b, flag}', 'logistic',
+                                               '{"l2": 0.1, "erasure_tol": 1e-12}');
+     DELETE FROM people WHERE id BETWEEN 200 AND 260;});
+is(q1(q{SELECT state || ': ' || (SELECT detail FROM unlearn.erasure_log WHERE model_name = 'tight_d'
+                                   ORDER BY seq DESC LIMIT 1) FROM unlearn.models WHERE name = 'tight_d'}),
+	'needs_retrain: A model of a distributed table is refitted by unlearn.retrain.',
+	'a refresh due: the model must be retrained, and the log says why');
+q1(q{SELECT unlearn.drop_model('tight_d'); DELETE FROM people_local WHERE id BETWEEN 200 AND 260});
+
+# Retrain: on the shards, equal to a fresh local fit of the current rows.
+q1(q{SELECT unlearn.retrain('ridge_d');
+     SELECT count(*) FROM unlearn.create_model('ridge_l4', 'people_local', 'y', '{a, b, c, flag}', 'linear');});
+cmp_ok(weight_gap('ridge_l4', 'ridge_d'), '<', 1e-9,
+	'retrained on the shards, it equals a fresh local fit of the current rows');
 
 # A worker down during a DELETE: the DELETE fails whole.
 my $key_on_w2 = q1(qq{
@@ -221,12 +272,12 @@ is(q1(qq{SELECT count(DISTINCT n.nodeport) FROM pg_dist_shard s JOIN pg_dist_pla
 is(q1(q{SELECT string_agg(model, ',' ORDER BY model) FROM unlearn.lineage_of('people', 21)}),
 	'logit_d,pois_d,ridge_d', 'lineage_of still finds the row');
 q1(q{DELETE FROM people WHERE id = 21});
-like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
-	qr/cannot predict: 1 of its training rows left/, 'a DELETE on the moved shard is journaled');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 21)}), '0', 'a DELETE on the moved shard is erased');
 # The key column renamed: the journal trigger follows (it reads the distribution column's name).
 q1(q{ALTER TABLE people RENAME COLUMN id TO pid; DELETE FROM people WHERE pid = 22});
-like(fails(q{SELECT unlearn.predict('ridge_d', ARRAY[1, 2, 3, 1]::float8[])}),
-	qr/cannot predict: 2 of its training rows left/, 'after a rename of the key, a DELETE is journaled');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 22)}) . ' '
+	  . q1(q{SELECT method FROM unlearn.erasure_log WHERE model_name = 'ridge_d' ORDER BY seq DESC LIMIT 1}),
+	'0 exact', 'after a rename of the key, a DELETE is erased');
 
 # TRUNCATE (Citus fires its triggers on the coordinator): the models must be retrained, logged.
 q1(q{TRUNCATE people});
