@@ -372,7 +372,7 @@ report_bad_row(Dataset *ds, bool null_row)
 		ArrayType  *a = DatumGetArrayTypeP(SPI_getbinval(SPI_tuptable->vals[0],
 														 SPI_tuptable->tupdesc, 2, &isnull));
 
-		v = palloc(sizeof(double) * n);
+		v = SPI_palloc(sizeof(double) * n);	/* outlives SPI */
 		memcpy(v, ARR_DATA_PTR(a), sizeof(double) * n);
 	}
 	owner_finish(&owner);
@@ -1003,41 +1003,55 @@ distributed_lineage_remove(int32 model_id, LineageRemoval *keys, int nkeys)
 }
 
 /*
- * The journal's rows of op (d: deleted, u: an UPDATE's old rows, n: its
- * new ones) whose keys are in a model's lineage, as rows of rel (the
- * source), into a tuple store in key order.  Their values are the rows'
- * own, journaled with them on the workers.
+ * A model's journaled rows, as rows of rel (the source), sorted into
+ * what leaves and what changes: per key, the first old row (the one
+ * trained on) goes to *gone if the key's last row is a deletion, or to
+ * *olds with the key's last new row in *news (an UPDATE, rectified).
+ * Rows outside the model's lineage are told apart later (lineage_remove
+ * and lineage_lookup find them missing).  The keys read, as text, in
+ * *keys: their journal rows are deleted once folded.
  */
-static Tuplestorestate *
-journaled_rows(int32 model_id, Relation rel, char op, int64 *n)
+static int64
+read_journal(int32 model_id, Relation rel, Tuplestorestate *gone, Tuplestorestate *olds,
+			 Tuplestorestate *news, ArrayType **keys)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	Tuplestorestate *ts = tuplestore_begin_heap(false, false, work_mem);
 	Datum	   *values = palloc(sizeof(Datum) * desc->natts);
 	bool	   *nulls = palloc(sizeof(bool) * desc->natts);
+	Datum	   *old_values = palloc(sizeof(Datum) * desc->natts);
+	bool	   *old_nulls = palloc(sizeof(bool) * desc->natts);
 	int		   *map = palloc(sizeof(int) * desc->natts);
+	Datum	   *key_texts;
+	int			nkeys = 0;
+	MemoryContext caller = CurrentMemoryContext;
 	PrivilegeSwitch owner;
-	uint64		r;
+	uint64		r,
+				n;
 	int			a;
 
 	owner_connect(&owner);
-	/*
-	 * A key's first old row (the one trained on: a row inserted again and
-	 * deleted is not it), and its last new row (the one the table holds).
-	 */
-	run_select(psprintf("SELECT (pg_catalog.jsonb_populate_record(NULL::%s, s.row)).*"
-						"  FROM (SELECT DISTINCT ON (j.key) j.key, j.row FROM %s j JOIN %s l ON l.key = j.key"
-						"         WHERE j.op = '%c' ORDER BY j.key, j.at %s) s ORDER BY s.key",
+	run_select(psprintf("SELECT j.op::pg_catalog.text AS unlearn_op, j.key::pg_catalog.text AS unlearn_key,"
+						"       (pg_catalog.jsonb_populate_record(NULL::%s, j.row)).*"
+						"  FROM %s j WHERE j.op <> 't' ORDER BY j.key, j.at",
 						quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
 												   RelationGetRelationName(rel)),
-						model_table(model_id, "journal"), model_table(model_id, "lineage"), op,
-						op == 'n' ? "DESC" : ""),
+						model_table(model_id, "journal")),
 			   0, NULL, NULL);
+	n = SPI_processed;
+	/* the keys outlive SPI: in the caller's memory */
+	key_texts = MemoryContextAlloc(caller, sizeof(Datum) * Max(n, 1));
 	for (a = 0; a < desc->natts; a++)
 		map[a] = TupleDescAttr(desc, a)->attisdropped ? 0 :
 			SPI_fnumber(SPI_tuptable->tupdesc, NameStr(TupleDescAttr(desc, a)->attname));
-	for (r = 0; r < SPI_processed; r++)
+	for (r = 0; r < n; r++)
 	{
+		char	   *key = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+		bool		first = r == 0 ||
+			strcmp(key, SPI_getvalue(SPI_tuptable->vals[r - 1], SPI_tuptable->tupdesc, 2)) != 0;
+		bool		last = r + 1 == n ||
+			strcmp(key, SPI_getvalue(SPI_tuptable->vals[r + 1], SPI_tuptable->tupdesc, 2)) != 0;
+		char	   *op = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+
 		for (a = 0; a < desc->natts; a++)
 		{
 			nulls[a] = true;
@@ -1046,21 +1060,44 @@ journaled_rows(int32 model_id, Relation rel, char op, int64 *n)
 				values[a] = SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, map[a],
 										  &nulls[a]);
 		}
-		tuplestore_putvalues(ts, desc, values, nulls);
+		if (first)
+		{
+			MemoryContext spi = MemoryContextSwitchTo(caller);
+
+			key_texts[nkeys++] = CStringGetTextDatum(key);
+			MemoryContextSwitchTo(spi);
+			memcpy(old_values, values, sizeof(Datum) * desc->natts);
+			memcpy(old_nulls, nulls, sizeof(bool) * desc->natts);
+		}
+		if (!last)
+			continue;
+		if (op[0] == 'n')
+		{
+			tuplestore_putvalues(olds, desc, old_values, old_nulls);
+			tuplestore_putvalues(news, desc, values, nulls);
+		}
+		else
+			tuplestore_putvalues(gone, desc, old_values, old_nulls);
 	}
-	*n = (int64) SPI_processed;
 	owner_finish(&owner);
-	return ts;
+	*keys = construct_array(key_texts, nkeys, TEXTOID, -1, false, TYPALIGN_INT);
+	return (int64) n;
 }
 
-/* Empties a model's journal of rows (a TRUNCATE's mark stays: it is the coordinator's). */
+/* Deletes a model's journal rows of keys (a TRUNCATE's mark stays: it is the coordinator's). */
 static void
-clear_journal(int32 model_id)
+clear_journal(int32 model_id, ArrayType *keys)
 {
+	Oid			types[1] = {TEXTARRAYOID};
+	Datum		values[1] = {PointerGetDatum(keys)};
 	PrivilegeSwitch owner;
 
 	owner_connect(&owner);
-	run_write(psprintf("DELETE FROM %s WHERE op <> 't'", model_table(model_id, "journal")));
+	/* by key: Citus sends it only to the keys' shards */
+	if (SPI_execute_with_args(psprintf("DELETE FROM %s WHERE key = ANY($1::%s[]) AND op <> 't'",
+									   model_table(model_id, "journal"), lineage_key_type(model_id)),
+							  1, types, values, NULL, false, 0) != SPI_OK_DELETE)
+		elog(ERROR, "could not empty the journal of model %d", model_id);
 	owner_finish(&owner);
 }
 
@@ -1142,11 +1179,10 @@ distributed_fold(Relation rel, const char *event)
 	{
 		Trigger    *t = &td->triggers[i];
 		int32		model_id;
-		Tuplestorestate *ts;
+		Tuplestorestate *gone;
 		Tuplestorestate *olds;
 		Tuplestorestate *news;
-		int64		n,
-					nn;
+		ArrayType  *keys;
 		Oid			types[1] = {INT4OID};
 		Datum		values[1];
 		char	   *name;
@@ -1165,25 +1201,20 @@ distributed_fold(Relation rel, const char *event)
 		if (name == NULL || !distributed_model(model_id))
 			continue;
 		/* deleted rows leave; updated ones are rectified: old out, new in */
-		ts = journaled_rows(model_id, rel, 'd', &n);
-		if (n > 0)
+		gone = tuplestore_begin_heap(false, false, work_mem);
+		olds = tuplestore_begin_heap(false, false, work_mem);
+		news = tuplestore_begin_heap(false, false, work_mem);
+		if (read_journal(model_id, rel, gone, olds, news, &keys) > 0)
 		{
 			privileges_enter_catalog(&owner);
-			erase_from_model(name, rel, ts, NULL, event);
-			privileges_leave(&owner);
-		}
-		tuplestore_end(ts);
-		olds = journaled_rows(model_id, rel, 'u', &n);
-		if (n > 0)
-		{
-			news = journaled_rows(model_id, rel, 'n', &nn);
-			privileges_enter_catalog(&owner);
+			erase_from_model(name, rel, gone, NULL, event);
 			rectify_model(name, rel, olds, news, NULL);
 			privileges_leave(&owner);
-			tuplestore_end(news);
+			clear_journal(model_id, keys);
 		}
+		tuplestore_end(gone);
 		tuplestore_end(olds);
-		clear_journal(model_id);
+		tuplestore_end(news);
 	}
 }
 
@@ -1199,7 +1230,15 @@ journal_function(void)
 	return oid;
 }
 
+/* When rows that left a distributed source are taken out of its models. */
+typedef enum DistributedErasure
+{
+	ERASE_AT_STATEMENT,			/* at the end of the DELETE or UPDATE */
+	ERASE_AT_READ				/* before the model's next read */
+} DistributedErasure;
+
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
+static int	distributed_erasure = ERASE_AT_STATEMENT;
 
 /* Whether rel carries a model's journal trigger (a distributed source with models). */
 static bool
@@ -1231,10 +1270,13 @@ fold_after_statement(QueryDesc *qd)
 		prev_executor_finish(qd);
 	else
 		standard_ExecutorFinish(qd);
-	if (folding || qd->plannedstmt == NULL ||
+	if (folding || distributed_erasure == ERASE_AT_READ || qd->plannedstmt == NULL ||
+		qd->estate == NULL ||
 		(qd->operation != CMD_DELETE && qd->operation != CMD_UPDATE &&
 		 qd->operation != CMD_MERGE && !qd->plannedstmt->hasModifyingCTE))
 		return;
+	if (!qd->plannedstmt->hasModifyingCTE && qd->estate->es_processed == 0)
+		return;					/* no row left: nothing journaled by this statement */
 	foreach(lc, qd->plannedstmt->rtable)
 	{
 		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
@@ -1261,10 +1303,25 @@ fold_after_statement(QueryDesc *qd)
 	}
 }
 
-/* Installs the hook that folds journaled rows after each statement (see distributed.h). */
+static const struct config_enum_entry distributed_erasure_options[] = {
+	{"statement", ERASE_AT_STATEMENT, false},
+	{"read", ERASE_AT_READ, false},
+	{NULL, 0, false}
+};
+
+
+/* Installs the hook that folds journaled rows after each statement, and its setting (see distributed.h). */
 void
 distributed_init(void)
 {
+	DefineCustomEnumVariable("unlearn.distributed_erasure",
+							 "When rows that leave a distributed table are taken out of its models.",
+							 "statement: at the end of the DELETE or UPDATE, in its transaction (the log entry too); "
+							 "read: they are journaled on the workers with the DELETE, and taken out before the model is next read.",
+							 &distributed_erasure,
+							 ERASE_AT_STATEMENT, distributed_erasure_options,
+							 PGC_USERSET, 0,
+							 NULL, NULL, NULL);
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = fold_after_statement;
 }

@@ -75,6 +75,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	parallel_sums_define();
+	distributed_init();
 
 	/* After the other settings, before the prefix is reserved: see there. */
 	refresh_worker_init();
@@ -84,7 +85,6 @@ _PG_init(void)
 	collected_init();
 	ddl_init();
 	scratch_init();
-	distributed_init();
 }
 
 /* Starts the progress clock of a long operation. */

@@ -213,6 +213,20 @@ is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 19)}), '0',
 is(q1(qq{SELECT string_agg(model_name || ' ' || method || ' ' || rows, ', ' ORDER BY model_name)
           FROM unlearn.erasure_log WHERE seq > $seq AND event = 'erasure' AND model_name LIKE '%\\_d'}),
 	'logit_d newton 1, pois_d newton 1, ridge_d exact 1', 'each fold is logged');
+# unlearn.distributed_erasure = read: the DELETE only journals; the next read takes the row out.
+$before = q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'});
+q1(q{SET unlearn.distributed_erasure = 'read';
+     DELETE FROM people WHERE id = 23 OR id BETWEEN 2000 AND 2299;
+     DELETE FROM people_local WHERE id = 23 OR id BETWEEN 2000 AND 2299});
+is(q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'}) . ' '
+	  . q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}),
+	"$before 301", 'distributed_erasure = read: the DELETE journaled the rows and left the model');
+q1(q{SELECT count(*) FROM unlearn.weights('ridge_d')});
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 23)}) . ' '
+	  . q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}),
+	'0 0', 'the next read took them out');
+cmp_ok(weight_gap('ridge_l', 'ridge_d'), '<', 1e-9, 'and the model is its local twin again');
+
 # A model whose erasures pass its erasure_tol needs a refresh, a refit on
 # the shards that is not built: it must be retrained, logged.
 q1(q{SELECT count(*) FROM unlearn.create_model('tight_d', 'people', 'lab', '{a, b, flag}', 'logistic',
