@@ -84,6 +84,7 @@ static char *lineage_key_type(int32 model_id);
 static char *key_text_of(int64 key, const char *key_text);
 
 static void fold_source(Oid source);
+static void fold_once(Relation rel);
 static bool table_exists(const char *table);
 static char *model_table(int32 model_id, const char *what);
 
@@ -428,12 +429,7 @@ set_column_statistics(FeatureColumn *col, double n, double mean, double var,
 	col->inv_unit = 1.0;
 	col->sumsq = 0.0;
 	if (!isfinite(range))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("values of feature column \"%s\" are too far apart for double precision",
-						col->name),
-				 errdetail("The difference between two of its values overflows."),
-				 errhint("Rescale the column in the source table.")));
+		features_range_error(col);
 	if (range > 0)
 	{
 		(void) frexp(range, &e);
@@ -803,12 +799,10 @@ distributed_check_current(const StoredModel *m, const char *use)
 	return true;
 }
 
-/* distributed_fold of a source by OID, once (not from within a fold). */
+/* distributed_fold, marked as running (no fold from within a fold). */
 static void
-fold_source(Oid source)
+fold_once(Relation rel)
 {
-	Relation	rel = table_open(source, RowExclusiveLock);
-
 	folding = true;
 	PG_TRY();
 	{
@@ -819,6 +813,15 @@ fold_source(Oid source)
 		folding = false;
 	}
 	PG_END_TRY();
+}
+
+/* distributed_fold of a source by OID, once. */
+static void
+fold_source(Oid source)
+{
+	Relation	rel = table_open(source, RowExclusiveLock);
+
+	fold_once(rel);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
 }
@@ -1287,18 +1290,7 @@ fold_after_statement(QueryDesc *qd)
 			continue;
 		rel = table_open(rte->relid, NoLock);
 		if (has_journal_trigger(rel))
-		{
-			folding = true;
-			PG_TRY();
-			{
-				distributed_fold(rel, "erasure");
-			}
-			PG_FINALLY();
-			{
-				folding = false;
-			}
-			PG_END_TRY();
-		}
+			fold_once(rel);
 		table_close(rel, NoLock);
 	}
 }

@@ -237,6 +237,20 @@ add_sums(const PassSpec *ps, double *s, const double *x, double y, const double 
 	s[STATE_BODY] = sums.objective;
 }
 
+/* The SumStats a statistics state's sums hold (see distributed_sums.h). */
+static void
+state_stats(const double *sums, SumStats *st)
+{
+	st->terms = (int64) sums[0];
+	st->norm2 = sums[1];
+	st->rows_norm2 = sums[2];
+	st->rnorm = sums[3];
+	st->rows_rnorm = sums[4];
+	st->znorm = sums[5];
+	st->positives = (int64) sums[6];
+	st->max_logit = sums[STATE_STAT_SUMS];
+}
+
 /* Adds one row to the statistics in s (see distributed_sums.h). */
 static void
 add_statistics(const PassSpec *ps, double *s, const double *x, double y, const double *offset)
@@ -245,14 +259,7 @@ add_statistics(const PassSpec *ps, double *s, const double *x, double y, const d
 	double	   *sums = &s[STATE_BODY];
 	SumStats	st;
 
-	st.terms = (int64) sums[0];
-	st.norm2 = sums[1];
-	st.rows_norm2 = sums[2];
-	st.rnorm = sums[3];
-	st.rows_rnorm = sums[4];
-	st.znorm = sums[5];
-	st.positives = (int64) sums[6];
-	st.max_logit = sums[STATE_STAT_SUMS];
+	state_stats(sums, &st);
 	solver_statistics_add(ps->loss, d, 1, ps->theta, x, &y, offset, 1,
 						  &sums[STATE_STAT_SUMS + STATE_STAT_MAXIMA + d],
 						  &sums[STATE_STAT_SUMS + STATE_STAT_MAXIMA], &st,
@@ -383,14 +390,7 @@ pass_state_statistics(const double *state, int d, double *gram, double *xty,
 	const double *sums = &state[STATE_BODY];
 	SumStats	part;
 
-	part.terms = (int64) sums[0];
-	part.norm2 = sums[1];
-	part.rows_norm2 = sums[2];
-	part.rnorm = sums[3];
-	part.rows_rnorm = sums[4];
-	part.znorm = sums[5];
-	part.positives = (int64) sums[6];
-	part.max_logit = sums[STATE_STAT_SUMS];
+	state_stats(sums, &part);
 	solver_stats_merge(stats, &part);
 	*max_row_norm = Max(*max_row_norm, sums[STATE_STAT_SUMS + 1]);
 	memcpy(xty, &sums[STATE_STAT_SUMS + STATE_STAT_MAXIMA], sizeof(double) * d);

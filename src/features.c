@@ -430,6 +430,18 @@ features_text_hash(const char *text)
 	return hash_bytes_extended((const unsigned char *) text, strlen(text), 0);
 }
 
+/* Raises the error for a numeric column whose range overflows (see features.h). */
+void
+features_range_error(const FeatureColumn *col)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+			 errmsg("values of feature column \"%s\" are too far apart for double precision",
+					col->name),
+			 errdetail("The difference between two of its values overflows."),
+			 errhint("Rescale the column in the source table.")));
+}
+
 /*
  * Raises a column's unit to the power of two above adx (a new largest
  * |x - shift|), rescaling its sums exactly.  The exponent stays where the
@@ -442,12 +454,7 @@ grow_unit(FeatureColumn *col, double adx)
 	double		ratio;
 
 	if (!isfinite(adx))
-		ereport(ERROR,
-				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-				 errmsg("values of feature column \"%s\" are too far apart for double precision",
-						col->name),
-				 errdetail("The difference between two of its values overflows."),
-				 errhint("Rescale the column in the source table.")));
+		features_range_error(col);
 	(void) frexp(adx, &e);		/* adx < 2^e */
 	e = Max(Min(e, DBL_MAX_EXP - 1), DBL_MIN_EXP + 1);
 	if (ldexp(1.0, e) <= col->unit)

@@ -168,6 +168,9 @@ extern void features_capture_row(FeatureSet *fs, const Datum *values,
 /* Fixes the term layout and scaling once every training row was seen. */
 extern void features_finalize(FeatureSet *fs);
 
+/* Raises the error for a numeric column whose values' difference overflows. */
+extern void features_range_error(const FeatureColumn *col) pg_attribute_noreturn();
+
 /*
  * With standardize: the sums over the training rows of each term's value
  * as expanded, (x - center) / scale, and of its square, into sums: nterms
