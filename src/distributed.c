@@ -748,6 +748,11 @@ distributed_write_lineage(int32 model_id, Dataset *ds)
 				 errmsg("the lineage of model \"%s\" has " INT64_FORMAT " rows, its fit " INT64_FORMAT,
 						ds->model_name, (int64) SPI_processed, ds->nrows),
 				 errdetail("The table changed while the model was trained.")));
+	/* Erasure finds a key by its index; built once the rows are in (a retrain keeps it). */
+	if (!OidIsValid(get_relname_relid(psprintf("distributed_lineage_%d_pkey", model_id),
+									  get_namespace_oid("unlearn", false))))
+		run_write(psprintf("ALTER TABLE %s ADD CONSTRAINT distributed_lineage_%d_pkey PRIMARY KEY (key)",
+						   lineage, model_id));
 	ensure_journal_triggers(model_id, ds);
 	SPI_finish();
 	AtEOXact_GUC(true, unsafe);

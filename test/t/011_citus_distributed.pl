@@ -98,6 +98,9 @@ is(q1(qq{SELECT count(DISTINCT colocationid) FROM pg_dist_partition
 	'1', 'lineage and journal are co-located with the source');
 is(q1(qq{SELECT count(*) || ' ' || count(DISTINCT key) FROM unlearn.distributed_lineage_$rid}),
 	'3000 3000', 'lineage holds every training row once');
+is(q1(qq{SELECT indexdef FROM pg_indexes WHERE indexname = 'distributed_lineage_${rid}_pkey'}),
+	"CREATE UNIQUE INDEX distributed_lineage_${rid}_pkey ON unlearn.distributed_lineage_$rid USING btree (key)",
+	'and an index on its key, for erasure');
 my $on_workers = 0;
 $on_workers += $_->safe_psql('postgres', qq{
 	SET citus.show_shards_for_app_name_prefixes = '*';
@@ -264,7 +267,7 @@ like(fails(q{SELECT unlearn.create_model('down', 'people', 'y', '{a, b}', 'linea
 	qr/ERROR:  .*(connect|connection)/i, 'with a worker down, training fails with a connection error');
 $workers[0]->start;
 is(q1(q{SELECT count(*) FROM unlearn.model WHERE name = 'down'}) . ' '
-	  . q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_' AND relnamespace = 'unlearn'::regnamespace})
+	  . q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_' AND relkind = 'r' AND relnamespace = 'unlearn'::regnamespace})
 	  . ' ' . q1('SELECT count(*) FROM unlearn.erasure_log'),
 	'0 6 ' . $log_before, 'nothing of the failed fit was left');
 
@@ -305,7 +308,7 @@ is(q1(q{SELECT state FROM unlearn.models WHERE name = 'ridge_d'}), 'empty',
 
 # Dropped, a model takes its lineage, journal and triggers with it.
 q1(q{SELECT unlearn.drop_model('ridge_d'); SELECT unlearn.drop_model('logit_d'); SELECT unlearn.drop_model('pois_d')});
-is(q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_'
+is(q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_' AND relkind = 'r'
           AND relnamespace = 'unlearn'::regnamespace}) . ' '
 	  . q1(q{SELECT count(*) FROM pg_trigger WHERE tgrelid = 'people'::regclass AND tgname LIKE 'unlearn%'}),
 	'0 0', 'the dropped models left no table and no trigger');
@@ -321,7 +324,7 @@ is(q1(q{SELECT event || ' ' || method FROM unlearn.erasure_log WHERE model_name 
 	'drop cascade', 'undistributed: the model went with the distributed table, logged');
 is(q1(q{WITH d AS (DELETE FROM moving WHERE id <= 3 RETURNING id) SELECT count(*) FROM d}), "3",
 	'a DELETE on the new local table works');
-is(q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_'
+is(q1(q{SELECT count(*) FROM pg_class WHERE relname ~ '^distributed_(lineage|journal)_' AND relkind = 'r'
           AND relnamespace = 'unlearn'::regnamespace}), '0', 'and the model left no table');
 is(q1(q{SELECT ok FROM unlearn.verify_log()}), 't', "the log's chain verifies");
 
