@@ -802,12 +802,23 @@ SUPPORT unlearn._predict_support;
 CREATE FUNCTION unlearn.lineage(model text,
     OUT key text, OUT fingerprint bigint)
 RETURNS SETOF record
-LANGUAGE plpgsql STABLE STRICT SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE STRICT SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $fn$
+DECLARE
+    id integer;
 BEGIN
-    IF NOT EXISTS (SELECT FROM unlearn.model mm WHERE mm.name = $1) THEN
+    SELECT mm.model_id INTO id FROM unlearn.model mm WHERE mm.name = $1;
+    IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" does not exist', $1 USING ERRCODE = 'undefined_object';
+    END IF;
+    -- a model of a distributed table: its lineage is on the workers, the
+    -- rows its journal holds taken out first (distributed.c)
+    IF to_regclass(format('unlearn.distributed_lineage_%s', id)) IS NOT NULL THEN
+        PERFORM unlearn._check_current($1, 'list its lineage');
+        RETURN QUERY EXECUTE format(
+            'SELECT key::text, fingerprint FROM unlearn.distributed_lineage_%s ORDER BY key', id);
+        RETURN;
     END IF;
     RETURN QUERY
     SELECT coalesce(e.key_text, e.k::text), e.f

@@ -115,6 +115,8 @@ is(q1(q{SELECT string_agg(model, ',' ORDER BY model) FROM unlearn.lineage_of('pe
 	'logit_d,pois_d,ridge_d', 'lineage_of finds the row in each distributed model');
 is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 99999)}), '0',
 	'and no model for a key never trained on');
+is(q1(q{SELECT count(*) || ' ' || min(key) || ' ' || max(key) FROM unlearn.lineage('ridge_d')}), '3000 1 999',
+	'unlearn.lineage lists the keys from the workers');
 
 # Bad inputs: each refused whole.
 my $models_before = q1('SELECT count(*) FROM unlearn.model');
@@ -216,6 +218,12 @@ is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 19)}), '0',
 is(q1(qq{SELECT string_agg(model_name || ' ' || method || ' ' || rows, ', ' ORDER BY model_name)
           FROM unlearn.erasure_log WHERE seq > $seq AND event = 'erasure' AND model_name LIKE '%\\_d'}),
 	'logit_d newton 1, pois_d newton 1, ridge_d exact 1', 'each fold is logged');
+$workers[1]->safe_psql('postgres', q{DELETE FROM people WHERE id = 24});
+q1(q{DELETE FROM people_local WHERE id = 24});
+is(q1(q{SELECT count(*) FROM unlearn.lineage('ridge_d') WHERE key = '24'}) . ' '
+	  . q1(q{SELECT count(*) FROM unlearn.erasure_log WHERE model_name = 'ridge_d' AND rows = 1
+	           AND seq = (SELECT max(seq) FROM unlearn.erasure_log WHERE model_name = 'ridge_d')}),
+	'0 1', 'unlearn.lineage folds a worker\'s DELETE first: the row is not listed, its erasure logged');
 # unlearn.distributed_erasure = read: the DELETE only journals; the next read takes the row out.
 $before = q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'});
 q1(q{SET unlearn.distributed_erasure = 'read';
