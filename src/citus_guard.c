@@ -15,33 +15,47 @@
 
 #include "citus_guard.h"
 
-/* The kind of Citus table relid is, or NULL (see citus_guard.h). */
-const char *
-citus_table_kind(Oid relid)
+/*
+ * Citus's partition method and replication model of relid (pg_dist_partition),
+ * false when Citus does not manage it or is not installed (see citus_guard.h).
+ */
+bool
+citus_partition(Oid relid, char *method, char *repmodel)
 {
 	Oid			types[1] = {OIDOID};
 	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	const char *kind = NULL;
+	bool		found;
 
 	if (!OidIsValid(get_extension_oid("citus", true)))
-		return NULL;
+		return false;
 	SPI_connect();
 	if (SPI_execute_with_args("SELECT partmethod::text, repmodel::text"
 							  "  FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
 							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read pg_dist_partition");
-	if (SPI_processed > 0)
+	found = SPI_processed > 0;
+	if (found)
 	{
-		char	   *method = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-		char	   *model = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		char	   *m = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *r = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 
-		if (method && strcmp(method, "n") != 0)
-			kind = "distributed";
-		else if (model && strcmp(model, "t") == 0)
-			kind = "reference";
-		else
-			kind = "Citus local";
+		*method = m ? m[0] : '\0';
+		*repmodel = r ? r[0] : '\0';
 	}
 	SPI_finish();
-	return kind;
+	return found;
+}
+
+/* The kind of Citus table relid is, or NULL (see citus_guard.h). */
+const char *
+citus_table_kind(Oid relid)
+{
+	char		method;
+	char		repmodel;
+
+	if (!citus_partition(relid, &method, &repmodel))
+		return NULL;
+	if (method != 'n')
+		return "distributed";
+	return repmodel == 't' ? "reference" : "Citus local";
 }

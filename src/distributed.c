@@ -66,6 +66,7 @@
 #include "funcapi.h"
 #include "access/htup_details.h"
 
+#include "citus_guard.h"
 #include "distributed.h"
 #include "distributed_sums.h"
 #include "erase.h"
@@ -93,6 +94,7 @@ struct DistributedSource
 	char	   *relation;		/* the source, quoted and qualified */
 	char	   *row;			/* ARRAY[target, features..., ln(exposure)] */
 	char	   *fingerprint;	/* the row's lineage fingerprint */
+	char	   *values;			/* ARRAY[target, features..., exposure] as they are */
 	char	   *usable;			/* no NULL among them */
 	char	   *key;			/* the key column, quoted */
 	int			shards;
@@ -107,20 +109,10 @@ static int64 last_bytes;
 bool
 distributed_is_source(Oid relid)
 {
-	Oid			types[1] = {OIDOID};
-	Datum		values[1] = {ObjectIdGetDatum(relid)};
-	bool		hash;
+	char		method;
+	char		repmodel;
 
-	if (!OidIsValid(get_extension_oid("citus", true)))
-		return false;
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition"
-							  " WHERE logicalrelid = $1 AND partmethod = 'h'",
-							  1, types, values, NULL, true, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_dist_partition");
-	hash = SPI_processed > 0;
-	SPI_finish();
-	return hash;
+	return citus_partition(relid, &method, &repmodel) && method == 'h';
 }
 
 /* Locks out a distributed source's writers on every node (see distributed.h). */
@@ -289,11 +281,15 @@ distributed_begin(Dataset *ds)
 		char	   *e = float8_of(ds->exposure_name, ds->exposure_type);
 
 		src->fingerprint = psprintf("unlearn._row_fingerprint(ARRAY[%s], %s)", row.data, e);
+		src->values = psprintf("ARRAY[%s, %s]", row.data, e);
 		appendStringInfo(&row, ", pg_catalog.ln(%s)", e);
 		appendStringInfo(&usable, " AND %s IS NOT NULL", quote_identifier(ds->exposure_name));
 	}
 	else
+	{
 		src->fingerprint = psprintf("unlearn._row_fingerprint(ARRAY[%s], NULL)", row.data);
+		src->values = psprintf("ARRAY[%s]", row.data);
+	}
 	src->row = psprintf("ARRAY[%s]", row.data);
 	src->usable = usable.data;
 	ds->distributed = src;
@@ -351,7 +347,7 @@ report_bad_row(Dataset *ds, bool null_row)
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %s::pg_catalog.text, %s FROM %s WHERE %s ORDER BY 1 LIMIT 1",
-					 src->key, null_row ? "NULL::pg_catalog.float8[]" : src->row,
+					 src->key, null_row ? "NULL::pg_catalog.float8[]" : src->values,
 					 src->relation, null_row ? psprintf("NOT (%s)", src->usable) :
 					 psprintf("%s AND %s", src->usable, bad_row(ds)));
 	owner_connect(&owner);
@@ -565,7 +561,6 @@ run_pass(Dataset *ds, const LossFunctions *loss, int kind, const double *theta,
 						src->relation, (int64) state[STATE_ROWS], ds->nrows),
 				 errdetail("The table changed while the model was trained.")));
 	last_passes++;
-	last_shards = src->shards;
 	return state;
 }
 

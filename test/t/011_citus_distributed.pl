@@ -149,6 +149,13 @@ q1(q{UPDATE bad_rows SET y = 1, a = 'Infinity' WHERE id = 40});
 like(fails(q{SELECT unlearn.create_model('bad', 'bad_rows', 'y', '{a}', 'linear', '{"nulls": "skip"}')}),
 	qr/ERROR:  column "a" contains NaN or infinity\nDETAIL:  The row with key 40\./,
 	'an infinite feature is reported with its key');
+q1(q{CREATE TABLE bad_expo (id int PRIMARY KEY, a float8, cnt int, expo float8);
+     SELECT create_distributed_table('bad_expo', 'id');
+     INSERT INTO bad_expo SELECT g, g % 7, g % 3, 1 + g % 2 FROM generate_series(1, 100) g;
+     UPDATE bad_expo SET expo = 0 WHERE id = 60;});
+like(fails(q{SELECT unlearn.create_model('bad', 'bad_expo', 'cnt', '{a}', 'poisson', '{"exposure": "expo"}')}),
+	qr/ERROR:  exposure in column "expo" is not a positive number\nDETAIL:  The row with key 60\./,
+	'an exposure of 0 is reported with its key');
 like(fails(q{SELECT unlearn._pass_sums(ARRAY[1, 2]::float8[], ARRAY[a, y]) FROM bad_rows}),
 	qr/malformed pass specification: no header/, 'a malformed pass specification is refused');
 is(q1('SELECT count(*) FROM unlearn.model'), $models_before, 'the refusals left no model');
@@ -237,6 +244,22 @@ is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 23)}) . ' '
 	  . q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}),
 	'0 0', 'the next read took them out');
 cmp_ok(weight_gap('ridge_l', 'ridge_d'), '<', 1e-9, 'and the model is its local twin again');
+
+# A DELETE in a writable CTE (Citus runs it as a subplan the statement's
+# end does not see) and an upsert's UPDATE (an INSERT statement) are
+# journaled, and taken out by the next read.
+q1(q{WITH d AS (DELETE FROM people WHERE id = 25 RETURNING id) SELECT count(*) FROM d;
+     DELETE FROM people_local WHERE id = 25;});
+is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}) . ' '
+	  . q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 25)}),
+	'1 0', 'a DELETE in a writable CTE is journaled, and the next read takes it out');
+q1(q{INSERT INTO people (id, a, b, c, flag, y, lab, cnt, expo, town) VALUES (26, 1, 1, 1, true, 99, 1, 1, 1, 'x')
+       ON CONFLICT (id) DO UPDATE SET y = EXCLUDED.y;
+     UPDATE people_local SET y = 99 WHERE id = 26;});
+is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid WHERE key = 26}), '2',
+	"an upsert's UPDATE is journaled (old and new rows)");
+cmp_ok(weight_gap('ridge_l', 'ridge_d'), '<', 1e-9,
+	'and rectified by the next read: the model is its local twin again');
 
 # A model whose erasures pass its erasure_tol needs a refresh, a refit on
 # the shards that is not built: it must be retrained, logged.
