@@ -482,15 +482,16 @@ distributed_first_pass(Dataset *ds)
 		report_bad_row(ds, false);
 }
 
-/* The spec of a pass of kind at theta (see distributed_sums.h). */
+/* The spec of a pass of kind at theta, extra[2 d] after it for PASS_VERIFY (see distributed_sums.h). */
 static Datum
 pass_spec(Dataset *ds, const LossFunctions *loss, int kind, const double *theta,
-		  bool may_overflow)
+		  const double *extra, bool may_overflow)
 {
 	FeatureSet *fs = ds->fs;
 	int			nfeat = fs->nfeatures;
 	int			d = fs->nterms;
-	int			n = PASS_SPEC_HEADER + 2 * nfeat + d;
+	int			nextra = kind == PASS_VERIFY ? 2 * d : 0;
+	int			n = PASS_SPEC_HEADER + 2 * nfeat + d + nextra;
 	Datum	   *v = palloc(sizeof(Datum) * n);
 	int			j;
 
@@ -508,24 +509,26 @@ pass_spec(Dataset *ds, const LossFunctions *loss, int kind, const double *theta,
 	}
 	for (j = 0; j < d; j++)
 		v[PASS_SPEC_HEADER + 2 * nfeat + j] = Float8GetDatum(theta[j]);
+	for (j = 0; j < nextra; j++)
+		v[PASS_SPEC_HEADER + 2 * nfeat + d + j] = Float8GetDatum(extra[j]);
 	return PointerGetDatum(construct_array(v, n, FLOAT8OID, sizeof(double), FLOAT8PASSBYVAL,
 										   TYPALIGN_DOUBLE));
 }
 
 /*
- * Runs one pass of kind at theta on the shards; returns the combined
+ * Runs one pass of kind at theta (and extra) on the shards; returns the combined
  * state (its doubles, in the caller's context).
  */
 static double *
 run_pass(Dataset *ds, const LossFunctions *loss, int kind, const double *theta,
-		 bool may_overflow)
+		 const double *extra, bool may_overflow)
 {
 	PrivilegeSwitch owner;
 	DistributedSource *src = ds->distributed;
 	int			d = ds->fs->nterms;
 	int			n = pass_state_length(kind, d);
 	Oid			types[1] = {FLOAT8ARRAYOID};
-	Datum		values[1] = {pass_spec(ds, loss, kind, theta, may_overflow)};
+	Datum		values[1] = {pass_spec(ds, loss, kind, theta, extra, may_overflow)};
 	double	   *state = palloc(sizeof(double) * n);
 	char	   *sql;
 	int			level;
@@ -570,7 +573,7 @@ distributed_evaluate(Dataset *ds, const LossFunctions *loss, const double *theta
 					 double *gradient, double *hessian, bool may_overflow)
 {
 	int			d = ds->fs->nterms;
-	double	   *s = run_pass(ds, loss, hessian ? PASS_SUMS_HESSIAN : PASS_SUMS, theta,
+	double	   *s = run_pass(ds, loss, hessian ? PASS_SUMS_HESSIAN : PASS_SUMS, theta, NULL,
 							 may_overflow);
 
 	memcpy(gradient, &s[STATE_BODY + 1], sizeof(double) * d);
@@ -587,9 +590,116 @@ void
 distributed_statistics(Dataset *ds, const LossFunctions *loss, const double *theta,
 					   double *gram, double *xty, SumStats *stats, double *max_row_norm)
 {
-	double	   *s = run_pass(ds, loss, PASS_STATISTICS, theta, false);
+	double	   *s = run_pass(ds, loss, PASS_STATISTICS, theta, NULL, false);
 
 	pass_state_statistics(s, ds->fs->nterms, gram, xty, stats, max_row_norm);
+}
+
+/* The base type of a column of rel, or an error naming the model that reads it. */
+static Oid
+source_column_type(const StoredModel *m, Relation rel, const char *column, AttrNumber *attnum)
+{
+	*attnum = get_attnum(RelationGetRelid(rel), column);
+	if (*attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("model \"%s\" can no longer read its source", m->name),
+				 errdetail("Column \"%s\" it was trained on is gone.", column),
+				 errhint("Run unlearn.retrain('%s').", m->name)));
+	return getBaseType(get_atttype(RelationGetRelid(rel), *attnum));
+}
+
+/*
+ * The rows of a model's lineage as its distributed source holds them now
+ * (see distributed.h): the source joined to the lineage on the workers,
+ * a row counted only if its fingerprint is the lineage's.
+ */
+Dataset *
+distributed_lineage_dataset(const StoredModel *m, Relation rel, const ModelTerm *terms,
+							int64 *mismatched)
+{
+	PrivilegeSwitch owner;
+	Dataset    *ds = palloc0(sizeof(Dataset));
+	FeatureSet *fs = palloc0(sizeof(FeatureSet));
+	int			first = m->options.intercept ? 1 : 0;
+	char	   *lineage = model_table(m->model_id, "lineage");
+	DistributedSource *src;
+	int64		held;
+	int			t;
+
+	ds->cxt = CurrentMemoryContext;
+	ds->rel = rel;
+	ds->model_name = m->name;
+	ds->key_name = m->key_column;
+	ds->key_type = m->key_type;
+	ds->target_name = m->target_column;
+	ds->target_type = source_column_type(m, rel, m->target_column, &ds->target_attnum);
+	ds->target_kind = m->loss->target;
+	ds->exposure_attnum = InvalidAttrNumber;
+	if (m->options.exposure != NULL)
+	{
+		ds->exposure_name = m->options.exposure;
+		ds->exposure_type = source_column_type(m, rel, m->options.exposure,
+											   &ds->exposure_attnum);
+	}
+	fs->intercept = m->options.intercept;
+	fs->standardize = m->options.standardize;
+	fs->nterms = m->nterms;
+	fs->nfeatures = m->nterms - first;
+	fs->relid = RelationGetRelid(rel);
+	fs->cols = palloc0(sizeof(FeatureColumn) * Max(fs->nfeatures, 1));
+	for (t = first; t < m->nterms; t++)
+	{
+		FeatureColumn *col = &fs->cols[t - first];
+
+		if (terms[t].column == NULL || terms[t].level != NULL || !(terms[t].scale > 0))
+			elog(ERROR, "term %d of model \"%s\" is not a numeric column's", t, m->name);
+		col->name = terms[t].column;
+		col->typid = source_column_type(m, rel, terms[t].column, &col->attnum);
+		col->kind = col->typid == BOOLOID ? COLUMN_BOOLEAN : COLUMN_NUMERIC;
+		col->center = terms[t].center;
+		col->scale = terms[t].scale;
+		col->inv_scale = 1.0 / terms[t].scale;
+		col->first_term = t;
+	}
+	ds->fs = fs;
+	distributed_begin(ds);
+	src = ds->distributed;
+
+	/* the join is on the distribution column: Citus runs it on each shard pair */
+	src->relation = psprintf("(SELECT unlearn_r.* FROM (SELECT *, %s AS unlearn_fingerprint FROM %s) unlearn_r"
+							 " JOIN %s unlearn_l ON unlearn_l.key = unlearn_r.%s"
+							 " AND unlearn_l.fingerprint = unlearn_r.unlearn_fingerprint) unlearn_rows",
+							 src->fingerprint, src->relation, lineage, src->key);
+	owner_connect(&owner);
+	run_select(psprintf("SELECT count(*), count(*) FILTER (WHERE %s > 0) FROM %s WHERE %s",
+						float8_of(ds->target_name, ds->target_type),
+						src->relation, src->usable),
+			   0, NULL, NULL);
+	ds->nrows = result_double_int8(1);
+	ds->npositive = result_double_int8(2);
+	run_select(psprintf("SELECT count(*) FROM %s", lineage), 0, NULL, NULL);
+	held = result_double_int8(1);
+	owner_finish(&owner);
+	*mismatched = held - ds->nrows;
+	return ds;
+}
+
+/* verify_model's pass on the shards (see distributed.h). */
+void
+distributed_verify_pass(Dataset *ds, const LossFunctions *loss, const double *theta_a,
+						const double *theta_b, const double *weight,
+						double *max_prediction, double *scaled_targets)
+{
+	int			d = ds->fs->nterms;
+	double	   *extra = palloc(sizeof(double) * 2 * d);
+	double	   *s;
+
+	memcpy(extra, theta_b, sizeof(double) * d);
+	memcpy(&extra[d], weight, sizeof(double) * d);
+	s = run_pass(ds, loss, PASS_VERIFY, theta_a, extra, false);
+	*max_prediction = s[STATE_VERIFY_MAX];
+	*scaled_targets = s[STATE_VERIFY_SUM];
 }
 
 /* Whether model_id is a model of a distributed source (see distributed.h). */

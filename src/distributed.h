@@ -52,6 +52,25 @@ extern void distributed_statistics(Dataset *ds, const LossFunctions *loss, const
 /* Sums of the target and of the exposure over the training rows. */
 extern void distributed_target_sums(Dataset *ds, double *sum, double *exposure);
 
+/*
+ * verify_model: the rows of a model's lineage as its distributed source
+ * holds them now, as a Dataset whose passes run on the shards, encoded
+ * by terms (the model's, or a retrain's frame); *mismatched is the number
+ * of lineage rows missing from the source or changed.
+ */
+extern Dataset *distributed_lineage_dataset(const StoredModel *m, Relation rel,
+											const ModelTerm *terms, int64 *mismatched);
+
+/*
+ * verify_model's pass over such rows: the largest difference of the
+ * predictions at theta_a and theta_b (no offset), and the sum of
+ * |y| sqrt(sum_t weight_t x_t^2).
+ */
+extern void distributed_verify_pass(Dataset *ds, const LossFunctions *loss,
+									const double *theta_a, const double *theta_b,
+									const double *weight, double *max_prediction,
+									double *scaled_targets);
+
 /* Writes a model's lineage next to its rows, and (re)starts its journal. */
 extern void distributed_write_lineage(int32 model_id, Dataset *ds);
 

@@ -41,6 +41,8 @@ typedef struct PassSpec
 	double	   *center;
 	double	   *inv_scale;
 	double	   *theta;
+	double	   *theta_b;		/* PASS_VERIFY: the other parameters */
+	double	   *weight;			/* PASS_VERIFY: the row norm's weights */
 	/* the spec's doubles, to tell the next row's spec from this one */
 	double	   *values;
 	int			nvalues;
@@ -86,6 +88,8 @@ pass_state_length(int kind, int d)
 {
 	if (kind == PASS_STATISTICS)
 		return STATE_BODY + STATE_STAT_SUMS + STATE_STAT_MAXIMA + d + d * d;
+	if (kind == PASS_VERIFY)
+		return STATE_BODY + 2;
 	return STATE_BODY + 1 + d + (kind == PASS_SUMS_HESSIAN ? d * d : 0);
 }
 
@@ -132,7 +136,7 @@ parse_spec(ArrayType *array)
 		return cached_spec;
 	if (n < PASS_SPEC_HEADER || v[PASS_SPEC_MAGIC] != PASS_SPEC_MAGIC_VALUE)
 		bad_spec("no header");
-	if (!int_in(v[PASS_SPEC_KIND], PASS_SUMS, PASS_STATISTICS) ||
+	if (!int_in(v[PASS_SPEC_KIND], PASS_SUMS, PASS_VERIFY) ||
 		!int_in(v[PASS_SPEC_LOSS], 0, 2) || !int_in(v[PASS_SPEC_INTERCEPT], 0, 1) ||
 		!int_in(v[PASS_SPEC_NFEAT], 0, LINALG_MAX_DIM) || !int_in(v[PASS_SPEC_OFFSET], 0, 1) ||
 		!int_in(v[PASS_SPEC_OVERFLOW], 0, 1))
@@ -157,7 +161,7 @@ parse_spec(ArrayType *array)
 	ps->may_overflow = v[PASS_SPEC_OVERFLOW] == 1;
 	if (ps->d < 1 || ps->d > LINALG_MAX_DIM)
 		bad_spec("no parameters, or too many");
-	if (n != PASS_SPEC_HEADER + 2 * ps->nfeat + ps->d)
+	if (n != PASS_SPEC_HEADER + 2 * ps->nfeat + ps->d * (ps->kind == PASS_VERIFY ? 3 : 1))
 		bad_spec("its length does not match its header");
 	ps->values = palloc(sizeof(double) * n);
 	memcpy(ps->values, v, sizeof(double) * n);
@@ -165,6 +169,8 @@ parse_spec(ArrayType *array)
 	ps->center = &ps->values[PASS_SPEC_HEADER];
 	ps->inv_scale = &ps->values[PASS_SPEC_HEADER + ps->nfeat];
 	ps->theta = &ps->values[PASS_SPEC_HEADER + 2 * ps->nfeat];
+	ps->theta_b = ps->kind == PASS_VERIFY ? &ps->theta[ps->d] : NULL;
+	ps->weight = ps->kind == PASS_VERIFY ? &ps->theta[2 * ps->d] : NULL;
 	ps->x = palloc(sizeof(double) * ps->d);
 	ps->scaled = palloc(sizeof(double) * ps->d);
 	MemoryContextSwitchTo(old);
@@ -274,6 +280,26 @@ add_statistics(const PassSpec *ps, double *s, const double *x, double y, const d
 	sums[STATE_STAT_SUMS] = st.max_logit;
 }
 
+/* Adds one row to a verify state: its prediction difference and scaled target. */
+static void
+add_verify(const PassSpec *ps, double *s, const double *x, double y)
+{
+	double		za = 0.0,
+				zb = 0.0,
+				n2 = 0.0;
+	int			t;
+
+	for (t = 0; t < ps->d; t++)
+	{
+		za += x[t] * ps->theta[t];
+		zb += x[t] * ps->theta_b[t];
+		n2 += x[t] * x[t] * ps->weight[t];
+	}
+	s[STATE_VERIFY_MAX] = Max(s[STATE_VERIFY_MAX],
+							  fabs(ps->loss->predict(za) - ps->loss->predict(zb)));
+	s[STATE_VERIFY_SUM] += sqrt(n2) * fabs(y);
+}
+
 PG_FUNCTION_INFO_V1(unlearn_pass_add);
 
 /* unlearn._pass_sums's transition: adds one row (see distributed_sums.h). */
@@ -316,7 +342,9 @@ unlearn_pass_add(PG_FUNCTION_ARGS)
 					 errmsg("feature %d of a training row is NaN or infinity", j + 1)));
 		ps->x[(ps->intercept ? 1 : 0) + j] = (raw[1 + j] - ps->center[j]) * ps->inv_scale[j];
 	}
-	if (ps->kind == PASS_STATISTICS)
+	if (ps->kind == PASS_VERIFY)
+		add_verify(ps, s, ps->x, raw[0]);
+	else if (ps->kind == PASS_STATISTICS)
 		add_statistics(ps, s, ps->x, raw[0], ps->has_offset ? &raw[nraw - 1] : NULL);
 	else
 		add_sums(ps, s, ps->x, raw[0], ps->has_offset ? &raw[nraw - 1] : NULL);
@@ -373,8 +401,9 @@ unlearn_pass_combine(PG_FUNCTION_ARGS)
 	(void) state_values(a, kind, d);
 	for (i = STATE_ROWS; i < na; i++)
 	{
-		if (kind == PASS_STATISTICS &&
-			(i == STATE_BODY + STATE_STAT_SUMS || i == STATE_BODY + STATE_STAT_SUMS + 1))
+		if ((kind == PASS_STATISTICS &&
+			 (i == STATE_BODY + STATE_STAT_SUMS || i == STATE_BODY + STATE_STAT_SUMS + 1)) ||
+			(kind == PASS_VERIFY && i == STATE_VERIFY_MAX))
 			sa[i] = Max(sa[i], sb[i]);
 		else
 			sa[i] += sb[i];

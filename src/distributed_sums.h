@@ -23,8 +23,12 @@
 #define PASS_SUMS			1	/* objective and gradient */
 #define PASS_SUMS_HESSIAN	2	/* and the Hessian's upper triangle */
 #define PASS_STATISTICS		3	/* X'X, X'y, SumStats, the largest row norm */
+#define PASS_VERIFY			4	/* verify_model's: two fits' predictions, scaled targets */
 
-/* The spec's header; then center[nfeat], inv_scale[nfeat], theta[d]. */
+/*
+ * The spec's header; then center[nfeat], inv_scale[nfeat], theta[d];
+ * PASS_VERIFY, then theta_b[d] and weight[d] too.
+ */
 #define PASS_SPEC_MAGIC		0
 #define PASS_SPEC_KIND		1
 #define PASS_SPEC_LOSS		2	/* 0 linear, 1 logistic, 2 Poisson */
@@ -39,13 +43,18 @@
  * A state: [kind, rows, ...].  A sums pass: objective, gradient[d],
  * Hessian[d * d] (upper triangle; PASS_SUMS: none).  A statistics pass:
  * the SumStats summed (STATE_STAT_SUMS of them), the two kept as maxima,
- * X'y[d], X'X[d * d] (upper triangle).
+ * X'y[d], X'X[d * d] (upper triangle).  A verify pass: the largest
+ * |predict(x'theta) - predict(x'theta_b)| over the rows (no offset, as
+ * verify_model compares predictions locally) and the sum of
+ * |y| sqrt(sum_t weight_t x_t^2).
  */
 #define STATE_KIND			0
 #define STATE_ROWS			1
 #define STATE_BODY			2
 #define STATE_STAT_SUMS		7	/* terms, norm2, rows_norm2, rnorm, rows_rnorm, znorm, positives */
 #define STATE_STAT_MAXIMA	2	/* max_logit, max_row_norm */
+#define STATE_VERIFY_MAX	STATE_BODY	/* the largest prediction difference */
+#define STATE_VERIFY_SUM	(STATE_BODY + 1)	/* the scaled targets' sum */
 
 /* The loss of spec code c, or NULL. */
 extern const LossFunctions *pass_loss_of_code(int c);

@@ -182,13 +182,6 @@ log_verification(const StoredModel *m, int64 rows, bool ok, double distance,
 static void
 check_verifiable(const StoredModel *m)
 {
-	if (distributed_is_source(m->source))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("verify_model does not support model \"%s\" of distributed table \"%s\" yet",
-						m->name, get_rel_name(m->source)),
-				 errhint("Its fit equals a fresh one by construction until an erasure: unlearn.retrain('%s') refits it on the shards.",
-						 m->name)));
 	if (strcmp(m->state, "empty") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -290,17 +283,38 @@ claimed_state(StoredModel *m, double **D, double **u, double **weights)
  * both.
  */
 static double
-ridge_rounding_bound(const LineageRows *rows, const FitResult *fresh)
+ridge_rounding_bound(const FitResult *fresh, int d, const double *inv_diag, double y_s)
 {
-	int			d = rows->d;
-	double	   *inv_diag = palloc(sizeof(double) * d);
 	double		min_diag = get_float8_infinity(),
 				trace_s = 0.0,
-				y_s = 0.0,
 				theta_s = 0.0,
 				theta_norm = linalg_norm2(fresh->theta, d),
 				lambda_s;
-	int64		i;
+	int			j;
+
+	if (inv_diag == NULL)
+		return get_float8_infinity();
+	for (j = 0; j < d; j++)
+	{
+		double		h = fresh->hessian[(Size) j * d + j];
+
+		min_diag = Min(min_diag, h);
+		trace_s += fresh->gram[(Size) j * d + j] / h;
+		theta_s += h * fresh->theta[j] * fresh->theta[j];
+	}
+	theta_s = sqrt(theta_s);
+	lambda_s = fresh->jacobi_rcond * linalg_jacobi_norm1(fresh->hessian, d);
+	if (!(lambda_s > 0) || !(theta_norm > 0))
+		return get_float8_infinity();
+	return RIDGE_ROUNDING_FACTOR * d * (DBL_EPSILON / 2) *
+		(trace_s * theta_s + y_s) / (lambda_s * sqrt(min_diag) * theta_norm);
+}
+
+/* 1 / diag(H) of the fresh fit, or NULL if a diagonal entry is not above 0. */
+static double *
+inverse_diagonal(const FitResult *fresh, int d)
+{
+	double	   *inv_diag = palloc(sizeof(double) * d);
 	int			j;
 
 	for (j = 0; j < d; j++)
@@ -308,27 +322,54 @@ ridge_rounding_bound(const LineageRows *rows, const FitResult *fresh)
 		double		h = fresh->hessian[(Size) j * d + j];
 
 		if (!(h > 0))
-			return get_float8_infinity();
+			return NULL;
 		inv_diag[j] = 1.0 / h;
-		min_diag = Min(min_diag, h);
-		trace_s += fresh->gram[(Size) j * d + j] / h;
-		theta_s += h * fresh->theta[j] * fresh->theta[j];
 	}
-	theta_s = sqrt(theta_s);
+	return inv_diag;
+}
+
+/* Y_s of ridge_rounding_bound: sum_i |y_i| |D^-1/2 x_i| over the rows. */
+static double
+scaled_target_sum(const LineageRows *rows, const double *inv_diag)
+{
+	double		y_s = 0.0;
+	int64		i;
+	int			j;
+
 	for (i = 0; i < rows->n; i++)
 	{
-		const double *x = &rows->X[(Size) i * d];
+		const double *x = &rows->X[(Size) i * rows->d];
 		double		n2 = 0.0;
 
-		for (j = 0; j < d; j++)
+		for (j = 0; j < rows->d; j++)
 			n2 += x[j] * x[j] * inv_diag[j];
 		y_s += sqrt(n2) * fabs(rows->y[i]);
 	}
-	lambda_s = fresh->jacobi_rcond * linalg_jacobi_norm1(fresh->hessian, d);
-	if (!(lambda_s > 0) || !(theta_norm > 0))
-		return get_float8_infinity();
-	return RIDGE_ROUNDING_FACTOR * d * (DBL_EPSILON / 2) *
-		(trace_s * theta_s + y_s) / (lambda_s * sqrt(min_diag) * theta_norm);
+	return y_s;
+}
+
+/*
+ * The model's terms in the frame of a retrain on its current rows: the
+ * map D, u of claimed_state applied to each term's center and scale (as
+ * preprocessing.c rebases them), the model's own terms without a map.
+ */
+static ModelTerm *
+current_frame(const StoredModel *m, const double *D, const double *u)
+{
+	ModelTerm  *terms = palloc(sizeof(ModelTerm) * m->nterms);
+	int			t;
+
+	memcpy(terms, m->terms, sizeof(ModelTerm) * m->nterms);
+	if (D == NULL)
+		return terms;
+	for (t = 0; t < m->nterms; t++)
+	{
+		if (D[t] == 1.0 && u[t] == 0.0)
+			continue;
+		terms[t].center = terms[t].center - terms[t].scale * u[t] / D[t];
+		terms[t].scale = terms[t].scale / D[t];
+	}
+	return terms;
 }
 
 /* What verify_model reports. */
@@ -344,24 +385,29 @@ typedef struct Verification
 	const char *reason;			/* why it failed, or NULL */
 } Verification;
 
-/* Fits the rows afresh and compares the live model with the fit. */
+/*
+ * Fits the rows afresh and compares the live model with the fit: the rows
+ * of ds, held in rows locally (NULL for a distributed source, whose rows
+ * stay on the shards).
+ */
 static void
-compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
-					   const double *weights, Verification *v)
+compare_with_fresh_fit(StoredModel *m, Dataset *ds, const LineageRows *rows,
+					   double error_bound, const double *weights, Verification *v)
 {
 	int			K = Max(m->nclasses, 1);
-	int			d = rows->d * K;	/* parameters */
-	Dataset    *ds = dataset_from_rows(rows->d, rows->X, rows->y, rows->offset, rows->n);
+	int			d = ds->fs->nterms * K;	/* parameters */
 	TrainOptions opts = m->options;
 	double	   *zero = palloc0(sizeof(double) * d);
 	double	   *gradient = palloc(sizeof(double) * d);
 	double	   *diff = palloc(sizeof(double) * d);
+	double	   *inv_diag;
 	double		scale,
 				fresh_norm,
 				fresh_max = 0.0,
 				diff_max = 0.0,
 				lambda_min,
-				rounding;
+				rounding,
+				y_s = 0.0;
 	FitResult  *fresh;
 	int			j;
 
@@ -369,13 +415,12 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 	 * A fresh start, at the labels' log-odds when both classes remain (the
 	 * log of the mean count for Poisson, when one is above 0).
 	 */
-	ds->npositive = rows->npositive;
 	ds->nclasses = m->nclasses;
 	opts.penalty_weights = weights;
 	fresh = solver_fit(ds, m->loss, &opts, m->name,
 					   m->loss->multiclass ||
-					   (rows->npositive > 0 &&
-						(rows->npositive < rows->n || !m->loss->binary_labels)) ? NULL : zero);
+					   (ds->npositive > 0 &&
+						(ds->npositive < ds->nrows || !m->loss->binary_labels)) ? NULL : zero);
 
 	(void) solver_evaluate_weighted(ds, m->loss, m->options.l2, weights, m->options.intercept,
 									zero, gradient, NULL);
@@ -395,9 +440,18 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 	v->abs_distance = linalg_norm2(diff, d);
 	v->distance = v->abs_distance / fresh_norm;
 	v->max_difference = diff_max / Max(fresh_max, DBL_MIN);
-	v->max_prediction = m->loss->multiclass ?
-		max_probability_difference(rows, K, m->theta, fresh->theta) :
-		max_prediction_difference(rows, m->loss, m->theta, fresh->theta);
+	inv_diag = m->loss->constant_hessian ? inverse_diagonal(fresh, d) : NULL;
+	if (ds->distributed)
+		distributed_verify_pass(ds, m->loss, m->theta, fresh->theta, inv_diag ? inv_diag : zero,
+								&v->max_prediction, &y_s);
+	else
+	{
+		v->max_prediction = m->loss->multiclass ?
+			max_probability_difference(rows, K, m->theta, fresh->theta) :
+			max_prediction_difference(rows, m->loss, m->theta, fresh->theta);
+		if (inv_diag)
+			y_s = scaled_target_sum(rows, inv_diag);
+	}
 
 	/*
 	 * What the model claims: ridge, to be as close as a fresh solve
@@ -409,7 +463,7 @@ compare_with_fresh_fit(StoredModel *m, LineageRows *rows, double error_bound,
 	lambda_min = fresh->rcond * linalg_sym_norm1(fresh->hessian, d);
 	if (m->loss->constant_hessian)
 		v->distance_bound = Max(RIDGE_DISTANCE_FLOOR,
-								ridge_rounding_bound(rows, fresh));
+								ridge_rounding_bound(fresh, d, inv_diag, y_s));
 	else
 		v->distance_bound = (error_bound + rounding + fresh->gradient_norm) /
 			(lambda_min * fresh_norm);
@@ -436,6 +490,8 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	StoredModel *m;
 	Relation	rel;
 	LineageRows	rows;
+	Dataset    *ds;
+	bool		distributed;
 	Verification v;
 	double		error_bound;
 	double	   *D,
@@ -455,12 +511,23 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 	/*
 	 * The model, its lineage and its rows: one snapshot, no lock but on
 	 * the source, taken first (a TRUNCATE is then either seen by the
-	 * snapshot or waits: it is not MVCC-safe).
+	 * snapshot or waits: it is not MVCC-safe).  A distributed source's
+	 * rows are read by several statements on the shards, each with its
+	 * own snapshot: its writers are locked out instead, on every node, and
+	 * the rows its journal holds are taken out of the model first.
 	 */
 	privileges_enter_catalog(&s);
 	m = catalog_load_model(name, false);
 	privileges_leave(&s);
-	LockRelationOid(m->source, AccessShareLock);
+	distributed = distributed_is_source(m->source);
+	if (distributed)
+	{
+		distributed_lock(m->source);
+		(void) distributed_check_current(m, "be verified");
+		CommandCounterIncrement();
+	}
+	else
+		LockRelationOid(m->source, AccessShareLock);
 	snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	PushActiveSnapshot(snapshot);
 	privileges_enter_catalog(&s);
@@ -474,14 +541,28 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("source table of model \"%s\" no longer exists", m->name)));
-	collect_rows(m, rel, &rows);
+	if (distributed)
+	{
+		/* the rows stay on the shards, read in the frame a retrain would use */
+		memset(&rows, 0, sizeof(rows));
+		ds = distributed_lineage_dataset(m, rel, current_frame(m, D, u), &rows.mismatched);
+		rows.n = ds->nrows;
+	}
+	else
+	{
+		collect_rows(m, rel, &rows);
+		if (D != NULL)
+			preprocessing_map_rows(D, u, m->nterms, rows.X, rows.n);
+		ds = dataset_from_rows(rows.d, rows.X, rows.y, rows.offset, rows.n);
+		ds->npositive = rows.npositive;
+	}
 	table_close(rel, AccessShareLock);
 	PopActiveSnapshot();
 	UnregisterSnapshot(snapshot);
 
 	/*
-	 * A retrain's preprocessing is the current rows': the rows and the
-	 * model go to that frame, the gradient B bounds with them (|A g| <=
+	 * A retrain's preprocessing is the current rows': the rows (above) and
+	 * the model go to that frame, the gradient B bounds with them (|A g| <=
 	 * alpha |g|).
 	 */
 	if (D != NULL)
@@ -491,14 +572,13 @@ unlearn_verify_model(PG_FUNCTION_ARGS)
 		memcpy(theta, m->theta, sizeof(double) * m->nterms);
 		preprocessing_map_theta(D, u, m->nterms, theta);
 		m->theta = theta;
-		preprocessing_map_rows(D, u, m->nterms, rows.X, rows.n);
 		error_bound *= preprocessing_map_growth(D, u, m->nterms);
 	}
 
 	memset(&v, 0, sizeof(v));
 	memset(nulls, false, sizeof(nulls));
 	if (rows.n > 0)
-		compare_with_fresh_fit(m, &rows, error_bound, weights, &v);
+		compare_with_fresh_fit(m, ds, distributed ? NULL : &rows, error_bound, weights, &v);
 	else
 	{
 		v.abs_distance = get_float8_nan();

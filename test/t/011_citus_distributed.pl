@@ -131,9 +131,6 @@ like(fails(q{SELECT unlearn.create_model('bad', 'people', 'y', '{a, town}', 'lin
 like(fails(q{SELECT unlearn.create_model('bad', 'people', 'town', '{a}', 'multinomial')}),
 	qr/ERROR:  multinomial models of distributed table "people" are not supported yet/,
 	'a multinomial model is refused');
-like(fails(q{SELECT unlearn.verify_model('ridge_d')}),
-	qr/ERROR:  verify_model does not support model "ridge_d" of distributed table "people" yet/,
-	'verify_model is refused');
 q1(q{CREATE TABLE bad_rows (id int PRIMARY KEY, a float8, y float8);
      SELECT create_distributed_table('bad_rows', 'id');
      INSERT INTO bad_rows SELECT g, g, g % 2 FROM generate_series(1, 100) g;
@@ -186,6 +183,57 @@ cmp_ok(weight_gap('ridge_l2', 'ridge_d'), '<', 1e-9,
 cmp_ok(weight_gap('logit_l', 'logit_d'), '<', 1e-7, 'logistic: as its local twin after the same Newton steps');
 is(q1(q{SELECT verdict FROM unlearn.verify_model('ridge_l2')}), 'ok', 'whose fit verifies');
 
+# verify_model on the shards: a fresh fit of the rows the lineage holds
+# (source joined to lineage on the workers, fingerprints compared), in the
+# frame a retrain would use (the erasures moved the columns' means), no
+# row shipped; against the local twins' verifications.
+for my $pair (['ridge_d', 'ridge_l'], ['logit_d', 'logit_l'], ['pois_d', 'pois_l'])
+{
+	my ($d, $l) = @$pair;
+	my $vd = q1(qq{SELECT verdict || ' ' || rows || ' ' || rows_mismatched FROM unlearn.verify_model('$d')});
+	my ($dd, $db, $dp, $dg) = split /\|/, q1(qq{SELECT parameter_distance, distance_bound,
+	    max_prediction_difference, relative_gradient FROM unlearn.verify_model('$d')});
+	my ($ld, $lb, $lp, $lg) = split /\|/, q1(qq{SELECT parameter_distance, distance_bound,
+	    max_prediction_difference, relative_gradient FROM unlearn.verify_model('$l')});
+	is($vd, 'ok 2958 0', "verify_model('$d') on the shards: ok, on the 2958 rows it holds");
+	cmp_ok(abs($dg - $lg), '<=', 1e-9 + 1e-3 * abs($lg),
+		"$d: its gradient on its rows is the local twin's ($dg, $lg)");
+	cmp_ok(abs($db - $lb), '<=', 1e-6 * abs($lb),
+		"$d: the distance it claims is the local twin's ($db, $lb)");
+	cmp_ok($dd, '<=', $db, "$d: its distance to the fresh fit $dd is within it, as locally $ld");
+	cmp_ok(abs($dp - $lp), '<=', 1e-12 + 1e-3 * $lp,
+		"$d: its predictions differ from the fresh fit's as locally ($dp, $lp)");
+}
+my $vfit = q1(q{SELECT count(*) FROM unlearn.verify_model('logit_d');
+                SELECT passes || ' ' || bytes FROM unlearn._last_distributed_fit()});
+like($vfit, qr/^1\n[1-9]\d* [1-9]\d*$/, 'a verification runs its passes on the shards');
+my ($vpasses, $vbytes) = $vfit =~ /(\d+) (\d+)$/;
+cmp_ok($vbytes, '<', $table_bytes / 20,
+	"the verification shipped $vbytes bytes in $vpasses passes, against a table of $table_bytes");
+is(q1(q{SELECT method || ' ' || rows FROM unlearn.erasure_log WHERE event = 'verify'
+          AND model_name = 'pois_d' ORDER BY seq DESC LIMIT 1}), 'verified 2958',
+	'the verification is logged');
+# A tampered parameter fails it, as locally.
+q1(q{UPDATE unlearn.model SET theta[2] = theta[2] + 0.01 WHERE name = 'ridge_d'});
+like(q1(q{SELECT verdict || ': ' || reason FROM unlearn.verify_model('ridge_d')}),
+	qr/^failed: its gradient on its rows exceeds the bound it claims$/,
+	'a tampered distributed model fails verification');
+q1(q{UPDATE unlearn.model SET theta[2] = theta[2] - 0.01 WHERE name = 'ridge_d'});
+# A row changed on its worker behind the journal's back (triggers off): seen
+# by the fingerprint join, as a local verification sees a changed row.
+my ($vport) = q1(q{SELECT nodeport FROM pg_dist_shard_placement
+                    WHERE shardid = get_shard_id_for_distribution_column('people', 20)});
+my $vshard = q1(q{SELECT get_shard_id_for_distribution_column('people', 20)});
+my ($vworker) = grep { $_->port == $vport } @workers;
+$vworker->safe_psql('postgres', qq{SET session_replication_role = replica;
+	UPDATE people_$vshard SET a = a + 1 WHERE id = 20});
+is(q1(q{SELECT verdict || ' ' || rows || ' ' || rows_mismatched || ': ' || reason FROM unlearn.verify_model('ridge_d')}),
+	'failed 2957 1: 1 rows of its lineage are missing from its source or have changed',
+	'a row changed on a worker without the journal fails verification, counted');
+$vworker->safe_psql('postgres', qq{SET session_replication_role = replica;
+	UPDATE people_$vshard SET a = a - 1 WHERE id = 20});
+is(q1(q{SELECT verdict FROM unlearn.verify_model('ridge_d')}), 'ok', 'restored, it verifies again');
+
 # Atomic with the DELETE: within its transaction the model has forgotten the row; rolled back, it has not.
 my $before = q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'});
 is(q1(q{BEGIN; DELETE FROM people WHERE id = 18;
@@ -231,6 +279,13 @@ is(q1(q{SELECT count(*) FROM unlearn.lineage('ridge_d') WHERE key = '24'}) . ' '
 	  . q1(q{SELECT count(*) FROM unlearn.erasure_log WHERE model_name = 'ridge_d' AND rows = 1
 	           AND seq = (SELECT max(seq) FROM unlearn.erasure_log WHERE model_name = 'ridge_d')}),
 	'0 1', 'unlearn.lineage folds a worker\'s DELETE first: the row is not listed, its erasure logged');
+$workers[0]->safe_psql('postgres', q{DELETE FROM people WHERE id = 27});
+q1(q{DELETE FROM people_local WHERE id = 27});
+like(fails(q{BEGIN READ ONLY; SELECT * FROM unlearn.verify_model('logit_d'); COMMIT;}),
+	qr/ERROR:  model "logit_d" cannot be verified: 1 of its training rows left/,
+	'verify_model in a read-only transaction refuses a model with journaled rows');
+is(q1(q{SELECT verdict || ' ' || rows || ' ' || rows_mismatched FROM unlearn.verify_model('logit_d')}),
+	'ok 2955 0', 'a read-write verify_model folds a worker\'s DELETE first, then verifies');
 # unlearn.distributed_erasure = read: the DELETE only journals; the next read takes the row out.
 $before = q1(q{SELECT version FROM unlearn.models WHERE name = 'ridge_d'});
 q1(q{SET unlearn.distributed_erasure = 'read';
