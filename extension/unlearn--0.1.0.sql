@@ -484,6 +484,18 @@ AS 'MODULE_PATHNAME', 'unlearn_predict_columns'
 LANGUAGE C STABLE PARALLEL SAFE
 SUPPORT unlearn._predict_support;
 
+-- The shipped form, for a Citus table whose rows its workers read (they
+-- have no model): the model's folded coefficients travel in the call as
+-- constants (spec, column names), then the mode, the row's ctid and the
+-- model's columns.  It reads no catalog and holds nothing but what its
+-- caller gives it, so it is open to PUBLIC: the capability is checked on
+-- the coordinator, where the planner writes the call.
+CREATE FUNCTION unlearn._predict_shipped(model text, spec float8[], columns text[],
+                                         mode int4, VARIADIC row_columns "any")
+RETURNS float8
+AS 'MODULE_PATHNAME', 'unlearn_predict_shipped'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+
 -- Prediction for a row with the model's feature columns (by name).
 CREATE FUNCTION unlearn.predict(model text, input record)
 RETURNS float8
@@ -1426,6 +1438,8 @@ COMMENT ON FUNCTION unlearn._erase_collect() IS 'Internal to unlearn (erasure tr
 COMMENT ON FUNCTION unlearn._predict_support(internal) IS 'Internal to unlearn (planner support)';
 COMMENT ON FUNCTION unlearn._predict_columns(text, int4, int4, "any") IS
     'Internal to unlearn: what the planner rewrites predict over a table into';
+COMMENT ON FUNCTION unlearn._predict_shipped(text, float8[], text[], int4, "any") IS
+    'Internal to unlearn: what the planner rewrites predict over a Citus table into (the model in its arguments)';
 COMMENT ON FUNCTION unlearn._capability(text, regrole, boolean) IS 'Internal to unlearn (grant_* and revoke_*)';
 COMMENT ON FUNCTION unlearn._canonical_fields(text[]) IS 'Internal to unlearn (log_entry_text, log_link_text)';
 

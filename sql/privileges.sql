@@ -481,6 +481,16 @@ SELECT p.oid::regprocedure AS executable_by_public
   FROM pg_proc p WHERE p.pronamespace = 'unlearn'::regnamespace
    AND has_function_privilege('public', p.oid, 'EXECUTE')
  ORDER BY p.oid::regprocedure::text;
+-- _predict_shipped is PUBLIC: it reads no catalog, and computes only from
+-- the model its caller gives it (the planner, over a Citus table, after
+-- checking the predict capability); a malformed one is refused.
+SELECT unlearn._predict_shipped('m', '{7130502, 1, 0, 0, 0.5, 2}'::float8[], '{a}'::text[], 0,
+                                '(0,1)'::tid, 3.0) AS shipped;
+SELECT unlearn._predict_shipped('m', '{1, 2}'::float8[], '{a}'::text[], 0, '(0,1)'::tid, 3.0);
+SELECT unlearn._predict_shipped('m', '{7130502, 1, 0, 0, 0.5, 2}'::float8[], '{a}'::text[], 0,
+                                '(0,1)'::tid, 3.0, 4.0);
+SELECT unlearn._predict_shipped('m', '{7130502, 1, 0, 0, 0.5, 2}'::float8[], '{a}'::text[], 7,
+                                '(0,1)'::tid, 3.0);
 
 -- Clean up.
 SELECT count(unlearn.drop_model(name)) FROM unlearn.models;

@@ -30,6 +30,8 @@
  */
 #include "postgres.h"
 
+#include "utils/inval.h"
+
 #include <math.h>
 
 /* The chain's hash over many entries, fed piece by piece (see entry_hash). */
@@ -511,6 +513,8 @@ audit_log(const AuditEntry *e)
 	bool		nulls[LOG_COLUMNS];
 	Size		mark = scratch_mark();	/* the digests' arrays go at the end */
 
+	/* plans carrying a model's state (shipped predictions) are made again */
+	CacheInvalidateRelcacheByRelid(tablerow_relid("model"));
 	if (e->keys != NULL)
 		key_id = digest_current_secret(secret);
 	seq = nextval_internal(tablerow_relid("erasure_log_seq"), false);

@@ -90,6 +90,31 @@ catalog_model_source(const char *name)
 	return source;
 }
 
+/* The name and source of model_id, read as stored; NULL (and 0) if none. */
+char *
+catalog_model_by_id(int32 model_id, Oid *source)
+{
+	Oid			types[1] = {INT4OID};
+	Datum		values[1] = {Int32GetDatum(model_id)};
+	char	   *name = NULL;
+	bool		isnull;
+
+	*source = InvalidOid;
+	SPI_connect();
+	spi_run("SELECT name, source FROM unlearn.model WHERE model_id = $1",
+			1, types, values, NULL, SPI_OK_SELECT, true);
+	if (SPI_processed > 0)
+	{
+		char	   *s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+		name = MemoryContextStrdup(CurTransactionContext, s);
+		*source = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+												 2, &isnull));
+	}
+	SPI_finish();
+	return name;
+}
+
 /* A text[] of n strings, NULL pointers becoming NULL elements. */
 static ArrayType *
 text_array(char *const *strings, int n)

@@ -82,6 +82,9 @@ extern bool catalog_model_exists(const char *name);
 /* The source table of a model, read as stored (nothing checked); 0 if none. */
 extern Oid	catalog_model_source(const char *name);
 
+/* The name and source of model_id, read as stored; NULL (and *source 0) if none. */
+extern char *catalog_model_by_id(int32 model_id, Oid *source);
+
 /* Inserts a new model and its terms; returns its model_id. */
 extern int32 catalog_insert_model(const TrainedModel *m);
 

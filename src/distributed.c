@@ -52,6 +52,7 @@
 #include "utils/regproc.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -63,6 +64,7 @@
 #include "utils/tuplestore.h"
 #include "parser/parse_func.h"
 #include "nodes/makefuncs.h"
+#include "nodes/pathnodes.h"
 #include "funcapi.h"
 #include "access/htup_details.h"
 
@@ -73,6 +75,8 @@
 #include "features.h"
 #include "linalg.h"
 #include "privileges.h"
+#include "tablerow.h"
+#include "storage/proc.h"
 #include "unlearn.h"
 
 static void run_write(const char *sql);
@@ -1351,6 +1355,7 @@ typedef enum DistributedErasure
 } DistributedErasure;
 
 static ExecutorFinish_hook_type prev_executor_finish = NULL;
+static ExecutorStart_hook_type prev_executor_start = NULL;
 static int	distributed_erasure = ERASE_AT_STATEMENT;
 
 /* Whether rel carries a model's journal trigger (a distributed source with models). */
@@ -1405,6 +1410,102 @@ fold_after_statement(QueryDesc *qd)
 	}
 }
 
+/* The statement in which a shipped model was last read at plan time (see below). */
+static struct
+{
+	int32		model_id;
+	LocalTransactionId lxid;
+	TimestampTz statement_start;
+	CommandId	cid;
+} shipped_check;
+
+/* Whether the shipped model model_id was read in this very statement. */
+static bool
+read_in_this_statement(int32 model_id)
+{
+	return shipped_check.model_id == model_id && shipped_check.lxid == MyProc->lxid &&
+		shipped_check.statement_start == GetCurrentStatementStartTimestamp() &&
+		shipped_check.cid == GetCurrentCommandId(false);
+}
+
+/* A plan carrying a model's state in its calls depends on the model (see distributed.h). */
+void
+distributed_depend_on_model(struct PlannerGlobal *glob, int32 model_id)
+{
+	glob->relationOids = lappend_oid(glob->relationOids, tablerow_relid("model"));
+	if (!distributed_model(model_id))
+		return;
+	glob->relationOids = lappend_oid(glob->relationOids,
+									 get_relname_relid(psprintf("distributed_lineage_%d", model_id),
+													   get_namespace_oid("unlearn", false)));
+	shipped_check.model_id = model_id;
+	shipped_check.lxid = MyProc->lxid;
+	shipped_check.statement_start = GetCurrentStatementStartTimestamp();
+	shipped_check.cid = GetCurrentCommandId(false);
+}
+
+/*
+ * Before a plan that carries the state of models of distributed tables
+ * runs (ExecutorStart): a plan made in an earlier statement (a prepared
+ * statement, a PL/pgSQL cache) holds the models as they were then; an
+ * erasure logged since invalidates it (audit_log), but rows journaled on
+ * the workers and not yet folded do not, so their journals are asked
+ * here.  If one holds rows of its model's lineage, the statement is
+ * refused (40001) and the plan invalidated, so that it runs again with
+ * the model as the next plan folds it (or, read-only, refuses: 55000).
+ */
+static void
+check_shipped_models(QueryDesc *qd, int eflags)
+{
+	Oid			model_table;
+	Oid			unlearn_ns;
+	PrivilegeSwitch s;
+	ListCell   *lc;
+
+	if (prev_executor_start)
+		prev_executor_start(qd, eflags);
+	else
+		standard_ExecutorStart(qd, eflags);
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || qd->plannedstmt == NULL || folding ||
+		!OidIsValid(unlearn_ns = get_namespace_oid("unlearn", true)))
+		return;
+	model_table = get_relname_relid("model", unlearn_ns);
+	if (!OidIsValid(model_table) || !list_member_oid(qd->plannedstmt->relationOids, model_table))
+		return;
+	foreach(lc, qd->plannedstmt->relationOids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		char	   *name;
+		int32		model_id;
+		StoredModel m;
+
+		if (get_rel_namespace(relid) != unlearn_ns || (name = get_rel_name(relid)) == NULL ||
+			sscanf(name, "distributed_lineage_%d", &model_id) != 1 ||
+			read_in_this_statement(model_id))
+			continue;
+		memset(&m, 0, sizeof(m));
+		m.model_id = model_id;
+		privileges_enter_catalog(&s);
+		m.name = catalog_model_by_id(model_id, &m.source);
+		privileges_leave(&s);
+		if (m.name == NULL || distributed_pending(&m) == 0)
+			continue;
+		/*
+		 * Not folded here: inside the statement's own distributed start a
+		 * fold's writes on the workers were measured to outlive the error.
+		 * The plan is invalidated (kept by the abort: the command's
+		 * messages are made prior ones) and the next plan folds.
+		 */
+		CacheInvalidateRelcacheByRelid(model_table);
+		CommandCounterIncrement();
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("model \"%s\" changed after this statement was planned", m.name),
+				 errdetail("Rows journaled on the workers left its lineage after the plan was made, which carries the model as it was."),
+				 errhint("Run the statement again.")));
+	}
+}
+
 static const struct config_enum_entry distributed_erasure_options[] = {
 	{"statement", ERASE_AT_STATEMENT, false},
 	{"read", ERASE_AT_READ, false},
@@ -1426,6 +1527,8 @@ distributed_init(void)
 							 NULL, NULL, NULL);
 	prev_executor_finish = ExecutorFinish_hook;
 	ExecutorFinish_hook = fold_after_statement;
+	prev_executor_start = ExecutorStart_hook;
+	ExecutorStart_hook = check_shipped_models;
 }
 
 /* What the last distributed fit shipped (see distributed.h). */

@@ -71,6 +71,15 @@ extern void distributed_verify_pass(Dataset *ds, const LossFunctions *loss,
 									const double *weight, double *max_prediction,
 									double *scaled_targets);
 
+/*
+ * For a plan whose calls carry model_id's state (predict over a
+ * distributed table): makes it depend on the model catalog, which every
+ * log entry invalidates, and for a model of a distributed table notes it
+ * for the journal check before the plan runs (check_shipped_models).
+ */
+struct PlannerGlobal;
+extern void distributed_depend_on_model(struct PlannerGlobal *glob, int32 model_id);
+
 /* Writes a model's lineage next to its rows, and (re)starts its journal. */
 extern void distributed_write_lineage(int32 model_id, Dataset *ds);
 

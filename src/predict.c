@@ -22,6 +22,9 @@
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "commands/extension.h"
 #include "nodes/pathnodes.h"
 #include "nodes/supportnodes.h"
 #include "parser/parse_func.h"
@@ -40,6 +43,10 @@
 #include "distributed.h"
 #include "features.h"
 #include "privileges.h"
+#include "predict.h"
+#include "citus_guard.h"
+#include "distributed_sums.h"
+#include "tablerow.h"
 
 /* A level of a categorical column and the term it switches on. */
 typedef struct PredictLevel
@@ -650,7 +657,7 @@ unlearn_predict_proba_vector(PG_FUNCTION_ARGS)
  * fits; a call written by hand may not).
  */
 static Oid *
-column_argument_types(FunctionCallInfo fcinfo, PredictState *st)
+column_argument_types(FunctionCallInfo fcinfo, PredictState *st, int first)
 {
 	Oid		   *types = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid) * st->ncols);
 	int			i;
@@ -660,7 +667,7 @@ column_argument_types(FunctionCallInfo fcinfo, PredictState *st)
 		PredictColumn *col = &st->cols[i];
 		ColumnKind	kind;
 
-		types[i] = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 4 + i));
+		types[i] = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, first + i));
 		if (!feature_kind_of_type(types[i], &kind) ||
 			(kind == COLUMN_CATEGORICAL) != col->categorical)
 			ereport(ERROR,
@@ -709,7 +716,7 @@ unlearn_predict_columns(PG_FUNCTION_ARGS)
 						st->model),
 				 errhint("Run the statement again.")));
 	if (cache->argtypes == NULL)
-		cache->argtypes = column_argument_types(fcinfo, st);
+		cache->argtypes = column_argument_types(fcinfo, st, 4);
 	if (mode == MODE_PROBA)
 		require_probabilities(st);
 
@@ -721,6 +728,169 @@ unlearn_predict_columns(PG_FUNCTION_ARGS)
 	if (mode == MODE_PROBA)
 		PG_RETURN_FLOAT8(st->loss->predict(sum));
 	PG_RETURN_FLOAT8(predicted_value(st, sum));
+}
+
+/*
+ * The shipped form, for a table whose rows Citus reads on its workers,
+ * which have no model: the model travels in the call as constants.  Its
+ * spec is [SHIPPED_MAGIC, model_id, loss code, nulls, z0, coef...], one
+ * coefficient a column (centering and scaling folded in, as
+ * fold_coefficients does), the columns named by a text[] in that order.
+ */
+#define SHIPPED_MAGIC		7130502.0
+#define SHIPPED_HEADER		5
+
+/* A PredictState read from a shipped spec (see above), in the current context. */
+static PredictState *
+shipped_state(const char *model, ArrayType *spec, ArrayType *names)
+{
+	PredictState *st = palloc0(sizeof(PredictState));
+	Datum	   *name_datums;
+	bool	   *name_nulls;
+	double	   *v;
+	int			n,
+				nnames,
+				i;
+
+	if (ARR_NDIM(spec) != 1 || ARR_ELEMTYPE(spec) != FLOAT8OID || ARR_HASNULL(spec) ||
+		ARR_NDIM(names) != 1 || ARR_ELEMTYPE(names) != TEXTOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed shipped model: a float8[] and a text[] are expected")));
+	n = ARR_DIMS(spec)[0];
+	v = (double *) ARR_DATA_PTR(spec);
+	deconstruct_array(names, TEXTOID, -1, false, TYPALIGN_INT, &name_datums, &name_nulls, &nnames);
+	if (n < SHIPPED_HEADER || v[0] != SHIPPED_MAGIC || n != SHIPPED_HEADER + nnames ||
+		pass_loss_of_code((int) v[2]) == NULL || v[2] != floor(v[2]) ||
+		(v[3] != NULLS_ERROR && v[3] != NULLS_SKIP))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed shipped model"),
+				 errhint("unlearn._predict_shipped is written by the planner for a distributed table.")));
+	st->model = pstrdup(model);
+	st->model_id = (int32) v[1];
+	st->loss = pass_loss_of_code((int) v[2]);
+	st->nulls = (NullPolicy) v[3];
+	st->z0 = v[4];
+	st->ncols = nnames;
+	st->cols = palloc0(sizeof(PredictColumn) * Max(nnames, 1));
+	for (i = 0; i < nnames; i++)
+	{
+		if (name_nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed shipped model: a column name is null")));
+		st->cols[i].name = TextDatumGetCString(name_datums[i]);
+		st->cols[i].coef = v[SHIPPED_HEADER + i];
+	}
+	return st;
+}
+
+/* The shipped spec and column names of a loaded model (see shipped_state). */
+static void
+ship_state(PredictState *st, Const **spec, Const **names)
+{
+	Datum	   *v = palloc(sizeof(Datum) * (SHIPPED_HEADER + st->ncols));
+	Datum	   *t = palloc(sizeof(Datum) * Max(st->ncols, 1));
+	ArrayType  *a;
+	int			i;
+
+	v[0] = Float8GetDatum(SHIPPED_MAGIC);
+	v[1] = Float8GetDatum(st->model_id);
+	v[2] = Float8GetDatum(pass_loss_code(st->loss));
+	v[3] = Float8GetDatum((double) st->nulls);
+	v[4] = Float8GetDatum(st->z0);
+	for (i = 0; i < st->ncols; i++)
+	{
+		v[SHIPPED_HEADER + i] = Float8GetDatum(st->cols[i].coef);
+		t[i] = CStringGetTextDatum(st->cols[i].name);
+	}
+	a = construct_array(v, SHIPPED_HEADER + st->ncols, FLOAT8OID, sizeof(double),
+						FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	*spec = makeConst(FLOAT8ARRAYOID, -1, InvalidOid, -1, PointerGetDatum(a), false, false);
+	a = construct_array(t, st->ncols, TEXTOID, -1, false, TYPALIGN_INT);
+	*names = makeConst(TEXTARRAYOID, -1, InvalidOid, -1, PointerGetDatum(a), false, false);
+}
+
+/* What a shipped call site keeps: its spec's bytes, and the state read from them. */
+typedef struct ShippedCache
+{
+	PredictState *st;
+	Oid		   *argtypes;
+	char	   *spec;			/* a copy of the spec array it was read from */
+	Size		spec_size;
+} ShippedCache;
+
+PG_FUNCTION_INFO_V1(unlearn_predict_shipped);
+
+/*
+ * _predict_shipped(model, spec, columns, mode, ctid, column...): the
+ * shipped form (above), read once per call site while its spec stays the
+ * same; ctid NULL only for an outer join's missing row.
+ */
+Datum
+unlearn_predict_shipped(PG_FUNCTION_ARGS)
+{
+	ShippedCache *cache = (ShippedCache *) fcinfo->flinfo->fn_extra;
+	PredictState *st;
+	ArrayType  *spec;
+	int32		mode;
+	double		sum;
+	int			i;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model, shipped model and prediction mode must not be null")));
+	mode = PG_GETARG_INT32(3);
+	if (mode != MODE_PREDICT && mode != MODE_PROBA)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid prediction mode %d", mode)));
+	if (PG_ARGISNULL(4))
+		PG_RETURN_NULL();
+	spec = PG_GETARG_ARRAYTYPE_P(1);
+	if (cache == NULL || cache->spec_size != VARSIZE(spec) ||
+		memcmp(cache->spec, spec, VARSIZE(spec)) != 0)
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		cache = palloc0(sizeof(ShippedCache));
+		cache->st = shipped_state(text_to_cstring(PG_GETARG_TEXT_PP(0)), spec,
+								  PG_GETARG_ARRAYTYPE_P(2));
+		if (PG_NARGS() != 5 + cache->st->ncols)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("shipped model \"%s\" takes %d columns, the call gives %d",
+							cache->st->model, cache->st->ncols, PG_NARGS() - 5)));
+		cache->argtypes = column_argument_types(fcinfo, cache->st, 5);
+		cache->spec_size = VARSIZE(spec);
+		cache->spec = palloc(cache->spec_size);
+		memcpy(cache->spec, spec, cache->spec_size);
+		MemoryContextSwitchTo(old);
+		fcinfo->flinfo->fn_extra = cache;
+	}
+	st = cache->st;
+	if (mode == MODE_PROBA)
+		require_probabilities(st);
+	sum = st->z0;
+	for (i = 0; i < st->ncols; i++)
+		if (!add_column(st, &st->cols[i], PG_GETARG_DATUM(5 + i),
+						PG_ARGISNULL(5 + i), cache->argtypes[i], &sum))
+			PG_RETURN_NULL();
+	if (mode == MODE_PROBA)
+		PG_RETURN_FLOAT8(st->loss->predict(sum));
+	PG_RETURN_FLOAT8(predicted_value(st, sum));
+}
+
+/* OID of unlearn._predict_shipped(text, float8[], text[], int4, VARIADIC "any"). */
+static Oid
+predict_shipped_oid(void)
+{
+	Oid			argtypes[5] = {TEXTOID, FLOAT8ARRAYOID, TEXTARRAYOID, INT4OID, ANYOID};
+
+	return LookupFuncName(list_make2(makeString("unlearn"), makeString("_predict_shipped")),
+						  5, argtypes, false);
 }
 
 /* OID of unlearn._predict_columns(text, int4, int4, VARIADIC "any"). */
@@ -778,23 +948,36 @@ is_row_form(FuncExpr *call)
 		(strcmp(name, "predict") == 0 || strcmp(name, "predict_proba") == 0);
 }
 
-PG_FUNCTION_INFO_V1(unlearn_predict_support);
+/*
+ * Raises the error for a model the shipped form cannot carry: multinomial
+ * or with categorical features (their levels are not shipped).
+ */
+static void
+refuse_unshippable(PredictState *st)
+{
+	int			i;
+
+	for (i = 0; i < st->ncols; i++)
+		if (st->nclasses > 0 || st->cols[i].categorical)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("model \"%s\" cannot predict over a distributed table", st->model),
+					 errdetail("Its workers read the model from the statement, which carries numeric and boolean features of a single-output model only."),
+					 errhint("Predict over the rows brought to the coordinator, e.g. from a CTE marked MATERIALIZED.")));
+}
 
 /*
- * Planner support for every function of the predict capability (predict,
- * predict_proba, _predict_columns, evaluate): a caller without it is
- * refused, naming the model.  For predict/predict_proba(model, record):
- * when the model is a constant that exists and the row is the whole row
- * of an ordinary table in this query level, whose columns fit the model,
- * the call becomes _predict_columns with those columns.  Anything else is
- * left alone (and gives its usual answer or error at run time).
+ * The rewritten form of predict/predict_proba(model, record) in a query
+ * whose range table is rtable, or NULL to leave the call alone: when the
+ * model is a constant that exists and the row is the whole row of an
+ * ordinary table in this query level, whose columns fit the model, the
+ * call becomes _predict_columns with those columns, or, over a Citus
+ * table, _predict_shipped with the model in its constants (*shipped_id
+ * set to the model's id, else 0).
  */
-Datum
-unlearn_predict_support(PG_FUNCTION_ARGS)
+static Node *
+rewrite_row_call(FuncExpr *call, List *rtable, int32 *shipped_id)
 {
-	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
-	SupportRequestSimplify *req;
-	FuncExpr   *call;
 	Const	   *name;
 	Var		   *row;
 	RangeTblEntry *rte;
@@ -805,46 +988,59 @@ unlearn_predict_support(PG_FUNCTION_ARGS)
 	FuncExpr   *rewritten;
 	PrivilegeSwitch s;
 	bool		exists;
+	bool		shipped;
 	int			i;
 
-	if (!IsA(rawreq, SupportRequestSimplify))
-		PG_RETURN_POINTER(NULL);
-	req = (SupportRequestSimplify *) rawreq;
-	call = req->fcall;
-	if (req->root == NULL || call->args == NIL)
-		PG_RETURN_POINTER(NULL);
-	check_predict_capability(req->root, call);
+	*shipped_id = 0;
 	if (!is_row_form(call))
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 	name = (Const *) linitial(call->args);
 	row = (Var *) lsecond(call->args);
 	if (!IsA(name, Const) || name->constisnull || name->consttype != TEXTOID ||
 		!IsA(row, Var) || row->varattno != 0 || row->varlevelsup != 0 ||
-		row->varno < 1 || row->varno > list_length(req->root->parse->rtable))
-		PG_RETURN_POINTER(NULL);
-	rte = planner_rt_fetch(row->varno, req->root);
+		row->varno < 1 || row->varno > list_length(rtable))
+		return NULL;
+	rte = rt_fetch(row->varno, rtable);
 	if (rte->rtekind != RTE_RELATION || rte->relkind != RELKIND_RELATION ||
 		get_rel_type_id(rte->relid) != row->vartype)
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 
 	model = TextDatumGetCString(name->constvalue);
 	privileges_enter_catalog(&s);
 	exists = catalog_model_exists(model);
 	privileges_leave(&s);
 	if (!exists)
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 	st = load_state(model);
 	proba = strcmp(get_func_name(call->funcid), "predict_proba") == 0;
+	shipped = citus_table_kind(rte->relid) != NULL;
+	if (proba && shipped)
+		require_probabilities(st);	/* the workers could not say it */
 	if (proba && !st->loss->binary_labels)
-		PG_RETURN_POINTER(NULL);
+		return NULL;
 
-	args = list_make4(copyObject(name),
-					  makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
-								Int32GetDatum(st->model_id), false, true),
-					  makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
-								Int32GetDatum(proba ? MODE_PROBA : MODE_PREDICT), false, true),
-					  makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1,
-							  InvalidOid, 0));
+	if (shipped)
+	{
+		Const	   *spec,
+				   *names;
+
+		refuse_unshippable(st);
+		ship_state(st, &spec, &names);
+		args = list_make5(copyObject(name), spec, names,
+						  makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+									Int32GetDatum(proba ? MODE_PROBA : MODE_PREDICT), false, true),
+						  makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1,
+								  InvalidOid, 0));
+		*shipped_id = st->model_id;
+	}
+	else
+		args = list_make4(copyObject(name),
+						  makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+									Int32GetDatum(st->model_id), false, true),
+						  makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+									Int32GetDatum(proba ? MODE_PROBA : MODE_PREDICT), false, true),
+						  makeVar(row->varno, SelfItemPointerAttributeNumber, TIDOID, -1,
+								  InvalidOid, 0));
 	for (i = 0; i < st->ncols; i++)
 	{
 		PredictColumn *col = &st->cols[i];
@@ -855,15 +1051,156 @@ unlearn_predict_support(PG_FUNCTION_ARGS)
 		ColumnKind	kind;
 
 		if (attnum <= 0)
-			PG_RETURN_POINTER(NULL);
+			return NULL;
 		get_atttypetypmodcoll(rte->relid, attnum, &type, &typmod, &collation);
 		if (!feature_kind_of_type(getBaseType(type), &kind) ||
 			(kind == COLUMN_CATEGORICAL) != col->categorical)
-			PG_RETURN_POINTER(NULL);
+			return NULL;
 		args = lappend(args, makeVar(row->varno, attnum, type, typmod, collation, 0));
 	}
-	rewritten = makeFuncExpr(predict_columns_oid(), FLOAT8OID, args,
-							 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	rewritten = makeFuncExpr(shipped ? predict_shipped_oid() : predict_columns_oid(), FLOAT8OID,
+							 args, InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
 	rewritten->location = call->location;
+	return (Node *) rewritten;
+}
+
+PG_FUNCTION_INFO_V1(unlearn_predict_support);
+
+/*
+ * Planner support for every function of the predict capability (predict,
+ * predict_proba, _predict_columns, evaluate): a caller without it is
+ * refused, naming the model; predict/predict_proba(model, record) is
+ * rewritten (rewrite_row_call).  Anything else is left alone (and gives
+ * its usual answer or error at run time).
+ */
+Datum
+unlearn_predict_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	Node	   *rewritten;
+	int32		shipped_id;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	if (req->root == NULL || req->fcall->args == NIL)
+		PG_RETURN_POINTER(NULL);
+	check_predict_capability(req->root, req->fcall);
+	rewritten = rewrite_row_call(req->fcall, req->root->parse->rtable, &shipped_id);
+	if (shipped_id != 0)
+		distributed_depend_on_model(req->root->glob, shipped_id);
 	PG_RETURN_POINTER(rewritten);
+}
+
+/*
+ * Shipping predictions before Citus plans.  Citus writes the queries its
+ * workers run from the query as parsed for some shapes (a router query,
+ * a subquery, a CTE inlined), before the planner's simplification, where
+ * the support function above rewrites a call: the workers would get
+ * predict(model, row) and have no model.  So a planner hook, ahead of
+ * Citus's, rewrites every row-form call over a Citus table in the parse
+ * tree, at every query level, into its shipped form.
+ */
+typedef struct ShipContext
+{
+	Query	   *query;			/* the level the calls' Vars belong to */
+	List	   *models;			/* ids of the models shipped */
+} ShipContext;
+
+static planner_hook_type prev_planner = NULL;
+static Node *ship_mutator(Node *node, ShipContext *cxt);
+
+/* Rewrites the calls of one query level (and, through the mutator, the levels below). */
+static Query *
+ship_query(Query *query, ShipContext *cxt)
+{
+	Query	   *outer = cxt->query;
+	Query	   *result;
+
+	cxt->query = query;
+	result = query_tree_mutator(query, ship_mutator, cxt, 0);
+	cxt->query = outer;
+	return result;
+}
+
+/* The mutator of ship_query. */
+static Node *
+ship_mutator(Node *node, ShipContext *cxt)
+{
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Query))
+		return (Node *) ship_query((Query *) node, cxt);
+	if (IsA(node, FuncExpr))
+	{
+		FuncExpr   *call = (FuncExpr *) node;
+		int32		shipped_id;
+		Node	   *rewritten;
+
+		if (is_row_form(call) && get_func_namespace(call->funcid) ==
+			get_namespace_oid("unlearn", false))
+		{
+			rewritten = rewrite_row_call(call, cxt->query->rtable, &shipped_id);
+			if (shipped_id != 0)
+			{
+				cxt->models = lappend_int(cxt->models, shipped_id);
+				return rewritten;
+			}
+		}
+	}
+	return expression_tree_mutator(node, ship_mutator, cxt);
+}
+
+/* Whether a query level or any below it calls a function named predict or predict_proba. */
+static bool
+calls_predict_walker(Node *node, void *arg)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, calls_predict_walker, arg, 0);
+	if (IsA(node, FuncExpr) && is_row_form((FuncExpr *) node))
+		return true;
+	return expression_tree_walker(node, calls_predict_walker, arg);
+}
+
+/* The planner hook: ships predictions over Citus tables, then plans (see above). */
+static PlannedStmt *
+ship_predictions(Query *parse, const char *query_string, int cursor_options,
+				 ParamListInfo bound_params)
+{
+	ShipContext cxt = {0};
+	PlannedStmt *result;
+	ListCell   *lc;
+
+	if (calls_predict_walker((Node *) parse, NULL) &&
+		OidIsValid(get_extension_oid("citus", true)))
+	{
+		if (pg_proc_aclcheck(LookupFuncName(list_make2(makeString("unlearn"), makeString("predict")),
+											2, (Oid[]) {TEXTOID, RECORDOID}, false),
+							 GetUserId(), ACL_EXECUTE) == ACLCHECK_OK)
+			parse = ship_query(parse, &cxt);
+	}
+	result = prev_planner ? prev_planner(parse, query_string, cursor_options, bound_params) :
+		standard_planner(parse, query_string, cursor_options, bound_params);
+	if (cxt.models != NIL)
+	{
+		PlannerGlobal glob = {0};
+
+		glob.relationOids = result->relationOids;
+		foreach(lc, cxt.models)
+			distributed_depend_on_model(&glob, lfirst_int(lc));
+		result->relationOids = glob.relationOids;
+		result->dependsOnRole = true;
+	}
+	return result;
+}
+
+/* Installs the planner hook that ships predictions (see above). */
+void
+predict_init(void)
+{
+	prev_planner = planner_hook;
+	planner_hook = ship_predictions;
 }

@@ -21,6 +21,7 @@
 #include "collected.h"
 #include "ddl.h"
 #include "parallel_sums.h"
+#include "predict.h"
 #include "refresh_worker.h"
 #include "request_reference.h"
 #include "scratch.h"
@@ -76,6 +77,7 @@ _PG_init(void)
 
 	parallel_sums_define();
 	distributed_init();
+	predict_init();
 
 	/* After the other settings, before the prefix is reserved: see there. */
 	refresh_worker_init();

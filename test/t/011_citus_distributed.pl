@@ -333,6 +333,65 @@ q1(q{SELECT unlearn.retrain('ridge_d');
 cmp_ok(weight_gap('ridge_l4', 'ridge_d'), '<', 1e-9,
 	'retrained on the shards, it equals a fresh local fit of the current rows');
 
+# Prediction over the distributed table runs on the workers: the planner
+# ships the model's coefficients in the call (_predict_shipped), read once
+# per statement on the coordinator, for every query shape Citus plans.
+q1(q{SELECT unlearn.retrain('logit_d'); SELECT unlearn.retrain('pois_d')});
+like(q1(q{EXPLAIN (VERBOSE, COSTS OFF) SELECT id, unlearn.predict('ridge_d', people) FROM people}),
+	qr/Query: SELECT .*unlearn\._predict_shipped\('ridge_d'::text, '\{7130502,/,
+	'the workers get the model in the call');
+for my $f (q{unlearn.predict('ridge_d', %s)}, q{unlearn.predict_proba('logit_d', %s)},
+	q{unlearn.predict('logit_d', %s)}, q{unlearn.predict('pois_d', %s)})
+{
+	my ($fd, $fl) = (sprintf($f, 'people'), sprintf($f, 'people_local'));
+	is(q1(qq{SELECT max(abs(d.p - l.p)) || ' ' || count(*) FROM (SELECT id, $fd AS p FROM people) d
+	           JOIN (SELECT id, $fl AS p FROM people_local) l USING (id)}),
+		'0 ' . q1(q{SELECT count(*) FROM people_local}),
+		"$fd on the workers equals the same model over the local copy, every row");
+}
+is(q1(q{SELECT unlearn.predict('ridge_d', people) FROM people WHERE id = 3}),
+	q1(q{SELECT unlearn.predict('ridge_d', people_local) FROM people_local WHERE id = 3}),
+	'a single-shard (router) query predicts as locally');
+is(q1(q{SELECT count(*) FROM people WHERE unlearn.predict_proba('logit_d', people) > 0.5}),
+	q1(q{SELECT count(*) FROM people_local WHERE unlearn.predict_proba('logit_d', people_local) > 0.5}),
+	'a prediction in WHERE, on the workers, as locally');
+like(fails(q{SELECT unlearn.predict_proba('ridge_d', people) FROM people}),
+	qr/ERROR:  model "ridge_d" is a linear model, not a logistic one/,
+	'predict_proba of a linear model over the distributed table: the local error, from the coordinator');
+q1(q{SELECT count(*) FROM unlearn.create_model('town_l', 'people_local', 'y', '{a, town}', 'linear')});
+like(fails(q{SELECT unlearn.predict('town_l', people) FROM people}),
+	qr/ERROR:  model "town_l" cannot predict over a distributed table\nDETAIL:  Its workers read the model from the statement/,
+	'a model with a categorical feature is refused over a distributed table (0A000)');
+# A prepared plan carries the model: an erasure logged since makes it
+# again; rows journaled on a worker since refuse it (40001), and it runs
+# again with the model they leave.
+my $wh = $workers[0]->host;
+my $wp = $workers[0]->port;
+my ($pret, $pout, $perr) = $coord->psql('postgres', qq{
+SET plan_cache_mode = force_generic_plan;
+PREPARE r(int) AS SELECT unlearn.predict('ridge_d', people) FROM people WHERE id = \$1;
+EXECUTE r(3);
+DELETE FROM people WHERE id = 31;
+EXECUTE r(3);
+\\! psql -X -q -h '$wh' -p $wp -d postgres -c 'DELETE FROM people WHERE id = 32'
+EXECUTE r(3);
+EXECUTE r(3);
+SELECT version FROM unlearn.models WHERE name = 'ridge_d';
+}, on_error_stop => 0);
+like($perr, qr/^psql:<stdin>:\d+: ERROR:  model "ridge_d" changed after this statement was planned\nDETAIL:  Rows journaled on the workers left its lineage/,
+	'a cached plan after a DELETE on a worker: refused once, with 40001');
+q1(q{DELETE FROM people_local WHERE id IN (31, 32)});
+my @pv = split /\n/, $pout;
+is(scalar(@pv), 4, 'three predictions and the version');
+my $row3 = q1(q{SELECT format('ARRAY[%s, %s, %s, %s]::float8[]', a, b, c, flag::int) FROM people WHERE id = 3});
+my $current = q1(qq{SELECT unlearn.predict('ridge_d', $row3)});
+cmp_ok(abs($pv[2] - $current), '<=', 1e-12 * abs($current),
+	"run again, it predicts with the model as it is now, without both rows (the coordinator's own prediction of the row: $current)");
+is(q1(q{SELECT method || ' ' || rows FROM unlearn.erasure_log WHERE model_name = 'ridge_d' ORDER BY seq DESC LIMIT 1}),
+	'exact 1', "the worker's DELETE was taken out by the next plan, logged");
+isnt($pv[1], $current, 'which the plan made before the worker\'s DELETE did not');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 32)}), '0', 'and no model holds the row');
+
 # A worker down during a DELETE: the DELETE fails whole.
 my $key_on_w2 = q1(qq{
 	SELECT min(id) FROM people WHERE get_shard_id_for_distribution_column('people', id) IN (
