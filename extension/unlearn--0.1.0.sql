@@ -673,6 +673,16 @@ AS 'MODULE_PATHNAME', 'unlearn_last_distributed_fit'
 LANGUAGE C VOLATILE;
 REVOKE ALL ON FUNCTION unlearn._last_distributed_fit() FROM PUBLIC;
 
+-- Folds a distributed source's journaled rows into its models, called by
+-- the extension itself (distributed.c's fold_source: as a function call,
+-- so that Citus keeps the fold's writes on the workers in the
+-- transaction's two-phase commit).
+CREATE FUNCTION unlearn._fold_journal(source oid)
+RETURNS void
+AS 'MODULE_PATHNAME', 'unlearn_fold_journal'
+LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION unlearn._fold_journal(oid) FROM PUBLIC;
+
 -- Before a model of a distributed source is read: folds into it the rows
 -- its journal holds (rows that left the source and were not taken out
 -- yet: distributed.c), or refuses (55000) in a read-only transaction; use
@@ -1436,6 +1446,7 @@ COMMENT ON FUNCTION unlearn._erase_on_apply() IS 'Internal to unlearn (erasure t
 COMMENT ON FUNCTION unlearn._erase_on_truncate() IS 'Internal to unlearn (erasure trigger)';
 COMMENT ON FUNCTION unlearn._erase_collect() IS 'Internal to unlearn (erasure trigger)';
 COMMENT ON FUNCTION unlearn._predict_support(internal) IS 'Internal to unlearn (planner support)';
+COMMENT ON FUNCTION unlearn._fold_journal(oid) IS 'Internal to unlearn (a distributed source''s journal folded)';
 COMMENT ON FUNCTION unlearn._predict_columns(text, int4, int4, "any") IS
     'Internal to unlearn: what the planner rewrites predict over a table into';
 COMMENT ON FUNCTION unlearn._predict_shipped(text, float8[], text[], int4, "any") IS

@@ -513,8 +513,12 @@ audit_log(const AuditEntry *e)
 	bool		nulls[LOG_COLUMNS];
 	Size		mark = scratch_mark();	/* the digests' arrays go at the end */
 
-	/* plans carrying a model's state (shipped predictions) are made again */
-	CacheInvalidateRelcacheByRelid(tablerow_relid("model"));
+	/*
+	 * Plans carrying a model's state (shipped predictions) are made again
+	 * after every entry but a verification's, which changes no model.
+	 */
+	if (strcmp(e->event, "verify") != 0)
+		CacheInvalidateRelcacheByRelid(tablerow_relid("model"));
 	if (e->keys != NULL)
 		key_id = digest_current_secret(secret);
 	seq = nextval_internal(tablerow_relid("erasure_log_seq"), false);

@@ -929,15 +929,44 @@ fold_once(Relation rel)
 	PG_END_TRY();
 }
 
-/* distributed_fold of a source by OID, once. */
+/*
+ * distributed_fold of a source by OID, once, as a call of
+ * unlearn._fold_journal: Citus keeps the writes of a function's
+ * statements on the workers in the transaction's coordinated (two-phase)
+ * transaction, but from the planner (a shipped prediction's read, before
+ * Citus's own planner) or outside its executor it sends them in
+ * autocommit, so a later error of the statement rolled the model and its
+ * log entry back and left the journal and lineage rows deleted on the
+ * workers: an erasure lost (TAP 011 tests it).
+ */
 static void
 fold_source(Oid source)
 {
-	Relation	rel = table_open(source, RowExclusiveLock);
+	PrivilegeSwitch s;
+	Oid			types[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(source)};
+
+	privileges_enter_catalog(&s);
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT unlearn._fold_journal($1)", 1, types, values, NULL,
+							  false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not fold the journal of \"%s\"", get_rel_name(source));
+	SPI_finish();
+	privileges_leave(&s);
+	CommandCounterIncrement();
+}
+
+PG_FUNCTION_INFO_V1(unlearn_fold_journal);
+
+/* unlearn._fold_journal(source): fold_source's call (see there). */
+Datum
+unlearn_fold_journal(PG_FUNCTION_ARGS)
+{
+	Relation	rel = table_open(PG_GETARG_OID(0), RowExclusiveLock);
 
 	fold_once(rel);
 	table_close(rel, NoLock);
-	CommandCounterIncrement();
+	PG_RETURN_VOID();
 }
 
 /* Folds a model's journaled rows if the transaction can write (see distributed.h). */

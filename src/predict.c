@@ -679,6 +679,28 @@ column_argument_types(FunctionCallInfo fcinfo, PredictState *st, int first)
 	return types;
 }
 
+/*
+ * The prediction (mode) of the model's columns given as the arguments
+ * from first on, of base types argtypes: the column forms' end.
+ */
+static Datum
+predict_from_columns(FunctionCallInfo fcinfo, PredictState *st, int32 mode, int first,
+					 const Oid *argtypes)
+{
+	double		sum = st->z0;
+	int			i;
+
+	if (mode == MODE_PROBA)
+		require_probabilities(st);
+	for (i = 0; i < st->ncols; i++)
+		if (!add_column(st, &st->cols[i], PG_GETARG_DATUM(first + i),
+						PG_ARGISNULL(first + i), argtypes[i], &sum))
+			PG_RETURN_NULL();
+	if (mode == MODE_PROBA)
+		PG_RETURN_FLOAT8(st->loss->predict(sum));
+	PG_RETURN_FLOAT8(predicted_value(st, sum));
+}
+
 PG_FUNCTION_INFO_V1(unlearn_predict_columns);
 
 /*
@@ -693,8 +715,6 @@ unlearn_predict_columns(PG_FUNCTION_ARGS)
 	PredictState *st;
 	PredictCache *cache;
 	int32		mode;
-	double		sum;
-	int			i;
 
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		ereport(ERROR,
@@ -717,17 +737,7 @@ unlearn_predict_columns(PG_FUNCTION_ARGS)
 				 errhint("Run the statement again.")));
 	if (cache->argtypes == NULL)
 		cache->argtypes = column_argument_types(fcinfo, st, 4);
-	if (mode == MODE_PROBA)
-		require_probabilities(st);
-
-	sum = st->z0;
-	for (i = 0; i < st->ncols; i++)
-		if (!add_column(st, &st->cols[i], PG_GETARG_DATUM(4 + i),
-						PG_ARGISNULL(4 + i), cache->argtypes[i], &sum))
-			PG_RETURN_NULL();
-	if (mode == MODE_PROBA)
-		PG_RETURN_FLOAT8(st->loss->predict(sum));
-	PG_RETURN_FLOAT8(predicted_value(st, sum));
+	return predict_from_columns(fcinfo, st, mode, 4, cache->argtypes);
 }
 
 /*
@@ -832,11 +842,8 @@ Datum
 unlearn_predict_shipped(PG_FUNCTION_ARGS)
 {
 	ShippedCache *cache = (ShippedCache *) fcinfo->flinfo->fn_extra;
-	PredictState *st;
 	ArrayType  *spec;
 	int32		mode;
-	double		sum;
-	int			i;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2) || PG_ARGISNULL(3))
 		ereport(ERROR,
@@ -870,17 +877,7 @@ unlearn_predict_shipped(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(old);
 		fcinfo->flinfo->fn_extra = cache;
 	}
-	st = cache->st;
-	if (mode == MODE_PROBA)
-		require_probabilities(st);
-	sum = st->z0;
-	for (i = 0; i < st->ncols; i++)
-		if (!add_column(st, &st->cols[i], PG_GETARG_DATUM(5 + i),
-						PG_ARGISNULL(5 + i), cache->argtypes[i], &sum))
-			PG_RETURN_NULL();
-	if (mode == MODE_PROBA)
-		PG_RETURN_FLOAT8(st->loss->predict(sum));
-	PG_RETURN_FLOAT8(predicted_value(st, sum));
+	return predict_from_columns(fcinfo, cache->st, mode, 5, cache->argtypes);
 }
 
 /* OID of unlearn._predict_shipped(text, float8[], text[], int4, VARIADIC "any"). */

@@ -362,6 +362,22 @@ q1(q{SELECT count(*) FROM unlearn.create_model('town_l', 'people_local', 'y', '{
 like(fails(q{SELECT unlearn.predict('town_l', people) FROM people}),
 	qr/ERROR:  model "town_l" cannot predict over a distributed table\nDETAIL:  Its workers read the model from the statement/,
 	'a model with a categorical feature is refused over a distributed table (0A000)');
+# A shipped prediction reads the model at plan time, folding a worker's
+# DELETE first; the statement failing later rolls the fold back whole
+# (it once left the journal and lineage rows deleted on the workers, the
+# model and log entry rolled back: the erasure lost).
+$workers[0]->safe_psql('postgres', q{DELETE FROM people WHERE id = 33});
+q1(q{DELETE FROM people_local WHERE id = 33});
+my $log_count = q1(q{SELECT count(*) FROM unlearn.erasure_log});
+like(fails(q{SELECT unlearn.predict('ridge_d', people), 1 / (id - 3) FROM people WHERE id = 3}),
+	qr/ERROR:  division by zero/, 'a shipped prediction whose statement fails after the plan folded');
+is(q1(qq{SELECT count(*) FROM unlearn.distributed_journal_$rid}) . ' '
+	  . q1(qq{SELECT count(*) FROM unlearn.distributed_lineage_$rid WHERE key = 33}) . ' '
+	  . q1(q{SELECT count(*) FROM unlearn.erasure_log}),
+	"1 1 $log_count", 'the fold rolled back whole: the journal and lineage rows still there, no log entry');
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 33)}), '0', 'the next read folds the row');
+q1(q{SELECT count(*) FROM unlearn.create_model('ridge_l6', 'people_local', 'y', '{a, b, c, flag}', 'linear')});
+cmp_ok(weight_gap('ridge_l6', 'ridge_d'), '<', 1e-9, 'and the model equals a fresh fit without it');
 # A prepared plan carries the model: an erasure logged since makes it
 # again; rows journaled on a worker since refuse it (40001), and it runs
 # again with the model they leave.
@@ -391,6 +407,24 @@ is(q1(q{SELECT method || ' ' || rows FROM unlearn.erasure_log WHERE model_name =
 	'exact 1', "the worker's DELETE was taken out by the next plan, logged");
 isnt($pv[1], $current, 'which the plan made before the worker\'s DELETE did not');
 is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 32)}), '0', 'and no model holds the row');
+# The same in a read-only transaction: refused (40001), then, the plan
+# made again, refused as any read-only read of a model with journaled rows.
+my ($rret, $rout, $rerr) = $coord->psql('postgres', qq{
+SET plan_cache_mode = force_generic_plan;
+PREPARE r(int) AS SELECT unlearn.predict('ridge_d', people) FROM people WHERE id = \$1;
+EXECUTE r(3);
+\\! psql -X -q -h '$wh' -p $wp -d postgres -c 'DELETE FROM people WHERE id = 34'
+BEGIN READ ONLY;
+EXECUTE r(3);
+ROLLBACK;
+BEGIN READ ONLY;
+EXECUTE r(3);
+ROLLBACK;
+}, on_error_stop => 0);
+like($rerr, qr/ERROR:  model "ridge_d" changed after this statement was planned.*ERROR:  model "ridge_d" cannot predict: 1 of its training rows left distributed table "people"/s,
+	'read-only: the cached plan refused (40001), the next plan refused (55000)');
+q1(q{DELETE FROM people_local WHERE id = 34});
+is(q1(q{SELECT count(*) FROM unlearn.lineage_of('people', 34)}), '0', 'a read-write read then folds it');
 
 # A worker down during a DELETE: the DELETE fails whole.
 my $key_on_w2 = q1(qq{
